@@ -1,0 +1,61 @@
+"""Field types shared by every event kind: identifiers, pseudonyms, money and RFC 3339 times."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints
+
+#: Every data model forbids unknown fields: a typo must be a reject with a reason, not a silent drop.
+STRICT_MODEL = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+#: A pseudonym is the first 128 bits of an HMAC-SHA256, as 32 lowercase hex digits (see hongmao.identity).
+PSEUDONYM_PATTERN = r"^[0-9a-f]{32}$"
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Pseudonym = Annotated[
+    str,
+    StringConstraints(pattern=PSEUDONYM_PATTERN),
+    Field(description="A keyed pseudonym (32 lowercase hex digits); raw phone numbers or account ids are refused."),
+]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="A non-negative amount.")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(description="ISO 4217 code, e.g. CNY.")]
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def _require_rfc3339_text(value: Any) -> Any:
+    # Only text with an explicit offset is a valid time: a bare number or a naive timestamp is ambiguous
+    # across the two platforms' time zones, so it is rejected rather than guessed.
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("timestamp has no UTC offset")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("time must be an RFC 3339 string with an offset, e.g. 2025-06-01T12:00:00+08:00")
+    if not _RFC3339.match(value):
+        raise ValueError(
+            "time must be RFC 3339 with an offset (Z or ±hh:mm), e.g. 2025-06-01T12:00:00+08:00; got no offset"
+            if re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?$", value)
+            else "time is not an RFC 3339 timestamp"
+        )
+    return value
+
+
+def _require_aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp has no UTC offset")
+    return value
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_require_rfc3339_text),
+    AfterValidator(_require_aware),
+    Field(description="RFC 3339 time with an offset, e.g. 2025-06-01T12:00:00+08:00."),
+]

@@ -1,0 +1,53 @@
+"""Hongmao's one error root and its tree.
+
+    HongmaoError
+    ├── ConfigError (also ValueError)       a setting is missing or malformed (e.g. no match key)
+    ├── ContractError (also ValueError)     an event or entity does not satisfy the contract
+    ├── InputError (also ValueError)        an input file cannot be read as the format it claims
+    ├── LakeError                           the lake cannot be opened, written or read
+    │   └── LakeBusyError                   another writer holds the lake's write lock
+    ├── CatalogError                        the catalog database failed (driver errors are translated to this)
+    ├── EngineError                         the analytic engine failed to run a query
+    └── AttributionError (also ValueError)  a model or its parameters are invalid
+
+Errors raised by libraries at the edges (SQLAlchemy, DuckDB, PyArrow) are translated into this tree where they
+cross into Hongmao, so callers catch one root.
+"""
+
+from __future__ import annotations
+
+
+class HongmaoError(Exception):
+    """Root of every error Hongmao raises on purpose."""
+
+
+class ConfigError(HongmaoError, ValueError):
+    """A setting is missing or malformed."""
+
+
+class ContractError(HongmaoError, ValueError):
+    """An event or entity does not satisfy the contract."""
+
+
+class InputError(HongmaoError, ValueError):
+    """An input cannot be read as the format it claims to be."""
+
+
+class LakeError(HongmaoError):
+    """The lake cannot be opened, written or read."""
+
+
+class LakeBusyError(LakeError):
+    """Another process holds the lake's write lock."""
+
+
+class CatalogError(HongmaoError):
+    """The catalog database failed; the driver's error is chained as __cause__."""
+
+
+class EngineError(HongmaoError):
+    """The analytic engine failed to run a query."""
+
+
+class AttributionError(HongmaoError, ValueError):
+    """An attribution model or its parameters are invalid."""
