@@ -7,4 +7,19 @@ from hongmao.errors import HongmaoError
 
 __version__ = "0.1.0"
 
-__all__ = ["HongmaoError", "__version__"]
+__all__ = ["HongmaoError", "__version__", "attribute", "attribute_paths", "ingest", "pseudonymize", "simulate", "stats"]
+
+_LAZY = {"attribute", "attribute_paths", "ingest", "pseudonymize", "stats", "open_lake"}
+
+
+def __getattr__(name: str) -> object:
+    # Heavy dependencies (DuckDB, Ibis, SQLAlchemy) load on first use, not on ``import hongmao``.
+    if name in _LAZY:
+        from hongmao import api
+
+        return getattr(api, name)
+    if name == "simulate":
+        from hongmao.sim import simulate
+
+        return simulate
+    raise AttributeError(f"module 'hongmao' has no attribute {name!r}")

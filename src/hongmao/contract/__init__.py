@@ -6,7 +6,7 @@ Every other module imports this one; it imports nothing of Hongmao's but ``error
 from hongmao.contract.columns import COLUMN_NAMES, COLUMNS, to_row
 from hongmao.contract.envelope import ENGAGEMENT_TYPES, EVENT_MODELS, EVENT_TYPES, Event, EventBase
 from hongmao.contract.schema import json_schema
-from hongmao.contract.validate import Problem, parse_event, validate
+from hongmao.contract.validate import Problem, parse_event, validate, validate_json
 
 __all__ = [
     "COLUMNS",
@@ -21,4 +21,5 @@ __all__ = [
     "parse_event",
     "to_row",
     "validate",
+    "validate_json",
 ]

@@ -45,6 +45,7 @@ _TYPES: list[EventType] = [
     EventType("market.visit", market.MarketVisit, "market", "A store or item page was visited."),
     EventType("market.search", market.MarketSearch, "market", "A search on the marketplace."),
     EventType("market.cart", market.MarketCart, "market", "An item was added to the cart."),
+    EventType("market.favorite", market.MarketFavorite, "market", "An item was saved to favourites."),
     EventType("market.order", market.MarketOrder, "market", "An order was placed."),
     EventType("market.refund", market.MarketRefund, "market", "Money was refunded for an order."),
     EventType("market.review", market.MarketReview, "market", "An order was reviewed."),

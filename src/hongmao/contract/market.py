@@ -49,6 +49,14 @@ class MarketCart(BaseModel):
     quantity: int = Field(1, ge=1, le=100_000)
 
 
+class MarketFavorite(BaseModel):
+    """An item saved to favourites (收藏) on the marketplace."""
+
+    model_config = STRICT_MODEL
+    user: Pseudonym
+    item_id: Id
+
+
 class OrderLine(BaseModel):
     model_config = STRICT_MODEL
     item_id: Id

@@ -1,0 +1,93 @@
+"""``hongmao attribute`` (the lake's orders) and ``hongmao attribute-paths`` (a journey file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hongmao.cli.misc_cmd import DataOpt
+from hongmao.cli.output import console, print_csv, print_json, print_table
+
+FormatOpt = Annotated[str, typer.Option("--format", help="table, json or csv.")]
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "json", "csv"):
+        raise typer.BadParameter("use table, json or csv", param_hint="--format")
+
+
+def _parse_category_windows(values: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for value in values:
+        category, sep, days = value.partition("=")
+        try:
+            out[category.strip()] = float(days)
+        except ValueError:
+            sep = ""
+        if not sep or not category.strip() or out.get(category.strip(), 0) <= 0:
+            raise typer.BadParameter(f"{value!r}: expected CATEGORY=DAYS with DAYS > 0", param_hint="--category-window")
+    return out
+
+
+def attribute(
+    data: DataOpt = None,
+    model: Annotated[str, typer.Option("--model", help="first, last, linear, time_decay or position.")] = "last",
+    by: Annotated[str, typer.Option("--by", help="note, creator, brand, campaign or item.")] = "note",
+    touches: Annotated[
+        str | None, typer.Option("--touches", help="Touch kinds to count: impression,read,engagement,click,search.")
+    ] = None,
+    category_window: Annotated[
+        list[str] | None, typer.Option("--category-window", help="CATEGORY=DAYS lookback for a category (repeat).")
+    ] = None,
+    half_life: Annotated[float, typer.Option("--half-life", help="time_decay half-life in days.")] = 7.0,
+    limit: Annotated[int, typer.Option("--limit", help="Rows shown in the table (json/csv print all).")] = 20,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Credit every order to its buyer's touchpoints inside the lookback windows."""
+    from hongmao import api
+
+    _check_format(fmt)
+    result = api.attribute(
+        data, model, by,
+        touches=touches.split(",") if touches else None,
+        category_days=_parse_category_windows(category_window or []),
+        half_life_days=half_life,
+    )
+    if fmt == "json":
+        print_json(result.to_dict())
+    elif fmt == "csv":
+        print_csv(["key", "orders", "gmv", "net_gmv"], result.rows)
+    else:
+        print_table(f"Attribution by {by} · model {model}", ["key", "orders", "gmv", "net_gmv"], result.rows[:limit])
+        console.print(
+            f"attributed orders {result.total_orders:,.0f} · unattributed {result.unattributed_orders:,}"
+            + (f" · {len(result.rows) - limit:,} more rows (use --format json or csv)" if len(result.rows) > limit else "")
+        )
+
+
+def attribute_paths(
+    file: Annotated[Path, typer.Argument(help="Journey file: path;total_conversions;total_conversion_value;total_null")],
+    model: Annotated[str, typer.Option("--model", help="first, last, linear, position, time_decay, markov, shapley.")],
+    fmt: FormatOpt = "table",
+    order: Annotated[int, typer.Option("--order", min=1, help="Markov chain order.")] = 1,
+) -> None:
+    """Attribute aggregated journeys (the widely used path format) to channels."""
+    from hongmao import api
+
+    _check_format(fmt)
+    params = {"order": order} if model == "markov" else {}
+    credits = api.attribute_paths(file, model, **params)
+    rows = [{"channel": c.channel, "conversions": c.conversions, "value": c.value} for c in credits]
+    if fmt == "json":
+        print_json({"model": model, "channels": rows})
+    elif fmt == "csv":
+        print_csv(["channel", "conversions", "value"], rows)
+    else:
+        print_table(f"Attribution of {file.name} · model {model}", ["channel", "conversions", "value"], rows, digits=4)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("attribute")(attribute)
+    app.command("attribute-paths")(attribute_paths)

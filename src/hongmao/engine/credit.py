@@ -1,0 +1,100 @@
+"""Journeys and rule-based credit as portable expressions.
+
+A journey is an order with every touch of the same person, about the same brand, inside the window of the
+touch's kind and the order's category. Each model is a per-touch weight computed with window functions over
+the order's touches, ordered by (time, touch id) so input order never matters; weights of one order sum to
+one. The heavy rows stay in the engine; only per-key sums come back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+from ibis import _
+
+from hongmao.engine.windows import TOUCH_KINDS, Windows
+from hongmao.errors import AttributionError
+
+RULE_MODELS = ("first", "last", "linear", "time_decay", "position")
+SECONDS_PER_DAY = 86_400.0
+
+
+def _window_seconds(j: Any, windows: Windows) -> Any:
+    """Per-row window in seconds from the touch kind and the order's category."""
+    branches = []
+    for category, over in windows.by_category.items():
+        for kind in TOUCH_KINDS:
+            days = windows.for_category(category)[kind]
+            if kind in over:
+                branches.append(((j.category == category) & (j.kind == kind), days * SECONDS_PER_DAY))
+    for kind in TOUCH_KINDS:
+        branches.append((j.kind == kind, windows.days[kind] * SECONDS_PER_DAY))
+    return ibis.cases(*branches, else_=0.0)
+
+
+def journeys(conv: Any, touch: Any, windows: Windows) -> Any:
+    """(order, touch) pairs inside the window, with the touch's age in seconds."""
+    horizon = windows.max_days * SECONDS_PER_DAY
+    c = conv.mutate(ct=conv.t.epoch_seconds())
+    t = touch.mutate(tt=touch.t.epoch_seconds())
+    j = c.join(
+        t,
+        [c.user == t.user, c.brand == t.brand, t.tt <= c.ct, t.tt >= c.ct - horizon],
+        lname="", rname="{name}_touch",
+    )
+    j = j.mutate(age=(j.ct - j.tt).cast("float64"))
+    return j.filter(j.age <= _window_seconds(j, windows))
+
+
+def weights(j: Any, model: str, half_life_days: float) -> Any:
+    if model not in RULE_MODELS:
+        raise AttributionError(f"unknown model {model!r}; rule models: {', '.join(RULE_MODELS)}")
+    w = ibis.window(group_by=j.order_id, order_by=[j.tt, j.touch_id])
+    whole = ibis.window(group_by=j.order_id)
+    if model == "time_decay":
+        if not half_life_days > 0:
+            raise AttributionError("half-life must be positive days")
+        raw = (ibis.literal(2.0) ** (-(j.age / (half_life_days * SECONDS_PER_DAY)))).name("raw")
+        j = j.mutate(raw=raw)
+        return j.mutate(weight=j.raw / j.raw.sum().over(whole))
+    j = j.mutate(r=ibis.row_number().over(w), n=j.touch_id.count().over(whole))
+    if model == "first":
+        weight = ibis.ifelse(j.r == 0, 1.0, 0.0)
+    elif model == "last":
+        weight = ibis.ifelse(j.r == j.n - 1, 1.0, 0.0)
+    elif model == "linear":
+        weight = 1.0 / j.n.cast("float64")
+    else:  # position: 40/20/40; one touch takes all, two split evenly
+        weight = ibis.cases(
+            (j.n == 1, 1.0),
+            (j.n == 2, 0.5),
+            ((j.r == 0) | (j.r == j.n - 1), 0.4),
+            else_=0.2 / (j.n - 2).cast("float64"),
+        )
+    return j.mutate(weight=weight)
+
+
+def credit_key(j: Any, by: str) -> Any:
+    from hongmao.engine.tables import NO_NOTE
+
+    if by == "note":
+        return j.note_id.fill_null(NO_NOTE)
+    if by == "creator":
+        return j.creator_id.fill_null(NO_NOTE)
+    if by == "campaign":
+        return j.campaign_id.fill_null("(no campaign)")
+    if by == "brand":
+        return j.brand.fill_null("(unknown brand)")
+    if by == "item":
+        return j.item_id.fill_null("(unknown item)")
+    raise AttributionError(f"unknown grouping {by!r}; use note, creator, brand, campaign or item")
+
+
+def credited(weighted: Any, by: str) -> Any:
+    keyed = weighted.mutate(key=credit_key(weighted, by))
+    return keyed.group_by("key").aggregate(
+        orders=_.weight.sum(),
+        gmv=(_.weight * _.amount).sum(),
+        net_gmv=(_.weight * _.net).sum(),
+    )

@@ -1,0 +1,129 @@
+"""Base relations derived from the events table: notes, links, items, touches and conversions.
+
+All are Ibis expressions (nothing runs until executed). Identity is resolved here: people meet across the
+two sides on equal pseudonyms, and a link click without a known visitor takes the pseudonym from the
+marketplace visit or order that carries the same click id (the click -> visit -> order chain).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+from ibis import _
+
+from hongmao.contract import ENGAGEMENT_TYPES
+
+NO_NOTE = "(community search)"
+
+
+def notes(ev: Any) -> Any:
+    published = ev.filter(ev.type == "note.published")
+    return published.group_by("note_id").aggregate(
+        note_creator=published.creator_id.max(),
+        note_brand=published.brand.max(),
+        note_campaign=published.campaign_id.max(),
+    )
+
+
+def links(ev: Any) -> Any:
+    created = ev.filter(ev.type == "link.created")
+    return created.group_by("link_id").aggregate(
+        link_note=created.note_id.max(),
+        link_campaign=created.campaign_id.max(),
+    )
+
+
+def items(ev: Any) -> Any:
+    listed = ev.filter(ev.type == "item.listed")
+    return listed.group_by("item_id").aggregate(
+        item_brand=listed.brand.max(),
+        item_category=listed.category.max(),
+    )
+
+
+def click_people(ev: Any) -> Any:
+    """click_id -> the pseudonym the marketplace saw on the visit or order carrying that click id."""
+    carried = ev.filter(ev.type.isin(["market.visit", "market.order"]) & ev.click_id.notnull() & ev.user.notnull())
+    return carried.group_by("click_id").aggregate(chain_user=carried.user.min())
+
+
+def brands(ev: Any) -> Any:
+    return items(ev).select(brand=_.item_brand).filter(_.brand.notnull()).distinct()
+
+
+def touches(ev: Any, kinds: frozenset[str]) -> Any:
+    """Every touch a person had with seeding: columns touch_id, user, t, kind, note_id, brand, creator_id, campaign_id."""
+    parts = []
+    note_meta = notes(ev)
+    kind_of = (
+        ibis.cases(
+            (ev.type == "note.impression", "impression"),
+            (ev.type == "note.read", "read"),
+            else_="engagement",
+        )
+    )
+    note_types = [t for t, k in [("note.impression", "impression"), ("note.read", "read")] if k in kinds]
+    if "engagement" in kinds:
+        note_types += list(ENGAGEMENT_TYPES)
+    if note_types:
+        nt = ev.filter(ev.type.isin(note_types) & ev.user.notnull())
+        nt = nt.select(touch_id=nt.id, user=nt.user, t=nt.time, kind=kind_of, note_id=nt.note_id, link_campaign=ibis.null("string"))
+        parts.append(nt)
+    if "click" in kinds:
+        clicks = ev.filter((ev.type == "link.click") & ~ev.bot.fill_null(False))
+        lk = links(ev)
+        chain = click_people(ev)
+        clicks = clicks.left_join(lk, clicks.link_id == lk.link_id).left_join(chain, clicks.click_id == chain.click_id)
+        clicks = clicks.select(
+            touch_id=_.id, user=_.user.coalesce(_.chain_user), t=_.time, kind=ibis.literal("click"),
+            note_id=_.link_note, link_campaign=_.link_campaign,
+        ).filter(_.user.notnull())
+        parts.append(clicks)
+    touch = None
+    for part in parts:
+        touch = part if touch is None else touch.union(part)
+    result = []
+    if touch is not None:
+        joined = touch.left_join(note_meta, touch.note_id == note_meta.note_id)
+        result.append(joined.select(
+            touch_id=_.touch_id, user=_.user, t=_.t, kind=_.kind, note_id=_.note_id, brand=_.note_brand,
+            creator_id=_.note_creator, campaign_id=_.link_campaign.coalesce(_.note_campaign),
+        ))
+    if "search" in kinds:
+        searches = ev.filter((ev.type == "community.search") & ev.user.notnull() & ev.query.notnull())
+        known = brands(ev)
+        # A community search counts toward a brand when the query names it.
+        matched = searches.join(known, searches.query.lower().contains(known.brand.lower()))
+        result.append(matched.select(
+            touch_id=_.id, user=_.user, t=_.time, kind=ibis.literal("search"), note_id=ibis.null("string"),
+            brand=_.brand, creator_id=ibis.null("string"), campaign_id=ibis.null("string"),
+        ))
+    if not result:
+        raise ValueError("no touch kinds selected")
+    out = result[0]
+    for part in result[1:]:
+        out = out.union(part)
+    return out
+
+
+def refunds(ev: Any) -> Any:
+    r = ev.filter(ev.type == "market.refund")
+    return r.group_by("order_id").aggregate(refunded=r.amount.sum())
+
+
+def conversions(ev: Any) -> Any:
+    """One row per order: order_id, user, t, amount, net (after refunds), item_id, brand, category."""
+    o = ev.filter(ev.type == "market.order")
+    # The same order id sent twice under two event ids is one order: keep its earliest record.
+    o = o.group_by("order_id").aggregate(
+        user=o.user.min(), t=o.time.min(), amount=o.amount.max(), item_id=o.item_id.min()
+    )
+    it = items(ev)
+    rf = refunds(ev)
+    j = o.left_join(it, o.item_id == it.item_id).left_join(rf, o.order_id == rf.order_id)
+    return j.select(
+        order_id=_.order_id, user=_.user, t=_.t, amount=_.amount,
+        refunded=ibis.least(_.refunded.fill_null(0.0), _.amount),
+        item_id=_.item_id, brand=_.item_brand, category=_.item_category,
+    ).mutate(net=_.amount - _.refunded)
