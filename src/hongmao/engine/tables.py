@@ -92,12 +92,12 @@ def touches(ev: Any, kinds: frozenset[str]) -> Any:
         ))
     if "search" in kinds:
         searches = ev.filter((ev.type == "community.search") & ev.user.notnull() & ev.query.notnull())
-        known = brands(ev)
+        known = brands(ev).select(named_brand=_.brand)
         # A community search counts toward a brand when the query names it.
-        matched = searches.join(known, searches.query.lower().contains(known.brand.lower()))
+        matched = searches.join(known, searches.query.lower().contains(known.named_brand.lower()))
         result.append(matched.select(
             touch_id=_.id, user=_.user, t=_.time, kind=ibis.literal("search"), note_id=ibis.null("string"),
-            brand=_.brand, creator_id=ibis.null("string"), campaign_id=ibis.null("string"),
+            brand=_.named_brand, creator_id=ibis.null("string"), campaign_id=ibis.null("string"),
         ))
     if not result:
         raise ValueError("no touch kinds selected")
