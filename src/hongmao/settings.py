@@ -37,6 +37,13 @@ SETTINGS: dict[str, Setting] = {
             "Secret key for keyed pseudonyms (HMAC-SHA256), at least 16 bytes; both platforms use the same one.",
         ),
         Setting("match_key_file", "HONGMAO_MATCH_KEY_FILE", None, "A file holding the match key (first line)."),
+        Setting(
+            "engine_memory",
+            "HONGMAO_ENGINE_MEMORY",
+            "3GB",
+            "Memory the embedded engine (DuckDB) may use before spilling to disk.",
+        ),
+        Setting("engine_threads", "HONGMAO_ENGINE_THREADS", None, "Engine threads (default: one per core)."),
         Setting("batch_size", "HONGMAO_BATCH_SIZE", "50000", "Events per committed ingest batch (one segment)."),
     ]
 }

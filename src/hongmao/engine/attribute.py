@@ -66,12 +66,14 @@ def attribute_segments(
     weighted = credit.weights(j, model, half_life_days)
     by_key = credit.credited(weighted, by).order_by([ibis_desc("orders"), "key"])
     frame = con.to_pyarrow(by_key)
+    records = frame.to_pylist()
     rows = [
         {"key": r["key"], "orders": float(r["orders"]), "gmv": float(r["gmv"]), "net_gmv": float(r["net_gmv"])}
-        for r in frame.to_pylist()
+        for r in records
     ]
-    attributed = int(con.to_pyarrow(j.select("order_id").distinct().count().name("n").as_scalar().as_table())[0][0].as_py())
-    orders = int(con.to_pyarrow(conv.count().name("n").as_scalar().as_table())[0][0].as_py())
+    # One pass over the journeys gives both the rows and the attributed count; the order count is a cheap scan.
+    attributed = sum(int(r["journeys"]) for r in records)
+    orders = int(con.to_pyarrow(conv.count()).as_py())
     return AttributionResult(
         model=model,
         by=by,

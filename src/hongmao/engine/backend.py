@@ -21,11 +21,25 @@ EVENTS_SCHEMA = ibis.schema({name: _TYPES[kind] for name, kind in COLUMNS})
 
 
 def connect(threads: int | None = None, memory_limit: str | None = None) -> Any:
+    """An embedded DuckDB connection bounded in memory: past the limit, joins and sorts spill to disk."""
+    import re
+    import tempfile
+
+    from hongmao import settings
+
     con = ibis.duckdb.connect()
+    threads = threads or int(settings.get("engine_threads") or 0)
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
-    if memory_limit:
-        con.raw_sql(f"SET memory_limit = '{memory_limit}'")
+    limit = memory_limit or settings.get("engine_memory") or "3GB"
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
+        from hongmao.errors import ConfigError
+
+        raise ConfigError(f"engine memory limit {limit!r} is not a size like 3GB or 512MB")
+    con.raw_sql(f"SET memory_limit = '{limit}'")
+    spill = Path(tempfile.gettempdir()) / "hongmao-engine-spill"
+    con.raw_sql(f"SET temp_directory = '{spill}'")
+    con.raw_sql("SET preserve_insertion_order = false")
     return con
 
 

@@ -52,13 +52,14 @@ def weights(j: Any, model: str, half_life_days: float) -> Any:
         raise AttributionError(f"unknown model {model!r}; rule models: {', '.join(RULE_MODELS)}")
     w = ibis.window(group_by=j.order_id, order_by=[j.tt, j.touch_id])
     whole = ibis.window(group_by=j.order_id)
+    j = j.mutate(r=ibis.row_number().over(w))
     if model == "time_decay":
         if not half_life_days > 0:
             raise AttributionError("half-life must be positive days")
         raw = (ibis.literal(2.0) ** (-(j.age / (half_life_days * SECONDS_PER_DAY)))).name("raw")
         j = j.mutate(raw=raw)
         return j.mutate(weight=j.raw / j.raw.sum().over(whole))
-    j = j.mutate(r=ibis.row_number().over(w), n=j.touch_id.count().over(whole))
+    j = j.mutate(n=j.touch_id.count().over(whole))
     if model == "first":
         weight = ibis.ifelse(j.r == 0, 1.0, 0.0)
     elif model == "last":
@@ -97,4 +98,6 @@ def credited(weighted: Any, by: str) -> Any:
         orders=_.weight.sum(),
         gmv=(_.weight * _.amount).sum(),
         net_gmv=(_.weight * _.net).sum(),
+        # Each order has exactly one first-ranked touch: summed over keys, the number of attributed orders.
+        journeys=(_.r == 0).cast("int64").sum(),
     )
