@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from hongmao.cli import attribute_cmd, demo_cmd, ingest_cmd, misc_cmd, simulate_cmd
+from hongmao.cli import attribute_cmd, demo_cmd, ingest_cmd, lift_cmd, misc_cmd, simulate_cmd
 from hongmao.errors import HongmaoError
 
 app = typer.Typer(
@@ -16,7 +16,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (misc_cmd, ingest_cmd, attribute_cmd, simulate_cmd, demo_cmd):
+for module in (misc_cmd, ingest_cmd, attribute_cmd, lift_cmd, simulate_cmd, demo_cmd):
     module.register(app)
 
 

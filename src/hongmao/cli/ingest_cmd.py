@@ -29,8 +29,8 @@ def ingest(
 ) -> None:
     """Validate and store events; bad records go to the rejects file with file, line, field and reason."""
     from hongmao import api
-    from hongmao.ingest.adapters import ADAPTERS
-    from hongmao.ingest.readers import detect_format
+    from hongmao.ingestion.adapters import ADAPTERS
+    from hongmao.ingestion.readers import detect_format
     from hongmao.errors import InputError
 
     if fmt is not None and fmt not in ("jsonl", "csv", "parquet"):
