@@ -131,15 +131,18 @@ def main() -> None:
     start = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
-    con.execute(GEN_SQL.format(touches=args.touches, orders=args.orders, users=users, brands=brands, notes=notes,
-                               out=args.out))
+    con.execute(
+        GEN_SQL.format(touches=args.touches, orders=args.orders, users=users, brands=brands, notes=notes, out=args.out)
+    )
     print(f"generated {args.touches:,} touchpoints and {args.orders:,} orders in {time.perf_counter() - start:.1f} s")
     results = {step: child(["--out", str(args.out), "--step", step]) for step in ("floor", "last", "linear")}
     floor = results["floor"]["seconds"]
     print(f"{'step':<8} {'seconds':>9} {'x floor':>8} {'peak MB':>9} {'attributed':>11}")
     for step, r in results.items():
-        print(f"{step:<8} {r['seconds']:>9.1f} {r['seconds'] / floor:>8.2f} {r['peak_mb']:>9.0f} "
-              f"{r['attributed_orders']:>11,.0f}")
+        print(
+            f"{step:<8} {r['seconds']:>9.1f} {r['seconds'] / floor:>8.2f} {r['peak_mb']:>9.0f} "
+            f"{r['attributed_orders']:>11,.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -13,8 +13,14 @@ SHARED_DATA = Path(os.environ.get("HONGMAO_SHARED_DATA", Path(__file__).resolve(
 TEST_KEY = "test-match-key-0123456789abcdef"
 
 _ids = itertools.count(1)
-SOURCES = {"community": "community", "note": "community", "link": "links", "item": "market:tmall",
-           "market": "market:tmall", "campaign": "brand"}
+SOURCES = {
+    "community": "community",
+    "note": "community",
+    "link": "links",
+    "item": "market:tmall",
+    "market": "market:tmall",
+    "campaign": "brand",
+}
 
 
 def shared(path: str) -> Path:

@@ -38,8 +38,13 @@ def test_json_schema_covers_every_type() -> None:
     assert schema["$schema"].endswith("2020-12/schema")
 
 
-GOOD = {"id": "e1", "type": "note.read", "source": "community", "time": "2025-06-01T20:15:00+08:00",
-        "data": {"note_id": "n1", "user": "0123456789abcdef0123456789abcdef", "dwell_ms": 3000}}
+GOOD = {
+    "id": "e1",
+    "type": "note.read",
+    "source": "community",
+    "time": "2025-06-01T20:15:00+08:00",
+    "data": {"note_id": "n1", "user": "0123456789abcdef0123456789abcdef", "dwell_ms": 3000},
+}
 
 
 def _with(path: str, value: object) -> dict[str, object]:
@@ -76,8 +81,13 @@ def test_bad_records_name_field_and_reason(record: dict[str, object], field: str
 
 
 def test_negative_amount_is_rejected_with_reason() -> None:
-    order = {"id": "o", "type": "market.order", "source": "market:jd", "time": "2025-06-01T20:15:00Z",
-             "data": {"order_id": "o1", "user": "0" * 32, "lines": [{"item_id": "i", "price": 5}], "amount": -5}}
+    order = {
+        "id": "o",
+        "type": "market.order",
+        "source": "market:jd",
+        "time": "2025-06-01T20:15:00Z",
+        "data": {"order_id": "o1", "user": "0" * 32, "lines": [{"item_id": "i", "price": 5}], "amount": -5},
+    }
     problems = validate(order)
     assert isinstance(problems, list)
     assert [(p.field, "negative amount" in p.reason) for p in problems] == [("data.amount", True)]
@@ -95,8 +105,18 @@ def test_malformed_json_is_a_record_problem() -> None:
 
 
 def test_campaign_end_must_follow_start() -> None:
-    bad = {"id": "c", "type": "campaign.created", "source": "brand", "time": "2025-06-01T00:00:00Z",
-           "data": {"campaign_id": "c1", "brand": "B", "spend": 10, "start": "2025-06-02T00:00:00Z",
-                    "end": "2025-06-01T00:00:00Z"}}
+    bad = {
+        "id": "c",
+        "type": "campaign.created",
+        "source": "brand",
+        "time": "2025-06-01T00:00:00Z",
+        "data": {
+            "campaign_id": "c1",
+            "brand": "B",
+            "spend": 10,
+            "start": "2025-06-02T00:00:00Z",
+            "end": "2025-06-01T00:00:00Z",
+        },
+    }
     problems = validate(bad)
     assert isinstance(problems, list) and "end must be after start" in problems[0].reason

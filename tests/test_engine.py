@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import event, user
-from enginekit import write_segment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import event, user
+from enginekit import write_segment
 from hongmao.engine import Windows, attribute_segments
 from hongmao.engine.funnel import funnel
 from hongmao.errors import AttributionError
@@ -33,14 +33,28 @@ def catalog() -> list[dict[str, Any]]:
         event("note.published", at(0), note_id="n1", creator_id="c1", brand="Lumi", items=["i1"]),
         event("note.published", at(0), note_id="n2", creator_id="c2", brand="Lumi", items=["i1"], campaign_id="k1"),
         event("note.published", at(0), note_id="n3", creator_id="c1", brand="Oat", items=["i2"]),
-        event("link.created", at(0), link_id="l2", note_id="n2", item_id="i1", market="tmall",
-              url="https://detail.tmall.com/item.htm?id=1"),
+        event(
+            "link.created",
+            at(0),
+            link_id="l2",
+            note_id="n2",
+            item_id="i1",
+            market="tmall",
+            url="https://detail.tmall.com/item.htm?id=1",
+        ),
     ]
 
 
 def order(oid: str, who: str, days: float, item: str = "i1", amount: float = 100, **kw: Any) -> dict[str, Any]:
-    return event("market.order", at(days), order_id=oid, user=who, lines=[{"item_id": item, "price": amount}],
-                 amount=amount, **kw)
+    return event(
+        "market.order",
+        at(days),
+        order_id=oid,
+        user=who,
+        lines=[{"item_id": item, "price": amount}],
+        amount=amount,
+        **kw,
+    )
 
 
 def run(tmp_path: Path, events: list[dict[str, Any]], **kw: Any) -> dict[str, Any]:
@@ -86,9 +100,9 @@ def test_windows_per_kind_and_category(tmp_path: Path) -> None:
     assert run(tmp_path, events, model="linear")["total_orders"] == 0
     wide = Windows.with_category_days({"skincare": 30})
     assert credits(run(tmp_path, events, model="linear", windows=wide)) == {"n2": 1.0}
-    assert credits(run(tmp_path, events, model="linear", windows=Windows(days={**Windows().days, "impression": 5}))) == {
-        "n1": 1.0
-    }
+    assert credits(
+        run(tmp_path, events, model="linear", windows=Windows(days={**Windows().days, "impression": 5}))
+    ) == {"n1": 1.0}
 
 
 def test_touch_kinds_can_be_restricted_to_clicks(tmp_path: Path) -> None:
@@ -201,7 +215,9 @@ def worlds(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(world=worlds(), model=st.sampled_from(["first", "last", "linear", "position", "time_decay"]), seed=st.integers(0, 9))
+@given(
+    world=worlds(), model=st.sampled_from(["first", "last", "linear", "position", "time_decay"]), seed=st.integers(0, 9)
+)
 def test_properties_sum_order_refunds(tmp_path: Path, world: list[dict[str, Any]], model: str, seed: int) -> None:
     base = attribute_segments([write_segment(tmp_path / "a.parquet", world)], model=model, by="note")
     # Rows' orders sum to the attributed orders: each order's credits sum to one.
@@ -215,7 +231,9 @@ def test_properties_sum_order_refunds(tmp_path: Path, world: list[dict[str, Any]
     shuffled = list(world)
     random.Random(seed).shuffle(shuffled)
     half = len(shuffled) // 2
-    segs = [write_segment(tmp_path / "c1.parquet", shuffled[:half] or catalog()),
-            write_segment(tmp_path / "c2.parquet", shuffled[half:])]
+    segs = [
+        write_segment(tmp_path / "c1.parquet", shuffled[:half] or catalog()),
+        write_segment(tmp_path / "c2.parquet", shuffled[half:]),
+    ]
     again = attribute_segments(segs, model=model, by="note")
     assert {r["key"]: round(r["orders"], 9) for r in again.rows} == {r["key"]: round(r["orders"], 9) for r in base.rows}

@@ -13,7 +13,7 @@ from hongmao import settings
 
 if TYPE_CHECKING:
     from hongmao.engine import AttributionResult, Windows
-    from hongmao.ingest import IngestReport
+    from hongmao.ingestion import IngestReport
     from hongmao.lake import Lake
 
 
@@ -35,14 +35,18 @@ def ingest(
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Validate and store event files; bad records go to the lake's rejects file with their reasons."""
-    from hongmao.ingest import ingest_paths
-    from hongmao.ingest.adapters import get_adapter
+    from hongmao.ingestion import ingest_paths
+    from hongmao.ingestion.adapters import get_adapter
 
     reader = get_adapter(adapter, settings.match_key(match_key)) if adapter else None
     size = batch_size or int(settings.get("batch_size") or 50_000)
     with open_lake(data_dir, catalog_url) as lake:
         return ingest_paths(
-            lake, [str(p) for p in paths], fmt=fmt, adapter=reader, batch_size=size,  # type: ignore[arg-type]
+            lake,
+            [str(p) for p in paths],
+            fmt=fmt,
+            adapter=reader,
+            batch_size=size,  # type: ignore[arg-type]
             on_progress=on_progress,
         )
 
@@ -70,7 +74,9 @@ def attribute(
         windows = Windows.with_category_days(category_days, windows)
     with open_lake(data_dir, catalog_url) as lake:
         segments = lake.segment_paths()
-    return attribute_segments(segments, model=model, by=by, touches=touches, windows=windows, half_life_days=half_life_days)
+    return attribute_segments(
+        segments, model=model, by=by, touches=touches, windows=windows, half_life_days=half_life_days
+    )
 
 
 def attribute_paths(path: str | Path, model: str, **params: Any) -> list[Any]:

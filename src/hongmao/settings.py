@@ -22,7 +22,9 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
-        Setting("data_dir", "HONGMAO_DATA", "./hongmao-data", "Directory of the embedded lake (segments, catalog, rejects)."),
+        Setting(
+            "data_dir", "HONGMAO_DATA", "./hongmao-data", "Directory of the embedded lake (segments, catalog, rejects)."
+        ),
         Setting(
             "catalog_url",
             "HONGMAO_CATALOG_URL",

@@ -50,7 +50,9 @@ def attribute(
 
     _check_format(fmt)
     result = api.attribute(
-        data, model, by,
+        data,
+        model,
+        by,
         touches=touches.split(",") if touches else None,
         category_days=_parse_category_windows(category_window or []),
         half_life_days=half_life,
@@ -63,12 +65,18 @@ def attribute(
         print_table(f"Attribution by {by} · model {model}", ["key", "orders", "gmv", "net_gmv"], result.rows[:limit])
         console.print(
             f"attributed orders {result.total_orders:,.0f} · unattributed {result.unattributed_orders:,}"
-            + (f" · {len(result.rows) - limit:,} more rows (use --format json or csv)" if len(result.rows) > limit else "")
+            + (
+                f" · {len(result.rows) - limit:,} more rows (use --format json or csv)"
+                if len(result.rows) > limit
+                else ""
+            )
         )
 
 
 def attribute_paths(
-    file: Annotated[Path, typer.Argument(help="Journey file: path;total_conversions;total_conversion_value;total_null")],
+    file: Annotated[
+        Path, typer.Argument(help="Journey file: path;total_conversions;total_conversion_value;total_null")
+    ],
     model: Annotated[str, typer.Option("--model", help="first, last, linear, position, time_decay, markov, shapley.")],
     fmt: FormatOpt = "table",
     order: Annotated[int, typer.Option("--order", min=1, help="Markov chain order.")] = 1,

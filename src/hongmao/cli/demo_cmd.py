@@ -22,8 +22,11 @@ def _side_by_side(title: str, a: Any, b: Any, top: int) -> Table:
     for row in a.rows[:top]:
         other = rows_b.get(row["key"], {"orders": 0.0, "net_gmv": 0.0})
         table.add_row(
-            row["key"], fmt_number(row["orders"]), fmt_number(row["net_gmv"]),
-            fmt_number(other["orders"]), fmt_number(other["net_gmv"]),
+            row["key"],
+            fmt_number(row["orders"]),
+            fmt_number(row["net_gmv"]),
+            fmt_number(other["orders"]),
+            fmt_number(other["net_gmv"]),
         )
     return table
 
@@ -72,9 +75,14 @@ def demo(
     c_linear = api.attribute(lake_dir, "linear", "creator")
     console.print(_side_by_side("Top creators · last touch vs linear", c_last, c_linear, top))
     steps = [
-        ("impressions 曝光", "impressions"), ("reads 阅读", "reads"), ("clicks 点击", "clicks"),
-        ("store visits 进店", "store_visits"), ("search-back 回搜", "search_back_users"), ("carts 加购", "carts"),
-        ("orders 成交", "orders"), ("refunds 退款", "refunds"),
+        ("impressions 曝光", "impressions"),
+        ("reads 阅读", "reads"),
+        ("clicks 点击", "clicks"),
+        ("store visits 进店", "store_visits"),
+        ("search-back 回搜", "search_back_users"),
+        ("carts 加购", "carts"),
+        ("orders 成交", "orders"),
+        ("refunds 退款", "refunds"),
     ]
     table = Table(title="Funnel", title_justify="left")
     table.add_column("step")
@@ -82,8 +90,13 @@ def demo(
     for label, key in steps:
         table.add_row(label, fmt_number(f[key]))
     console.print(table)
-    rates = [("read rate", "read_rate"), ("engagement rate", "engagement_rate"), ("CTR", "ctr"),
-             ("store-visit rate", "store_visit_rate"), ("search-back rate", "search_back_rate")]
+    rates = [
+        ("read rate", "read_rate"),
+        ("engagement rate", "engagement_rate"),
+        ("CTR", "ctr"),
+        ("store-visit rate", "store_visit_rate"),
+        ("search-back rate", "search_back_rate"),
+    ]
     console.print("   " + " · ".join(f"{name} {f[key]:.2%}" for name, key in rates if f[key] is not None))
     console.print(f"\nNext: hongmao attribute --data {lake_dir} --model time_decay --by campaign")
 

@@ -23,15 +23,17 @@ def ingest(
         str | None, typer.Option("--from", help="Read an outside format instead: taobao-userbehavior.")
     ] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Force the format: jsonl, csv or parquet.")] = None,
-    key_file: Annotated[Path | None, typer.Option("--key-file", help="Match key file (adapters pseudonymise ids).")] = None,
+    key_file: Annotated[
+        Path | None, typer.Option("--key-file", help="Match key file (adapters pseudonymise ids).")
+    ] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Events per committed batch.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and store events; bad records go to the rejects file with file, line, field and reason."""
     from hongmao import api
+    from hongmao.errors import InputError
     from hongmao.ingestion.adapters import ADAPTERS
     from hongmao.ingestion.readers import detect_format
-    from hongmao.errors import InputError
 
     if fmt is not None and fmt not in ("jsonl", "csv", "parquet"):
         raise _usage_error(f"--format must be jsonl, csv or parquet, not {fmt!r}")

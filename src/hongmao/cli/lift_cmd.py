@@ -31,8 +31,10 @@ def lift(
         print_json(result.to_dict())
         return
     lo, hi = result.ci95
-    console.print(f"[bold]{metric}[/]: {treatment} {result.treatment_mean:.6g} (n={result.n_treatment:,})"
-                  f" vs {holdout} {result.holdout_mean:.6g} (n={result.n_holdout:,})")
+    console.print(
+        f"[bold]{metric}[/]: {treatment} {result.treatment_mean:.6g} (n={result.n_treatment:,})"
+        f" vs {holdout} {result.holdout_mean:.6g} (n={result.n_holdout:,})"
+    )
     console.print(f"lift {result.lift:+.6g}  95% CI [{lo:+.6g}, {hi:+.6g}]  p={result.p_value:.2g}")
     console.print(f"method: {result.method}")
 

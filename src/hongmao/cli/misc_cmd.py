@@ -13,7 +13,9 @@ import typer
 from hongmao import settings
 from hongmao.cli.output import console, print_json, print_table
 
-DataOpt = Annotated[Path | None, typer.Option("--data", help=settings.SETTINGS["data_dir"].help + " [env: HONGMAO_DATA]")]
+DataOpt = Annotated[
+    Path | None, typer.Option("--data", help=settings.SETTINGS["data_dir"].help + " [env: HONGMAO_DATA]")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -39,8 +41,12 @@ def stats(data: DataOpt = None, as_json: JsonOpt = False) -> None:
 
 def pseudonymize(
     path: Annotated[str, typer.Argument(help="CSV or JSON-lines file of raw records, or - for standard input.")],
-    columns: Annotated[str, typer.Option("--columns", help="Comma-separated columns (CSV) or keys (JSONL) to replace.")],
-    kind: Annotated[str, typer.Option("--kind", help="phone, account or email: how values are normalised.")] = "account",
+    columns: Annotated[
+        str, typer.Option("--columns", help="Comma-separated columns (CSV) or keys (JSONL) to replace.")
+    ],
+    kind: Annotated[
+        str, typer.Option("--kind", help="phone, account or email: how values are normalised.")
+    ] = "account",
     out: Annotated[Path | None, typer.Option("--out", help="Output file (default: standard output).")] = None,
     key_file: Annotated[Path | None, typer.Option("--key-file", help="File holding the match key.")] = None,
 ) -> None:

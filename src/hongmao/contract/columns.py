@@ -41,8 +41,23 @@ COLUMN_NAMES = [name for name, _ in COLUMNS]
 
 # Fields of ``data`` copied as-is into the column of the same name when the kind has them.
 _DIRECT = (
-    "user", "note_id", "creator_id", "brand", "item_id", "store_id", "category", "link_id", "click_id",
-    "order_id", "campaign_id", "query", "amount", "quantity", "dwell_ms", "rating", "bot",
+    "user",
+    "note_id",
+    "creator_id",
+    "brand",
+    "item_id",
+    "store_id",
+    "category",
+    "link_id",
+    "click_id",
+    "order_id",
+    "campaign_id",
+    "query",
+    "amount",
+    "quantity",
+    "dwell_ms",
+    "rating",
+    "bot",
 )
 
 

@@ -8,7 +8,7 @@ to that model and to the side (community, links, market, brand) allowed to emit 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
@@ -69,23 +69,19 @@ def _class_name(type_name: str) -> str:
     return "".join(part.capitalize() for part in type_name.replace(".", "_").split("_")) + "Event"
 
 
-EVENT_MODELS: dict[str, type[EventBase]] = {
-    t.name: create_model(  # type: ignore[call-overload]
-        _class_name(t.name),
-        __base__=EventBase,
-        __doc__=t.summary,
-        type=(Literal[t.name], Field(description="The event type.")),
-        data=(t.data_model, ...),
-    )
-    for t in _TYPES
-}
+def _event_model(t: EventType) -> type[EventBase]:
+    fields: dict[str, Any] = {
+        "type": (Literal[t.name], Field(description="The event type.")),
+        "data": (t.data_model, ...),
+    }
+    model: type[EventBase] = create_model(_class_name(t.name), __base__=EventBase, __doc__=t.summary, **fields)
+    return model
 
-#: The union of every event, discriminated by ``type``.
-Event = Annotated[
-    # A Union built from the registry keeps this list and EVENT_TYPES from drifting apart.
-    __import__("typing").Union[tuple(EVENT_MODELS.values())],  # noqa: UP007
-    Field(discriminator="type"),
-]
+
+EVENT_MODELS: dict[str, type[EventBase]] = {t.name: _event_model(t) for t in _TYPES}
+
+#: The union of every event, discriminated by ``type``; built from the registry so the two never drift apart.
+Event: Any = Annotated[Union[tuple(EVENT_MODELS.values())], Field(discriminator="type")]  # noqa: UP007
 
 
 def event_side(event_type: str) -> str:

@@ -14,7 +14,7 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "urn:hongmao:contract:event:1"
     schema["title"] = "Hongmao event"
-    schema["description"] = (
-        "A CloudEvents-style envelope (id, type, source, time, data). Types: " + ", ".join(EVENT_TYPES)
+    schema["description"] = "A CloudEvents-style envelope (id, type, source, time, data). Types: " + ", ".join(
+        EVENT_TYPES
     )
     return schema

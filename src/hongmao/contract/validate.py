@@ -44,8 +44,15 @@ def _reason(error: dict[str, Any]) -> str:
         return "not a pseudonym (32 lowercase hex digits): hash raw identifiers with `hongmao pseudonymize` first"
     if kind in ("float_parsing", "int_parsing", "decimal_parsing"):
         return "unparseable number"
-    if kind in ("greater_than_equal", "greater_than") and error["loc"] and error["loc"][-1] in (
-        "amount", "price", "spend",
+    if (
+        kind in ("greater_than_equal", "greater_than")
+        and error["loc"]
+        and error["loc"][-1]
+        in (
+            "amount",
+            "price",
+            "spend",
+        )
     ):
         return f"negative amount: {error['msg'].lower()}"
     msg: str = error["msg"]
@@ -55,9 +62,7 @@ def _reason(error: dict[str, Any]) -> str:
 def problems_of(exc: ValidationError) -> list[Problem]:
     out: list[Problem] = []
     for error in exc.errors(include_url=False, include_input=False):
-        if error["type"] == "union_tag_invalid":
-            out.append(Problem("type", _reason(dict(error))))
-        elif error["type"] == "union_tag_not_found":
+        if error["type"] == "union_tag_invalid" or error["type"] == "union_tag_not_found":
             out.append(Problem("type", _reason(dict(error))))
         else:
             out.append(Problem(_field_path(error["loc"]), _reason(dict(error))))
@@ -83,7 +88,7 @@ def validate_json(text: str | bytes) -> EventBase | list[Problem]:
         errors = exc.errors(include_url=False, include_input=False)
         if errors and errors[0]["type"] == "json_invalid":
             return [Problem("(record)", "malformed JSON: " + str(errors[0].get("ctx", {}).get("error", "")))]
-        if errors and errors[0]["type"] == "model_attributes_type" or (
+        if (errors and errors[0]["type"] == "model_attributes_type") or (
             errors and not errors[0]["loc"] and errors[0]["type"] not in ("union_tag_invalid", "union_tag_not_found")
         ):
             return [Problem("(record)", "expected a JSON object")]

@@ -15,8 +15,13 @@ import ibis.expr.datatypes as dt
 
 from hongmao.contract import COLUMNS
 
-_TYPES = {"string": dt.string, "timestamp": dt.Timestamp(timezone="UTC"), "float64": dt.float64,
-          "int64": dt.int64, "bool": dt.boolean}
+_TYPES = {
+    "string": dt.string,
+    "timestamp": dt.Timestamp(timezone="UTC"),
+    "float64": dt.float64,
+    "int64": dt.int64,
+    "bool": dt.boolean,
+}
 EVENTS_SCHEMA = ibis.schema({name: _TYPES[kind] for name, kind in COLUMNS})
 
 

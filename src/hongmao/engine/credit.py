@@ -41,7 +41,8 @@ def journeys(conv: Any, touch: Any, windows: Windows) -> Any:
     j = c.join(
         t,
         [c.user == t.user, c.brand == t.brand, t.tt <= c.ct, t.tt >= c.ct - horizon],
-        lname="", rname="{name}_touch",
+        lname="",
+        rname="{name}_touch",
     )
     j = j.mutate(age=(j.ct - j.tt).cast("float64"))
     return j.filter(j.age <= _window_seconds(j, windows))

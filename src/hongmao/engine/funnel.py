@@ -23,18 +23,24 @@ def funnel_expr(ev: Any, search_back_days: float = SEARCH_BACK_DAYS) -> dict[str
     clicks = ev.filter((ev.type == "link.click") & ~ev.bot.fill_null(False))
     visits = ev.filter((ev.type == "market.visit") & ev.click_id.notnull())
     store_visits = visits.semi_join(clicks, visits.click_id == clicks.click_id).count()
-    readers = ev.filter(ev.type == "note.read").join(tables.notes(ev), "note_id").select(
-        user=_.user, brand=_.note_brand, read_t=_.time.epoch_seconds()
-    ).filter(_.brand.notnull())
+    readers = (
+        ev.filter(ev.type == "note.read")
+        .join(tables.notes(ev), "note_id")
+        .select(user=_.user, brand=_.note_brand, read_t=_.time.epoch_seconds())
+        .filter(_.brand.notnull())
+    )
     searches = ev.filter((ev.type == "market.search") & ev.query.notnull()).select(
         user=_.user, query=_.query, search_t=_.time.epoch_seconds()
     )
     horizon = search_back_days * 86_400
     back = readers.join(
         searches,
-        [readers.user == searches.user, searches.search_t >= readers.read_t,
-         searches.search_t <= readers.read_t + horizon,
-         searches.query.lower().contains(readers.brand.lower())],
+        [
+            readers.user == searches.user,
+            searches.search_t >= readers.read_t,
+            searches.search_t <= readers.read_t + horizon,
+            searches.query.lower().contains(readers.brand.lower()),
+        ],
     )
     community = ev.filter((ev.source == "community") & ev.user.notnull()).select("user").distinct()
     market = ev.filter(ev.source.startswith("market:") & ev.user.notnull()).select("user").distinct()
@@ -64,7 +70,12 @@ def funnel(segments: Sequence[Path], con: Any = None) -> dict[str, Any]:
     con = con if con is not None else backend.connect()
     ev = backend.events_table(con, segments)
     exprs = funnel_expr(ev)
-    row = con.to_pyarrow(ibis.literal(1).name("one").as_table().mutate(**{k: v.as_scalar() if hasattr(v, "as_scalar") else v for k, v in exprs.items()})).to_pylist()[0]
+    row = con.to_pyarrow(
+        ibis.literal(1)
+        .name("one")
+        .as_table()
+        .mutate(**{k: v.as_scalar() if hasattr(v, "as_scalar") else v for k, v in exprs.items()})
+    ).to_pylist()[0]
     row.pop("one", None)
     out: dict[str, Any] = {k: (float(v) if isinstance(v, float) else int(v or 0)) for k, v in row.items()}
     reads = out["reads"]

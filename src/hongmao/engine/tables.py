@@ -53,22 +53,25 @@ def brands(ev: Any) -> Any:
 
 
 def touches(ev: Any, kinds: frozenset[str]) -> Any:
-    """Every touch a person had with seeding: columns touch_id, user, t, kind, note_id, brand, creator_id, campaign_id."""
+    """Every touch a person had with seeding.
+
+    Columns: touch_id, user, t, kind, note_id, brand, creator_id, campaign_id.
+    """
     parts = []
     note_meta = notes(ev)
-    kind_of = (
-        ibis.cases(
-            (ev.type == "note.impression", "impression"),
-            (ev.type == "note.read", "read"),
-            else_="engagement",
-        )
+    kind_of = ibis.cases(
+        (ev.type == "note.impression", "impression"),
+        (ev.type == "note.read", "read"),
+        else_="engagement",
     )
     note_types = [t for t, k in [("note.impression", "impression"), ("note.read", "read")] if k in kinds]
     if "engagement" in kinds:
         note_types += list(ENGAGEMENT_TYPES)
     if note_types:
         nt = ev.filter(ev.type.isin(note_types) & ev.user.notnull())
-        nt = nt.select(touch_id=nt.id, user=nt.user, t=nt.time, kind=kind_of, note_id=nt.note_id, link_campaign=ibis.null("string"))
+        nt = nt.select(
+            touch_id=nt.id, user=nt.user, t=nt.time, kind=kind_of, note_id=nt.note_id, link_campaign=ibis.null("string")
+        )
         parts.append(nt)
     if "click" in kinds:
         clicks = ev.filter((ev.type == "link.click") & ~ev.bot.fill_null(False))
@@ -76,8 +79,12 @@ def touches(ev: Any, kinds: frozenset[str]) -> Any:
         chain = click_people(ev)
         clicks = clicks.left_join(lk, clicks.link_id == lk.link_id).left_join(chain, clicks.click_id == chain.click_id)
         clicks = clicks.select(
-            touch_id=_.id, user=_.user.coalesce(_.chain_user), t=_.time, kind=ibis.literal("click"),
-            note_id=_.link_note, link_campaign=_.link_campaign,
+            touch_id=_.id,
+            user=_.user.coalesce(_.chain_user),
+            t=_.time,
+            kind=ibis.literal("click"),
+            note_id=_.link_note,
+            link_campaign=_.link_campaign,
         ).filter(_.user.notnull())
         parts.append(clicks)
     touch = None
@@ -86,19 +93,35 @@ def touches(ev: Any, kinds: frozenset[str]) -> Any:
     result = []
     if touch is not None:
         joined = touch.left_join(note_meta, touch.note_id == note_meta.note_id)
-        result.append(joined.select(
-            touch_id=_.touch_id, user=_.user, t=_.t, kind=_.kind, note_id=_.note_id, brand=_.note_brand,
-            creator_id=_.note_creator, campaign_id=_.link_campaign.coalesce(_.note_campaign),
-        ))
+        result.append(
+            joined.select(
+                touch_id=_.touch_id,
+                user=_.user,
+                t=_.t,
+                kind=_.kind,
+                note_id=_.note_id,
+                brand=_.note_brand,
+                creator_id=_.note_creator,
+                campaign_id=_.link_campaign.coalesce(_.note_campaign),
+            )
+        )
     if "search" in kinds:
         searches = ev.filter((ev.type == "community.search") & ev.user.notnull() & ev.query.notnull())
         known = brands(ev).select(named_brand=_.brand)
         # A community search counts toward a brand when the query names it.
         matched = searches.join(known, searches.query.lower().contains(known.named_brand.lower()))
-        result.append(matched.select(
-            touch_id=_.id, user=_.user, t=_.time, kind=ibis.literal("search"), note_id=ibis.null("string"),
-            brand=_.named_brand, creator_id=ibis.null("string"), campaign_id=ibis.null("string"),
-        ))
+        result.append(
+            matched.select(
+                touch_id=_.id,
+                user=_.user,
+                t=_.time,
+                kind=ibis.literal("search"),
+                note_id=ibis.null("string"),
+                brand=_.named_brand,
+                creator_id=ibis.null("string"),
+                campaign_id=ibis.null("string"),
+            )
+        )
     if not result:
         raise ValueError("no touch kinds selected")
     out = result[0]
@@ -123,7 +146,12 @@ def conversions(ev: Any) -> Any:
     rf = refunds(ev)
     j = o.left_join(it, o.item_id == it.item_id).left_join(rf, o.order_id == rf.order_id)
     return j.select(
-        order_id=_.order_id, user=_.user, t=_.t, amount=_.amount,
+        order_id=_.order_id,
+        user=_.user,
+        t=_.t,
+        amount=_.amount,
         refunded=ibis.least(_.refunded.fill_null(0.0), _.amount),
-        item_id=_.item_id, brand=_.item_brand, category=_.item_category,
+        item_id=_.item_id,
+        brand=_.item_brand,
+        category=_.item_category,
     ).mutate(net=_.amount - _.refunded)

@@ -29,7 +29,7 @@ def normalize(value: str, kind: IdentifierKind) -> str:
         # Mainland numbers arrive as 138..., +86 138..., 0086 138...: all are one person.
         for prefix in ("0086", "86"):
             if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
-                digits = digits[len(prefix):]
+                digits = digits[len(prefix) :]
         if len(digits) < 5:
             raise ContractError("phone identifier has too few digits")
         return "phone:" + digits

@@ -1,6 +1,15 @@
 """Ingest: readers (JSON lines, CSV, Parquet, stdin), validation, rejects and adapters for outside formats."""
 
-from hongmao.ingest.pipeline import FileReport, IngestReport, Ingestor, ingest_paths, ingest_records
-from hongmao.ingest.readers import RawRecord, detect_format, read
+from hongmao.ingestion.pipeline import FileReport, Ingestor, IngestReport, ingest_paths, ingest_records
+from hongmao.ingestion.readers import RawRecord, detect_format, read
 
-__all__ = ["FileReport", "IngestReport", "Ingestor", "RawRecord", "detect_format", "ingest_paths", "ingest_records", "read"]
+__all__ = [
+    "FileReport",
+    "IngestReport",
+    "Ingestor",
+    "RawRecord",
+    "detect_format",
+    "ingest_paths",
+    "ingest_records",
+    "read",
+]

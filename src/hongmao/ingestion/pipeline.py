@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hongmao.contract import EventBase, Problem, to_row, validate, validate_json
-from hongmao.ingest.readers import Format, RawRecord, read
+from hongmao.ingestion.readers import Format, RawRecord, read
 
 DEFAULT_BATCH = 50_000
 
@@ -56,7 +56,12 @@ class IngestReport:
         return sum(f.rejected for f in self.files)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "duplicate": self.duplicate, "rejected": self.rejected, "rejects": self.rejects}
+        return {
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "rejects": self.rejects,
+        }
 
 
 def _peek(raw: dict[str, Any] | str | None) -> tuple[str | None, str | None]:

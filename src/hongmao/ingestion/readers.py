@@ -20,7 +20,12 @@ from hongmao.errors import InputError
 
 Format = Literal["jsonl", "csv", "parquet"]
 _EXTENSIONS: dict[str, Format] = {
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
 }
 
 
@@ -54,7 +59,7 @@ def _open_text(path: str) -> IO[str]:
             import gzip
 
             return gzip.open(path, "rt", encoding="utf-8", newline="")
-        return open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the caller's generator
+        return open(path, encoding="utf-8", newline="")
     except OSError as exc:
         raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
 
@@ -118,7 +123,8 @@ def read_csv(path: str) -> Iterator[RawRecord]:
         for row in reader:
             line_no = reader.line_num
             if None in row:
-                yield RawRecord(line_no, None, f"{len(row[None]) + len(header)} cells for {len(header)} columns")  # type: ignore[index]
+                extra = len(row[None])  # csv puts surplus cells under the key None
+                yield RawRecord(line_no, None, f"{extra + len(header)} cells for {len(header)} columns")
                 continue
             if any(v is None for v in row.values()):
                 yield RawRecord(line_no, None, f"fewer cells than the {len(header)} columns")

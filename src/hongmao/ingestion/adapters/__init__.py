@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from hongmao.ingest.readers import RawRecord
+from hongmao.ingestion.readers import RawRecord
 
 ADAPTERS: dict[str, str] = {
     "taobao-userbehavior": "Taobao UserBehavior CSV (user_id,item_id,category_id,behavior_type,timestamp)",
@@ -15,7 +15,7 @@ def get_adapter(name: str, key: str) -> Callable[[str], Iterator[RawRecord]]:
     from hongmao.errors import InputError
 
     if name == "taobao-userbehavior":
-        from hongmao.ingest.adapters.taobao import adapter
+        from hongmao.ingestion.adapters.taobao import adapter
 
         return adapter(key)
     raise InputError(f"unknown adapter {name!r}; known: {', '.join(ADAPTERS)}")

@@ -3,8 +3,8 @@
 Rows: ``user_id,item_id,category_id,behavior_type,timestamp`` (no header; Unix seconds). ``pv`` becomes
 ``market.visit``, ``cart`` ``market.cart``, ``fav`` ``market.favorite`` and ``buy`` ``market.order``. The
 data carries no prices, so orders have amount 0 and a line price of 0. ``category_id`` is not carried: the
-contract's ``item.listed`` needs a brand and a price, which the data set does not publish. User ids are pseudonymised with the match key
-as they are read: the raw id never reaches the lake or the rejects file.
+contract's ``item.listed`` needs a brand and a price, which the data set does not publish. User ids are
+pseudonymised with the match key as they are read: the raw id never reaches the lake or the rejects file.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hongmao.identity import Pseudonymizer
-from hongmao.ingest.readers import RawRecord, _open_text
+from hongmao.ingestion.readers import RawRecord, _open_text
 
 SOURCE = "market:taobao"
 CHINA = timezone(timedelta(hours=8))
