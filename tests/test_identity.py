@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEST_KEY
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import hongmao
+from conftest import TEST_KEY
 from hongmao.cli.app import app
 from hongmao.errors import ConfigError
 from hongmao.identity import Pseudonymizer, normalize, pseudonymize

@@ -40,7 +40,8 @@ def ingest(
 
     reader = get_adapter(adapter, settings.match_key(match_key)) if adapter else None
     size = batch_size or int(settings.get("batch_size") or 50_000)
-    with open_lake(data_dir, catalog_url) as lake:
+    # One writer for the whole run: no other process slips batches in between ours.
+    with open_lake(data_dir, catalog_url) as lake, lake.writer():
         return ingest_paths(
             lake,
             [str(p) for p in paths],
