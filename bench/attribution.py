@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument("--touches", type=int, default=50_000_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=Path("bench/out/attribution"))
+    parser.add_argument("--reuse", action="store_true", help="Keep segments already generated in --out.")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
@@ -131,10 +132,15 @@ def main() -> None:
     start = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
-    con.execute(
-        GEN_SQL.format(touches=args.touches, orders=args.orders, users=users, brands=brands, notes=notes, out=args.out)
-    )
-    print(f"generated {args.touches:,} touchpoints and {args.orders:,} orders in {time.perf_counter() - start:.1f} s")
+    if args.reuse and (args.out / "seg-touches.parquet").exists():
+        print(f"reusing the segments in {args.out}")
+    else:
+        sql = GEN_SQL.format(
+            touches=args.touches, orders=args.orders, users=users, brands=brands, notes=notes, out=args.out
+        )
+        con.execute(sql)
+        took = time.perf_counter() - start
+        print(f"generated {args.touches:,} touchpoints and {args.orders:,} orders in {took:.1f} s")
     results = {step: child(["--out", str(args.out), "--step", step]) for step in ("floor", "last", "linear")}
     floor = results["floor"]["seconds"]
     print(f"{'step':<8} {'seconds':>9} {'x floor':>8} {'peak MB':>9} {'attributed':>11}")
