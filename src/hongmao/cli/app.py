@@ -1,4 +1,7 @@
-"""The ``hongmao`` command: a thin Typer layer over the library (see ``hongmao.api``)."""
+"""The ``hongmao`` command: a thin Typer layer over the library (see ``hongmao.api``).
+
+Each command module has ``register(app)``; one import and one registration line per module below.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,12 @@ import sys
 
 import typer
 
-from hongmao.cli import attribute_cmd, demo_cmd, ingest_cmd, lift_cmd, misc_cmd, simulate_cmd
+from hongmao.cli import attribute_cmd as attribute_cmd
+from hongmao.cli import demo_cmd as demo_cmd
+from hongmao.cli import ingest_cmd as ingest_cmd
+from hongmao.cli import lift_cmd as lift_cmd
+from hongmao.cli import misc_cmd as misc_cmd
+from hongmao.cli import simulate_cmd as simulate_cmd
 from hongmao.errors import HongmaoError
 
 app = typer.Typer(
@@ -16,8 +24,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (misc_cmd, ingest_cmd, attribute_cmd, lift_cmd, simulate_cmd, demo_cmd):
-    module.register(app)
+misc_cmd.register(app)
+ingest_cmd.register(app)
+attribute_cmd.register(app)
+lift_cmd.register(app)
+simulate_cmd.register(app)
+demo_cmd.register(app)
 
 
 def main() -> None:
