@@ -216,7 +216,9 @@ def worlds(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    world=worlds(), model=st.sampled_from(["first", "last", "linear", "position", "time_decay"]), seed=st.integers(0, 9)
+    world=worlds(),
+    model=st.sampled_from(["first", "last", "linear", "position", "time_decay", "markov", "shapley"]),
+    seed=st.integers(0, 9),
 )
 def test_properties_sum_order_refunds(tmp_path: Path, world: list[dict[str, Any]], model: str, seed: int) -> None:
     base = attribute_segments([write_segment(tmp_path / "a.parquet", world)], model=model, by="note")
@@ -237,3 +239,19 @@ def test_properties_sum_order_refunds(tmp_path: Path, world: list[dict[str, Any]
     ]
     again = attribute_segments(segs, model=model, by="note")
     assert {r["key"]: round(r["orders"], 9) for r in again.rows} == {r["key"]: round(r["orders"], 9) for r in base.rows}
+
+
+def test_data_driven_models_on_the_lake(tmp_path: Path) -> None:
+    events = [
+        *catalog(),
+        event("note.read", at(1), note_id="n1", user=U1, dwell_ms=9000),
+        event("note.like", at(2), note_id="n1", user=U1),  # same note again: one state, not a self-loop
+        event("link.click", at(3), click_id="k", link_id="l2", user=U1),
+        order("o1", U1, 4),
+        event("note.read", at(1), note_id="n1", user=U2, dwell_ms=9000),  # read n1, never bought
+    ]
+    # Paths: n1 > n2 -> conversion, n1 -> null. Removing either note kills the only conversion: equal credit.
+    assert credits(run(tmp_path, events, model="markov")) == {"n1": 0.5, "n2": 0.5}
+    assert credits(run(tmp_path, events, model="shapley")) == {"n1": 0.5, "n2": 0.5}
+    second = run(tmp_path, events, model="markov", markov_order=2)
+    assert sum(r["orders"] for r in second["rows"]) == pytest.approx(1.0)

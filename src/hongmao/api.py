@@ -66,6 +66,7 @@ def attribute(
     windows: Windows | None = None,
     category_days: dict[str, float] | None = None,
     half_life_days: float = 7.0,
+    markov_order: int = 1,
     catalog_url: str | None = None,
 ) -> AttributionResult:
     """Credit every order in the lake to its buyer's touches inside the windows, under ``model``."""
@@ -76,7 +77,13 @@ def attribute(
     with open_lake(data_dir, catalog_url) as lake:
         segments = lake.segment_paths()
     return attribute_segments(
-        segments, model=model, by=by, touches=touches, windows=windows, half_life_days=half_life_days
+        segments,
+        model=model,
+        by=by,
+        touches=touches,
+        windows=windows,
+        half_life_days=half_life_days,
+        markov_order=markov_order,
     )
 
 

@@ -1,1 +1,60 @@
-"""(package)"""
+"""Attribution models as pure functions over aggregated journey paths.
+
+Modules, one job each:
+
+* :mod:`~hongmao.attribution.paths` — the :class:`PathRow` record and the journey file format;
+* :mod:`~hongmao.attribution.rules` — per-touch weights of the rule-based models;
+* :mod:`~hongmao.attribution.absorbing` — exact absorbing-chain probabilities, with states removed;
+* :mod:`~hongmao.attribution.markov` — Markov removal-effect attribution, first and higher order;
+* :mod:`~hongmao.attribution.shapley` — Shapley values: exact on paths, exact lattice, sampled;
+* :mod:`~hongmao.attribution.registry` — models by name and :func:`attribute_paths`.
+
+Only NumPy, SciPy and the standard library are imported here: no web framework, no database driver.
+"""
+
+from hongmao.attribution.markov import MarkovResult, markov_attribution
+from hongmao.attribution.paths import PathRow, format_paths, parse_paths, read_paths, write_paths
+from hongmao.attribution.registry import MODEL_SPECS, MODELS, ChannelCredit, ModelSpec, attribute_paths
+from hongmao.attribution.rules import (
+    first_touch_weights,
+    last_touch_weights,
+    linear_weights,
+    position_weights,
+    time_decay_weights,
+)
+from hongmao.attribution.shapley import (
+    PathGame,
+    SampledShapley,
+    path_game,
+    sample_shapley,
+    sample_shapley_paths,
+    shapley_lattice,
+    shapley_paths,
+)
+
+__all__ = [
+    "MODELS",
+    "MODEL_SPECS",
+    "ChannelCredit",
+    "MarkovResult",
+    "ModelSpec",
+    "PathGame",
+    "PathRow",
+    "SampledShapley",
+    "attribute_paths",
+    "first_touch_weights",
+    "format_paths",
+    "last_touch_weights",
+    "linear_weights",
+    "markov_attribution",
+    "parse_paths",
+    "path_game",
+    "position_weights",
+    "read_paths",
+    "sample_shapley",
+    "sample_shapley_paths",
+    "shapley_lattice",
+    "shapley_paths",
+    "time_decay_weights",
+    "write_paths",
+]

@@ -33,7 +33,9 @@ def _parse_category_windows(values: list[str]) -> dict[str, float]:
 
 def attribute(
     data: DataOpt = None,
-    model: Annotated[str, typer.Option("--model", help="first, last, linear, time_decay or position.")] = "last",
+    model: Annotated[
+        str, typer.Option("--model", help="first, last, linear, time_decay, position, markov or shapley.")
+    ] = "last",
     by: Annotated[str, typer.Option("--by", help="note, creator, brand, campaign or item.")] = "note",
     touches: Annotated[
         str | None, typer.Option("--touches", help="Touch kinds to count: impression,read,engagement,click,search.")
@@ -42,6 +44,7 @@ def attribute(
         list[str] | None, typer.Option("--category-window", help="CATEGORY=DAYS lookback for a category (repeat).")
     ] = None,
     half_life: Annotated[float, typer.Option("--half-life", help="time_decay half-life in days.")] = 7.0,
+    order: Annotated[int, typer.Option("--order", min=1, help="Markov chain order.")] = 1,
     limit: Annotated[int, typer.Option("--limit", help="Rows shown in the table (json/csv print all).")] = 20,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -56,6 +59,7 @@ def attribute(
         touches=touches.split(",") if touches else None,
         category_days=_parse_category_windows(category_window or []),
         half_life_days=half_life,
+        markov_order=order,
     )
     if fmt == "json":
         print_json(result.to_dict())

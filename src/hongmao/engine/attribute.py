@@ -12,6 +12,8 @@ from hongmao.engine.windows import TOUCH_KINDS, Windows
 from hongmao.errors import AttributionError
 
 GROUPINGS = ("note", "creator", "brand", "campaign", "item")
+DATA_DRIVEN = ("markov", "shapley")
+MODELS = (*credit.RULE_MODELS, *DATA_DRIVEN)
 
 
 @dataclass
@@ -52,17 +54,22 @@ def attribute_segments(
     windows: Windows | None = None,
     half_life_days: float = 7.0,
     con: Any = None,
+    markov_order: int = 1,
 ) -> AttributionResult:
     if by not in GROUPINGS:
         raise AttributionError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
-    if model not in credit.RULE_MODELS:
-        raise AttributionError(f"unknown model {model!r}; known: {', '.join(credit.RULE_MODELS)}")
+    if model not in MODELS:
+        raise AttributionError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
     kinds = parse_kinds(touches)
     windows = windows or Windows()
     con = con if con is not None else backend.connect()
     ev = backend.events_table(con, segments)
     conv = tables.conversions(ev)
-    j = credit.journeys(conv, tables.touches(ev, kinds), windows)
+    touch = tables.touches(ev, kinds)
+    j = credit.journeys(conv, touch, windows)
+    orders = int(con.to_pyarrow(conv.count()).as_py())
+    if model in DATA_DRIVEN:
+        return _data_driven(con, j, touch, conv, model, by, orders, kinds, markov_order)
     weighted = credit.weights(j, model, half_life_days)
     by_key = credit.credited(weighted, by).order_by([ibis_desc("orders"), "key"])
     frame = con.to_pyarrow(by_key)
@@ -73,7 +80,6 @@ def attribute_segments(
     ]
     # One pass over the journeys gives both the rows and the attributed count; the order count is a cheap scan.
     attributed = sum(int(r["journeys"]) for r in records)
-    orders = int(con.to_pyarrow(conv.count()).as_py())
     return AttributionResult(
         model=model,
         by=by,
@@ -89,3 +95,31 @@ def ibis_desc(column: str) -> Any:
     import ibis
 
     return ibis.desc(column)
+
+
+def _data_driven(
+    con: Any, j: Any, touch: Any, conv: Any, model: str, by: str, orders: int, kinds: frozenset[str], order: int
+) -> AttributionResult:
+    """Markov or Shapley over the lake's aggregated paths (converting and not), valued by GMV and net GMV."""
+    from hongmao.attribution import attribute_paths
+    from hongmao.engine.paths import journey_paths
+
+    by_gmv, by_net = journey_paths(con, j, touch, conv, by)
+    params: dict[str, Any] = {"order": order} if model == "markov" else {}
+    gmv = {c.channel: c for c in attribute_paths(by_gmv, model, **params)} if by_gmv else {}
+    net = {c.channel: c.value for c in attribute_paths(by_net, model, **params)} if by_net else {}
+    attributed = int(sum(p.conversions for p in by_gmv))
+    rows = [
+        {"key": key, "orders": float(c.conversions), "gmv": float(c.value), "net_gmv": float(net.get(key, 0.0))}
+        for key, c in gmv.items()
+    ]
+    rows.sort(key=lambda r: (-r["orders"], r["key"]))
+    return AttributionResult(
+        model=model,
+        by=by,
+        rows=rows,
+        total_orders=float(attributed),
+        unattributed_orders=orders - attributed,
+        orders=orders,
+        params={"touches": sorted(kinds), **params},
+    )
