@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hongmao.cli.output import console, print_table
+from hongmao.cli.output import console, print_table, progress
 
 
 def simulate(
@@ -20,7 +20,8 @@ def simulate(
     """Simulate seeding, search-back, orders, refunds and campaigns, with ground truth under OUT/truth/."""
     from hongmao.sim import simulate as run
 
-    summary = run(out, seed=seed, users=users, days=days, brands=brands)
+    with progress("simulating days", total=days) as advance:
+        summary = run(out, seed=seed, users=users, days=days, brands=brands, progress=lambda _done, _days: advance())
     rows = [{"type": k, "events": v} for k, v in sorted(summary.events.items())]
     print_table(f"Simulated world in {out}", ["type", "events"], rows)
     console.print(f"{sum(summary.events.values()):,} events · truth in {out / 'truth'}")
