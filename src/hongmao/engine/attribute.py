@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ibis
+
 from hongmao.engine import backend, credit, tables
 from hongmao.engine.windows import TOUCH_KINDS, Windows
 from hongmao.errors import AttributionError
@@ -69,17 +71,9 @@ def attribute_segments(
     j = credit.journeys(conv, touch, windows)
     orders = int(con.to_pyarrow(conv.count()).as_py())
     if model in DATA_DRIVEN:
-        return _data_driven(con, j, touch, conv, model, by, orders, kinds, markov_order)
-    weighted = credit.weights(j, model, half_life_days)
-    by_key = credit.credited(weighted, by).order_by([ibis_desc("orders"), "key"])
-    frame = con.to_pyarrow(by_key)
-    records = frame.to_pylist()
-    rows = [
-        {"key": r["key"], "orders": float(r["orders"]), "gmv": float(r["gmv"]), "net_gmv": float(r["net_gmv"])}
-        for r in records
-    ]
-    # One pass over the journeys gives both the rows and the attributed count; the order count is a cheap scan.
-    attributed = sum(int(r["journeys"]) for r in records)
+        rows, attributed, params = _data_driven(con, j, touch, conv, model, by, markov_order)
+    else:
+        rows, attributed, params = _rule_based(con, j, model, by, half_life_days)
     return AttributionResult(
         model=model,
         by=by,
@@ -87,19 +81,27 @@ def attribute_segments(
         total_orders=float(attributed),
         unattributed_orders=orders - attributed,
         orders=orders,
-        params={"touches": sorted(kinds), "half_life_days": half_life_days},
+        params={"touches": sorted(kinds), **params},
     )
 
 
-def ibis_desc(column: str) -> Any:
-    import ibis
-
-    return ibis.desc(column)
+Credits = tuple[list[dict[str, Any]], int, dict[str, Any]]
 
 
-def _data_driven(
-    con: Any, j: Any, touch: Any, conv: Any, model: str, by: str, orders: int, kinds: frozenset[str], order: int
-) -> AttributionResult:
+def _rule_based(con: Any, j: Any, model: str, by: str, half_life_days: float) -> Credits:
+    weighted = credit.weights(j, model, half_life_days)
+    by_key = credit.credited(weighted, by).order_by([ibis.desc("orders"), "key"])
+    records = con.to_pyarrow(by_key).to_pylist()
+    rows = [
+        {"key": r["key"], "orders": float(r["orders"]), "gmv": float(r["gmv"]), "net_gmv": float(r["net_gmv"])}
+        for r in records
+    ]
+    # One pass over the journeys gives both the rows and the attributed count.
+    attributed = sum(int(r["journeys"]) for r in records)
+    return rows, attributed, {"half_life_days": half_life_days}
+
+
+def _data_driven(con: Any, j: Any, touch: Any, conv: Any, model: str, by: str, order: int) -> Credits:
     """Markov or Shapley over the lake's aggregated paths (converting and not), valued by GMV and net GMV."""
     from hongmao.attribution import attribute_paths
     from hongmao.engine.paths import journey_paths
@@ -114,12 +116,4 @@ def _data_driven(
         for key, c in gmv.items()
     ]
     rows.sort(key=lambda r: (-r["orders"], r["key"]))
-    return AttributionResult(
-        model=model,
-        by=by,
-        rows=rows,
-        total_orders=float(attributed),
-        unattributed_orders=orders - attributed,
-        orders=orders,
-        params={"touches": sorted(kinds), **params},
-    )
+    return rows, attributed, params
