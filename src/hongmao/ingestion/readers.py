@@ -8,15 +8,14 @@ standard input read as JSON lines. Each reader yields :class:`RawRecord` whose `
 from __future__ import annotations
 
 import csv
-import io
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 from hongmao.errors import InputError
+from hongmao.textfiles import open_text
 
 Format = Literal["jsonl", "csv", "parquet"]
 _EXTENSIONS: dict[str, Format] = {
@@ -51,22 +50,9 @@ def detect_format(path: str) -> Format:
     )
 
 
-def _open_text(path: str) -> IO[str]:
-    if path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict")
-    try:
-        if path.lower().endswith(".gz"):
-            import gzip
-
-            return gzip.open(path, "rt", encoding="utf-8", newline="")
-        return open(path, encoding="utf-8", newline="")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-
-
 def read_jsonl(path: str) -> Iterator[RawRecord]:
     """JSON lines: yields the raw text of each non-blank line; parsing happens in validation (one pass)."""
-    handle = _open_text(path)
+    handle = open_text(path)
     try:
         line_no = 0
         while True:
@@ -111,7 +97,7 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_csv(path: str) -> Iterator[RawRecord]:
-    handle = _open_text(path)
+    handle = open_text(path)
     try:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None:

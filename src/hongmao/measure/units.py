@@ -11,19 +11,19 @@ Every problem is an :class:`~hongmao.errors.InputError` that names the file and,
 from __future__ import annotations
 
 import csv
-import gzip
 import math
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from hongmao.errors import InputError
 from hongmao.measure.lift import Interval, LiftResult, difference_in_means
+from hongmao.textfiles import open_text
 
 __all__ = ["lift_from_units", "read_groups"]
 
@@ -62,18 +62,9 @@ def _parse_metric(text: str, where: str, column: str) -> float:
     return value
 
 
-def _open_csv(path: str) -> IO[str]:
-    try:
-        if path.lower().endswith(".gz"):
-            return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-        return open(path, encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-
-
 def _csv_rows(path: str, group: str, metric: str) -> Iterator[tuple[str, str, str]]:
     """(where, group value, metric text) per data row, after checking the header has both columns."""
-    handle = _open_csv(path)
+    handle = open_text(path)
     with handle:
         reader = csv.reader(handle, strict=True)
         try:
@@ -187,8 +178,7 @@ def read_groups(
             if close:
                 hint = f" (did you mean {close[0]!r}?)"
             raise InputError(
-                f"{path_s}, column {group!r}: no unit has the group value {v!r}{hint}; "
-                f"values present: {_present(seen)}"
+                f"{path_s}, column {group!r}: no unit has the group value {v!r}{hint}; values present: {_present(seen)}"
             )
     return {v: np.asarray(collected[v], dtype=np.float64) for v in values}
 
@@ -213,8 +203,6 @@ def lift_from_units(
     groups = read_groups(path, group, metric, [treatment, holdout])
     where = os.fspath(path)
     try:
-        return difference_in_means(
-            groups[treatment], groups[holdout], metric=metric, alpha=alpha, interval=interval
-        )
+        return difference_in_means(groups[treatment], groups[holdout], metric=metric, alpha=alpha, interval=interval)
     except InputError as exc:
         raise InputError(f"{where}, column {group!r}: {exc}") from exc

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hongmao.identity import Pseudonymizer
-from hongmao.ingestion.readers import RawRecord, _open_text
+from hongmao.ingestion.readers import RawRecord
+from hongmao.textfiles import open_text
 
 SOURCE = "market:taobao"
 CHINA = timezone(timedelta(hours=8))
@@ -49,7 +50,7 @@ BEHAVIORS: dict[str, Callable[[str, str, str, str], tuple[str, dict[str, Any]]]]
 
 
 def read_userbehavior(path: str, pseudonymizer: Pseudonymizer) -> Iterator[RawRecord]:
-    handle = _open_text(path)
+    handle = open_text(path)
     try:
         for line_no, row in enumerate(csv.reader(handle), start=1):
             if not row or (len(row) == 1 and not row[0].strip()):
