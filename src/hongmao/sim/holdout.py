@@ -1,44 +1,11 @@
-"""Campaign holdouts: who is kept out of a campaign, decided by a keyed hash anyone holding the key can redo.
+"""Campaign holdouts in the simulator: the one shared algorithm of :mod:`hongmao.identity.holdout`.
 
-A person is held out of campaign C when HMAC-SHA256(key, "C|pseudonym"), read as a number in [0, 1), falls
-below the campaign's holdout share. The assignment is random with respect to behaviour, stable per
-(person, campaign), independent across campaigns, and needs no stored list: the measuring side recomputes it.
+The community side (this simulator), the marketplace side and the measuring side (``hongmao lift``) must agree
+on who is held out, so the assignment lives in ``hongmao.identity`` and is re-exported here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from collections.abc import Sequence
+from hongmao.identity.holdout import holdout_draw, holdout_mask, in_holdout
 
-import numpy as np
-from numpy.typing import NDArray
-
-_SCALE = float(2**64)
-
-
-def holdout_draw(pseudonym: str, campaign_id: str, key: str | bytes) -> float:
-    """The person's uniform draw in [0, 1) for the campaign (first 64 bits of the HMAC)."""
-    raw = key.encode("utf-8") if isinstance(key, str) else key
-    digest = hmac.new(raw, f"{campaign_id}|{pseudonym}".encode(), hashlib.sha256).digest()
-    return int.from_bytes(digest[:8], "big") / _SCALE
-
-
-def in_holdout(pseudonym: str, campaign_id: str, share: float, key: str | bytes) -> bool:
-    """True when the person is in the campaign's holdout group (never shown its notes)."""
-    return share > 0.0 and holdout_draw(pseudonym, campaign_id, key) < share
-
-
-def holdout_mask(pseudonyms: Sequence[str], campaign_id: str, share: float, key: str | bytes) -> NDArray[np.bool_]:
-    """:func:`in_holdout` for many people at once."""
-    if share <= 0.0:
-        return np.zeros(len(pseudonyms), dtype=np.bool_)
-    raw = key.encode("utf-8") if isinstance(key, str) else key
-    base = hmac.new(raw, digestmod=hashlib.sha256)  # keyed state copied per person: the key is hashed once
-    prefix = f"{campaign_id}|".encode()
-    draws = np.empty(len(pseudonyms), dtype=np.uint64)
-    for i, p in enumerate(pseudonyms):
-        h = base.copy()
-        h.update(prefix + p.encode())
-        draws[i] = int.from_bytes(h.digest()[:8], "big")
-    return np.asarray(draws.astype(np.float64) / _SCALE < share, dtype=np.bool_)
+__all__ = ["holdout_draw", "holdout_mask", "in_holdout"]
