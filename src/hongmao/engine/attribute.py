@@ -57,7 +57,9 @@ def attribute_segments(
     half_life_days: float = 7.0,
     con: Any = None,
     markov_order: int = 1,
+    exclude_users: Iterable[str] | Any | None = None,
 ) -> AttributionResult:
+    """Credit the lake's orders; touches of ``exclude_users`` (e.g. flagged fake accounts) are left out."""
     if by not in GROUPINGS:
         raise AttributionError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
     if model not in MODELS:
@@ -67,7 +69,7 @@ def attribute_segments(
     con = con if con is not None else backend.connect()
     ev = backend.events_table(con, segments)
     conv = tables.conversions(ev)
-    touch = tables.touches(ev, kinds)
+    touch = tables.touches(ev, kinds, exclude_users=exclude_users)
     j = credit.journeys(conv, touch, windows)
     orders = int(con.to_pyarrow(conv.count()).as_py())
     if model in DATA_DRIVEN:
@@ -111,7 +113,7 @@ def _data_driven(con: Any, j: Any, touch: Any, conv: Any, model: str, by: str, o
     gmv = {c.channel: c for c in attribute_paths(by_gmv, model, **params)} if by_gmv else {}
     net = {c.channel: c.value for c in attribute_paths(by_net, model, **params)} if by_net else {}
     attributed = int(sum(p.conversions for p in by_gmv))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"key": key, "orders": float(c.conversions), "gmv": float(c.value), "net_gmv": float(net.get(key, 0.0))}
         for key, c in gmv.items()
     ]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +11,18 @@ import ibis
 from ibis import _
 
 from hongmao.engine import backend, tables
+from hongmao.engine.clicks import counted_clicks
 
 SEARCH_BACK_DAYS = 15
 FUNNEL_STEPS = ("impressions", "reads", "clicks", "store_visits", "search_back_users", "carts", "orders", "refunds")
 
 
-def funnel_expr(ev: Any, search_back_days: float = SEARCH_BACK_DAYS) -> dict[str, Any]:
+def funnel_expr(
+    ev: Any, search_back_days: float = SEARCH_BACK_DAYS, exclude_users: Iterable[str] | Any | None = None
+) -> dict[str, Any]:
+    # Accounts left out (e.g. flagged fake engagement) leave every step: their impressions, reads, likes, clicks.
+    ev = tables.without_users(ev, exclude_users)
+
     def count(kind: str) -> Any:
         return ev.filter(ev.type == kind).count()
 
@@ -51,6 +57,7 @@ def funnel_expr(ev: Any, search_back_days: float = SEARCH_BACK_DAYS) -> dict[str
         "reads": count("note.read"),
         "readers": readers.user.nunique(),
         "clicks": clicks.count(),
+        "counted_clicks": counted_clicks(ev).count(),
         "store_visits": store_visits,
         "search_back_users": back.user.nunique(),
         "carts": count("market.cart"),
@@ -65,11 +72,13 @@ def funnel_expr(ev: Any, search_back_days: float = SEARCH_BACK_DAYS) -> dict[str
     }
 
 
-def funnel(segments: Sequence[Path], con: Any = None) -> dict[str, Any]:
-    """Counts of every funnel step and the rates between them."""
+def funnel(
+    segments: Sequence[Path], con: Any = None, exclude_users: Iterable[str] | Any | None = None
+) -> dict[str, Any]:
+    """Counts of every funnel step and the rates between them, without the events of ``exclude_users``."""
     con = con if con is not None else backend.connect()
     ev = backend.events_table(con, segments)
-    exprs = funnel_expr(ev)
+    exprs = funnel_expr(ev, exclude_users=exclude_users)
     row = con.to_pyarrow(
         ibis.literal(1)
         .name("one")
@@ -81,7 +90,8 @@ def funnel(segments: Sequence[Path], con: Any = None) -> dict[str, Any]:
     reads = out["reads"]
     out["read_rate"] = reads / out["impressions"] if out["impressions"] else None
     out["engagement_rate"] = out["engagements"] / reads if reads else None
-    out["ctr"] = out["clicks"] / reads if reads else None
+    # Rate metrics count a visitor's repeat clicks on a link within an hour once (engine/clicks.py).
+    out["ctr"] = out["counted_clicks"] / reads if reads else None
     out["store_visit_rate"] = out["store_visits"] / reads if reads else None
     out["search_back_rate"] = out["search_back_users"] / out["readers"] if out["readers"] else None
     return out

@@ -7,6 +7,7 @@ marketplace visit or order that carries the same click id (the click -> visit ->
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import ibis
@@ -15,6 +16,32 @@ from ibis import _
 from hongmao.contract import ENGAGEMENT_TYPES
 
 NO_NOTE = "(community search)"
+
+
+def user_set(users: Iterable[str] | Any | None) -> Any:
+    """An Ibis table with one ``user`` column (pseudonyms), from an iterable or an existing table; None for none.
+
+    Used to leave accounts out, e.g. the fake-engagement accounts the trust guard flags
+    (``hongmao.trust.flagged_accounts``).
+    """
+    if users is None:
+        return None
+    if isinstance(users, ibis.Table):
+        return users.select("user").distinct()
+    values = sorted({str(u) for u in users})
+    if not values:
+        return None
+    import pyarrow as pa
+
+    return ibis.memtable(pa.table({"user": pa.array(values, pa.string())}))
+
+
+def without_users(rel: Any, users: Iterable[str] | Any | None) -> Any:
+    """``rel`` without the rows whose ``user`` is in ``users`` (rows with no user are kept)."""
+    excluded = user_set(users)
+    if excluded is None:
+        return rel
+    return rel.anti_join(excluded, rel.user == excluded.user)
 
 
 def notes(ev: Any) -> Any:
@@ -52,8 +79,9 @@ def brands(ev: Any) -> Any:
     return items(ev).select(brand=_.item_brand).filter(_.brand.notnull()).distinct()
 
 
-def touches(ev: Any, kinds: frozenset[str]) -> Any:
-    """Every touch a person had with seeding.
+def touches(ev: Any, kinds: frozenset[str], exclude_users: Iterable[str] | Any | None = None) -> Any:
+    """Every touch a person had with seeding, less the touches of ``exclude_users`` (pseudonyms or a table with
+    a ``user`` column: flagged fake-engagement accounts, say).
 
     Columns: touch_id, user, t, kind, note_id, brand, creator_id, campaign_id.
     """
@@ -127,7 +155,7 @@ def touches(ev: Any, kinds: frozenset[str]) -> Any:
     out = result[0]
     for part in result[1:]:
         out = out.union(part)
-    return out
+    return without_users(out, exclude_users)
 
 
 def refunds(ev: Any) -> Any:

@@ -1,0 +1,140 @@
+"""Aggregates for fake-engagement detection (水军): per-account behaviour, lockstep pairs of accounts, and
+per-note engagement with the share that came from flagged accounts. The judgement is
+:mod:`hongmao.trust.engagement`.
+
+* Account behaviour: reads, reads with implausibly short dwell, engagements (like, collect, comment, share),
+  distinct notes and creators engaged, the share of engagement spent on one creator, orders placed.
+* Lockstep: two accounts that both engaged the same note within ``window_seconds`` of each other, counted over
+  distinct notes. Pairs only come back when they share at least ``min_shared`` notes, so the result stays small.
+  Only engagements (not reads or impressions) enter the pairing: they are the signal rings sell, and they are
+  sparse enough that the self-join stays cheap.
+* Note engagement: reads, likes and all engagements, how many came in the first ``burst_seconds`` after
+  publication, and (given the flagged accounts) how many came from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import ibis
+
+from hongmao.contract import ENGAGEMENT_TYPES
+from hongmao.engine import tables
+
+ACTION_TYPES = ("note.read", *ENGAGEMENT_TYPES)
+
+
+def account_activity(ev: Any, short_dwell_ms: int) -> Any:
+    """One row per community account with any read or engagement."""
+    acts = ev.filter(ev.type.isin(list(ACTION_TYPES)) & ev.user.notnull() & ev.note_id.notnull())
+    meta = tables.notes(ev)
+    acts = acts.left_join(meta, acts.note_id == meta.note_id).select(
+        user=acts.user,
+        type=acts.type,
+        note_id=acts.note_id,
+        dwell_ms=acts.dwell_ms,
+        creator=meta.note_creator,
+    )
+    is_read = acts.type == "note.read"
+    is_eng = ~is_read
+    base = acts.group_by("user").aggregate(
+        reads=is_read.cast("int64").sum(),
+        short_reads=(is_read & (acts.dwell_ms < short_dwell_ms)).cast("int64").sum(),
+        engagements=is_eng.cast("int64").sum(),
+        likes=(acts.type == "note.like").cast("int64").sum(),
+        notes=acts.note_id.nunique(),
+        engaged_notes=acts.note_id.nunique(where=is_eng),
+        creators=acts.creator.nunique(where=is_eng),
+    )
+    eng = acts.filter(is_eng & acts.creator.notnull())
+    per_creator = eng.group_by(["user", "creator"]).aggregate(n=eng.count())
+    top = per_creator.group_by("user").aggregate(top_creator_engagements=per_creator.n.max())
+    orders = ev.filter((ev.type == "market.order") & ev.user.notnull())
+    bought = orders.group_by("user").aggregate(orders=orders.order_id.nunique())
+    j = base.left_join(top, base.user == top.user).left_join(bought, base.user == bought.user)
+    return j.select(
+        "user",
+        "reads",
+        "short_reads",
+        "engagements",
+        "likes",
+        "notes",
+        "engaged_notes",
+        "creators",
+        top_creator_engagements=j.top_creator_engagements.fill_null(0),
+        orders=j.orders.fill_null(0),
+    )
+
+
+def lockstep_pairs(ev: Any, window_seconds: int, min_shared: int, among: Iterable[str] | Any | None = None) -> Any:
+    """(user_a, user_b, shared): pairs of accounts that engaged at least ``min_shared`` of the same notes, each
+    time within ``window_seconds`` of each other (user_a < user_b); only pairs within ``among`` when given."""
+    eng = ev.filter(ev.type.isin(list(ENGAGEMENT_TYPES)) & ev.user.notnull() & ev.note_id.notnull())
+    if among is not None:
+        keep = tables.user_set(among)
+        if keep is None:
+            return eng.select(user_a=eng.user, user_b=eng.user, shared=ibis.literal(0, "int64")).limit(0)
+        eng = eng.semi_join(keep, eng.user == keep.user)
+    first = eng.group_by(["user", "note_id"]).aggregate(t=eng.time.min().epoch_seconds())
+    a = first.view()
+    b = first.view()
+    pairs = a.join(
+        b,
+        [a.note_id == b.note_id, a.user < b.user, (a.t - b.t).abs() <= window_seconds],
+        lname="{name}_a",
+        rname="{name}_b",
+    )
+    counted = pairs.group_by(["user_a", "user_b"]).aggregate(shared=pairs.note_id_a.nunique())
+    return counted.filter(counted.shared >= min_shared)
+
+
+def note_engagement(
+    ev: Any, burst_seconds: int, flagged: Iterable[str] | Any | None = None, short_dwell_ms: int = 3_000
+) -> Any:
+    """One row per published note: reads (and those under ``short_dwell_ms``), likes, engagements, early
+    (burst-window) engagements, and the reads, engagements and distinct accounts from ``flagged`` accounts."""
+    meta = tables.notes(ev)
+    pub = ev.filter(ev.type == "note.published").group_by("note_id").aggregate(published=ev.time.min())
+    acts = ev.filter(ev.type.isin(list(ACTION_TYPES)) & ev.user.notnull() & ev.note_id.notnull())
+    flagged_set = tables.user_set(flagged)
+    if flagged_set is not None:
+        marks = flagged_set.mutate(is_flagged=ibis.literal(True))
+        acts = acts.left_join(marks, acts.user == marks.user).select(
+            acts.user, acts.type, acts.note_id, acts.time, acts.dwell_ms, is_flagged=marks.is_flagged.fill_null(False)
+        )
+    else:
+        acts = acts.select(acts.user, acts.type, acts.note_id, acts.time, acts.dwell_ms, is_flagged=ibis.literal(False))
+    acts = acts.left_join(pub, acts.note_id == pub.note_id).select(
+        acts.user, acts.type, acts.note_id, acts.time, acts.dwell_ms, acts.is_flagged, pub.published
+    )
+    is_read = acts.type == "note.read"
+    is_eng = ~is_read
+    early = (acts.time.epoch_seconds() - acts.published.epoch_seconds()) <= burst_seconds
+    per_note = acts.group_by("note_id").aggregate(
+        reads=is_read.cast("int64").sum(),
+        short_reads=(is_read & (acts.dwell_ms < short_dwell_ms)).cast("int64").sum(),
+        likes=(acts.type == "note.like").cast("int64").sum(),
+        engagements=is_eng.cast("int64").sum(),
+        early_engagements=(is_eng & early).cast("int64").sum(),
+        flagged_reads=(is_read & acts.is_flagged).cast("int64").sum(),
+        flagged_likes=((acts.type == "note.like") & acts.is_flagged).cast("int64").sum(),
+        flagged_engagements=(is_eng & acts.is_flagged).cast("int64").sum(),
+        flagged_accounts=acts.user.nunique(where=acts.is_flagged),
+    )
+    j = meta.join(pub, meta.note_id == pub.note_id).left_join(per_note, meta.note_id == per_note.note_id)
+    zero = ibis.literal(0)
+    return j.select(
+        note_id=meta.note_id,
+        creator_id=meta.note_creator,
+        published=pub.published,
+        reads=j.reads.fill_null(zero),
+        short_reads=j.short_reads.fill_null(zero),
+        likes=j.likes.fill_null(zero),
+        engagements=j.engagements.fill_null(zero),
+        early_engagements=j.early_engagements.fill_null(zero),
+        flagged_reads=j.flagged_reads.fill_null(zero),
+        flagged_likes=j.flagged_likes.fill_null(zero),
+        flagged_engagements=j.flagged_engagements.fill_null(zero),
+        flagged_accounts=j.flagged_accounts.fill_null(zero),
+    ).order_by("note_id")

@@ -1,0 +1,78 @@
+"""Post-purchase outcomes of orders and the credit each note or creator holds in them, for the deceptive-seeding
+score (种骗). The math is :mod:`hongmao.trust.shrinkage`; this module only shapes rows.
+
+An order's outcomes: ``refund`` (any refund), ``nad`` (a refund for reason ``not_as_described``), ``low`` (a
+review rated 1 or 2) and ``bad`` (nad or low: the buyer says the product was not what the note promised). The
+time of the first bad outcome is kept, so the score can tell how complete an order's record is (an order placed
+yesterday has had no time to be refunded).
+
+Credit comes from the engine's journeys and rule weights (:mod:`hongmao.engine.credit`): each order's in-window
+touches, weighted by the chosen model, summed per note or creator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import ibis
+
+from hongmao.engine import credit, tables
+from hongmao.engine.windows import Windows
+
+OUTCOMES = ("refund", "nad", "low", "bad")
+LOW_RATING = 2
+
+
+def order_outcomes(ev: Any) -> Any:
+    """One row per order: order_id, item_id, t, refund, nad, low, bad (booleans) and the time each was first seen
+    (refund_t, nad_t, low_t, bad_t; null when it did not happen)."""
+    conv = tables.conversions(ev)
+    rf = ev.filter(ev.type == "market.refund")
+    rf = rf.mutate(reason=rf.data.cast("json")["reason"].str)
+    is_nad = rf.reason == "not_as_described"
+    refunds = rf.group_by("order_id").aggregate(
+        refund=ibis.literal(True), refund_t=rf.time.min(), nad=is_nad.any(), nad_t=rf.time.min(where=is_nad)
+    )
+    rv = ev.filter(ev.type == "market.review")
+    is_low = rv.rating <= LOW_RATING
+    reviews = rv.group_by("order_id").aggregate(low=is_low.any(), low_t=rv.time.min(where=is_low))
+    j = conv.left_join(refunds, conv.order_id == refunds.order_id).left_join(reviews, conv.order_id == reviews.order_id)
+    nad = j.nad.fill_null(False)
+    low = j.low.fill_null(False)
+    return j.select(
+        order_id=j.order_id,
+        item_id=j.item_id,
+        t=j.t,
+        refund=j.refund.fill_null(False),
+        nad=nad,
+        low=low,
+        bad=nad | low,
+        refund_t=j.refund_t,
+        nad_t=j.nad_t,
+        low_t=j.low_t,
+        bad_t=ibis.least(j.nad_t, j.low_t),
+    )
+
+
+def credited(
+    ev: Any,
+    by: str,
+    model: str = "linear",
+    kinds: Iterable[str] = ("read", "engagement", "click"),
+    windows: Windows | None = None,
+    half_life_days: float = 7.0,
+    exclude_users: Any = None,
+) -> Any:
+    """(order_id, key, weight): each order's credit per note or creator; an order's weights sum to one."""
+    conv = tables.conversions(ev)
+    touch = tables.touches(ev, frozenset(kinds), exclude_users=exclude_users)
+    j = credit.journeys(conv, touch, windows or Windows())
+    w = credit.weights(j, model, half_life_days)
+    keyed = w.mutate(key=credit.credit_key(w, by))
+    return keyed.group_by(["order_id", "key"]).aggregate(weight=keyed.weight.sum())
+
+
+def data_end(ev: Any) -> Any:
+    """The time of the lake's last event: outcomes after it cannot have been seen yet."""
+    return ev.time.max()

@@ -1,0 +1,346 @@
+"""The trust report: every note and creator with its flags (``undisclosed``, ``deceptive``, ``fake_engagement``),
+its deceptive-seeding score and the evidence behind each flag.
+
+:func:`trust_segments` runs the engine queries (``hongmao.engine.trust_*``) over a lake's segments and hands the
+aggregates to the pure judgements (:mod:`~hongmao.trust.disclosure`, :mod:`~hongmao.trust.engagement`,
+:mod:`~hongmao.trust.shrinkage`); :func:`assemble` builds the JSON from their results and touches no engine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse  # type: ignore[import-untyped, unused-ignore]
+
+from hongmao.trust.disclosure import DisclosureFinding, judge
+from hongmao.trust.engagement import (
+    AccountFinding,
+    EngagementRules,
+    NoteEngagementFinding,
+    judge_accounts,
+    judge_creators,
+    judge_notes,
+    short_dwell,
+)
+from hongmao.trust.shrinkage import ScoreRules, Scores, outcome_exposure, reason_codes, score
+
+FLAGS = ("undisclosed", "deceptive", "fake_engagement")
+OUTCOMES = ("bad", "nad", "low", "refund")
+
+
+@dataclass(frozen=True)
+class TrustParams:
+    """Everything the report depends on; defaults are documented in docs/trust.md."""
+
+    model: str = "linear"  # credit model for "orders credited to a note" (engine rule models)
+    touches: tuple[str, ...] = ("read", "engagement", "click")
+    half_life_days: float = 7.0
+    windows: Any = None  # hongmao.engine.Windows; None: the engine's defaults
+    score: ScoreRules = field(default_factory=ScoreRules)
+    engagement: EngagementRules = field(default_factory=EngagementRules)
+    # a creator is flagged undisclosed for one undisclosed note the brand's or a filing's records show was paid,
+    # or for this many undisclosed notes of any kind (a single unlabelled shoppable link flags the note only)
+    min_undisclosed_notes: int = 2
+    exclude_flagged_accounts: bool = True  # leave flagged fake accounts out of the credit the score uses
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["windows"] = None if self.windows is None else repr(self.windows)
+        out["touches"] = list(self.touches)
+        return out
+
+
+@dataclass
+class DeceptiveResult:
+    keys: list[str]
+    primary: Scores
+    others: dict[str, Scores]
+
+    def index(self) -> dict[str, int]:
+        return {k: i for i, k in enumerate(self.keys)}
+
+
+@dataclass
+class TrustInputs:
+    """What the engine produced, ready for :func:`assemble`."""
+
+    disclosure: list[DisclosureFinding]
+    accounts: list[AccountFinding]
+    note_engagement: list[NoteEngagementFinding]
+    deceptive_notes: DeceptiveResult | None
+    deceptive_creators: DeceptiveResult | None
+    data_end: datetime | None = None
+    orders: int = 0
+
+
+def _days(seconds: float | None) -> float:
+    return float("nan") if seconds is None else seconds / 86_400.0
+
+
+def deceptive_scores(
+    orders: list[dict[str, Any]],
+    credit_rows: list[dict[str, Any]],
+    end: datetime | None,
+    rules: ScoreRules,
+) -> DeceptiveResult | None:
+    """Scores of every key in ``credit_rows`` ({order_id, key, weight}) from the orders' outcomes."""
+    if not orders or end is None:
+        return None
+    order_index = {o["order_id"]: i for i, o in enumerate(orders)}
+    items = sorted({str(o["item_id"]) for o in orders})
+    item_index = {it: i for i, it in enumerate(items)}
+    item = np.array([item_index[str(o["item_id"])] for o in orders], dtype=np.int64)
+    age = np.array([(end - o["t"]).total_seconds() / 86_400.0 for o in orders])
+    keys = sorted({str(r["key"]) for r in credit_rows})
+    key_index = {k: i for i, k in enumerate(keys)}
+    rows = [r for r in credit_rows if r["order_id"] in order_index]
+    credit = sparse.csr_matrix(
+        (
+            np.array([float(r["weight"]) for r in rows]),
+            (
+                np.array([order_index[r["order_id"]] for r in rows], dtype=np.int64),
+                np.array([key_index[str(r["key"])] for r in rows], dtype=np.int64),
+            ),
+        ),
+        shape=(len(orders), len(keys)),
+    )
+    scored = np.array([not k.startswith("(") for k in keys], dtype=np.bool_)
+    results: dict[str, Scores] = {}
+    for outcome in OUTCOMES:
+        y = np.array([1.0 if o[outcome] else 0.0 for o in orders])
+        delay = np.array(
+            [
+                (o[f"{outcome}_t"] - o["t"]).total_seconds() / 86_400.0 if o.get(f"{outcome}_t") else math.nan
+                for o in orders
+            ]
+        )
+        exposure = outcome_exposure(age, delay, rules.maturity_days)
+        results[outcome] = score(outcome, y, item, exposure, credit, rules, scored)
+    primary = results.pop("bad")
+    return DeceptiveResult(keys, primary, results)
+
+
+def trust_segments(segments: Sequence[Path], params: TrustParams | None = None, con: Any = None) -> TrustInputs:
+    """Run the engine over the lake's segments and judge every note, creator and account."""
+    from hongmao.engine import backend, trust_disclosure, trust_engagement, trust_outcomes
+
+    params = params or TrustParams()
+    con = con if con is not None else backend.connect()
+    ev = backend.events_table(con, segments)
+
+    disclosure = judge(trust_disclosure.evidence_rows(con, ev))
+
+    rules = params.engagement
+    activity = con.to_pyarrow(trust_engagement.account_activity(ev, rules.short_dwell_ms)).to_pylist()
+    pairs = lockstep_pairs(con, ev, activity, rules)
+    accounts = judge_accounts(activity, pairs, rules)
+    flagged = [a.user for a in accounts if a.flagged]
+    note_rows = con.to_pyarrow(
+        trust_engagement.note_engagement(ev, rules.burst_seconds, flagged, rules.short_dwell_ms)
+    ).to_pylist()
+    notes_eng = judge_notes(note_rows, rules)
+
+    exclude = flagged if params.exclude_flagged_accounts and flagged else None
+    orders = con.to_pyarrow(trust_outcomes.order_outcomes(ev)).to_pylist()
+    end_value = con.to_pyarrow(trust_outcomes.data_end(ev)).as_py()
+    results: dict[str, DeceptiveResult | None] = {}
+    for by in ("note", "creator"):
+        expr = trust_outcomes.credited(
+            ev,
+            by,
+            model=params.model,
+            kinds=params.touches,
+            windows=params.windows,
+            half_life_days=params.half_life_days,
+            exclude_users=exclude,
+        )
+        results[by] = deceptive_scores(orders, con.to_pyarrow(expr).to_pylist(), end_value, params.score)
+    return TrustInputs(
+        disclosure=disclosure,
+        accounts=accounts,
+        note_engagement=notes_eng,
+        deceptive_notes=results["note"],
+        deceptive_creators=results["creator"],
+        data_end=end_value,
+        orders=len(orders),
+    )
+
+
+def lockstep_pairs(con: Any, ev: Any, activity: list[dict[str, Any]], rules: EngagementRules) -> list[dict[str, Any]]:
+    """Pairs sharing ``min_shared_notes`` notes, and pairs sharing any note among short-dwell accounts."""
+    from hongmao.engine import trust_engagement
+
+    window = rules.lockstep_window_seconds
+    pairs: list[dict[str, Any]] = con.to_pyarrow(
+        trust_engagement.lockstep_pairs(ev, window, rules.min_shared_notes)
+    ).to_pylist()
+    suspects = [a["user"] for a in activity if short_dwell(a)]
+    if len(suspects) >= 2:
+        pairs += con.to_pyarrow(trust_engagement.lockstep_pairs(ev, window, 1, among=suspects)).to_pylist()
+    return pairs
+
+
+def _round(x: float, digits: int = 4) -> float | None:
+    return None if not math.isfinite(x) else round(float(x), digits)
+
+
+def _deceptive_evidence(res: DeceptiveResult, j: int, rules: ScoreRules) -> dict[str, Any]:
+    p = res.primary
+    exposure = float(p.exposure[j])
+    per_outcome = {}
+    for name, s in res.others.items():
+        per_outcome[name] = {
+            "observed_rate": _round(s.observed[j] / s.exposure[j]) if s.exposure[j] > 0 else None,
+            "baseline_rate": _round(s.baseline[j]),
+            "excess": _round(s.mean[j]),
+            "p_exceed": _round(s.p_exceed[j], 3),
+        }
+    return {
+        "score": _round(p.mean[j]),
+        "interval": [_round(p.low[j]), _round(p.high[j])],
+        "p_exceed": _round(p.p_exceed[j], 3),
+        "threshold": rules.min_excess,
+        "orders": _round(p.orders[j], 2),
+        "exposure": _round(exposure, 2),
+        "bad_outcomes": _round(p.observed[j], 2),
+        "observed_rate": _round(p.observed[j] / exposure) if exposure > 0 else None,
+        "baseline_rate": _round(p.baseline[j]),
+        "attributed_bad_outcomes": _round(p.attributed[j], 2),
+        "reasons": reason_codes(p, res.others, j, rules),
+        "outcomes": per_outcome,
+    }
+
+
+def _entry(kind: str, key: str, extra: dict[str, Any]) -> dict[str, Any]:
+    return {f"{kind}_id": key, **extra, "flags": [], "score": None, "evidence": {}}
+
+
+def assemble(inputs: TrustInputs, params: TrustParams | None = None, include_accounts: bool = False) -> dict[str, Any]:
+    """The report: ``{"notes": [...], "creators": [...], "accounts": {...}, "summary": {...}}``.
+
+    Notes and creators come ranked: by number of flags, then by deceptive-seeding score (highest first).
+    """
+    params = params or TrustParams()
+    notes: dict[str, dict[str, Any]] = {}
+    creators: dict[str, dict[str, Any]] = {}
+
+    def note(key: str, creator: str | None = None, brand: str | None = None) -> dict[str, Any]:
+        if key not in notes:
+            notes[key] = _entry("note", key, {"creator_id": creator, "brand": brand})
+        return notes[key]
+
+    def creator(key: str) -> dict[str, Any]:
+        if key not in creators:
+            creators[key] = _entry("creator", key, {})
+        return creators[key]
+
+    undisclosed_by_creator: dict[str, list[DisclosureFinding]] = {}
+    for f in inputs.disclosure:
+        e = note(f.note_id, f.creator_id, f.brand)
+        if f.commercial:
+            e["evidence"]["undisclosed"] = f.to_dict()
+        if f.undisclosed:
+            e["flags"].append("undisclosed")
+            if f.creator_id:
+                undisclosed_by_creator.setdefault(f.creator_id, []).append(f)
+        if f.creator_id:
+            creator(f.creator_id)
+    for cid, found in undisclosed_by_creator.items():
+        c = creator(cid)
+        paid = sorted(f.note_id for f in found if f.strength == "paid")
+        c["evidence"]["undisclosed"] = {"undisclosed_notes": sorted(f.note_id for f in found), "paid_notes": paid}
+        if paid or len(found) >= params.min_undisclosed_notes:
+            c["flags"].append("undisclosed")
+
+    for kind, res, get in (
+        ("note", inputs.deceptive_notes, note),
+        ("creator", inputs.deceptive_creators, creator),
+    ):
+        if res is None:
+            continue
+        for j, key in enumerate(res.keys):
+            if key.startswith("("):
+                continue
+            e = get(key)
+            ev = _deceptive_evidence(res, j, params.score)
+            e["score"] = ev["score"]
+            e["evidence"]["deceptive"] = ev
+            if res.primary.flagged[j]:
+                e["flags"].append("deceptive")
+        del kind
+
+    for n in inputs.note_engagement:
+        e = note(n.note_id, n.creator_id)
+        if n.reasons or n.flagged:
+            e["evidence"]["fake_engagement"] = {"reasons": n.reasons, **n.evidence}
+        if n.flagged:
+            e["flags"].append("fake_engagement")
+    for cid, summary in judge_creators(inputs.note_engagement, params.engagement).items():
+        c = creator(cid)
+        if summary["flagged_notes"]:
+            c["evidence"]["fake_engagement"] = {k: v for k, v in summary.items() if k != "flagged"}
+        if summary["flagged"]:
+            c["flags"].append("fake_engagement")
+
+    for e in (*notes.values(), *creators.values()):
+        e["flags"] = [f for f in FLAGS if f in e["flags"]]
+
+    def rank(e: dict[str, Any]) -> tuple[int, float, str]:
+        s = e["score"]
+        return (-len(e["flags"]), -(s if s is not None else -1.0), str(e.get("note_id") or e.get("creator_id")))
+
+    flagged_accounts = [a for a in inputs.accounts if a.flagged]
+    clusters: dict[int, int] = {}
+    for a in flagged_accounts:
+        if a.cluster is not None:
+            clusters[a.cluster] = clusters.get(a.cluster, 0) + 1
+    accounts: dict[str, Any] = {
+        "flagged": len(flagged_accounts),
+        "clusters": [{"cluster": k, "flagged_accounts": v} for k, v in sorted(clusters.items())],
+        "excluded_from_scores": params.exclude_flagged_accounts,
+    }
+    if include_accounts:
+        accounts["list"] = [
+            {"user": a.user, "reasons": a.reasons, "cluster": a.cluster, **a.evidence} for a in flagged_accounts
+        ]
+    note_list = sorted(notes.values(), key=rank)
+    creator_list = sorted(creators.values(), key=rank)
+    summary = {
+        "notes": len(note_list),
+        "creators": len(creator_list),
+        "orders": inputs.orders,
+        "data_end": inputs.data_end.isoformat() if inputs.data_end else None,
+        "flagged_notes": {f: sum(f in e["flags"] for e in note_list) for f in FLAGS},
+        "flagged_creators": {f: sum(f in e["flags"] for e in creator_list) for f in FLAGS},
+        "deceptive_prior": _prior(inputs),
+        "params": params.as_dict(),
+    }
+    return {"notes": note_list, "creators": creator_list, "accounts": accounts, "summary": summary}
+
+
+def _prior(inputs: TrustInputs) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, res in (("note", inputs.deceptive_notes), ("creator", inputs.deceptive_creators)):
+        if res is not None:
+            a, b = res.primary.prior
+            out[name] = {"a": round(a, 4), "b": round(b, 2), "global_bad_rate": round(res.primary.global_rate, 4)}
+    return out
+
+
+def flagged_users(inputs: TrustInputs) -> list[str]:
+    return sorted(a.user for a in inputs.accounts if a.flagged)
+
+
+def filter_flags(report: dict[str, Any], flags: Iterable[str] | None) -> dict[str, Any]:
+    """Keep only notes and creators carrying at least one of ``flags`` (all flagged ones for an empty set)."""
+    wanted = set(flags or FLAGS)
+    out = dict(report)
+    out["notes"] = [e for e in report["notes"] if wanted & set(e["flags"])]
+    out["creators"] = [e for e in report["creators"] if wanted & set(e["flags"])]
+    return out
