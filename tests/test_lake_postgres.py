@@ -48,7 +48,8 @@ def test_the_catalog_lives_in_postgresql(pg_url: str, tmp_path: Path) -> None:
         "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables "
         "WHERE table_schema = current_schema()",
     )
-    assert tables == f"counters,event_ids,{VERSION_TABLE},meta,segments"
+    # The lake's own tables (later migrations add others: links, API keys).
+    assert {"counters", "event_ids", VERSION_TABLE, "meta", "segments"} <= set(tables.split(","))
     assert scalar(pg_url, "SELECT count(*) FROM event_ids") == 100
     assert scalar(pg_url, "SELECT sum(rows) FROM segments") == 100
 

@@ -8,7 +8,11 @@
     │   └── LakeBusyError                   another writer holds the lake's write lock
     ├── CatalogError                        the catalog database failed (driver errors are translated to this)
     ├── EngineError                         the analytic engine failed to run a query
-    └── AttributionError (also ValueError)  a model or its parameters are invalid
+    ├── AttributionError (also ValueError)  a model or its parameters are invalid
+    └── LinkError                           a shoppable link cannot be created, found or followed
+        ├── DestinationError (also ValueError)  the destination is outside its marketplace's allow-list
+        ├── TokenError                      a link token is malformed, tampered with or signed by an unknown key
+        └── LinkGoneError                   the link expired or was revoked
 
 Errors raised by libraries at the edges (SQLAlchemy, DuckDB, PyArrow) are translated into this tree where they
 cross into Hongmao, so callers catch one root.
@@ -51,3 +55,19 @@ class EngineError(HongmaoError):
 
 class AttributionError(HongmaoError, ValueError):
     """An attribution model or its parameters are invalid."""
+
+
+class LinkError(HongmaoError):
+    """A shoppable link cannot be created, found or followed."""
+
+
+class DestinationError(LinkError, ValueError):
+    """A link's destination is outside its marketplace's allow-list (no open redirect)."""
+
+
+class TokenError(LinkError):
+    """A link token is malformed, was tampered with, or was signed by a key the key ring does not hold."""
+
+
+class LinkGoneError(LinkError):
+    """The link expired or was revoked (HTTP 410)."""

@@ -95,6 +95,35 @@ meta = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
+# Shoppable links (hongmao.links.registry; migration 0002). The redirect never reads these per click: a link's
+# destination and expiry travel in its signed token, and revocations are polled into memory.
+links = sa.Table(
+    "links",
+    metadata,
+    sa.Column("link_id", sa.String, primary_key=True),
+    sa.Column("share_code", sa.String, nullable=False, unique=True),
+    sa.Column("token", sa.Text, nullable=False),
+    sa.Column("market", sa.String, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("note_id", sa.String, nullable=False),
+    sa.Column("item_id", sa.String, nullable=False),
+    sa.Column("creator_id", sa.String, nullable=True),
+    sa.Column("campaign_id", sa.String, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+link_revocations = sa.Table(
+    "link_revocations",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("link_id", sa.String, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sqlite_autoincrement=True,
+)
+
 
 # --- engine and errors -------------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from hongmao import settings
 from hongmao.errors import LakeBusyError, LakeError
@@ -270,6 +270,13 @@ class Lake:
             "last": last.isoformat() if last is not None else None,
             "rejected": rejected,
         }
+
+    def connect(self, action: str, *, transaction: bool = False) -> AbstractContextManager[Connection]:
+        """A catalog connection for modules that keep their own tables in the catalog (``hongmao.links``).
+
+        ``action`` names the work in error messages; driver errors become :class:`CatalogError`.
+        """
+        return catalog.connect(self._live_engine(), self._url, action, transaction=transaction)
 
     # --- internals ----------------------------------------------------------------------------------------
 

@@ -1,0 +1,276 @@
+"""The redirect: a plain ASGI app answering ``GET /l/{token}`` and ``GET /c/{share code}`` with a 302.
+
+Per click, with no database read: verify the token (cached per token once verified), check expiry against the
+clock and the link against the in-memory revocation set, classify the visitor, write the click line to the
+log (the kernel has it before the 302 leaves), then answer. ``HEAD`` is answered the same way, without a
+click id and without counting. ``?to=app`` answers with a page that opens the marketplace app by its deep
+link, the web page as fallback. Anything wrong gives a 404 (not a link) or 410 (expired, revoked) page.
+
+Visitor: the community's pseudonym of the reader, from the ``u`` query parameter or the ``hm_u`` cookie,
+used only if it is 32 lowercase hex digits (see docs/links.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Container, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from hongmao.errors import DestinationError, HongmaoError, TokenError
+from hongmao.links import pages
+from hongmao.links.clicklog import ClickSink, encode
+from hongmao.links.markets import GENERIC, MARKETS, Market, check_destination, generic_market
+from hongmao.links.tokens import KeyRing
+from hongmao.links.useragents import PREFETCH_HEADERS, classify, is_prefetch
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+CodeLookup = Callable[[str], Awaitable[str | None]]
+
+log = logging.getLogger(__name__)
+
+NEVER = 1 << 62
+CACHE_SIZE = 100_000
+KEY_RELOAD_SECONDS = 5.0
+_VISITOR = re.compile(rb"[0-9a-f]{32}")
+_LINK_ID = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
+_REDIRECT_HEADERS = [(b"content-length", b"0"), *pages.COMMON_HEADERS]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A verified token made ready to answer: the Location around the click id, and what to check."""
+
+    link_id: str
+    expires_us: int
+    prefix: bytes  # the destination up to and including "<click_param>="
+    suffix: bytes  # the destination's fragment, if any
+    plain: bytes  # the destination as is (HEAD answers)
+    market: Market
+
+
+def _market(name: str) -> Market:
+    return MARKETS.get(name) or (generic_market() if name == GENERIC else Market(name, name, ()))
+
+
+def prepare(keys: KeyRing, token: str) -> Target | pages.Page:
+    """The target of a token, or the page to answer instead (404 for a bad token, 410 for a disallowed host)."""
+    try:
+        claims = keys.verify(token)
+    except TokenError:
+        return pages.NOT_FOUND
+    if not _LINK_ID.fullmatch(claims.link_id):
+        return pages.NOT_FOUND  # could not be one log line; create_link never makes such ids
+    market = _market(claims.market)
+    # The allow-list is checked again at first use, so removing a host takes effect without revoking links.
+    try:
+        check_destination(market, claims.url)
+    except DestinationError:
+        return pages.GONE
+    url, _, fragment = claims.url.partition("#")
+    joiner = "&" if "?" in url else "?"
+    return Target(
+        link_id=claims.link_id,
+        expires_us=claims.expires * 1_000_000 if claims.expires else NEVER,
+        prefix=f"{url}{joiner}{market.click_param}=".encode("ascii"),
+        suffix=f"#{fragment}".encode("ascii") if fragment else b"",
+        plain=claims.url.encode("ascii"),
+        market=market,
+    )
+
+
+class ClickIds:
+    """Unguessable click ids: 96 bits from the OS's randomness as 24 hex digits, drawn from a buffer refilled
+    every 512 clicks (one system call instead of one per click). A forked child starts a fresh buffer."""
+
+    BYTES = 12
+    BATCH = 512
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._position = 0
+        _CLICK_ID_SOURCES.add(self)
+
+    def reset(self) -> None:
+        self._buffer, self._position = b"", 0
+
+    def __call__(self) -> str:
+        start = self._position
+        if start >= len(self._buffer):
+            self._buffer, start = os.urandom(self.BYTES * self.BATCH), 0
+        self._position = start + self.BYTES
+        return self._buffer[start : start + self.BYTES].hex()
+
+
+_CLICK_ID_SOURCES: weakref.WeakSet[ClickIds] = weakref.WeakSet()
+
+
+def _reset_click_ids() -> None:
+    for source in _CLICK_ID_SOURCES:
+        source.reset()
+
+
+os.register_at_fork(after_in_child=_reset_click_ids)
+
+
+def visitor(query: bytes, cookie: bytes) -> str | None:
+    """The reader's pseudonym from ``u=`` in the query or the ``hm_u`` cookie, if well formed."""
+    if query:
+        for part in query.split(b"&"):
+            if part.startswith(b"u=") and _VISITOR.fullmatch(part, 2):
+                return part[2:].decode("ascii")
+    if cookie:
+        for part in cookie.split(b";"):
+            part = part.strip()
+            if part.startswith(b"hm_u=") and _VISITOR.fullmatch(part, 5):
+                return part[5:].decode("ascii")
+    return None
+
+
+class RedirectApp:
+    """The ASGI app. ``sink`` takes click lines; ``revoked`` holds revoked link ids (refreshed elsewhere);
+    ``codes`` turns a share code into its token; ``startup``/``shutdown`` run on the lifespan events."""
+
+    def __init__(
+        self,
+        keys: KeyRing,
+        sink: ClickSink,
+        *,
+        revoked: Container[str] = frozenset(),
+        codes: CodeLookup | None = None,
+        startup: list[Callable[[], None]] | None = None,
+        shutdown: list[Callable[[], None]] | None = None,
+        reload_keys: Callable[[], KeyRing] | None = None,
+        clock_us: Callable[[], int] = lambda: time.time_ns() // 1000,
+    ) -> None:
+        self.keys = keys
+        self.reload_keys = reload_keys
+        self._keys_loaded = time.monotonic()
+        self.sink = sink
+        self.revoked = revoked
+        self.codes = codes
+        self.startup = startup or []
+        self.shutdown = shutdown or []
+        self.clock_us = clock_us
+        self.click_ids = ClickIds()
+        self._targets: dict[str, Target] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._lifespan(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith("/l/"):
+            token: str | None = path[3:]
+        elif path.startswith("/c/") and self.codes is not None:
+            token = await self.codes(path[3:])
+        elif path == "/healthz":
+            await _answer(send, pages.HEALTHY, scope["method"] == "HEAD")
+            return
+        else:
+            token = None
+        target = self._target(token) if token else pages.NOT_FOUND
+        head = scope["method"] == "HEAD"
+        if isinstance(target, pages.Page):
+            await _answer(send, target, head)
+            return
+        if not head and scope["method"] != "GET":
+            await _answer(send, pages.NOT_ALLOWED, False)
+            return
+        now = self.clock_us()
+        if now >= target.expires_us or target.link_id in self.revoked:
+            await _answer(send, pages.GONE, head)
+            return
+        if head:  # link checkers: where it goes, without a click
+            await _redirect(send, target.plain)
+            return
+        await self._click(scope, send, target, now)
+
+    async def _click(self, scope: Scope, send: Send, target: Target, now: int) -> None:
+        agent, cookie, prefetch = b"", b"", False
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                agent = value
+            elif name == b"cookie":
+                cookie = value
+            elif name in PREFETCH_HEADERS and is_prefetch(value):
+                prefetch = True
+        ua_class, bot = ("preview", True) if prefetch else classify(agent.decode("latin-1"))
+        query: bytes = scope["query_string"]
+        click_id = self.click_ids()
+        try:
+            self.sink.write(encode(click_id, target.link_id, now, visitor(query, cookie), ua_class, bot))
+        except OSError as error:  # no 302 without its click on record
+            log.error("cannot log a click, answering 503: %s", error)
+            await _answer(send, pages.UNAVAILABLE, False)
+            return
+        location = target.prefix + click_id.encode("ascii") + target.suffix
+        if query and b"to=app" in query.split(b"&"):
+            deep = target.market.deep_link(location.decode("ascii"))
+            if deep is not None:
+                await _answer(send, pages.app_page(deep, location.decode("ascii")), False)
+                return
+        await _redirect(send, location)
+
+    def _target(self, token: str) -> Target | pages.Page:
+        found = self._targets.get(token)
+        if found is None:
+            prepared = prepare(self.keys, token)
+            if prepared is pages.NOT_FOUND and self._reload_keys():
+                prepared = prepare(self.keys, token)  # signed by a key added since this process started?
+            if isinstance(prepared, pages.Page):
+                return prepared  # not cached: made-up tokens must not be able to crowd out real ones
+            if len(self._targets) >= CACHE_SIZE:
+                self._targets.clear()
+            self._targets[token] = found = prepared
+        return found
+
+    def _reload_keys(self) -> bool:
+        """Re-read the key ring (at most every few seconds, whatever the traffic); True if it was re-read."""
+        now = time.monotonic()
+        if self.reload_keys is None or now - self._keys_loaded < KEY_RELOAD_SECONDS:
+            return False
+        self._keys_loaded = now
+        try:
+            self.keys = self.reload_keys()
+        except HongmaoError as error:
+            log.warning("cannot re-read the link keys (%s); keeping the ones loaded", error)
+            return False
+        return True
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    for hook in self.startup:
+                        hook()
+                except Exception as error:
+                    log.exception("the redirect cannot start")
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for hook in self.shutdown:
+                    hook()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _redirect(send: Send, location: bytes) -> None:
+    await send({"type": "http.response.start", "status": 302, "headers": [(b"location", location), *_REDIRECT_HEADERS]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _answer(send: Send, page: pages.Page, head: bool) -> None:
+    await send({"type": "http.response.start", "status": page.status, "headers": page.headers})
+    await send({"type": "http.response.body", "body": b"" if head else page.body})

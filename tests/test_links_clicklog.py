@@ -1,0 +1,220 @@
+"""The click log: what is written is folded into the lake exactly once, whatever happens in between."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from hongmao.contract import to_row, validate
+from hongmao.lake import Lake
+from hongmao.links import clicklog
+from hongmao.links.clicklog import ClickLog, decode, encode, fold
+
+VISITOR = "0123456789abcdef0123456789abcdef"
+T0 = 1_780_000_000_123_456
+
+
+def write_clicks(log: ClickLog, start: int, stop: int) -> None:
+    for n in range(start, stop):
+        log.write(encode(f"c{n:06d}", f"lk{n % 7}", T0 + n, VISITOR if n % 2 else None, "browser", n % 5 == 0))
+
+
+def clicks_in(lake: Lake) -> list[str]:
+    import pyarrow.parquet as pq
+
+    ids: list[str] = []
+    for path in lake.segment_paths():
+        table = pq.read_table(path, columns=["type", "click_id"])
+        ids += [
+            c
+            for t, c in zip(table["type"].to_pylist(), table["click_id"].to_pylist(), strict=True)
+            if t == "link.click"
+        ]
+    return ids
+
+
+@pytest.mark.parametrize("user", [VISITOR, None])
+@pytest.mark.parametrize("link_id", ["lk0123", 'odd\\"link/中'])
+def test_a_folded_line_is_exactly_the_contract_row(user: str | None, link_id: str) -> None:
+    line = encode("Ab-_9", link_id, T0, user, "app", True).rstrip(b"\n")
+    event = validate(
+        {
+            "id": "link.click/Ab-_9",
+            "type": "link.click",
+            "source": "links",
+            "time": datetime.fromtimestamp(T0 / 1e6, UTC),
+            "data": {"click_id": "Ab-_9", "link_id": link_id, "user": user, "ua_class": "app", "bot": True},
+        }
+    )
+    assert not isinstance(event, list)
+    expected = to_row(event)
+    row = decode(line)
+    assert row is not None
+    assert {k: v for k, v in expected.items() if v is not None} == {k: v for k, v in row.items() if v is not None}
+    assert row["time"] == datetime(1970, 1, 1, tzinfo=UTC) + (expected["time"] - datetime(1970, 1, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"",
+        b"a\tb",
+        b"c\tl\tnot-a-time\t\tbrowser\t0",
+        b"c\tl\t1\t\tmartian\t0",
+        b"c\tl\t1\tRAW-PHONE\tbrowser\t0",
+        b"\tl\t1\t\tbrowser\t0",
+        b"c\tl\t1\t\tbrowser\t2",
+        b"\xff\xfe\tl\t1\t\tbrowser\t0",
+    ],
+)
+def test_malformed_lines_are_refused(line: bytes) -> None:
+    assert decode(line) is None
+
+
+def test_folding_is_exactly_once_even_when_repeated(tmp_path: Path) -> None:
+    directory = tmp_path / "clicks"
+    log = ClickLog(directory).open()
+    write_clicks(log, 0, 500)
+    with Lake.open(tmp_path / "lake") as lake:
+        first = fold(lake, directory)
+        assert (first.clicks, first.stored, first.finished_files) == (500, 500, 0)
+        assert fold(lake, directory).clicks == 0  # nothing new past the offset
+        write_clicks(log, 500, 800)
+        assert fold(lake, directory).stored == 300
+        # The offsets are lost (as after a crash between the lake commit and the state update): everything is
+        # read again and the lake keeps each click once.
+        (directory / clicklog.STATE_FILE).unlink()
+        again = fold(lake, directory)
+        assert (again.clicks, again.stored, again.duplicate) == (800, 0, 800)
+        log.close()
+        last = fold(lake, directory)
+        assert last.finished_files == 1 and not list(directory.glob("clicks-*.log"))
+        ids = clicks_in(lake)
+        assert len(ids) == len(set(ids)) == 800
+        assert lake.stats()["events"] == {"link.click": 800}
+
+
+def test_a_live_file_is_kept_and_a_finished_one_deleted(tmp_path: Path) -> None:
+    directory = tmp_path / "clicks"
+    live, done = ClickLog(directory).open(), ClickLog(directory).open()
+    write_clicks(live, 0, 10)
+    write_clicks(done, 10, 20)
+    done.close()
+    with Lake.open(tmp_path / "lake") as lake:
+        result = fold(lake, directory)
+    assert (result.stored, result.finished_files) == (20, 1)
+    assert [p for p in directory.glob("clicks-*.log")] == [live.path]
+    live.close()
+
+
+def test_one_fold_is_one_segment_across_files(tmp_path: Path) -> None:
+    directory = tmp_path / "clicks"
+    logs = [ClickLog(directory).open() for _ in range(3)]
+    for i, log in enumerate(logs):
+        write_clicks(log, i * 100, i * 100 + 100)
+    with Lake.open(tmp_path / "lake") as lake:
+        fold(lake, directory)
+        assert len(lake.segments()) == 1
+    for log in logs:
+        log.close()
+
+
+def test_a_torn_last_line_is_not_folded_and_malformed_lines_are_counted(tmp_path: Path) -> None:
+    directory = tmp_path / "clicks"
+    log = ClickLog(directory).open()
+    write_clicks(log, 0, 3)
+    assert log.path is not None
+    path = log.path
+    log.close()
+    with open(path, "ab") as handle:
+        handle.write(b"garbage line\n")
+        handle.write(encode("torn", "lk1", T0, None, "browser", False)[:-5])  # power cut mid-line
+    with Lake.open(tmp_path / "lake") as lake:
+        result = fold(lake, directory)
+        assert (result.stored, result.malformed, result.finished_files) == (3, 1, 1)
+        assert "torn" not in clicks_in(lake)
+
+
+def test_the_log_rotates_and_retired_files_are_folded(tmp_path: Path) -> None:
+    directory = tmp_path / "clicks"
+    log = ClickLog(directory, max_bytes=2_000, sync_interval=0.01).open()
+    write_clicks(log, 0, 200)
+    log._sync()  # what the timer thread does: fsync, close retired files
+    assert len(list(directory.glob("clicks-*.log"))) > 3
+    with Lake.open(tmp_path / "lake") as lake:
+        result = fold(lake, directory)
+        assert result.stored == 200 and result.finished_files >= 3
+        assert len(list(directory.glob("clicks-*.log"))) == 1
+        log.close()
+        assert fold(lake, directory).finished_files == 1
+        assert sorted(clicks_in(lake)) == [f"c{n:06d}" for n in range(200)]
+
+
+def test_lines_are_whole_and_fsynced_on_the_timer(tmp_path: Path) -> None:
+    log = ClickLog(tmp_path, sync_interval=0.01).open()
+    write_clicks(log, 0, 5)
+    assert log.path is not None
+    assert log.path.read_bytes().count(b"\n") == 6  # the header and five lines, visible before any fsync
+    log.close()
+    assert log.path.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_short_write_raises_and_the_log_carries_on_in_a_new_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = ClickLog(tmp_path).open()
+    first = log.path
+    real_write, calls = os.write, []
+
+    def disk_full_once(fd: int, data: bytes) -> int:
+        calls.append(data)
+        return real_write(fd, data[:3] if len(calls) == 1 else data)
+
+    monkeypatch.setattr(clicklog.os, "write", disk_full_once)
+    with pytest.raises(OSError, match="short write"):
+        log.write(encode("c1", "lk1", T0, None, "browser", False))
+    monkeypatch.undo()
+    log.write(encode("c2", "lk1", T0, None, "browser", False))
+    assert log.path != first
+    log.close()
+    with Lake.open(tmp_path / "lake") as lake:
+        result = fold(lake, tmp_path)
+        assert result.stored == 1 and result.malformed == 1
+
+
+def test_a_second_folder_steps_aside(tmp_path: Path) -> None:
+    directory = tmp_path / "clicks"
+    log = ClickLog(directory).open()
+    write_clicks(log, 0, 3)
+    with Lake.open(tmp_path / "lake") as lake, clicklog._try_lock(directory / clicklog.FOLD_LOCK, create=True) as held:
+        assert held
+        assert fold(lake, directory).busy
+    log.close()
+
+
+def test_state_file_damage_is_survived(tmp_path: Path) -> None:
+    directory = tmp_path / "clicks"
+    log = ClickLog(directory).open()
+    write_clicks(log, 0, 10)
+    with Lake.open(tmp_path / "lake") as lake:
+        fold(lake, directory)
+        (directory / clicklog.STATE_FILE).write_text("{not json", encoding="utf-8")
+        assert fold(lake, directory).stored == 0
+        assert json.loads((directory / clicklog.STATE_FILE).read_text(encoding="utf-8"))
+    log.close()
+
+
+def test_a_file_a_writer_never_named_is_swept(tmp_path: Path) -> None:
+    directory = tmp_path / "clicks"
+    directory.mkdir()
+    abandoned = directory / f".{clicklog.PREFIX}0001-1{clicklog.SUFFIX}.new"
+    abandoned.write_bytes(clicklog.HEADER)
+    log = ClickLog(directory).open()  # a live writer's file is never touched
+    with Lake.open(tmp_path / "lake") as lake:
+        fold(lake, directory)
+    assert not abandoned.exists() and log.path is not None and log.path.exists()
+    log.close()
