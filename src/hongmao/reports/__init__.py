@@ -1,0 +1,1 @@
+"""What the console and the REST API report, computed on the engine over one tenant's view of the lake."""

@@ -1,0 +1,534 @@
+"""The reports a brand's console and the REST API show, for one :class:`~hongmao.reports.scope.Scope`.
+
+:class:`Reports` is the one object the web layer talks to. Every method takes the scope first and reads only
+the segments :class:`~hongmao.reports.scope.LakeView` hands out for it. Results are cached per lake version
+(any append makes a new version), so a console page that asks for the same numbers twice computes them once.
+
+Privacy: counts of people (readers, search-back users, buyers, new-customer share) under ``privacy_k``
+(default 50) are suppressed: the value is ``None`` and the report's ``suppressed`` list names the field.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import ibis
+
+from hongmao.engine import AttributionResult, attribute_segments, backend, tables
+from hongmao.engine.attribute import MODELS
+from hongmao.engine.funnel import funnel
+from hongmao.lake import Lake
+from hongmao.reports import metrics
+from hongmao.reports.scope import LakeView, Ownership, Scope
+
+T = TypeVar("T")
+CHINA = timezone(timedelta(hours=metrics.REPORT_UTC_OFFSET_HOURS))
+DEFAULT_MODEL = "linear"
+PEOPLE_COUNTS = ("readers", "search_back_users", "community_people", "market_people", "matched_people")
+#: Rule models give a per-order split; the data-driven ones only credit channels in aggregate.
+PER_ORDER_FALLBACK = "linear"
+
+
+class _Query:
+    """One engine connection over one scope's segments, closed after use."""
+
+    def __init__(self, segments: Sequence[Path]) -> None:
+        self.segments = list(segments)
+        self.con = backend.connect()
+        self.ev = backend.events_table(self.con, self.segments)
+
+    def rows(self, expr: Any) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.con.to_pyarrow(expr).to_pylist()
+        return result
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+    def __enter__(self) -> _Query:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _num(value: Any) -> float:
+    return float(value) if value is not None else 0.0
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    return num / den if num is not None and den else None
+
+
+class Reports:
+    def __init__(self, lake: Lake, *, privacy_k: int = 50, cache_size: int = 256) -> None:
+        self.lake = lake
+        self.view = LakeView(lake)
+        self.privacy_k = privacy_k
+        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # --- plumbing ----------------------------------------------------------------------------------------
+
+    def _cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        full = (self.view.version(), *key)
+        with self._lock:
+            if full in self._cache:
+                self._cache.move_to_end(full)
+                return self._cache[full]  # type: ignore[no-any-return]
+        value = compute()
+        with self._lock:
+            self._cache[full] = value
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return value
+
+    def _query(self, scope: Scope) -> _Query:
+        return _Query(self.view.segments(scope))
+
+    def _suppress(self, out: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+        hidden = [f for f in fields if out.get(f) is not None and 0 < out[f] < self.privacy_k]
+        for f in hidden:
+            out[f] = None
+        out.setdefault("suppressed", []).extend(hidden)
+        return out
+
+    # --- who owns what -----------------------------------------------------------------------------------
+
+    def brands(self) -> list[str]:
+        """Every brand the lake knows (from items, notes and campaigns)."""
+
+        def compute() -> list[str]:
+            with self._query(Scope(None)) as q:
+                ev = q.ev
+                named = ev.filter(ev.type.isin(["item.listed", "note.published", "campaign.created"]))
+                rows = q.rows(named.filter(named.brand.notnull()).select("brand").distinct().order_by("brand"))
+            return [r["brand"] for r in rows]
+
+        return self._cached(("brands",), compute)
+
+    def ownership(self, scope: Scope) -> Ownership:
+        def compute() -> Ownership:
+            with self._query(scope) as q:
+                ev = q.ev
+
+                def ids(kind: str | list[str], column: str) -> frozenset[str]:
+                    kinds = [kind] if isinstance(kind, str) else kind
+                    sel = ev.filter(ev.type.isin(kinds) & ev[column].notnull()).select(column).distinct()
+                    return frozenset(r[column] for r in q.rows(sel))
+
+                return Ownership(
+                    notes=ids("note.published", "note_id"),
+                    items=ids("item.listed", "item_id"),
+                    stores=ids("item.listed", "store_id"),
+                    orders=ids("market.order", "order_id"),
+                    links=ids("link.created", "link_id"),
+                    campaigns=ids(["campaign.created", "note.published"], "campaign_id"),
+                    creators=ids("note.published", "creator_id"),
+                )
+
+        return self._cached(("ownership", scope.brand), compute)
+
+    # --- attribution -------------------------------------------------------------------------------------
+
+    def attribution(
+        self,
+        scope: Scope,
+        by: str = "note",
+        model: str = DEFAULT_MODEL,
+        *,
+        touches: Sequence[str] | None = None,
+        half_life_days: float = 7.0,
+        markov_order: int = 1,
+    ) -> AttributionResult:
+        key = ("attribution", scope.brand, by, model, tuple(touches or ()), half_life_days, markov_order)
+        return self._cached(
+            key,
+            lambda: attribute_segments(
+                self.view.segments(scope),
+                model=model,
+                by=by,
+                touches=touches,
+                half_life_days=half_life_days,
+                markov_order=markov_order,
+            ),
+        )
+
+    def compare(
+        self, scope: Scope, by: str = "note", models: Sequence[str] = MODELS, top: int = 20, rank: str | None = None
+    ) -> dict[str, Any]:
+        """The same keys' credit under each model side by side, keys ranked by ``rank``'s (default: the first
+        model's) net GMV, plus any key another model puts in its top three."""
+        results = {m: self.attribution(scope, by, m) for m in models}
+        first = results[rank if rank in results else models[0]]
+        keys: list[str] = [r["key"] for r in sorted(first.rows, key=lambda r: -r["net_gmv"])[:top]]
+        for result in results.values():  # keys another model ranks high appear too
+            for row in sorted(result.rows, key=lambda r: -r["net_gmv"])[:3]:
+                if row["key"] not in keys:
+                    keys.append(row["key"])
+        by_model = {m: {r["key"]: r for r in res.rows} for m, res in results.items()}
+        rows = []
+        for k in keys:
+            cells = {m: by_model[m].get(k, {"orders": 0.0, "gmv": 0.0, "net_gmv": 0.0}) for m in models}
+            rows.append(
+                {
+                    "key": k,
+                    "orders": {m: c["orders"] for m, c in cells.items()},
+                    "net_gmv": {m: c["net_gmv"] for m, c in cells.items()},
+                }
+            )
+        return {
+            "by": by,
+            "models": list(models),
+            "rows": rows,
+            "total_orders": {m: r.total_orders for m, r in results.items()},
+        }
+
+    # --- funnel and overview -----------------------------------------------------------------------------
+
+    def funnel(self, scope: Scope) -> dict[str, Any]:
+        def compute() -> dict[str, Any]:
+            out = funnel(self.view.segments(scope))
+            out = self._suppress(out, PEOPLE_COUNTS)
+            if out["search_back_users"] is None or out["readers"] is None:
+                out["search_back_rate"] = None
+            return out
+
+        return self._cached(("funnel", scope.brand), compute)
+
+    def overview(self, scope: Scope, model: str = DEFAULT_MODEL) -> dict[str, Any]:
+        """Spend, GMV, attributed GMV and net GMV under ``model``, ROI, orders and new-customer share."""
+
+        def compute() -> dict[str, Any]:
+            with self._query(scope) as q:
+                conv, j = metrics.journeys(q.ev)
+                totals = q.rows(
+                    conv.aggregate(
+                        orders=conv.count(),
+                        gmv=conv.amount.sum(),
+                        refunded=conv.refunded.sum(),
+                        net_gmv=conv.net.sum(),
+                    )
+                )[0]
+                spend = q.rows(metrics.campaign_meta(q.ev).aggregate(spend=ibis._.spend.sum()))[0]["spend"]
+                people = q.rows(metrics.new_customers(conv, j))[0]
+            result = self.attribution(scope, "note", model)
+            attributed_gmv = sum(r["gmv"] for r in result.rows)
+            attributed_net = sum(r["net_gmv"] for r in result.rows)
+            buyers, returning = int(people["buyers"] or 0), int(people["returning"] or 0)
+            out: dict[str, Any] = {
+                "brand": scope.brand,
+                "model": model,
+                "spend": _num(spend),
+                "orders": int(totals["orders"] or 0),
+                "gmv": _num(totals["gmv"]),
+                "refunded": _num(totals["refunded"]),
+                "net_gmv": _num(totals["net_gmv"]),
+                "attributed_orders": result.total_orders,
+                "attributed_gmv": attributed_gmv,
+                "attributed_net_gmv": attributed_net,
+                "roi": _ratio(attributed_net, _num(spend)),
+                "attributed_buyers": buyers,
+                "new_customers": buyers - returning,
+                "new_customer_share": _ratio(buyers - returning, buyers),
+                "suppressed": [],
+            }
+            if buyers < self.privacy_k:
+                out["attributed_buyers"] = out["new_customers"] = out["new_customer_share"] = None
+                out["suppressed"] = ["attributed_buyers", "new_customers", "new_customer_share"]
+            return out
+
+        return self._cached(("overview", scope.brand, model), compute)
+
+    def timeseries(self, scope: Scope) -> list[dict[str, Any]]:
+        """One row per business day: spend, orders, GMV, net GMV, attributed GMV, impressions, reads, clicks."""
+
+        def compute() -> list[dict[str, Any]]:
+            with self._query(scope) as q:
+                conv, j = metrics.journeys(q.ev)
+                sales = {r["day"]: r for r in q.rows(metrics.daily(q.ev, conv, j))}
+                activity = {r["day"]: r for r in q.rows(metrics.daily_activity(q.ev))}
+                campaigns = q.rows(metrics.campaign_meta(q.ev))
+            spend = _daily_spend(campaigns)
+            days = sorted(set(sales) | set(activity) | set(spend))
+            out = []
+            for day in _fill_days(days):
+                s, a = sales.get(day, {}), activity.get(day, {})
+                out.append(
+                    {
+                        "day": day.isoformat(),
+                        "spend": round(spend.get(day, 0.0), 2),
+                        "orders": int(s.get("orders") or 0),
+                        "gmv": _num(s.get("gmv")),
+                        "net_gmv": _num(s.get("net_gmv")),
+                        "refunded": _num(s.get("refunded")),
+                        "attributed_orders": int(s.get("attributed_orders") or 0),
+                        "attributed_gmv": _num(s.get("attributed_gmv")),
+                        "attributed_net_gmv": _num(s.get("attributed_net_gmv")),
+                        "impressions": int(a.get("impressions") or 0),
+                        "reads": int(a.get("reads") or 0),
+                        "clicks": int(a.get("clicks") or 0),
+                    }
+                )
+            return out
+
+        return self._cached(("timeseries", scope.brand), compute)
+
+    # --- tables ------------------------------------------------------------------------------------------
+
+    def note_activity(self, scope: Scope) -> list[dict[str, Any]]:
+        """Every note with its metadata and activity (no attribution: cheap enough for a feed)."""
+
+        def compute() -> list[dict[str, Any]]:
+            with self._query(scope) as q:
+                meta = metrics.note_meta(q.ev)
+                act = metrics.note_activity(q.ev)
+                return q.rows(meta.left_join(act, meta.note_id == act.note_id).drop("note_id_right"))
+
+        return self._cached(("note_activity", scope.brand), compute)
+
+    def notes(self, scope: Scope, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
+        """Every note with its activity, rates and its credit under ``model``."""
+
+        def compute() -> list[dict[str, Any]]:
+            rows = self.note_activity(scope)
+            credit = {r["key"]: r for r in self.attribution(scope, "note", model).rows}
+            out = []
+            for r in rows:
+                c = credit.get(r["note_id"], {})
+                reads = int(r["reads"] or 0)
+                out.append(
+                    {
+                        "note_id": r["note_id"],
+                        "title": r["title"] or "",
+                        "creator_id": r["creator_id"],
+                        "brand": r["brand"],
+                        "campaign_id": r["campaign_id"],
+                        "disclosed": bool(r["disclosed"]),
+                        "tier": r["tier"],
+                        "published": _iso(r["published"]),
+                        "impressions": int(r["impressions"] or 0),
+                        "reads": reads,
+                        "engagements": int(r["engagements"] or 0),
+                        "clicks": int(r["clicks"] or 0),
+                        "ctr": _ratio(int(r["clicks"] or 0), reads),
+                        "orders": _num(c.get("orders")),
+                        "gmv": _num(c.get("gmv")),
+                        "net_gmv": _num(c.get("net_gmv")),
+                    }
+                )
+            out.sort(key=lambda r: (-r["net_gmv"], r["note_id"]))
+            return out
+
+        return self._cached(("notes", scope.brand, model), compute)
+
+    def creators(self, scope: Scope, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
+        """Every creator of the scope's notes: notes, activity and credit under ``model``."""
+
+        def compute() -> list[dict[str, Any]]:
+            per: dict[str, dict[str, Any]] = {}
+            for n in self.notes(scope, model):
+                c = per.setdefault(
+                    n["creator_id"],
+                    {"creator_id": n["creator_id"], "tier": n["tier"], "notes": 0, "disclosed_notes": 0}
+                    | dict.fromkeys(("impressions", "reads", "engagements", "clicks"), 0),
+                )
+                c["notes"] += 1
+                c["disclosed_notes"] += int(n["disclosed"])
+                for k in ("impressions", "reads", "engagements", "clicks"):
+                    c[k] += n[k]
+            credit = {r["key"]: r for r in self.attribution(scope, "creator", model).rows}
+            for c in per.values():
+                got = credit.get(c["creator_id"], {})
+                c["ctr"] = _ratio(c["clicks"], c["reads"])
+                c["orders"], c["gmv"], c["net_gmv"] = (_num(got.get(k)) for k in ("orders", "gmv", "net_gmv"))
+            return sorted(per.values(), key=lambda c: (-c["net_gmv"], c["creator_id"]))
+
+        return self._cached(("creators", scope.brand, model), compute)
+
+    def campaigns(self, scope: Scope, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
+        def compute() -> list[dict[str, Any]]:
+            with self._query(scope) as q:
+                rows = q.rows(metrics.campaign_meta(q.ev).order_by("start"))
+            credit = {r["key"]: r for r in self.attribution(scope, "campaign", model).rows}
+            for r in rows:
+                got = credit.get(r["campaign_id"], {})
+                r["orders"], r["gmv"], r["net_gmv"] = (_num(got.get(k)) for k in ("orders", "gmv", "net_gmv"))
+                r["spend"] = _num(r["spend"])
+                r["roi"] = _ratio(r["net_gmv"], r["spend"])
+            return rows
+
+        return self._cached(("campaigns", scope.brand, model), compute)
+
+    def items(self, scope: Scope) -> list[dict[str, Any]]:
+        def compute() -> list[dict[str, Any]]:
+            with self._query(scope) as q:
+                items = metrics.item_meta(q.ev)
+                conv = tables.conversions(q.ev)
+                sold = conv.group_by("item_id").aggregate(orders=conv.count(), gmv=conv.amount.sum())
+                rows = q.rows(
+                    items.left_join(sold, items.item_id == sold.item_id).drop("item_id_right").order_by("item_id")
+                )
+            for r in rows:
+                r["orders"], r["gmv"] = int(r["orders"] or 0), _num(r["gmv"])
+                r["market"] = (r.pop("source") or "").removeprefix("market:")
+            return rows
+
+        return self._cached(("items", scope.brand), compute)
+
+    def orders(self, scope: Scope, model: str = DEFAULT_MODEL, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest orders with the notes credited for each (a rule model's per-order split)."""
+        split = model if model not in ("markov", "shapley") else PER_ORDER_FALLBACK
+
+        def compute() -> list[dict[str, Any]]:
+            with self._query(scope) as q:
+                conv, j = metrics.journeys(q.ev)
+                latest = conv.order_by([ibis.desc("t"), ibis.desc("order_id")]).limit(limit)
+                items = metrics.item_meta(q.ev).select("item_id", item_title="title")
+                rows = q.rows(latest.left_join(items, latest.item_id == items.item_id).drop("item_id_right"))
+                ids = [r["order_id"] for r in rows]
+                credits = q.rows(metrics.order_credits(j.filter(j.order_id.isin(ids)), split)) if ids else []
+            by_order: dict[str, list[dict[str, Any]]] = {}
+            for c in credits:
+                by_order.setdefault(c["order_id"], []).append(
+                    {"note_id": c["note_key"], "weight": float(c["weight"]), "kinds": sorted(c["kinds"] or [])}
+                )
+            rows.sort(key=lambda r: (r["t"], r["order_id"]), reverse=True)
+            out = []
+            for r in rows:
+                credited = sorted(by_order.get(r["order_id"], []), key=lambda c: (-c["weight"], c["note_id"]))
+                out.append(
+                    {
+                        "order_id": r["order_id"],
+                        "time": _iso(r["t"]),
+                        "brand": r["brand"],
+                        "item_id": r["item_id"],
+                        "item_title": r["item_title"],
+                        "amount": _num(r["amount"]),
+                        "refunded": _num(r["refunded"]),
+                        "net": _num(r["net"]),
+                        "attributed": bool(credited),
+                        "model": split,
+                        "credits": credited,
+                    }
+                )
+            return out
+
+        return self._cached(("orders", scope.brand, split, limit), compute)
+
+    def order(self, scope: Scope, order_id: str, model: str = DEFAULT_MODEL) -> dict[str, Any] | None:
+        if order_id not in self.ownership(scope).orders:
+            return None
+        for row in self.orders(scope, model, limit=10_000):
+            if row["order_id"] == order_id:
+                return row
+        return None
+
+    def link_clicks(self, scope: Scope) -> dict[str, int]:
+        """Human clicks (bots and previews left out) per link id."""
+
+        def compute() -> dict[str, int]:
+            with self._query(scope) as q:
+                ev = q.ev
+                clicks = ev.filter((ev.type == "link.click") & ~ev.bot.fill_null(False))
+                rows = q.rows(clicks.group_by("link_id").aggregate(clicks=clicks.count()))
+            return {r["link_id"]: int(r["clicks"]) for r in rows}
+
+        return self._cached(("link_clicks", scope.brand), compute)
+
+    def platform(self, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
+        """Per brand, for operators: orders, GMV, spend, attributed net GMV, ROI and the disclosure share."""
+
+        def compute() -> list[dict[str, Any]]:
+            with self._query(Scope(None)) as q:
+                conv = tables.conversions(q.ev)
+                sales = {
+                    r["brand"]: r
+                    for r in q.rows(
+                        conv.group_by("brand").aggregate(orders=conv.count(), gmv=conv.amount.sum(), net=conv.net.sum())
+                    )
+                }
+                camps = metrics.campaign_meta(q.ev)
+                spend = {
+                    r["brand"]: r["spend"] for r in q.rows(camps.group_by("brand").aggregate(spend=camps.spend.sum()))
+                }
+                notes = metrics.note_meta(q.ev)
+                labels = {
+                    r["brand"]: r
+                    for r in q.rows(
+                        notes.group_by("brand").aggregate(
+                            notes=notes.count(), disclosed=notes.disclosed.cast("int64").sum()
+                        )
+                    )
+                }
+            credit = {r["key"]: r for r in self.attribution(Scope(None), "brand", model).rows}
+            out = []
+            for brand in self.brands():
+                s, n = sales.get(brand, {}), labels.get(brand, {})
+                net = _num(credit.get(brand, {}).get("net_gmv"))
+                out.append(
+                    {
+                        "brand": brand,
+                        "orders": int(s.get("orders") or 0),
+                        "gmv": _num(s.get("gmv")),
+                        "net_gmv": _num(s.get("net")),
+                        "spend": _num(spend.get(brand)),
+                        "attributed_net_gmv": net,
+                        "roi": _ratio(net, _num(spend.get(brand))),
+                        "notes": int(n.get("notes") or 0),
+                        "disclosed_notes": int(n.get("disclosed") or 0),
+                    }
+                )
+            return out
+
+        return self._cached(("platform", model), compute)
+
+
+def _iso(value: Any) -> str | None:
+    """ISO 8601 in China time (UTC+08:00), the business clock of both platforms."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(CHINA).isoformat()
+    return None if value is None else str(value)
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text)
+
+
+def _daily_spend(campaigns: list[dict[str, Any]]) -> dict[date, float]:
+    """Each campaign's spend spread evenly over the business days it ran."""
+    out: dict[date, float] = {}
+    offset = timedelta(hours=metrics.REPORT_UTC_OFFSET_HOURS)
+    for c in campaigns:
+        start, end = _parse_time(c["start"]), _parse_time(c["end"])
+        if start is None or end is None or not c["spend"]:
+            continue
+        first = (start.astimezone(UTC) + offset).date()
+        last = ((end.astimezone(UTC) + offset) - timedelta(microseconds=1)).date()
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        for d in days:
+            out[d] = out.get(d, 0.0) + float(c["spend"]) / len(days)
+    return out
+
+
+def _fill_days(days: list[date]) -> list[date]:
+    if not days:
+        return []
+    span = (days[-1] - days[0]).days
+    if span > 400:  # a lake with a stray far-off event: show the days that have data, not a year of zeros
+        return days
+    return [days[0] + timedelta(days=i) for i in range(span + 1)]
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with dates and times as ISO text (for JSON and CSV)."""
+    return json.loads(json.dumps(obj, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)))

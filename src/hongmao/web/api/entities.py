@@ -1,0 +1,103 @@
+"""The scope's notes, creators, items, campaigns and orders; any id outside the scope answers 404."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from starlette.concurrency import run_in_threadpool
+
+from hongmao.web.api.reports import ModelName, check_model
+from hongmao.web.deps import State, TenantScope, owned
+
+router = APIRouter(tags=["entities"])
+
+
+@router.get("/brands", summary="The brands the caller may see")
+async def brands(scope: TenantScope, state: State) -> dict[str, Any]:
+    if scope.brand is not None:
+        return {"brands": [scope.brand]}
+    return {"brands": await run_in_threadpool(state.reports.brands)}
+
+
+@router.get("/notes", summary="Notes with activity and credit under a model")
+async def notes(scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+    check_model(model)
+    return {"brand": scope.brand, "model": model, "notes": await run_in_threadpool(state.reports.notes, scope, model)}
+
+
+@router.get("/notes/{note_id}", summary="One note")
+async def note(note_id: str, scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+    check_model(model)
+    owned(state, scope, "notes", note_id)
+    rows = await run_in_threadpool(state.reports.notes, scope, model)
+    return _one(rows, "note_id", note_id)
+
+
+@router.get("/creators", summary="Creators of the scope's notes with activity and credit")
+async def creators(scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+    check_model(model)
+    rows = await run_in_threadpool(state.reports.creators, scope, model)
+    return {"brand": scope.brand, "model": model, "creators": rows}
+
+
+@router.get("/creators/{creator_id}", summary="One creator")
+async def creator(creator_id: str, scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+    check_model(model)
+    owned(state, scope, "creators", creator_id)
+    return _one(await run_in_threadpool(state.reports.creators, scope, model), "creator_id", creator_id)
+
+
+@router.get("/items", summary="Items on sale with their orders and GMV")
+async def items(scope: TenantScope, state: State) -> dict[str, Any]:
+    return {"brand": scope.brand, "items": await run_in_threadpool(state.reports.items, scope)}
+
+
+@router.get("/items/{item_id}", summary="One item")
+async def item(item_id: str, scope: TenantScope, state: State) -> dict[str, Any]:
+    owned(state, scope, "items", item_id)
+    return _one(await run_in_threadpool(state.reports.items, scope), "item_id", item_id)
+
+
+@router.get("/campaigns", summary="Campaigns with spend, credit and ROI")
+async def campaigns(scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+    check_model(model)
+    rows = await run_in_threadpool(state.reports.campaigns, scope, model)
+    return {"brand": scope.brand, "model": model, "campaigns": rows}
+
+
+@router.get("/campaigns/{campaign_id}", summary="One campaign")
+async def campaign(campaign_id: str, scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+    check_model(model)
+    owned(state, scope, "campaigns", campaign_id)
+    return _one(await run_in_threadpool(state.reports.campaigns, scope, model), "campaign_id", campaign_id)
+
+
+@router.get("/orders", summary="The latest orders with the notes credited for each")
+async def orders(
+    scope: TenantScope,
+    state: State,
+    model: ModelName = "linear",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> dict[str, Any]:
+    check_model(model)
+    await run_in_threadpool(state.fold_clicks)
+    rows = await run_in_threadpool(state.reports.orders, scope, model, limit)
+    return {"brand": scope.brand, "orders": rows}
+
+
+@router.get("/orders/{order_id}", summary="One order with its credited notes")
+async def order(order_id: str, scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+    check_model(model)
+    owned(state, scope, "orders", order_id)
+    found = await run_in_threadpool(state.reports.order, scope, order_id, model)
+    if found is None:
+        raise HTTPException(404, f"no order {order_id!r}")
+    return found
+
+
+def _one(rows: list[dict[str, Any]], key: str, value: str) -> dict[str, Any]:
+    for row in rows:
+        if row.get(key) == value:
+            return row
+    raise HTTPException(404, f"no {key.removesuffix('_id')} {value!r}")

@@ -1,0 +1,74 @@
+"""Shoppable links of the scope: list, create, read, revoke (``hongmao.links`` underneath)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from hongmao.errors import DestinationError, LinkError
+from hongmao.web import linkviews
+from hongmao.web.deps import State, TenantScope
+
+router = APIRouter(prefix="/links", tags=["links"])
+
+
+class NewLink(BaseModel):
+    note_id: str = Field(min_length=1, max_length=256)
+    item_id: str = Field(min_length=1, max_length=256)
+    market: str = Field("tmall", description="tmall, taobao, jd or generic (HONGMAO_LINK_HOSTS).")
+    url: str | None = Field(None, description="Landing page; default: the marketplace's page of the item.")
+    campaign_id: str | None = None
+    expires_days: float | None = Field(None, gt=0, le=3650)
+
+
+class Revocation(BaseModel):
+    reason: str | None = Field(None, max_length=500)
+
+
+def _translate(error: LinkError) -> HTTPException:
+    if isinstance(error, linkviews.NotYours):
+        return HTTPException(404, str(error))
+    if isinstance(error, DestinationError):
+        return HTTPException(422, str(error))
+    return HTTPException(400, str(error))
+
+
+@router.get("", summary="Links to the scope's notes and items, newest first")
+async def list_links(
+    scope: TenantScope,
+    state: State,
+    note_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    views = await run_in_threadpool(linkviews.list_links, state, scope, note_id=note_id, limit=limit)
+    return {"brand": scope.brand, "links": [v.to_dict() for v in views]}
+
+
+@router.post("", status_code=201, summary="Create a signed link from a note to an item page")
+async def create_link(body: NewLink, scope: TenantScope, state: State) -> dict[str, Any]:
+    try:
+        view = await run_in_threadpool(lambda: linkviews.create(state, scope, **body.model_dump()))
+    except LinkError as error:
+        raise _translate(error) from None
+    return view.to_dict()
+
+
+@router.get("/{link_id}", summary="One link with its clicks and status")
+async def get_link(link_id: str, scope: TenantScope, state: State) -> dict[str, Any]:
+    try:
+        view = await run_in_threadpool(linkviews.get_link, state, scope, link_id)
+    except LinkError as error:
+        raise _translate(error) from None
+    return view.to_dict()
+
+
+@router.post("/{link_id}/revoke", summary="Revoke a link: its URL and share code answer 410 within a second")
+async def revoke_link(link_id: str, scope: TenantScope, state: State, body: Revocation | None = None) -> dict[str, Any]:
+    try:
+        view = await run_in_threadpool(linkviews.revoke, state, scope, link_id, body.reason if body else None)
+    except LinkError as error:
+        raise _translate(error) from None
+    return view.to_dict()

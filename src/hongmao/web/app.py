@@ -1,0 +1,218 @@
+"""The web server: REST API, console, demo community and store, and the link redirect, on one origin.
+
+    from hongmao.web import create_app, create_server
+
+    app = create_app("./hongmao-data")        # FastAPI: /api/v1, /docs, /openapi.json, /console
+    server = create_server("./hongmao-data")  # the same, with GET /l/{token} and /c/{code} in front
+
+:func:`create_server` puts the plain-ASGI redirect of :mod:`hongmao.links` in front of FastAPI: a request
+for ``/l/...`` or ``/c/...`` goes straight to it, with no framework routing on the hot path. Every page
+references only the server's own origin (charts are inline SVG, the API docs' assets are served locally,
+and a Content-Security-Policy of ``'self'`` tells the browser to load nothing else).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import TypeAdapter
+
+from hongmao import __version__, settings
+from hongmao.contract import Event
+from hongmao.errors import HongmaoError, LakeBusyError, LinkGoneError
+from hongmao.lake import Lake
+from hongmao.reports.service import Reports
+from hongmao.web import auth
+from hongmao.web.state import DemoSettings, WebState
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def _docs_assets() -> Path | None:
+    try:
+        import fastapi_offline
+    except ImportError:  # pragma: no cover - a dependency; without it /docs is not served rather than CDN-fed
+        return None
+    return Path(fastapi_offline.__file__).parent / "static"
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI's OpenAPI document with the event contract added as ``components/schemas/Event``."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            doc = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes, tags=None
+            )
+            schema = TypeAdapter(Event).json_schema(ref_template="#/components/schemas/{model}")
+            components = doc.setdefault("components", {}).setdefault("schemas", {})
+            components.update(schema.pop("$defs", {}))
+            components["Event"] = schema
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    return build
+
+
+def create_app(
+    data_dir: str | Path | None = None,
+    catalog_url: str | None = None,
+    *,
+    privacy_k: int | None = None,
+    public_url: str | None = None,
+    demo: DemoSettings | None = None,
+) -> FastAPI:
+    """The FastAPI app over the lake in ``data_dir`` (opened now, closed on shutdown)."""
+    directory = settings.data_dir(data_dir).absolute()
+    url = catalog_url or settings.get("catalog_url")
+    lake = Lake.open(directory, url)
+    k = privacy_k if privacy_k is not None else int(settings.get("privacy_k") or 50)
+    state = WebState(
+        lake=lake,
+        reports=Reports(lake, privacy_k=k),
+        sessions=auth.Sessions(auth.server_secret(directory)),
+        data_dir=directory,
+        public_url=(public_url or settings.get("public_base_url") or "http://127.0.0.1:8000").rstrip("/"),
+        catalog_url=url,
+        demo=demo,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        for hook in state.extras.pop("on_close", []):
+            hook()
+        lake.close()
+
+    app = FastAPI(
+        title="Hongmao API",
+        version=__version__,
+        description=(
+            "Ingest both sides' events, manage shoppable links and read attribution, funnel and daily reports. "
+            "Authenticate with `Authorization: Bearer <key>` (`hongmao keys create --brand B`); a brand key "
+            "sees only its own brand."
+        ),
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.web = state
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+
+    from hongmao.web.api import router as api_router
+    from hongmao.web.console.routes import router as console_router
+
+    app.include_router(api_router)
+    app.include_router(console_router)
+    if demo is not None:
+        from hongmao.web.demo_shop.routes import router as shop_router
+
+        app.include_router(shop_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    assets = _docs_assets()
+    if assets is not None:
+        app.mount("/static-docs", StaticFiles(directory=assets), name="docs-assets")
+
+        @app.get("/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:
+            return get_swagger_ui_html(
+                openapi_url="/openapi.json",
+                title="Hongmao API",
+                swagger_js_url="/static-docs/swagger-ui-bundle.js",
+                swagger_css_url="/static-docs/swagger-ui.css",
+                swagger_favicon_url="/static/favicon.svg",
+                swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+            )
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/community" if demo is not None else "/console/", status_code=302)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        return Response("ok\n", media_type="text/plain")
+
+    @app.exception_handler(HongmaoError)
+    async def hongmao_error(_: Request, error: HongmaoError) -> JSONResponse:
+        if isinstance(error, LakeBusyError):
+            return JSONResponse({"detail": str(error)}, status_code=503, headers={"retry-after": "1"})
+        if isinstance(error, LinkGoneError):
+            return JSONResponse({"detail": str(error)}, status_code=410)
+        status = 422 if isinstance(error, ValueError) else 500
+        return JSONResponse({"detail": str(error)}, status_code=status)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("content-security-policy", CSP)
+        response.headers.setdefault("x-content-type-options", "nosniff")
+        response.headers.setdefault("referrer-policy", "same-origin")
+        return response
+
+    return app
+
+
+class Server:
+    """One ASGI app: the redirect for ``/l/`` and ``/c/``, FastAPI for everything else (lifespan included)."""
+
+    def __init__(self, web: FastAPI, redirect: ASGIApp | None) -> None:
+        self.web = web
+        self.redirect = redirect
+
+    @property
+    def state(self) -> WebState:
+        state: WebState = self.web.state.web
+        return state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.redirect is not None and scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith(("/l/", "/c/")):
+                await self.redirect(scope, receive, send)
+                return
+        await self.web(scope, receive, send)
+
+    def close(self) -> None:
+        state = self.state
+        for hook in state.extras.pop("on_close", []):
+            hook()
+        state.lake.close()
+
+
+def create_server(
+    data_dir: str | Path | None = None,
+    catalog_url: str | None = None,
+    *,
+    privacy_k: int | None = None,
+    public_url: str | None = None,
+    demo: DemoSettings | None = None,
+    fold_every: float | None = 1.0,
+) -> Server:
+    """The API and console with the link redirect in front, its clicks folded into the lake every second."""
+    from hongmao.web.redirect import mount_redirect
+
+    web = create_app(data_dir, catalog_url, privacy_k=privacy_k, public_url=public_url, demo=demo)
+    state: WebState = web.state.web
+    redirect = mount_redirect(state, fold_every=fold_every)
+    return Server(web, redirect)

@@ -1,0 +1,352 @@
+"""The console's pages: overview, funnel, notes, creators, campaigns, model comparison, links, and for
+operators the platform table and API keys. Server-rendered; Chinese first, ``?lang=en`` switches.
+
+Sign-in takes an API key and sets a signed session cookie (``hm_session``). The view settings — language,
+model, and for operators the brand looked at — come from the query string and are remembered in cookies, so
+links between pages stay plain. Forms that change something carry a token bound to the session (CSRF).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from hongmao.engine.attribute import MODELS
+from hongmao.errors import LinkError
+from hongmao.reports.scope import Scope
+from hongmao.web import auth, charts, i18n, linkviews
+from hongmao.web.api.reports import csv_response
+from hongmao.web.console.view import COLUMNS, MARKETS, SORTABLE, View, render, sort_rows
+from hongmao.web.deps import State, resolve_scope
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+SESSION = "hm_session"
+MODEL_COOKIE = "hm_model"
+BRAND_COOKIE = "hm_brand"
+DEFAULT_MODEL = "linear"
+BY_CHOICES = ("note", "creator", "campaign", "item")
+
+
+def _pick_model(request: Request) -> str:
+    for value in (request.query_params.get("model"), request.cookies.get(MODEL_COOKIE)):
+        if value in MODELS:
+            return value
+    return DEFAULT_MODEL
+
+
+def view(request: Request, state: State) -> View:
+    """Who is signed in and what they are looking at; redirects to sign-in when nobody is."""
+    cookie = request.cookies.get(SESSION)
+    key_id = state.sessions.key_id(cookie)
+    principal = auth.principal_by_id(state.lake, key_id) if key_id else None
+    lang = i18n.pick(request.query_params.get("lang"), request.cookies.get(i18n.COOKIE))
+    if principal is None or cookie is None:
+        target = quote(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""), safe="")
+        raise HTTPException(303, headers={"location": f"/console/login?next={target}"})
+    brand = request.query_params.get("brand")
+    if brand is None:
+        brand = request.cookies.get(BRAND_COOKIE) if principal.operator else None
+    try:
+        scope = resolve_scope(principal, brand or None, state)
+    except HTTPException as error:
+        if error.status_code == 404 and principal.operator:  # a remembered brand that is gone
+            scope = Scope(None)
+        else:
+            raise
+    return View(
+        request=request,
+        principal=principal,
+        scope=scope,
+        lang=lang,
+        model=_pick_model(request),
+        csrf=state.sessions.token(cookie, "form"),
+        brands=state.reports.brands() if principal.operator else [principal.brand or ""],
+    )
+
+
+def remember(response: Response, request: Request) -> Response:
+    """Keep the view settings named in the query string in cookies."""
+    q = request.query_params
+    for name, cookie in (("lang", i18n.COOKIE), ("model", MODEL_COOKIE), ("brand", BRAND_COOKIE)):
+        if name in q:
+            response.set_cookie(cookie, q[name], max_age=365 * 86400, samesite="lax", httponly=True)
+    return response
+
+
+def page(v: View, template: str, **context: Any) -> Response:
+    return remember(render(v, template, **context), v.request)
+
+
+def check_csrf(v: View, token: str) -> None:
+    if not hmac.compare_digest(token, v.csrf):
+        raise HTTPException(403, "the form expired; reload the page and try again")
+
+
+# --- sign in -------------------------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/console/", error: str | None = None) -> Response:
+    lang = i18n.pick(request.query_params.get("lang"), request.cookies.get(i18n.COOKIE))
+    v = View.anonymous(request, lang)
+    return remember(render(v, "login.html", next=_safe_next(next), error=error), request)
+
+
+@router.post("/login")
+def login(
+    request: Request, state: State, key: Annotated[str, Form()], next: Annotated[str, Form()] = "/console/"
+) -> Response:
+    principal = auth.authenticate(state.lake, key)
+    if principal is None:
+        return RedirectResponse(f"/console/login?error=1&next={quote(_safe_next(next), safe='')}", status_code=303)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION,
+        state.sessions.issue(principal.key_id),
+        max_age=state.sessions.seconds,
+        httponly=True,
+        samesite="lax",
+        path="/",
+    )
+    response.delete_cookie(BRAND_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(SESSION, path="/")
+    return response
+
+
+def _safe_next(target: str) -> str:
+    # Only a path on this console: never another site (no open redirect through the sign-in form).
+    return target if target.startswith("/console") and not target.startswith("//") else "/console/"
+
+
+# --- reports ---------------------------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+async def overview(request: Request, state: State) -> Response:
+    v = view(request, state)
+    await run_in_threadpool(state.fold_clicks)
+    reports = state.reports
+    summary = await run_in_threadpool(reports.overview, v.scope, v.model)
+    days = await run_in_threadpool(reports.timeseries, v.scope)
+    orders = await run_in_threadpool(reports.orders, v.scope, v.model, 12)
+    t = v.t
+    labels = {
+        "gmv": t("chart.gmv"),
+        "attributed_gmv": t("chart.attributed_gmv"),
+        "net": t("chart.net"),
+        "spend": t("chart.spend"),
+        "orders": t("chart.orders"),
+        "attributed_orders": t("kpi.attributed_orders"),
+    }
+    return page(
+        v,
+        "overview.html",
+        summary=summary,
+        daily_chart=charts.daily(days, labels) if days else None,
+        orders_chart=charts.orders(days, labels) if days else None,
+        orders=orders,
+        privacy_k=reports.privacy_k,
+    )
+
+
+FUNNEL_STEPS = ("impressions", "reads", "clicks", "store_visits", "search_back_users", "carts", "orders", "refunds")
+RATES = ("read_rate", "engagement_rate", "ctr", "store_visit_rate", "search_back_rate")
+
+
+@router.get("/funnel", response_class=HTMLResponse)
+async def funnel(request: Request, state: State) -> Response:
+    v = view(request, state)
+    data = await run_in_threadpool(state.reports.funnel, v.scope)
+    steps = [(v.t(f"funnel.{s}"), data.get(s)) for s in FUNNEL_STEPS]
+    rows = []
+    previous: int | None = None
+    for key, (label, value) in zip(FUNNEL_STEPS, steps, strict=True):
+        ratio = value / previous if value is not None and previous else None
+        rows.append({"key": key, "label": label, "value": value, "step_rate": ratio})
+        if value is not None and key != "search_back_users":
+            previous = value
+    return page(
+        v,
+        "funnel.html",
+        chart=charts.funnel(steps),
+        rows=rows,
+        rates=[(v.t(f"rate.{r}"), data.get(r)) for r in RATES],
+        data=data,
+        privacy_k=state.reports.privacy_k,
+    )
+
+
+def _table(kind: str, rows: Sequence[dict[str, Any]], request: Request) -> tuple[list[dict[str, Any]], str, str]:
+    sort = request.query_params.get("sort", "net_gmv")
+    direction = request.query_params.get("dir", "desc")
+    if sort not in SORTABLE[kind]:
+        sort = "net_gmv"
+    return sort_rows(rows, sort, direction), sort, direction
+
+
+async def _rows(kind: str, v: View, state: State) -> list[dict[str, Any]]:
+    reports = state.reports
+    if kind == "notes":
+        return await run_in_threadpool(reports.notes, v.scope, v.model)
+    if kind == "creators":
+        return await run_in_threadpool(reports.creators, v.scope, v.model)
+    return await run_in_threadpool(reports.campaigns, v.scope, v.model)
+
+
+def _table_page(kind: str) -> Any:
+    async def html(request: Request, state: State) -> Response:
+        v = view(request, state)
+        rows, sort, direction = _table(kind, await _rows(kind, v, state), request)
+        return page(v, "table.html", kind=kind, rows=rows, columns=COLUMNS[kind], sort=sort, direction=direction)
+
+    async def csv(request: Request, state: State) -> Response:
+        v = view(request, state)
+        rows, _, _ = _table(kind, await _rows(kind, v, state), request)
+        columns = [c for c, _ in COLUMNS[kind]]
+        return csv_response(rows, columns, f"{kind}-{v.scope.brand or 'all'}-{v.model}.csv")
+
+    router.add_api_route(f"/{kind}", html, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(f"/{kind}.csv", csv, methods=["GET"])
+    return html
+
+
+for _kind in ("notes", "creators", "campaigns"):
+    _table_page(_kind)
+
+
+@router.get("/models", response_class=HTMLResponse)
+async def models(request: Request, state: State, by: str = "note", metric: str = "net_gmv") -> Response:
+    v = view(request, state)
+    by = by if by in BY_CHOICES else "note"
+    metric = metric if metric in ("net_gmv", "orders") else "net_gmv"
+    data = await run_in_threadpool(state.reports.compare, v.scope, by, list(MODELS), 15, v.model)
+    named = [(m, v.t(f"model.{m}")) for m in MODELS]
+    chart = charts.compare(data["rows"][:8], named, metric) if data["rows"] else None
+    return page(v, "models.html", data=data, by=by, metric=metric, chart=chart, named=named, by_choices=BY_CHOICES)
+
+
+@router.get("/platform", response_class=HTMLResponse)
+async def platform(request: Request, state: State) -> Response:
+    v = view(request, state)
+    if not v.user.operator:
+        raise HTTPException(403, "operators only")
+    rows = await run_in_threadpool(state.reports.platform, v.model)
+    return page(v, "platform.html", rows=rows)
+
+
+# --- links ------------------------------------------------------------------------------------------------------
+
+
+@router.get("/links", response_class=HTMLResponse)
+async def links(request: Request, state: State, created: str | None = None, revoked: str | None = None) -> Response:
+    v = view(request, state)
+    views = await run_in_threadpool(linkviews.list_links, state, v.scope)
+    notes = await run_in_threadpool(state.reports.notes, v.scope, v.model)
+    items = await run_in_threadpool(state.reports.items, v.scope)
+    return page(
+        v,
+        "links.html",
+        links=views,
+        notes=notes,
+        items=items,
+        markets=MARKETS,
+        created=created,
+        revoked=revoked,
+        error=request.query_params.get("error"),
+    )
+
+
+@router.post("/links")
+async def create_link(
+    request: Request,
+    state: State,
+    csrf: Annotated[str, Form()],
+    note_id: Annotated[str, Form()],
+    item_id: Annotated[str, Form()],
+    market: Annotated[str, Form()] = "tmall",
+    url: Annotated[str, Form()] = "",
+    expires_days: Annotated[str, Form()] = "",
+) -> Response:
+    v = view(request, state)
+    check_csrf(v, csrf)
+    try:
+        days = float(expires_days) if expires_days.strip() else None
+        made = await run_in_threadpool(
+            lambda: linkviews.create(
+                state, v.scope, note_id=note_id, item_id=item_id, market=market, url=url or None, expires_days=days
+            )
+        )
+    except (LinkError, ValueError) as error:
+        return RedirectResponse(f"/console/links?error={quote(str(error))}", status_code=303)
+    return RedirectResponse(f"/console/links?created={made.record.link_id}", status_code=303)
+
+
+@router.post("/links/{link_id}/revoke")
+async def revoke_link(request: Request, state: State, link_id: str, csrf: Annotated[str, Form()]) -> Response:
+    v = view(request, state)
+    check_csrf(v, csrf)
+    try:
+        await run_in_threadpool(linkviews.revoke, state, v.scope, link_id)
+    except linkviews.NotYours:
+        raise HTTPException(404, f"no link {link_id!r}") from None
+    return RedirectResponse(f"/console/links?revoked={link_id}", status_code=303)
+
+
+# --- keys (operators) -----------------------------------------------------------------------------------------
+
+
+@router.get("/keys", response_class=HTMLResponse)
+async def keys(request: Request, state: State) -> Response:
+    v = view(request, state)
+    if not v.user.operator:
+        raise HTTPException(403, "operators only")
+    listed = await run_in_threadpool(auth.list_keys, state.lake)
+    return page(v, "keys.html", keys=listed, new_key=None)
+
+
+@router.post("/keys", response_class=HTMLResponse)
+async def create_key(
+    request: Request,
+    state: State,
+    csrf: Annotated[str, Form()],
+    role: Annotated[str, Form()] = "brand",
+    brand: Annotated[str, Form()] = "",
+    label: Annotated[str, Form()] = "",
+) -> Response:
+    v = view(request, state)
+    if not v.user.operator:
+        raise HTTPException(403, "operators only")
+    check_csrf(v, csrf)
+    chosen: auth.Role = "operator" if role == "operator" else "brand"
+    try:
+        _, key = await run_in_threadpool(auth.create_key, state.lake, chosen, brand or None, label or None)
+    except auth.ApiKeyError as error:
+        raise HTTPException(422, str(error)) from None
+    listed = await run_in_threadpool(auth.list_keys, state.lake)
+    return page(v, "keys.html", keys=listed, new_key=key)
+
+
+@router.post("/keys/{key_id}/revoke")
+async def revoke_key(request: Request, state: State, key_id: str, csrf: Annotated[str, Form()]) -> Response:
+    v = view(request, state)
+    if not v.user.operator:
+        raise HTTPException(403, "operators only")
+    check_csrf(v, csrf)
+    try:
+        await run_in_threadpool(auth.revoke_key, state.lake, key_id)
+    except auth.ApiKeyError as error:
+        raise HTTPException(404, str(error)) from None
+    return RedirectResponse("/console/keys", status_code=303)

@@ -1,0 +1,167 @@
+"""What a console page is rendered with: the viewer, the template environment, formats and table columns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from hongmao.engine.attribute import MODELS
+from hongmao.links.markets import GENERIC
+from hongmao.links.markets import MARKETS as LINK_MARKETS
+from hongmao.reports.scope import Scope
+from hongmao.web import i18n
+from hongmao.web.auth import Principal
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+MARKETS: tuple[str, ...] = (*LINK_MARKETS, GENERIC)
+
+#: Table columns per kind: (field, message key). The first is the row's name.
+COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "notes": [
+        ("note_id", "col.note"),
+        ("title", "col.title"),
+        ("creator_id", "col.creator"),
+        ("disclosed", "col.disclosed"),
+        ("impressions", "col.impressions"),
+        ("reads", "col.reads"),
+        ("engagements", "col.engagements"),
+        ("clicks", "col.clicks"),
+        ("ctr", "col.ctr"),
+        ("orders", "col.orders"),
+        ("gmv", "col.gmv"),
+        ("net_gmv", "col.net_gmv"),
+    ],
+    "creators": [
+        ("creator_id", "col.creator"),
+        ("tier", "col.tier"),
+        ("notes", "col.notes"),
+        ("disclosed_notes", "col.disclosed"),
+        ("impressions", "col.impressions"),
+        ("reads", "col.reads"),
+        ("clicks", "col.clicks"),
+        ("ctr", "col.ctr"),
+        ("orders", "col.orders"),
+        ("gmv", "col.gmv"),
+        ("net_gmv", "col.net_gmv"),
+    ],
+    "campaigns": [
+        ("campaign_id", "col.campaign"),
+        ("name", "col.title"),
+        ("start", "col.period"),
+        ("spend", "col.spend"),
+        ("orders", "col.orders"),
+        ("gmv", "col.gmv"),
+        ("net_gmv", "col.net_gmv"),
+        ("roi", "col.roi"),
+    ],
+}
+SORTABLE = {kind: {c for c, _ in cols} for kind, cols in COLUMNS.items()}
+MONEY = {"gmv", "net_gmv", "spend", "amount", "refunded", "attributed_gmv", "attributed_net_gmv", "price"}
+RATIOS = {"ctr", "read_rate", "engagement_rate", "store_visit_rate", "search_back_rate", "new_customer_share"}
+DECIMALS = {"orders", "roi"}
+
+
+def money(value: Any) -> str:
+    return "—" if value is None else f"¥{value:,.2f}"
+
+
+def number(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and digits:
+        return f"{value:,.{digits}f}"
+    return f"{value:,.0f}" if isinstance(value, float) else f"{value:,}"
+
+
+def percent(value: Any) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def cell(column: str, value: Any, t: Callable[..., str]) -> str:
+    """A table cell's text, by what the column holds."""
+    if column in MONEY:
+        return money(value)
+    if column in RATIOS:
+        return percent(value)
+    if column in DECIMALS:
+        return number(value, 2)
+    if column == "disclosed":
+        return t("yes") if value else t("no")
+    if column == "start" and isinstance(value, str):
+        return value[:10]
+    if isinstance(value, int | float):
+        return number(value)
+    return "" if value is None else str(value)
+
+
+def sort_rows(rows: Sequence[dict[str, Any]], column: str, direction: str) -> list[dict[str, Any]]:
+    present = [r for r in rows if r.get(column) is not None]
+    missing = [r for r in rows if r.get(column) is None]
+    ordered = sorted(present, key=lambda r: r[column], reverse=direction != "asc")
+    return ordered + missing
+
+
+@dataclass
+class View:
+    """The viewer of a page and their settings."""
+
+    request: Request
+    principal: Principal | None
+    scope: Scope
+    lang: str
+    model: str
+    csrf: str = ""
+    brands: list[str] = field(default_factory=list)
+
+    @classmethod
+    def anonymous(cls, request: Request, lang: str) -> View:
+        return cls(request, None, Scope(None), lang, "linear")
+
+    @property
+    def user(self) -> Principal:
+        """The signed-in principal (every page but sign-in has one)."""
+        if self.principal is None:
+            raise RuntimeError("this page needs a signed-in viewer")
+        return self.principal
+
+    @property
+    def t(self) -> Callable[..., str]:
+        return i18n.translate(self.lang)
+
+    def url(self, path: str | None = None, **params: Any) -> str:
+        """This page (or ``path``) with query parameters changed; None drops one."""
+        query = dict(self.request.query_params)
+        for key in ("lang", "model", "brand", "created", "revoked", "error"):
+            query.pop(key, None)  # remembered in cookies, or one-off notices
+        for key, value in params.items():
+            if value is None:
+                query.pop(key, None)
+            else:
+                query[key] = str(value)
+        base = path if path is not None else self.request.url.path
+        return base + (f"?{urlencode(query)}" if query else "")
+
+
+def render(v: View, template: str, **context: Any) -> HTMLResponse:
+    response: HTMLResponse = TEMPLATES.TemplateResponse(
+        v.request,
+        f"console/{template}",
+        {
+            "v": v,
+            "t": v.t,
+            "models": MODELS,
+            "money": money,
+            "number": number,
+            "percent": percent,
+            "cell": cell,
+            **context,
+        },
+    )
+    return response

@@ -1,0 +1,214 @@
+"""Every string the console and the demo pages show, in Chinese (the default) and English.
+
+Templates call ``t("key")``; a missing key shows the key itself, so a typo is visible rather than silent.
+The language comes from ``?lang=zh|en`` (remembered in the ``hm_lang`` cookie), else the cookie, else Chinese.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+COOKIE = "hm_lang"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # chrome
+    "app.name": ("红猫 · 品牌控制台", "Hongmao · Brand console"),
+    "app.operator": ("红猫 · 平台运营", "Hongmao · Platform operations"),
+    "nav.overview": ("概览", "Overview"),
+    "nav.funnel": ("转化漏斗", "Funnel"),
+    "nav.notes": ("笔记", "Notes"),
+    "nav.creators": ("博主", "Creators"),
+    "nav.campaigns": ("投放活动", "Campaigns"),
+    "nav.models": ("模型对比", "Models"),
+    "nav.links": ("种草直达链接", "Links"),
+    "nav.platform": ("平台总览", "Platform"),
+    "nav.keys": ("API 密钥", "API keys"),
+    "nav.community": ("演示社区", "Demo community"),
+    "nav.signout": ("退出", "Sign out"),
+    "nav.docs": ("API 文档", "API docs"),
+    "scope.all": ("全部品牌", "All brands"),
+    "scope.brand": ("品牌", "Brand"),
+    "model": ("归因模型", "Model"),
+    "lang.switch": ("English", "中文"),
+    # models
+    "model.first": ("首次触点", "First touch"),
+    "model.last": ("末次触点", "Last touch"),
+    "model.linear": ("线性", "Linear"),
+    "model.time_decay": ("时间衰减", "Time decay"),
+    "model.position": ("位置（U 型）", "Position (U-shaped)"),
+    "model.markov": ("马尔可夫", "Markov"),
+    "model.shapley": ("沙普利", "Shapley"),
+    # sign in
+    "login.title": ("登录控制台", "Sign in to the console"),
+    "login.key": ("API 密钥", "API key"),
+    "login.help": (
+        "使用 hongmao keys create --brand 品牌 生成的密钥登录。",
+        "Sign in with a key made by hongmao keys create --brand BRAND.",
+    ),
+    "login.submit": ("登录", "Sign in"),
+    "login.bad": ("密钥无效或已吊销。", "That key is not valid or was revoked."),
+    # overview
+    "kpi.spend": ("投放花费", "Spend"),
+    "kpi.attributed_gmv": ("归因 GMV", "Attributed GMV"),
+    "kpi.attributed_net_gmv": ("归因净 GMV", "Attributed net GMV"),
+    "kpi.roi": ("投产比 ROI", "ROI"),
+    "kpi.orders": ("成交订单", "Orders"),
+    "kpi.attributed_orders": ("归因订单", "Attributed orders"),
+    "kpi.new_customer_share": ("新客占比", "New-customer share"),
+    "kpi.gmv": ("GMV", "GMV"),
+    "kpi.net_gmv": ("净 GMV", "Net GMV"),
+    "kpi.roi_help": ("归因净 GMV ÷ 花费", "attributed net GMV ÷ spend"),
+    "kpi.of_total": ("全部", "of all"),
+    "chart.daily": ("每日趋势", "Daily trend"),
+    "chart.gmv": ("GMV", "GMV"),
+    "chart.attributed_gmv": ("归因 GMV", "Attributed GMV"),
+    "chart.net": ("归因净 GMV", "Attributed net GMV"),
+    "chart.spend": ("花费", "Spend"),
+    "chart.orders": ("订单", "Orders"),
+    "orders.recent": ("最新订单", "Latest orders"),
+    "orders.id": ("订单号", "Order"),
+    "orders.time": ("时间（北京）", "Time (UTC+8)"),
+    "orders.item": ("商品", "Item"),
+    "orders.amount": ("金额", "Amount"),
+    "orders.refunded": ("退款", "Refunded"),
+    "orders.credit": ("归因到", "Credited to"),
+    "orders.unattributed": ("自然成交（未归因）", "Organic (unattributed)"),
+    "orders.split_note": ("按 {model} 模型拆分", "split under the {model} model"),
+    "suppressed": ("人数少于 {k}，已隐藏", "fewer than {k} people: hidden"),
+    "empty": ("暂无数据", "No data yet"),
+    # funnel
+    "funnel.title": ("种草到拔草转化漏斗", "From seeding to purchase"),
+    "funnel.impressions": ("曝光", "Impressions"),
+    "funnel.reads": ("阅读", "Reads"),
+    "funnel.clicks": ("点击", "Clicks"),
+    "funnel.store_visits": ("进店", "Store visits"),
+    "funnel.search_back_users": ("回搜人数", "Search-back users"),
+    "funnel.carts": ("加购", "Carts"),
+    "funnel.orders": ("成交", "Orders"),
+    "funnel.refunds": ("退款", "Refunds"),
+    "funnel.step": ("环节", "Step"),
+    "funnel.count": ("数量", "Count"),
+    "funnel.rates": ("关键比率", "Rates"),
+    "rate.read_rate": ("阅读率", "Read rate"),
+    "rate.engagement_rate": ("互动率", "Engagement rate"),
+    "rate.ctr": ("点击率 CTR", "CTR"),
+    "rate.store_visit_rate": ("进店率", "Store-visit rate"),
+    "rate.search_back_rate": ("回搜率", "Search-back rate"),
+    "funnel.people": ("跨平台匹配人数", "People matched across the two sides"),
+    "funnel.log_note": ("柱长为对数刻度", "bars on a log scale"),
+    # tables
+    "col.note": ("笔记", "Note"),
+    "col.title": ("标题", "Title"),
+    "col.creator": ("博主", "Creator"),
+    "col.tier": ("层级", "Tier"),
+    "col.disclosed": ("报备", "Disclosed"),
+    "col.published": ("发布", "Published"),
+    "col.impressions": ("曝光", "Impressions"),
+    "col.reads": ("阅读", "Reads"),
+    "col.engagements": ("互动", "Engagements"),
+    "col.clicks": ("点击", "Clicks"),
+    "col.ctr": ("CTR", "CTR"),
+    "col.orders": ("归因订单", "Orders"),
+    "col.gmv": ("归因 GMV", "GMV"),
+    "col.net_gmv": ("归因净 GMV", "Net GMV"),
+    "col.notes": ("笔记数", "Notes"),
+    "col.campaign": ("活动", "Campaign"),
+    "col.spend": ("花费", "Spend"),
+    "col.roi": ("ROI", "ROI"),
+    "col.period": ("周期", "Period"),
+    "col.brand": ("品牌", "Brand"),
+    "col.disclosure_share": ("报备率", "Disclosed share"),
+    "yes": ("已报备", "Yes"),
+    "no": ("未报备", "No"),
+    "csv": ("导出 CSV", "Export CSV"),
+    "sort.hint": ("点击表头排序", "Click a heading to sort"),
+    # models page
+    "models.title": ("同一批笔记在各模型下的功劳", "The same notes' credit under each model"),
+    "models.metric": ("指标", "Metric"),
+    "models.help": (
+        "末次触点只奖励最后一次接触；线性、时间衰减和位置模型把功劳分给路径上的每篇笔记；马尔可夫和沙普利从数据中估计每篇笔记的边际贡献。",
+        "Last touch rewards only the final contact; linear, time decay and position share credit along the path; "
+        "Markov and Shapley estimate each note's marginal contribution from the data.",
+    ),
+    "models.by": ("维度", "By"),
+    "by.note": ("笔记", "Note"),
+    "by.creator": ("博主", "Creator"),
+    "by.campaign": ("活动", "Campaign"),
+    "by.item": ("商品", "Item"),
+    "models.total": ("归因订单合计", "Attributed orders"),
+    # links
+    "links.title": ("种草直达链接", "Shoppable links"),
+    "links.create": ("新建链接", "New link"),
+    "links.note": ("笔记", "Note"),
+    "links.item": ("商品", "Item"),
+    "links.market": ("平台", "Marketplace"),
+    "links.url": ("落地页（可选）", "Landing page (optional)"),
+    "links.expires": ("有效天数（可选）", "Valid for days (optional)"),
+    "links.submit": ("创建", "Create"),
+    "links.copy": ("复制", "Copy"),
+    "links.copied": ("已复制", "Copied"),
+    "links.code": ("口令", "Share code"),
+    "links.status": ("状态", "Status"),
+    "links.active": ("生效中", "Active"),
+    "links.revoked": ("已吊销", "Revoked"),
+    "links.expired": ("已过期", "Expired"),
+    "links.revoke": ("吊销", "Revoke"),
+    "links.created": ("链接已创建", "Link created"),
+    "links.revoked_ok": ("链接已吊销", "Link revoked"),
+    "links.clicks": ("点击", "Clicks"),
+    "links.link": ("链接", "Link"),
+    "links.none": ("还没有链接。", "No links yet."),
+    "error": ("出错了", "Something went wrong"),
+    # platform and keys
+    "platform.title": ("各品牌表现", "Brands at a glance"),
+    "keys.title": ("API 密钥", "API keys"),
+    "keys.create": ("新建密钥", "New key"),
+    "keys.role": ("角色", "Role"),
+    "keys.label": ("备注", "Label"),
+    "keys.created": ("创建时间", "Created"),
+    "keys.new_key": ("新密钥（只显示这一次）", "New key (shown only once)"),
+    "role.brand": ("品牌", "Brand"),
+    "role.operator": ("平台运营", "Operator"),
+    # demo community and store
+    "demo.community": ("红猫社区", "Hongmao community"),
+    "demo.feed": ("发现", "Discover"),
+    "demo.sponsored": ("赞助 · 已报备", "Sponsored · disclosed"),
+    "demo.direct": ("种草直达", "Shop this note"),
+    "demo.go": ("去看看", "View"),
+    "demo.back": ("返回", "Back"),
+    "demo.store": ("红猫小店", "Hongmao mini-mall"),
+    "demo.buy": ("立即购买", "Buy now"),
+    "demo.cart": ("加入购物车", "Add to cart"),
+    "demo.carted": ("已加入购物车", "Added to cart"),
+    "demo.price": ("价格", "Price"),
+    "demo.paid": ("支付成功", "Payment successful"),
+    "demo.order_no": ("订单号", "Order number"),
+    "demo.refund": ("申请退款", "Request a refund"),
+    "demo.refunded": ("已退款", "Refunded"),
+    "demo.from_note": ("来自笔记的种草直达", "Came from a note's shopping card"),
+    "demo.search": ("搜索商品或品牌", "Search items or brands"),
+    "demo.search_go": ("搜索", "Search"),
+    "demo.results": ("搜索结果", "Results"),
+    "demo.console": ("去品牌控制台看看这笔订单", "See this order in the brand's console"),
+    "demo.reads": ("阅读", "reads"),
+    "demo.you": ("你（演示访客）", "You (demo visitor)"),
+}
+
+
+def translate(lang: str) -> Callable[..., str]:
+    index = 0 if lang == "zh" else 1
+
+    def t(key: str, **params: object) -> str:
+        text = MESSAGES[key][index] if key in MESSAGES else key
+        return text.format(**params) if params else text
+
+    return t
+
+
+def pick(query: str | None, cookie: str | None) -> str:
+    for value in (query, cookie):
+        if value in LANGS:
+            return value
+    return DEFAULT_LANG

@@ -1,0 +1,159 @@
+"""Helpers of the web tests: a small two-brand lake, the server over it, keys, and an in-process client."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import functools
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+BASE = "http://127.0.0.1:8000"
+HOST = "127.0.0.1:8000"
+#: A desktop browser's user agent: the redirect counts clicks from scripts and headless browsers as bots.
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+SIM_MATCH_KEY = "hongmao-sim-match-key-2025"
+
+
+def build_lake(root: Path, *, users: int = 300, days: int = 7) -> Path:
+    """Simulate a two-brand world (lumiere, beibei), ingest it, and link its notes to the demo store."""
+    import hongmao
+    from hongmao.web.demo_shop.setup import link_notes_to_store
+
+    world, lake = root / "world", root / "lake"
+    hongmao.simulate(world, seed=7, users=users, days=days, brands=2)
+    report = hongmao.ingest(sorted((world / "events").glob("*.jsonl")), lake)
+    assert report.rejected == 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HONGMAO_LINK_HOSTS", HOST)
+        link_notes_to_store(lake, HOST, BASE)
+    return lake
+
+
+@functools.cache
+def shared_base_lake() -> Path:
+    """One built lake per test process; tests work on copies (:func:`lake_copy`)."""
+    root = Path(tempfile.mkdtemp(prefix="hongmao-web-"))
+    atexit.register(shutil.rmtree, root, True)
+    return build_lake(root)
+
+
+def copy_lake(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target
+
+
+def lake_copy(target: Path) -> Path:
+    """A private copy of the shared two-brand lake at ``target``."""
+    return copy_lake(shared_base_lake(), target)
+
+
+class Client:
+    """A synchronous face on ``httpx.AsyncClient`` over ``httpx.ASGITransport`` (in-process, cookies kept)."""
+
+    def __init__(self, app: Any, key: str | None = None, *, user_agent: str = BROWSER_UA) -> None:
+        self._loop = asyncio.new_event_loop()
+        headers = {"user-agent": user_agent}
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE, headers=headers)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        response: httpx.Response = self._loop.run_until_complete(self._client.request(method, url, **kwargs))
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def follow(self, url: str, **kwargs: Any) -> httpx.Response:
+        """GET ``url`` and follow redirects on this origin only."""
+        response = self.get(url, **kwargs)
+        while response.status_code in (302, 303) and response.headers["location"].startswith(("/", BASE)):
+            response = self.get(response.headers["location"].removeprefix(BASE))
+        return response
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._client.aclose())
+        self._loop.close()
+
+
+@dataclass
+class Site:
+    server: Any
+    lake: Path
+    operator: str
+    keys: dict[str, str]  # brand -> key
+
+    @property
+    def state(self) -> Any:
+        return self.server.state
+
+    @contextmanager
+    def client(self, key: str | None = None) -> Iterator[Client]:
+        c = Client(self.server, key)
+        try:
+            yield c
+        finally:
+            c.close()
+
+
+@contextmanager
+def running_site(lake: Path, *, privacy_k: int = 1) -> Iterator[Site]:
+    from hongmao.web import DemoSettings, create_server
+    from hongmao.web.auth import create_key
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HONGMAO_LINK_HOSTS", HOST)
+        server = create_server(
+            lake, public_url=BASE, demo=DemoSettings(match_key=SIM_MATCH_KEY), privacy_k=privacy_k, fold_every=None
+        )
+        try:
+            state = server.state
+            operator = create_key(state.lake, "operator", label="test operator")[1]
+            keys = {b: create_key(state.lake, "brand", b)[1] for b in ("lumiere", "beibei")}
+            yield Site(server, lake, operator, keys)
+        finally:
+            server.close()
+
+
+class Refs(HTMLParser):
+    """Every URL a page makes the browser load or go to (src, href, action, srcset, CSS url())."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value and name in ("src", "href", "action", "srcset", "poster", "data", "formaction"):
+                self.urls.append(value)
+            if value and name == "style":
+                self.urls += re.findall(r"url\(([^)]+)\)", value)
+
+
+def foreign_references(html: str) -> list[str]:
+    """URLs in ``html`` that point anywhere but the server's own origin."""
+    parser = Refs()
+    parser.feed(html)
+    parser.urls += re.findall(r"url\(([^)]+)\)", html)  # CSS inside <style>
+    out = []
+    for url in parser.urls:
+        url = url.strip("'\" ")
+        if url.startswith(("data:", "#", "mailto:")) or url.startswith(BASE):
+            continue
+        if re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I) or url.startswith("//"):
+            out.append(url)
+    return out
