@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import shared
 
 import hongmao
+from conftest import shared
 
 HONGMAO = shutil.which("hongmao") or str(Path(sys.executable).with_name("hongmao"))
 MODELS = ["first", "last", "linear", "time_decay", "position", "markov", "shapley"]
@@ -96,7 +96,7 @@ def test_bad_options_are_usage_errors(world_lake: tuple[Path, Path]) -> None:
 
 
 def test_demo_prints_the_report(tmp_path: Path) -> None:
-    proc = cli("demo", "--data", str(tmp_path / "demo"), "--users", "600", "--days", "10")
+    proc = cli("demo", "--data", str(tmp_path / "demo"), "--users", "600", "--days", "10", "--no-serve")
     text = proc.stdout
     for needle in ["Top notes", "Top creators", "last", "linear", "impressions", "search-back", "refunds", "orders"]:
         assert needle in text, needle

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import user
 
 import hongmao
+from conftest import user
 
 HONGMAO = shutil.which("hongmao") or str(Path(sys.executable).with_name("hongmao"))
 EVENTS, BATCH = 120_000, 4_000

@@ -13,6 +13,8 @@ from hongmao import settings
 
 if TYPE_CHECKING:
     from hongmao.engine import AttributionResult, Windows
+    from hongmao.engine.campaign import CampaignLift
+    from hongmao.engine.cycles import CycleReport
     from hongmao.ingestion import IngestReport
     from hongmao.lake import Lake
 
@@ -45,9 +47,9 @@ def ingest(
         return ingest_paths(
             lake,
             [str(p) for p in paths],
-            fmt=fmt,
+            fmt=fmt,  # type: ignore[arg-type]
             adapter=reader,
-            batch_size=size,  # type: ignore[arg-type]
+            batch_size=size,
             on_progress=on_progress,
         )
 
@@ -68,14 +70,23 @@ def attribute(
     half_life_days: float = 7.0,
     markov_order: int = 1,
     catalog_url: str | None = None,
+    windows_from_cycles: bool = False,
+    cycle_quantile: float = 0.9,
 ) -> AttributionResult:
-    """Credit every order in the lake to its buyer's touches inside the windows, under ``model``."""
+    """Credit every order in the lake to its buyer's touches inside the windows, under ``model``.
+
+    ``windows_from_cycles`` sets each category's window to its estimated decision cycle (the span holding
+    ``cycle_quantile`` of the seeding-to-purchase lags, see :func:`decision_cycles`); ``category_days`` still
+    overrides the categories it names.
+    """
     from hongmao.engine import Windows, attribute_segments
 
-    if category_days:
-        windows = Windows.with_category_days(category_days, windows)
     with open_lake(data_dir, catalog_url) as lake:
         segments = lake.segment_paths()
+    if windows_from_cycles:
+        category_days = {**_cycle_days(segments, cycle_quantile), **(category_days or {})}
+    if category_days:
+        windows = Windows.with_category_days(category_days, windows)
     return attribute_segments(
         segments,
         model=model,
@@ -99,3 +110,105 @@ def pseudonymize(value: str, key: str | None = None, kind: str = "account") -> s
     from hongmao.identity import pseudonymize as keyed
 
     return keyed(value, settings.match_key(key), kind)  # type: ignore[arg-type]
+
+
+def holdout_key_from_world(world: str | Path) -> str:
+    """The holdout key of a *simulated* world (``WORLD/truth/world.json``), for demos and benchmarks only."""
+    import json
+
+    from hongmao.errors import ConfigError
+
+    path = Path(world) / "truth" / "world.json"
+    try:
+        key = json.loads(path.read_text(encoding="utf-8"))["config"]["holdout_key"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"cannot read the holdout key of the simulated world {path}: {exc}") from exc
+    if not isinstance(key, str) or not key:
+        raise ConfigError(f"{path} has no holdout key")
+    return key
+
+
+def _cycle_days(segments: Sequence[Path], quantile: float) -> dict[str, float]:
+    """Estimated decision cycle (whole days) of every category the lake supports an estimate for."""
+    from hongmao.engine.cycles import decision_cycles
+
+    return decision_cycles(segments, quantile=quantile).category_days()
+
+
+def campaign_lift(
+    data_dir: str | Path | None = None,
+    campaign_id: str = "",
+    *,
+    holdout_key: str | None = None,
+    holdout_key_file: str | Path | None = None,
+    world: str | Path | None = None,
+    window_days: float | None = None,
+    category_days: dict[str, float] | None = None,
+    windows_from_cycles: bool = False,
+    cycle_quantile: float = 0.9,
+    alpha: float = 0.05,
+    catalog_url: str | None = None,
+) -> CampaignLift:
+    """Holdout lift of a campaign in the lake: incremental orders, GMV, net GMV and conversion rate.
+
+    The holdout key comes from ``holdout_key``, ``holdout_key_file``, a simulated ``world`` directory, or the
+    settings (``HONGMAO_HOLDOUT_KEY`` / ``HONGMAO_HOLDOUT_KEY_FILE``), in that order. Orders count from the
+    campaign's start until ``window_days`` after its end (default: its category's attribution window).
+    """
+    from hongmao.engine.campaign import campaign_lift as run
+
+    key = holdout_key or (
+        holdout_key_from_world(world)
+        if world is not None and holdout_key_file is None
+        else settings.holdout_key(None, holdout_key_file)
+    )
+    with open_lake(data_dir, catalog_url) as lake:
+        segments = lake.segment_paths()
+    from hongmao.engine import Windows
+
+    days = {**(_cycle_days(segments, cycle_quantile) if windows_from_cycles else {}), **(category_days or {})}
+    windows = Windows.with_category_days(days) if days else Windows()
+    return run(segments, campaign_id, key, windows=windows, window_days=window_days, alpha=alpha)
+
+
+def decision_cycles(
+    data_dir: str | Path | None = None,
+    *,
+    quantile: float = 0.9,
+    method: str = "excess-lag",
+    touches: Iterable[str] | None = None,
+    lookback_days: int = 90,
+    catalog_url: str | None = None,
+) -> CycleReport:
+    """Each item category's decision cycle: the span of days holding ``quantile`` of seeding-to-purchase lags."""
+    from hongmao.engine.cycles import SEEDING_KINDS
+    from hongmao.engine.cycles import decision_cycles as run
+
+    with open_lake(data_dir, catalog_url) as lake:
+        segments = lake.segment_paths()
+    return run(
+        segments,
+        quantile=quantile,
+        method=method,
+        touches=touches if touches is not None else SEEDING_KINDS,
+        lookback_days=lookback_days,
+    )
+
+
+def roi(
+    data_dir: str | Path | None = None,
+    *,
+    quantile: float = 0.9,
+    method: str = "excess-lag",
+    model: str = "linear",
+    half_life_days: float = 7.0,
+    catalog_url: str | None = None,
+) -> dict[str, Any]:
+    """Decision cycles per category and ROI(T+x) per campaign (x = its category's cycle)."""
+    from hongmao.engine.cycles import roi_at_cycles
+
+    cycles = decision_cycles(data_dir, quantile=quantile, method=method, catalog_url=catalog_url)
+    with open_lake(data_dir, catalog_url) as lake:
+        segments = lake.segment_paths()
+    campaigns = roi_at_cycles(segments, cycles, model=model, half_life_days=half_life_days)
+    return {**cycles.to_dict(), "campaigns": campaigns}

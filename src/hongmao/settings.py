@@ -47,6 +47,46 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("engine_threads", "HONGMAO_ENGINE_THREADS", None, "Engine threads (default: one per core)."),
         Setting("batch_size", "HONGMAO_BATCH_SIZE", "50000", "Events per committed ingest batch (one segment)."),
+        Setting(
+            "link_keys",
+            "HONGMAO_LINK_KEYS",
+            None,
+            "Link signing keys as comma-separated kid:secret (secret >= 16 bytes); the first signs, all verify. "
+            "Default: a key file generated in the data directory (link-keys, mode 0600).",
+        ),
+        Setting(
+            "public_base_url",
+            "HONGMAO_PUBLIC_URL",
+            "http://127.0.0.1:8000",
+            "Public base URL of the redirect server, used to print a link's full URL.",
+        ),
+        Setting(
+            "link_hosts",
+            "HONGMAO_LINK_HOSTS",
+            None,
+            "Allow-list of the generic marketplace adapter: comma-separated hosts, *.example.com for subdomains.",
+        ),
+        Setting(
+            "holdout_key",
+            "HONGMAO_HOLDOUT_KEY",
+            None,
+            "Secret key of campaign holdouts (HMAC-SHA256 of 'campaign|pseudonym'), at least 16 bytes; the "
+            "community, the marketplace and the measuring side use the same one.",
+        ),
+        Setting("holdout_key_file", "HONGMAO_HOLDOUT_KEY_FILE", None, "A file holding the holdout key (first line)."),
+        Setting(
+            "web_secret",
+            "HONGMAO_WEB_SECRET",
+            None,
+            "Secret that signs console sessions (>= 16 characters). Default: a file generated in the data "
+            "directory (web-secret, mode 0600).",
+        ),
+        Setting(
+            "privacy_k",
+            "HONGMAO_PRIVACY_K",
+            "50",
+            "Reports never show a count of people smaller than this (the value is suppressed and marked).",
+        ),
     ]
 }
 
@@ -75,3 +115,37 @@ def match_key(explicit: str | None = None) -> str:
         except (OSError, IndexError) as exc:
             raise ConfigError(f"cannot read the match key file {path}: {exc}") from exc
     raise ConfigError("no match key: set HONGMAO_MATCH_KEY, HONGMAO_MATCH_KEY_FILE or pass --key-file")
+
+
+def _first_line(path: str | Path, what: str) -> str:
+    from hongmao.errors import ConfigError
+
+    try:
+        line = Path(path).read_text(encoding="utf-8").splitlines()[0].strip()
+    except (OSError, IndexError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the {what} file {path}: {exc}") from exc
+    if not line:
+        raise ConfigError(f"the {what} file {path} is empty")
+    return line
+
+
+def holdout_key(explicit: str | None = None, key_file: str | Path | None = None) -> str:
+    """The holdout key: ``explicit``, else the first line of ``key_file``, else the environment.
+
+    Order: the argument, the key file argument, ``HONGMAO_HOLDOUT_KEY``, ``HONGMAO_HOLDOUT_KEY_FILE``.
+    """
+    from hongmao.errors import ConfigError
+
+    key = explicit or (_first_line(key_file, "holdout key") if key_file is not None else None)
+    key = key or get("holdout_key")
+    if not key:
+        path = get("holdout_key_file")
+        key = _first_line(path, "holdout key") if path else None
+    if not key:
+        raise ConfigError(
+            "no holdout key: set HONGMAO_HOLDOUT_KEY or HONGMAO_HOLDOUT_KEY_FILE, or pass --holdout-key-file "
+            "(for a simulated world, --world DIR reads it from DIR/truth/world.json)"
+        )
+    if len(key.encode("utf-8")) < 16:
+        raise ConfigError("the holdout key must be at least 16 bytes")
+    return key

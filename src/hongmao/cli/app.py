@@ -12,9 +12,14 @@ import typer
 from hongmao.cli import attribute_cmd as attribute_cmd
 from hongmao.cli import demo_cmd as demo_cmd
 from hongmao.cli import ingest_cmd as ingest_cmd
+from hongmao.cli import keys_cmd as keys_cmd
 from hongmao.cli import lift_cmd as lift_cmd
+from hongmao.cli import link_cmd as link_cmd
+from hongmao.cli import measure_cmd as measure_cmd
 from hongmao.cli import misc_cmd as misc_cmd
+from hongmao.cli import serve_cmd as serve_cmd
 from hongmao.cli import simulate_cmd as simulate_cmd
+from hongmao.cli import trust_cmd as trust_cmd
 from hongmao.errors import HongmaoError
 
 app = typer.Typer(
@@ -28,8 +33,13 @@ misc_cmd.register(app)
 ingest_cmd.register(app)
 attribute_cmd.register(app)
 lift_cmd.register(app)
+measure_cmd.register(app)
 simulate_cmd.register(app)
 demo_cmd.register(app)
+keys_cmd.register(app)
+link_cmd.register(app)
+serve_cmd.register(app)
+trust_cmd.register(app)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from hongmao.cli.misc_cmd import DataOpt
-from hongmao.cli.output import console, print_csv, print_json, print_table
+from hongmao.cli.output import console, print_csv, print_json, print_table, progress
 
 FormatOpt = Annotated[str, typer.Option("--format", help="table, json or csv.")]
 
@@ -45,6 +45,17 @@ def attribute(
     ] = None,
     half_life: Annotated[float, typer.Option("--half-life", help="time_decay half-life in days.")] = 7.0,
     order: Annotated[int, typer.Option("--order", min=1, help="Markov chain order.")] = 1,
+    windows_from_cycles: Annotated[
+        bool,
+        typer.Option(
+            "--windows-from-cycles",
+            help="Each category looks back its estimated decision cycle (see hongmao roi); "
+            "--category-window still wins for the categories it names.",
+        ),
+    ] = False,
+    cycle_quantile: Annotated[
+        float, typer.Option("--cycle-quantile", min=0.5, max=1.0, help="Share of purchases a cycle holds.")
+    ] = 0.9,
     limit: Annotated[int, typer.Option("--limit", help="Rows shown in the table (json/csv print all).")] = 20,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -52,15 +63,18 @@ def attribute(
     from hongmao import api
 
     _check_format(fmt)
-    result = api.attribute(
-        data,
-        model,
-        by,
-        touches=touches.split(",") if touches else None,
-        category_days=_parse_category_windows(category_window or []),
-        half_life_days=half_life,
-        markov_order=order,
-    )
+    with progress(f"attributing orders · {model} by {by}"):  # a spinner on a terminal, silent otherwise
+        result = api.attribute(
+            data,
+            model,
+            by,
+            touches=touches.split(",") if touches else None,
+            category_days=_parse_category_windows(category_window or []),
+            half_life_days=half_life,
+            markov_order=order,
+            windows_from_cycles=windows_from_cycles,
+            cycle_quantile=cycle_quantile,
+        )
     if fmt == "json":
         print_json(result.to_dict())
     elif fmt == "csv":

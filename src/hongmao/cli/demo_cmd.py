@@ -1,4 +1,9 @@
-"""``hongmao demo``: simulate a small world, ingest it, attribute it and print the report."""
+"""``hongmao demo``: simulate a small world, ingest it, attribute it, print the report, then serve it.
+
+Served at http://127.0.0.1:8000 (``--port``): the demo community (notes with their 种草直达 cards), a small
+store (item pages with buy and refund), the real link redirect in between, and the brand console. The keys
+to sign in are printed before serving. ``--no-serve`` stops after the report.
+"""
 
 from __future__ import annotations
 
@@ -39,18 +44,28 @@ def demo(
     days: Annotated[int, typer.Option("--days", min=1)] = 21,
     seed: Annotated[int, typer.Option("--seed")] = 7,
     top: Annotated[int, typer.Option("--top", min=1)] = 8,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="After the report, serve the community, store and console.")
+    ] = True,
+    host: Annotated[str, typer.Option("--host", help="Address to serve on (loopback).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to serve on.")] = 8000,
 ) -> None:
-    """Simulate -> ingest -> match -> attribute, and print top notes and creators under two models."""
+    """Simulate -> ingest -> match -> attribute, print top notes and creators, then serve the whole loop."""
+    from datetime import UTC, datetime, timedelta
+
     from hongmao import api
     from hongmao.engine.funnel import funnel
-    from hongmao.sim import simulate
+    from hongmao.sim import WorldConfig, simulate
 
     if data.exists():
         shutil.rmtree(data)
     world, lake_dir = data / "world", data / "lake"
     console.rule("[bold]红猫 Hongmao demo")
     console.print(f"1. simulating {users:,} people over {days} days (seed {seed}) …")
-    summary = simulate(world, seed=seed, users=users, days=days, brands=4)
+    # The world ends yesterday (China time), so what a visitor does today continues it.
+    today = (datetime.now(UTC) + timedelta(hours=8)).date()
+    config = WorldConfig(start=today - timedelta(days=days))
+    summary = simulate(world, seed=seed, users=users, days=days, brands=4, config=config)
     console.print(f"   {sum(summary.events.values()):,} events written under {world}/events")
     console.print("2. ingesting (validate · de-duplicate · store) …")
     files = sorted(str(p) for p in (world / "events").glob("*.jsonl"))
@@ -99,6 +114,44 @@ def demo(
     ]
     console.print("   " + " · ".join(f"{name} {f[key]:.2%}" for name, key in rates if f[key] is not None))
     console.print(f"\nNext: hongmao attribute --data {lake_dir} --model time_decay --by campaign")
+    if serve:
+        by_brand = api.attribute(lake_dir, "last", "brand")
+        brand = by_brand.rows[0]["key"] if by_brand.rows else None
+        _serve(lake_dir, world, host, port, brand)
+
+
+def _serve(lake_dir: Path, world: Path, host: str, port: int, brand: str | None) -> None:
+    """Link the community's notes to the store, make sign-in keys, and serve until Ctrl-C."""
+    import json
+
+    import uvicorn
+
+    from hongmao import api
+    from hongmao.web import DemoSettings, create_server
+    from hongmao.web.auth import create_key
+    from hongmao.web.demo_shop.setup import link_notes_to_store
+
+    base = f"http://{host}:{port}"
+    match_key = json.loads((world / "truth" / "world.json").read_text(encoding="utf-8"))["config"]["match_key"]
+    console.print("4. linking the community's notes to the demo store (signed links through the redirect) …")
+    made = link_notes_to_store(lake_dir.absolute(), f"{host}:{port}", base)
+    console.print(f"   {made:,} links")
+    with api.open_lake(lake_dir) as lake:
+        _, operator_key = create_key(lake, "operator", label="demo operator")
+        brand_key = create_key(lake, "brand", brand, label="demo brand")[1] if brand else None
+    server = create_server(lake_dir.absolute(), public_url=base, demo=DemoSettings(match_key=match_key))
+    console.rule("[bold]serving")
+    console.print(f"community  {base}/community   (read a note, tap its 种草直达 card, buy)")
+    console.print(f"store      {base}/shop")
+    console.print(f"console    {base}/console/     API docs {base}/docs")
+    if brand_key:
+        console.print(f"brand key ({brand}):  {brand_key}", soft_wrap=True)
+    console.print(f"operator key:        {operator_key}", soft_wrap=True)
+    console.print("Ctrl-C to stop")
+    try:
+        uvicorn.run(server, host=host, port=port, log_level="warning", lifespan="on")
+    finally:
+        server.close()
 
 
 def register(app: typer.Typer) -> None:
