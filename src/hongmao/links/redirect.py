@@ -202,11 +202,12 @@ class RedirectApp:
                 cookie = value
             elif name in PREFETCH_HEADERS and is_prefetch(value):
                 prefetch = True
-        ua_class, bot = ("preview", True) if prefetch else classify(agent.decode("latin-1"))
+        ua_class, bot = ("preview", True) if prefetch else classify(agent)
         query: bytes = scope["query_string"]
+        user = visitor(query, cookie) if query or cookie else None
         click_id = self.click_ids()
         try:
-            self.sink.write(encode(click_id, target.link_id, now, visitor(query, cookie), ua_class, bot))
+            self.sink.write(encode(click_id, target.link_id, now, user, ua_class, bot))
         except OSError as error:  # no 302 without its click on record
             log.error("cannot log a click, answering 503: %s", error)
             await _answer(send, pages.UNAVAILABLE, False)

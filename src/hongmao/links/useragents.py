@@ -104,7 +104,7 @@ _PREVIEW = _pattern(PREVIEW_AGENTS)
 _BOT = re.compile("|".join(BOT_AGENTS))
 _APP = _pattern(APP_AGENTS)
 _CACHE_SIZE = 10_000
-_cache: dict[str, tuple[UaClass, bool]] = {}
+_cache: dict[str | bytes, tuple[UaClass, bool]] = {}
 
 
 def _classify(agent: str) -> tuple[UaClass, bool]:
@@ -122,11 +122,11 @@ def _classify(agent: str) -> tuple[UaClass, bool]:
     return "unknown", False
 
 
-def classify(agent: str) -> tuple[UaClass, bool]:
-    """``(ua_class, bot)`` for a user-agent string."""
+def classify(agent: str | bytes) -> tuple[UaClass, bool]:
+    """``(ua_class, bot)`` for a user agent (text, or the header's raw bytes as ASGI hands them over)."""
     found = _cache.get(agent)
     if found is None:
-        found = _classify(agent)
+        found = _classify(agent.decode("latin-1") if isinstance(agent, bytes) else agent)
         if len(_cache) >= _CACHE_SIZE:
             _cache.clear()
         _cache[agent] = found
