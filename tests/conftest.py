@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+# Fixtures shared by several test modules live in their own files and load as plugins.
+pytest_plugins = ["lakekit"]
+
 SHARED_DATA = Path(os.environ.get("HONGMAO_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 TEST_KEY = "test-match-key-0123456789abcdef"
 

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import duckdb
@@ -24,22 +23,9 @@ import sqlalchemy as sa
 from hongmao.errors import CatalogError, LakeBusyError, LakeError
 from hongmao.lake import AppendResult, Lake, segment_schema
 from hongmao.lake import catalog as catalog_module
-from hongmao.lake.testing import event_id, postgres_available, postgres_schema, sample_row, sample_rows
+from hongmao.lake.testing import event_id, sample_row, sample_rows
 
 SEGMENT_NAME = re.compile(r"^seg-\d{8}-[0-9a-f]{32}\.parquet$")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def catalog_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """None (the default SQLite catalog in the data directory) or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield None
-        return
-    reason = postgres_available()
-    if reason:
-        pytest.skip(f"PostgreSQL catalog tests need a server (HONGMAO_TEST_POSTGRES_URL): {reason}")
-    with ExitStack() as stack:
-        yield stack.enter_context(postgres_schema())
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -22,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from hongmao.lake import Lake, segment_schema
-from hongmao.lake.testing import append_batches, event_id, postgres_available, postgres_schema
+from hongmao.lake.testing import append_batches, event_id
 
 pytestmark = pytest.mark.slow
 
@@ -57,18 +55,6 @@ with Lake.open(data, url or None) as lake:
     append_batches(lake, int(batches), int(size), overlap=int(overlap), out=sys.stdout)
 print("done", flush=True)
 """
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def catalog_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    if request.param == "sqlite":
-        yield None
-        return
-    reason = postgres_available()
-    if reason:
-        pytest.skip(f"PostgreSQL crash tests need a server (HONGMAO_TEST_POSTGRES_URL): {reason}")
-    with ExitStack() as stack:
-        yield stack.enter_context(postgres_schema())
 
 
 def start_writer(data: Path, url: str | None, point: str = "", victim: int = 0) -> subprocess.Popen[str]:
