@@ -16,14 +16,14 @@ SHARED_DATA = Path(os.environ.get("HONGMAO_SHARED_DATA", Path(__file__).resolve(
 TEST_KEY = "test-match-key-0123456789abcdef"
 
 _ids = itertools.count(1)
-SOURCES = {
-    "community": "community",
-    "note": "community",
-    "link": "links",
-    "item": "market:tmall",
-    "market": "market:tmall",
-    "campaign": "brand",
-}
+
+
+def source_of(kind: str) -> str:
+    """The source an event of ``kind`` comes from (its contract side; the market side as Tmall)."""
+    from hongmao.contract.envelope import event_side
+
+    side = event_side(kind)
+    return "market:tmall" if side == "market" else side
 
 
 def shared(path: str) -> Path:
@@ -43,7 +43,7 @@ def event(kind: str, time: str, event_id: str | None = None, **data: Any) -> dic
     return {
         "id": event_id or f"t-{next(_ids)}",
         "type": kind,
-        "source": SOURCES[kind.split(".")[0]],
+        "source": source_of(kind),
         "time": time,
         "data": data,
     }

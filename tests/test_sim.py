@@ -258,6 +258,31 @@ def test_notes_truth_matches_publications(world: World) -> None:
     assert kinds["hidden ad"] and kinds["labelled ad"] and kinds["deceptive"]
 
 
+def test_brands_record_a_deal_behind_every_sponsored_note(world: World) -> None:
+    """Campaign and filed notes are named by their record; a private hidden deal names only creator and brand,
+    logged before its note; boosting is recorded for boosted notes only."""
+    deals = world.by_type["collaboration.created"]
+    named = {d["data"]["note_id"]: d for d in deals if "note_id" in d["data"]}
+    unnamed = [d["data"] for d in deals if "note_id" not in d["data"]]
+    end = epoch(world.meta["end"])
+    private = 0
+    for note_id, truth in world.notes.items():
+        if not truth["sponsored"]:
+            assert note_id not in named
+            continue
+        if truth["campaign_id"] or truth["disclosed"]:
+            if epoch(truth["published"]) + 3600 < end:
+                assert named[note_id]["data"]["creator_id"] == truth["creator_id"]
+                assert named[note_id]["data"]["filed"] == truth["disclosed"]
+        else:
+            private += 1
+            assert note_id not in named
+            assert any(d["creator_id"] == truth["creator_id"] and d["brand"] == truth["brand"] for d in unnamed)
+    assert private and len(unnamed) <= private
+    boosted = {e["data"]["note_id"] for e in world.by_type["note.boosted"]}
+    assert boosted and boosted <= {k for k, n in world.notes.items() if n["boosted"]}
+
+
 def test_campaign_lists_match_truth(world: World) -> None:
     created = {e["data"]["campaign_id"]: e["data"] for e in world.by_type["campaign.created"]}
     assert {c["campaign_id"] for c in world.campaigns} == set(created)

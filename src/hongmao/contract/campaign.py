@@ -1,4 +1,4 @@
-"""Brand-side entities: a campaign with its spend and randomised holdout."""
+"""Brand-side records: campaigns with their spend and randomised holdout, paid collaborations and boosting."""
 
 from __future__ import annotations
 
@@ -23,6 +23,39 @@ class CampaignCreated(BaseModel):
 
     @model_validator(mode="after")
     def _end_after_start(self) -> CampaignCreated:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class CollaborationCreated(BaseModel):
+    """A brand paid (or agreed to pay) a creator for content: a platform order (蒲公英) or a private deal."""
+
+    model_config = STRICT_MODEL
+    collaboration_id: Id
+    brand: Id
+    creator_id: Id
+    fee: Money
+    currency: Currency = "CNY"
+    note_id: Id | None = Field(None, description="The note delivered for it, when the brand knows it.")
+    campaign_id: Id | None = Field(None, description="The campaign the collaboration is part of, if any.")
+    filed: bool = Field(False, description="True when the collaboration was filed with the community (报备).")
+
+
+class NoteBoosted(BaseModel):
+    """A brand paid to promote a note in feeds (加热 / 薯条) over [start, end)."""
+
+    model_config = STRICT_MODEL
+    note_id: Id
+    brand: Id
+    spend: Money
+    currency: Currency = "CNY"
+    start: Timestamp
+    end: Timestamp
+    campaign_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> NoteBoosted:
         if self.end <= self.start:
             raise ValueError("end must be after start")
         return self

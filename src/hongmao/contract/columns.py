@@ -76,8 +76,10 @@ def to_row(event: EventBase) -> dict[str, Any]:
     kind = row["type"]
     if kind == "item.listed":
         row["amount"] = payload["price"]
-    elif kind == "campaign.created":
+    elif kind in ("campaign.created", "note.boosted"):
         row["amount"] = payload["spend"]
+    elif kind == "collaboration.created":
+        row["amount"] = payload["fee"]
     elif kind == "market.order":
         row["item_id"] = data.main_item()
         row["quantity"] = sum(line["quantity"] for line in payload["lines"])

@@ -50,6 +50,8 @@ _TYPES: list[EventType] = [
     EventType("market.refund", market.MarketRefund, "market", "Money was refunded for an order."),
     EventType("market.review", market.MarketReview, "market", "An order was reviewed."),
     EventType("campaign.created", campaign.CampaignCreated, "brand", "A brand campaign was set up."),
+    EventType("collaboration.created", campaign.CollaborationCreated, "brand", "A brand paid a creator for content."),
+    EventType("note.boosted", campaign.NoteBoosted, "brand", "A brand paid to promote a note."),
 ]
 
 EVENT_TYPES: dict[str, EventType] = {t.name: t for t in _TYPES}

@@ -14,6 +14,7 @@ from hongmao.errors import ConfigError
 from hongmao.sim.behaviour import Community
 from hongmao.sim.commerce import Commerce, money
 from hongmao.sim.config import WorldConfig
+from hongmao.sim.deals import BrandBooks
 from hongmao.sim.truth import TruthWriter
 from hongmao.sim.world import World, build_world
 from hongmao.sim.writer import EventSink
@@ -83,17 +84,20 @@ def simulate(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _clear(out)
-    world_seed, community_seed, commerce_seed = np.random.SeedSequence(seed).spawn(3)
+    # A fourth stream for the brands' books: spawn(4) gives the same first three children as spawn(3) did.
+    world_seed, community_seed, commerce_seed, books_seed = np.random.SeedSequence(seed).spawn(4)
     world = build_world(np.random.default_rng(world_seed), users, days, brands, cfg)
     sink = EventSink(out / "events", world.clock, cfg.shard_by_day)
     truth = TruthWriter(out / "truth")
     community = Community(world, np.random.default_rng(community_seed), sink)
     commerce = Commerce(world, np.random.default_rng(commerce_seed), sink, truth)
+    books = BrandBooks(world, np.random.default_rng(books_seed), sink)
     try:
         for day in range(days):
             if day == 0:
                 _list_items(world, sink)
             community.publish(day)
+            books.log(day)
             community.fake_bursts(day)
             touches, clicks = community.feed(day)
             commerce.step(day, touches, clicks)

@@ -100,6 +100,7 @@ class Note:
     quality: float = 1.0
     boosted: bool = False
     title: str = ""
+    fee_cents: int = 0  # what the brand paid for a campaign note
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,7 @@ class _Plan:
     campaign: int
     linked: bool
     boosted: bool
+    fee: float = 0.0  # what the brand paid the creator, campaign notes only (private deals: hongmao.sim.deals)
 
 
 def _pick_brand(rng: np.random.Generator, creator: Creator, by_cat: dict[int, list[int]], n_brands: int) -> int:
@@ -356,7 +358,8 @@ def _campaign_notes(
             for c in sorted(hired.tolist()):
                 creator = creators[c]
                 low, high = KOL_FEE if creator.tier == "kol" else KOC_FEE
-                fees += float(rng.integers(low, high + 1)) * scale
+                fee = float(rng.integers(low, high + 1)) * scale
+                fees += fee
                 disclosed = rng.random() >= cfg.undisclosed_share
                 boosted = disclosed and rng.random() < 0.6
                 if boosted:
@@ -374,6 +377,7 @@ def _campaign_notes(
                         index,
                         disclosed and rng.random() < 0.85,
                         boosted,
+                        fee,
                     )
                 )
             windows.append((index, b.index, k, start_t, end_t, max(100, round(fees * 100))))
@@ -425,6 +429,7 @@ def build_world(rng: np.random.Generator, users: int, days: int, n_brands: int, 
             quality=float(rng.lognormal(0.0, 0.35)),
             boosted=p.boosted,
             title=_title(rng, p, brands),
+            fee_cents=round(p.fee * 100),
         )
         if p.linked:
             brand = brands[p.brand]
