@@ -8,9 +8,11 @@
 Each seed: simulate the world, ingest it into a fresh lake, run ``hongmao.trust.report`` and compare its flags
 with ``truth/notes.jsonl``, ``truth/creators.jsonl`` and ``truth/fake_accounts.jsonl``. The truths:
 
-* ``undisclosed`` (notes): the planted hidden ads, ``sponsored and not disclosed``. Shown twice more: against the
-  rule as the issue states it (``not disclosed and (sponsored or carries a shoppable link)``), and recall on the
-  hidden ads the lake holds any trace of (a campaign record lists them).
+* ``undisclosed`` (notes): the rule as the issue states it — a note tied to a brand (paid for, boosted, or carrying
+  a shoppable link) without the label: ``not disclosed and (sponsored or boosted or links)``. Shown again against
+  the planted hidden ads alone (``sponsored and not disclosed``, recall only: a creator's own unlabelled link is a
+  violation of the rule but not a hidden ad), split by whether the brand's record names the note (campaign
+  notes) or not (private deals, matched by creator, brand and time).
 * ``undisclosed`` (creators): the creator published at least one hidden ad.
 * ``deceptive``: ``deceptive`` in the truth. Recall is also shown on the notes and creators with enough evidence
   to be judged at all: at least ``--evaluable`` orders truly caused by their deceptive notes (recall only: the
@@ -72,9 +74,6 @@ def evaluate(world: Path, report: dict[str, Any], evaluable: int) -> dict[str, d
     creators = {c["creator_id"]: c for c in _lines(world / "truth" / "creators.jsonl")}
     fake_accounts = {a["user"] for a in _lines(world / "truth" / "fake_accounts.jsonl")}
     orders = _lines(world / "truth" / "orders.jsonl")
-    listed: set[str] = set()
-    for c in _lines(world / "truth" / "campaigns.jsonl"):
-        listed.update(c["notes"])
 
     def flagged(kind: str, flag: str) -> set[str]:
         return {e[f"{kind}_id"] for e in report[f"{kind}s"] if flag in e["flags"]}
@@ -88,7 +87,8 @@ def evaluate(world: Path, report: dict[str, Any], evaluable: int) -> dict[str, d
             caused_by_creator[notes[cause]["creator_id"]] += 1
 
     hidden = {k for k, n in notes.items() if n["sponsored"] and not n["disclosed"]}
-    rule = {k for k, n in notes.items() if not n["disclosed"] and (n["sponsored"] or n["links"])}
+    private = {k for k in hidden if notes[k]["campaign_id"] is None}
+    rule = {k for k, n in notes.items() if not n["disclosed"] and (n["sponsored"] or n["boosted"] or n["links"])}
     hidden_creators = {notes[k]["creator_id"] for k in hidden}
     dec_notes = {k for k, n in notes.items() if n["deceptive"]}
     dec_creators = {k for k, c in creators.items() if c["deceptive"]}
@@ -100,9 +100,12 @@ def evaluate(world: Path, report: dict[str, Any], evaluable: int) -> dict[str, d
 
     un_notes, dn, dc = flagged("note", "undisclosed"), flagged("note", "deceptive"), flagged("creator", "deceptive")
     return {
-        "undisclosed notes (hidden ads)": prf(un_notes, hidden),
-        "undisclosed notes (rule incl. links)": prf(un_notes, rule),
-        "undisclosed notes (hidden ads the lake lists)": prf(un_notes, hidden & listed, recall_only=True),
+        "undisclosed notes (the rule: paid, boosted or linked, unlabelled)": prf(un_notes, rule),
+        "undisclosed notes (planted hidden ads)": prf(un_notes, hidden, recall_only=True),
+        "undisclosed notes (hidden ads in campaigns: the record names the note)": prf(
+            un_notes, hidden - private, recall_only=True
+        ),
+        "undisclosed notes (hidden ads from private deals: matched)": prf(un_notes, private, recall_only=True),
         "undisclosed creators": prf(flagged("creator", "undisclosed"), hidden_creators),
         "deceptive notes": prf(dn, dec_notes),
         f"deceptive notes (>= {evaluable} deceived orders)": prf(dn, evaluable_notes, recall_only=True),

@@ -94,6 +94,41 @@ def test_disclosure_flags_each_unlabelled_commercial_note_with_its_evidence(tmp_
     assert notes["labelled-only"]["flags"] == []
 
 
+def deal(deal_id: str, creator: str, day: float, note: str | None = None, brand: str = "Lumi") -> dict[str, Any]:
+    extra = {"note_id": note} if note else {}
+    return event(
+        "collaboration.created", at(day), collaboration_id=deal_id, brand=brand, creator_id=creator, fee=500, **extra
+    )
+
+
+def test_brand_records_tie_notes_to_brands(tmp_path: Path) -> None:
+    """A collaboration record naming the note, a deal naming none (matched to the creator's next note about the
+    brand that no other deal claims), and paid boosting each make an unlabelled note undisclosed."""
+    events = [
+        published("named", "c1", day=1),
+        deal("d-named", "c1", 1.1, note="named"),
+        published("deliverable-of-other", "c2", day=2, collaboration_id="co-9", disclosed=True),
+        published("first-free", "c2", day=3),
+        published("second", "c2", day=4),
+        published("other-brand", "c2", brand="Nova", day=2.5),
+        deal("d-private", "c2", 1.5),  # before all of c2's notes: takes the first note no deal claims
+        published("too-late", "c3", day=40),
+        deal("d-stale", "c3", 1),  # the note came more than 30 days later: no match
+        published("boosted", "c4", day=1),
+        event("note.boosted", at(1.2), note_id="boosted", brand="Lumi", spend=80, start=at(1.2), end=at(8)),
+        published("boosted-open", "c5", day=1, disclosed=True),
+        event("note.boosted", at(1.2), note_id="boosted-open", brand="Lumi", spend=80, start=at(1.2), end=at(8)),
+    ]
+    notes = by_id(run(tmp_path, events), "note")
+    flagged = {k for k, e in notes.items() if "undisclosed" in e["flags"]}
+    assert flagged == {"named", "first-free", "boosted"}
+    codes = {k: [x["code"] for x in notes[k]["evidence"]["undisclosed"]["evidence"]] for k in flagged}
+    assert codes == {"named": ["COLLABORATION_RECORD"], "first-free": ["DEAL_MATCHED"], "boosted": ["PAID_BOOST"]}
+    assert notes["first-free"]["evidence"]["undisclosed"]["evidence"][0]["collaborations"] == ["d-private"]
+    assert all(notes[k]["evidence"]["undisclosed"]["strength"] == "paid" for k in flagged)
+    assert notes["boosted-open"]["flags"] == [] and notes["boosted-open"]["evidence"]["undisclosed"]["commercial"]
+
+
 def ring_events() -> tuple[list[dict[str, Any]], list[str]]:
     """Creator 'bought' has 4 notes; 8 ring accounts read each for 0.8 s and like and collect it within minutes.
     Ordinary readers read for 20 s and now and then like, days apart."""

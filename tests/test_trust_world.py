@@ -46,12 +46,22 @@ def test_hidden_ads_a_campaign_lists_are_flagged_and_labelled_notes_never(world:
     root, report = world
     truth = root / "world" / "truth"
     notes = {n["note_id"]: n for n in lines(truth / "notes.jsonl")}
-    flagged = {e["note_id"] for e in report["notes"] if "undisclosed" in e["flags"]}
+    codes = {
+        e["note_id"]: {x["code"] for x in e["evidence"]["undisclosed"]["evidence"]}
+        for e in report["notes"]
+        if "undisclosed" in e["flags"]
+    }
+    flagged = set(codes)
     listed_hidden = {k for k, n in notes.items() if n["campaign_id"] and n["sponsored"] and not n["disclosed"]}
     assert listed_hidden and listed_hidden <= flagged
     assert not any(notes[k]["disclosed"] for k in flagged)
-    # every flag breaks the rule as written: unlabelled, and paid for or carrying a shoppable link
-    assert all(notes[k]["sponsored"] or notes[k]["links"] for k in flagged)
+    # a flag on a record that names the note breaks the rule as written: unlabelled, and paid for or linked
+    named = {k for k, c in codes.items() if c != {"DEAL_MATCHED"}}
+    assert all(notes[k]["sponsored"] or notes[k]["links"] for k in named)
+    # a deal that names no note is matched by creator, brand and time: mostly, not always, the paid note
+    matched = flagged - named
+    private = {k for k, n in notes.items() if n["sponsored"] and not n["disclosed"] and not n["campaign_id"]}
+    assert matched and len(matched & private) >= 0.7 * len(matched)
 
 
 def test_deceptive_flags_are_mostly_right_and_ranked_by_score(world: tuple[Path, dict[str, Any]]) -> None:

@@ -5,9 +5,11 @@ A note is tied to a brand commercially when the lake holds any of:
 * a filed collaboration: ``collaboration_id`` on its ``note.published``;
 * a campaign claiming it: ``campaign_id`` on the note, or the note listed in a ``campaign.created``'s ``notes``
   (an undisclosed paid note names no campaign; only the brand's campaign record lists it);
-* a shoppable link (种草直达 / 挂链): a ``link.created`` for the note.
+* a shoppable link (种草直达 / 挂链): a ``link.created`` for the note;
+* a brand's collaboration record (``collaboration.created``) naming the note, or, when the record names no
+  note (a deal paying for "a post"), a note matched to it by :func:`hongmao.trust.disclosure.match_deals`;
+* paid boosting: a ``note.boosted`` of the note.
 
-Paid boosting (投流) has no event in the contract yet, so it cannot be evidence here (see docs/trust.md).
 One row per published note; the judgement itself is :mod:`hongmao.trust.disclosure`.
 """
 
@@ -54,11 +56,34 @@ def note_links(ev: Any) -> Any:
     )
 
 
+def named_deals(ev: Any) -> Any:
+    """(note_id, deal_ids, deal_brand): the collaboration records that name their note."""
+    d = ev.filter((ev.type == "collaboration.created") & ev.note_id.notnull())
+    return d.group_by("note_id").aggregate(
+        deal_ids=d.data.cast("json")["collaboration_id"].str.collect(distinct=True), deal_brand=d.brand.max()
+    )
+
+
+def unnamed_deals(ev: Any) -> Any:
+    """(deal_id, creator_id, brand, logged): collaboration records that name no note."""
+    d = ev.filter((ev.type == "collaboration.created") & ev.note_id.isnull())
+    return d.select(
+        deal_id=d.data.cast("json")["collaboration_id"].str, creator_id=d.creator_id, brand=d.brand, logged=d.time
+    ).order_by(["logged", "deal_id"])
+
+
+def boosts(ev: Any) -> Any:
+    """(note_id, boost_brand, boost_spend): the paid boosting of each note."""
+    b = ev.filter((ev.type == "note.boosted") & ev.note_id.notnull())
+    return b.group_by("note_id").aggregate(boost_brand=b.brand.max(), boost_spend=b.amount.sum())
+
+
 def commercial_evidence(ev: Any) -> Any:
     """One row per published note with every commercial tie the lake holds.
 
     Columns: note_id, creator_id, brand, tier, published, disclosed, collaboration_id, note_campaign,
-    listed_campaigns (array), listed_brand, link_ids (array), link_campaign.
+    listed_campaigns (array), listed_brand, link_ids (array), link_campaign, deal_ids (array), deal_brand,
+    boost_brand, boost_spend.
     """
     notes = published_notes(ev)
     listings = campaign_listings(ev)
@@ -67,7 +92,13 @@ def commercial_evidence(ev: Any) -> Any:
         listed_brand=listings.campaign_brand.max(),
     )
     links = note_links(ev)
-    j = notes.left_join(listed, notes.note_id == listed.note_id).left_join(links, notes.note_id == links.note_id)
+    named, boosted = named_deals(ev), boosts(ev)
+    j = (
+        notes.left_join(listed, notes.note_id == listed.note_id)
+        .left_join(links, notes.note_id == links.note_id)
+        .left_join(named, notes.note_id == named.note_id)
+        .left_join(boosted, notes.note_id == boosted.note_id)
+    )
     return j.select(
         "note_id",
         "creator_id",
@@ -81,9 +112,15 @@ def commercial_evidence(ev: Any) -> Any:
         "listed_brand",
         "link_ids",
         "link_campaign",
+        "deal_ids",
+        "deal_brand",
+        "boost_brand",
+        "boost_spend",
     ).order_by("note_id")
 
 
-def evidence_rows(con: Any, ev: Any) -> list[dict[str, Any]]:
+def evidence_rows(con: Any, ev: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The evidence row of every note, and the collaboration records that name no note."""
     rows: list[dict[str, Any]] = con.to_pyarrow(commercial_evidence(ev)).to_pylist()
-    return rows
+    deals: list[dict[str, Any]] = con.to_pyarrow(unnamed_deals(ev)).to_pylist()
+    return rows, deals

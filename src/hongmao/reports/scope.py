@@ -35,6 +35,8 @@ STALE_SECONDS = 60.0
 ORDER_CHILDREN = ("market.refund", "market.review")
 ITEM_TOUCHES = ("market.visit", "market.cart", "market.favorite")
 SEARCHES = ("community.search", "market.search")
+#: Records that name their brand: each belongs to the brand it names (a brand may only send its own).
+BRAND_RECORDS = ("note.published", "item.listed", "campaign.created", "collaboration.created", "note.boosted")
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def brand_events(ev: Any, brand: str) -> Any:
     ).select("link_id")
     orders = ev.filter((ev.type == "market.order") & ev.item_id.isin(item_ids.item_id)).select("order_id")
     keep = (
-        (ev.type.isin(["note.published", "item.listed", "campaign.created"]) & (ev.brand == brand))
+        (ev.type.isin(list(BRAND_RECORDS)) & (ev.brand == brand))
         | (ev.type.startswith("note.") & (ev.type != "note.published") & ev.note_id.isin(notes.note_id))
         | (ev.type.isin(["link.created", "link.click"]) & ev.link_id.isin(links.link_id))
         | (ev.type.isin(list(ITEM_TOUCHES)) & ev.item_id.isin(item_ids.item_id))
@@ -108,7 +110,7 @@ class BrandGate:
         kind: str = event.type  # type: ignore[attr-defined]
         data: Any = event.data  # type: ignore[attr-defined]
         ok: bool
-        if kind in ("note.published", "item.listed", "campaign.created"):
+        if kind in BRAND_RECORDS:
             ok = data.brand == self.brand
             if ok and kind == "note.published":
                 self._add("notes", data.note_id)

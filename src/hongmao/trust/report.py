@@ -134,7 +134,7 @@ def trust_segments(segments: Sequence[Path], params: TrustParams | None = None, 
     con = con if con is not None else backend.connect()
     ev = backend.events_table(con, segments)
 
-    disclosure = judge(trust_disclosure.evidence_rows(con, ev))
+    disclosure = judge(*trust_disclosure.evidence_rows(con, ev))
 
     rules = params.engagement
     activity = con.to_pyarrow(trust_engagement.account_activity(ev, rules.short_dwell_ms)).to_pylist()
