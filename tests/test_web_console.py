@@ -154,3 +154,42 @@ def test_keys_command_prints_the_key_on_its_last_line(tmp_path: Path) -> None:
     assert runner.invoke(app, ["keys", "revoke", key.split("_")[1], "--data", data]).exit_code == 0
     with Lake.open(data) as lake:
         assert authenticate(lake, key) is None
+
+
+def test_operators_trust_page_lists_the_flags_with_evidence_and_the_commercial_trend(site: Site) -> None:
+    from hongmao.trust import report
+
+    truth = report(site.lake)
+    flagged = [e["note_id"] for e in truth["notes"] if e["flags"]]
+    assert flagged, "the test world should hold at least one flagged note"
+    c = signed_in(site, site.operator)
+    try:
+        page = c.get("/console/trust")
+        assert page.status_code == 200 and foreign_references(page.text) == []
+        html = page.text
+        for label in ["社区信任守护", "信息流商业化占比", "被标记的笔记", "被标记的博主", "未报备", "<svg"]:
+            assert label in html, label
+        table = html.split('id="trust-notes"', 1)[1].split("</table>", 1)[0]
+        listed = re.findall(r'<td class="mono">([^<]+)</td>', table)
+        assert [n for n in listed if n in set(flagged)][: len(flagged)] == flagged[:200]  # in the report's order
+        for e in truth["notes"][:3]:
+            for code in e["evidence"].get("undisclosed", {}).get("evidence", []):
+                assert code["code"] in table
+        assert "Trust guard" in c.get("/console/trust?lang=en").text
+        c.get("/console/?lang=zh")
+    finally:
+        c.close()
+    with site.client(site.operator) as api:
+        data = api.get("/api/v1/reports/trust").json()
+        assert data["summary"]["flagged_notes"] == truth["summary"]["flagged_notes"]
+        trend = data["trend"]
+        assert trend and all(0 <= d["undisclosed_share"] <= d["commercial_share"] <= 1 for d in trend)
+        assert sum(d["impressions"] for d in trend) > 0
+    with site.client(site.keys["lumiere"]) as api:
+        assert api.get("/api/v1/reports/trust").status_code == 403
+    brand = signed_in(site, site.keys["lumiere"])
+    try:
+        assert brand.get("/console/trust").status_code == 403
+        assert "/console/trust" not in brand.get("/console/").text
+    finally:
+        brand.close()

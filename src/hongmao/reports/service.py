@@ -442,6 +442,12 @@ class Reports:
 
         return self._cached(("link_clicks", scope.brand), compute)
 
+    def trust(self) -> dict[str, Any]:
+        """For operators: flagged notes and creators with evidence, and the feeds' daily commercial share."""
+        from hongmao.reports.trustview import trust_view
+
+        return self._cached(("trust",), lambda: trust_view(self.view.segments(Scope(None))))
+
     def platform(self, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
         """Per brand, for operators: orders, GMV, spend, attributed net GMV, ROI and the disclosure share."""
 

@@ -123,3 +123,15 @@ def compare(rows: Sequence[dict[str, Any]], models: Sequence[tuple[str, str]], m
     for model, label in models:
         chart.add(label, [round(r[metric][model], 2) for r in rows])
     return _svg(chart)
+
+
+def shares(rows: Sequence[dict[str, Any]], series: Sequence[tuple[str, str]]) -> Markup:
+    """Daily shares (0..1) as percentage lines: ``series`` holds (row key, label) pairs."""
+    chart = pygal.Line(
+        **_config(width=900, height=260, show_dots=len(rows) <= 14, dots_size=3, stroke_style={"width": 2})
+    )
+    chart.x_labels = _every([r["day"][5:] for r in rows])
+    chart.value_formatter = lambda v: f"{v:.1f}%"
+    for key, label in series:
+        chart.add(label, [None if r[key] is None else round(100 * r[key], 2) for r in rows])
+    return _svg(chart)

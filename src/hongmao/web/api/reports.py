@@ -137,6 +137,12 @@ async def timeseries(scope: TenantScope, state: State, format: Format = "json") 
     return {"brand": scope.brand, "days": rows}
 
 
+@router.get("/trust", summary="Operators: flagged notes and creators with evidence, and the feeds' commercial share")
+async def trust(_: Operator, state: State) -> dict[str, Any]:
+    data: dict[str, Any] = await run_in_threadpool(state.reports.trust)
+    return data
+
+
 @router.get("/platform", summary="Operators: every brand's orders, GMV, spend, attributed net GMV and ROI")
 async def platform(_: Operator, state: State, model: ModelName = "linear") -> dict[str, Any]:
     check_model(model)

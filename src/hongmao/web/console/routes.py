@@ -247,6 +247,18 @@ async def platform(request: Request, state: State) -> Response:
     return page(v, "platform.html", rows=rows)
 
 
+@router.get("/trust", response_class=HTMLResponse)
+async def trust(request: Request, state: State) -> Response:
+    """Operators: flagged notes and creators with evidence, and the feeds' commercial share by day."""
+    v = view(request, state)
+    if not v.user.operator:
+        raise HTTPException(403, "operators only")
+    data = await run_in_threadpool(state.reports.trust)
+    series = [(key, v.t(f"trust.{key}")) for key in ("commercial_share", "undisclosed_share")]
+    chart = charts.shares(data["trend"], series) if data["trend"] else None
+    return page(v, "trust.html", data=data, chart=chart)
+
+
 # --- links ------------------------------------------------------------------------------------------------------
 
 

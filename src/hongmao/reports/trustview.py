@@ -1,0 +1,119 @@
+"""The operators' trust page: flagged notes and creators with their evidence, and how commercial the feeds are.
+
+The flags come from :func:`hongmao.trust.report.trust_segments` over the whole lake (operators only: the page
+judges every brand's notes). The trend is per business day (China time): of the notes people were shown
+(``note.impression``, bots left out), the share that were commercial — tied to a brand by a campaign, a
+collaboration record, a shoppable link or paid boosting (see :mod:`hongmao.trust.disclosure`) — and the share
+that were commercial *and* unlabelled. A feed kept lightly commercial (轻商业化) shows a low, steady line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hongmao.engine import backend
+from hongmao.reports import metrics
+from hongmao.trust.report import FLAGS, TrustParams, assemble, trust_segments
+
+#: Flagged entries listed per table on the page (the JSON report has them all).
+LIST_LIMIT = 200
+
+
+def daily_note_impressions(ev: Any) -> Any:
+    """(day, note_id, impressions): people's impressions of each note per business day."""
+    shown = ev.filter((ev.type == "note.impression") & ~ev.bot.fill_null(False) & ev.note_id.notnull())
+    shown = shown.mutate(day=metrics.local_day(shown.time))
+    return shown.group_by(["day", "note_id"]).aggregate(impressions=shown.count())
+
+
+def commercial_trend(
+    rows: Sequence[dict[str, Any]], commercial: set[str], undisclosed: set[str]
+) -> list[dict[str, Any]]:
+    """Per day: impressions, how many were of commercial notes and of undisclosed ones, and their shares."""
+    days: dict[Any, list[int]] = {}
+    for r in rows:
+        total = days.setdefault(r["day"], [0, 0, 0])
+        n = int(r["impressions"])
+        total[0] += n
+        if r["note_id"] in commercial:
+            total[1] += n
+        if r["note_id"] in undisclosed:
+            total[2] += n
+    out = []
+    for day in sorted(days):
+        shown, paid, hidden = days[day]
+        out.append(
+            {
+                "day": day.isoformat() if hasattr(day, "isoformat") else str(day),
+                "impressions": shown,
+                "commercial": paid,
+                "undisclosed": hidden,
+                "commercial_share": paid / shown if shown else None,
+                "undisclosed_share": hidden / shown if shown else None,
+            }
+        )
+    return out
+
+
+def _brief(entry: dict[str, Any]) -> dict[str, Any]:
+    """A flagged entry as the page lists it: flags, score and the evidence codes that carry each flag."""
+    evidence = entry.get("evidence") or {}
+    reasons: dict[str, list[str]] = {}
+    undisclosed = evidence.get("undisclosed") or {}
+    if undisclosed.get("evidence"):
+        reasons["undisclosed"] = [e["code"] for e in undisclosed["evidence"]]
+    elif undisclosed.get("undisclosed_notes"):
+        reasons["undisclosed"] = [f"{len(undisclosed['undisclosed_notes'])} notes"]
+    deceptive = evidence.get("deceptive") or {}
+    if deceptive:
+        reasons["deceptive"] = list(deceptive.get("reasons") or [])
+    fake = evidence.get("fake_engagement") or {}
+    if fake:
+        reasons["fake_engagement"] = list(fake.get("reasons") or [])
+    return {
+        **{k: entry.get(k) for k in ("note_id", "creator_id", "brand") if k in entry},
+        "flags": entry["flags"],
+        "score": entry.get("score"),
+        "interval": deceptive.get("interval"),
+        "orders": deceptive.get("orders"),
+        "reasons": reasons,
+    }
+
+
+def trust_view(segments: Sequence[Path], params: TrustParams | None = None) -> dict[str, Any]:
+    """Everything the operator page shows: summary, flagged notes and creators (ranked), the daily trend."""
+    params = params or TrustParams()
+    con = backend.connect()
+    try:
+        inputs = trust_segments(segments, params, con=con)
+    finally:
+        con.disconnect()
+    rows: list[dict[str, Any]] = []
+    if segments:
+        con = backend.connect()
+        try:
+            rows = con.to_pyarrow(daily_note_impressions(backend.events_table(con, segments))).to_pylist()
+        finally:
+            con.disconnect()
+    report = assemble(inputs, params)
+    commercial = {f.note_id for f in inputs.disclosure if f.commercial}
+    undisclosed = {f.note_id for f in inputs.disclosure if f.undisclosed}
+    flagged_notes = [e for e in report["notes"] if e["flags"]]
+    flagged_creators = [e for e in report["creators"] if e["flags"]]
+    return {
+        "summary": {
+            **{k: report["summary"][k] for k in ("notes", "creators", "orders", "data_end")},
+            "flagged_notes": report["summary"]["flagged_notes"],
+            "flagged_creators": report["summary"]["flagged_creators"],
+            "flagged_accounts": report["accounts"]["flagged"],
+            "commercial_notes": len(commercial),
+            "undisclosed_notes": len(undisclosed),
+        },
+        "flags": list(FLAGS),
+        "notes": [_brief(e) for e in flagged_notes[:LIST_LIMIT]],
+        "creators": [_brief(e) for e in flagged_creators[:LIST_LIMIT]],
+        "listed": {"notes": min(len(flagged_notes), LIST_LIMIT), "creators": min(len(flagged_creators), LIST_LIMIT)},
+        "trend": commercial_trend(rows, commercial, undisclosed),
+    }
