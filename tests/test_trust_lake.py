@@ -220,7 +220,33 @@ def test_flagged_accounts_are_left_out_of_attribution_and_the_funnel(tmp_path: P
     f_clean = funnel([seg], exclude_users=ring)
     assert f_all["reads"] - f_clean["reads"] == 8 * 4
     assert f_all["engagements"] - f_clean["engagements"] == 8 * 4 * 2
-    assert f_clean["orders"] == 0
+    assert f_clean["orders"] == f_all["orders"] == 1  # engagement is left out, not the sale
+
+
+def test_reports_leave_flagged_engagement_out_of_the_funnel_and_attribution(tmp_path: Path) -> None:
+    """What the console and the REST API show: the ring's reads and likes are not in the funnel, and a ring
+    account's touch earns no credit; its order still counts as a sale."""
+    from hongmao import api
+    from hongmao.reports.scope import Scope
+    from hongmao.reports.service import Reports
+
+    events, ring = ring_events()
+    events.append(
+        event("market.order", at(0.5), order_id="o1", user=ring[0], lines=[{"item_id": "i1", "price": 100}], amount=100)
+    )
+    source = tmp_path / "events.jsonl"
+    source.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    api.ingest([source], tmp_path / "data")
+    with api.open_lake(tmp_path / "data") as lake:
+        clean, raw = Reports(lake), Reports(lake, exclude_flagged=False)
+        assert set(clean.excluded_users()) == set(ring) and raw.excluded_users() == []
+        f_clean, f_raw = clean.funnel(Scope(None)), raw.funnel(Scope(None))
+        assert f_raw["reads"] - f_clean["reads"] == 8 * 4
+        assert f_clean["orders"] == f_raw["orders"] == 1
+        assert raw.attribution(Scope(None), "note", "last").total_orders == 1
+        assert clean.attribution(Scope(None), "note", "last").total_orders == 0
+        overview = clean.overview(Scope("Lumi"))
+        assert overview["orders"] == 1 and overview["attributed_orders"] == 0
 
 
 def test_deceptive_note_on_a_hand_built_lake(tmp_path: Path) -> None:

@@ -20,8 +20,9 @@ FUNNEL_STEPS = ("impressions", "reads", "clicks", "store_visits", "search_back_u
 def funnel_expr(
     ev: Any, search_back_days: float = SEARCH_BACK_DAYS, exclude_users: Iterable[str] | Any | None = None
 ) -> dict[str, Any]:
-    # Accounts left out (e.g. flagged fake engagement) leave every step: their impressions, reads, likes, clicks.
-    ev = tables.without_users(ev, exclude_users)
+    # Accounts left out (e.g. flagged fake engagement) lose their engagement — impressions, reads, likes, clicks,
+    # searches in the community — in every step; their marketplace events stay (a sale is a sale), as in attribution.
+    ev = tables.without_engagement(ev, exclude_users)
 
     def count(kind: str) -> Any:
         return ev.filter(ev.type == kind).count()
@@ -75,7 +76,7 @@ def funnel_expr(
 def funnel(
     segments: Sequence[Path], con: Any = None, exclude_users: Iterable[str] | Any | None = None
 ) -> dict[str, Any]:
-    """Counts of every funnel step and the rates between them, without the events of ``exclude_users``."""
+    """Counts of every funnel step and the rates between them, without the engagement of ``exclude_users``."""
     con = con if con is not None else backend.connect()
     ev = backend.events_table(con, segments)
     exprs = funnel_expr(ev, exclude_users=exclude_users)

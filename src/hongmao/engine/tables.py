@@ -44,6 +44,24 @@ def without_users(rel: Any, users: Iterable[str] | Any | None) -> Any:
     return rel.anti_join(excluded, rel.user == excluded.user)
 
 
+#: Event types that are a person's engagement with seeding (what fake accounts fake).
+ENGAGEMENT_PREFIXES = ("note.", "link.click", "community.")
+
+
+def without_engagement(ev: Any, users: Iterable[str] | Any | None) -> Any:
+    """``ev`` without the community engagement (impressions, reads, likes, collects, comments, shares, searches,
+    link clicks) of ``users``; their marketplace events stay (a flagged account's purchase is still a sale)."""
+    excluded = user_set(users)
+    if excluded is None:
+        return ev
+    engagement = ev.type.startswith(ENGAGEMENT_PREFIXES[0])
+    for prefix in ENGAGEMENT_PREFIXES[1:]:
+        engagement = engagement | ev.type.startswith(prefix)
+    engagement = engagement & (ev.type != "note.published") & (ev.type != "note.boosted")
+    flagged = ev.user.isin(excluded.user).fill_null(False)
+    return ev.filter(~(engagement & flagged))
+
+
 def notes(ev: Any) -> Any:
     published = ev.filter(ev.type == "note.published")
     return published.group_by("note_id").aggregate(

@@ -38,10 +38,10 @@ PER_ORDER_FALLBACK = "linear"
 class _Query:
     """One engine connection over one scope's segments, closed after use."""
 
-    def __init__(self, segments: Sequence[Path]) -> None:
+    def __init__(self, segments: Sequence[Path], exclude_users: Sequence[str] = ()) -> None:
         self.segments = list(segments)
         self.con = backend.connect()
-        self.ev = backend.events_table(self.con, self.segments)
+        self.ev = tables.without_engagement(backend.events_table(self.con, self.segments), exclude_users or None)
 
     def rows(self, expr: Any) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.con.to_pyarrow(expr).to_pylist()
@@ -66,10 +66,12 @@ def _ratio(num: float | None, den: float | None) -> float | None:
 
 
 class Reports:
-    def __init__(self, lake: Lake, *, privacy_k: int = 50, cache_size: int = 256) -> None:
+    def __init__(self, lake: Lake, *, privacy_k: int = 50, cache_size: int = 256, exclude_flagged: bool = True) -> None:
         self.lake = lake
         self.view = LakeView(lake)
         self.privacy_k = privacy_k
+        #: Leave the engagement of accounts the trust guard flags for fake engagement out of every report.
+        self.exclude_flagged = exclude_flagged
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -90,7 +92,16 @@ class Reports:
         return value
 
     def _query(self, scope: Scope) -> _Query:
-        return _Query(self.view.segments(scope))
+        return _Query(self.view.segments(scope), self.excluded_users())
+
+    def excluded_users(self) -> list[str]:
+        """The accounts whose engagement every report leaves out (their sales stay): those flagged for fake
+        engagement, judged over the whole lake (the platform judges accounts, whichever brand is looking)."""
+        if not self.exclude_flagged:
+            return []
+        from hongmao.trust import flagged_in_segments
+
+        return self._cached(("flagged_accounts",), lambda: flagged_in_segments(self.view.segments(Scope(None))))
 
     def _suppress(self, out: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
         hidden = [f for f in fields if out.get(f) is not None and 0 < out[f] < self.privacy_k]
@@ -157,6 +168,7 @@ class Reports:
                 touches=touches,
                 half_life_days=half_life_days,
                 markov_order=markov_order,
+                exclude_users=self.excluded_users() or None,
             ),
         )
 
@@ -194,7 +206,7 @@ class Reports:
 
     def funnel(self, scope: Scope) -> dict[str, Any]:
         def compute() -> dict[str, Any]:
-            out = funnel(self.view.segments(scope))
+            out = funnel(self.view.segments(scope), exclude_users=self.excluded_users() or None)
             out = self._suppress(out, PEOPLE_COUNTS)
             if out["search_back_users"] is None or out["readers"] is None:
                 out["search_back_rate"] = None

@@ -14,7 +14,7 @@ The math modules (disclosure, engagement, shrinkage, rerank) import no engine, w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,15 +62,25 @@ def flagged_accounts(
     data_dir: str | Path | None = None, params: TrustParams | None = None, catalog_url: str | None = None
 ) -> list[str]:
     """Pseudonyms of the accounts flagged for fake engagement (pass them as ``exclude_users``)."""
+    return flagged_in_segments(_segments(data_dir, catalog_url), params)
+
+
+def flagged_in_segments(segments: Sequence[Path], params: TrustParams | None = None) -> list[str]:
+    """Pseudonyms of the accounts flagged for fake engagement in these lake segments."""
     from hongmao.engine import backend, trust_engagement
     from hongmao.trust.engagement import judge_accounts
     from hongmao.trust.report import lockstep_pairs
 
+    if not segments:
+        return []
     rules = (params or TrustParams()).engagement
     con = backend.connect()
-    ev = backend.events_table(con, _segments(data_dir, catalog_url))
-    activity = con.to_pyarrow(trust_engagement.account_activity(ev, rules.short_dwell_ms)).to_pylist()
-    pairs = lockstep_pairs(con, ev, activity, rules)
+    try:
+        ev = backend.events_table(con, segments)
+        activity = con.to_pyarrow(trust_engagement.account_activity(ev, rules.short_dwell_ms)).to_pylist()
+        pairs = lockstep_pairs(con, ev, activity, rules)
+    finally:
+        con.disconnect()
     return sorted(a.user for a in judge_accounts(activity, pairs, rules) if a.flagged)
 
 
