@@ -104,19 +104,20 @@ def test_malformed_json_is_a_record_problem() -> None:
     assert isinstance(problems, list) and problems[0].field == "(record)" and "malformed JSON" in problems[0].reason
 
 
-def test_campaign_end_must_follow_start() -> None:
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [
+        ("campaign.created", {"campaign_id": "c1", "brand": "B", "spend": 10}),
+        ("note.boosted", {"note_id": "n1", "brand": "B", "spend": 10}),
+    ],
+)
+def test_a_period_must_end_after_it_starts(kind: str, data: dict[str, object]) -> None:
     bad = {
         "id": "c",
-        "type": "campaign.created",
+        "type": kind,
         "source": "brand",
         "time": "2025-06-01T00:00:00Z",
-        "data": {
-            "campaign_id": "c1",
-            "brand": "B",
-            "spend": 10,
-            "start": "2025-06-02T00:00:00Z",
-            "end": "2025-06-01T00:00:00Z",
-        },
+        "data": {**data, "start": "2025-06-02T00:00:00Z", "end": "2025-06-01T00:00:00Z"},
     }
     problems = validate(bad)
     assert isinstance(problems, list) and "end must be after start" in problems[0].reason

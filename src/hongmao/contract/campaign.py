@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field, model_validator
 
 from hongmao.contract.fields import STRICT_MODEL, Currency, Id, Money, Timestamp
+
+
+def _end_after_start(record: Any) -> Any:
+    """A period [start, end) must not be empty."""
+    if record.end <= record.start:
+        raise ValueError("end must be after start")
+    return record
 
 
 class CampaignCreated(BaseModel):
@@ -21,11 +30,7 @@ class CampaignCreated(BaseModel):
     notes: list[Id] = Field(default_factory=list, description="Notes that belong to the campaign.")
     name: str | None = None
 
-    @model_validator(mode="after")
-    def _end_after_start(self) -> CampaignCreated:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
+    _period = model_validator(mode="after")(lambda self: _end_after_start(self))
 
 
 class CollaborationCreated(BaseModel):
@@ -54,8 +59,4 @@ class NoteBoosted(BaseModel):
     end: Timestamp
     campaign_id: Id | None = None
 
-    @model_validator(mode="after")
-    def _end_after_start(self) -> NoteBoosted:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
+    _period = model_validator(mode="after")(lambda self: _end_after_start(self))
