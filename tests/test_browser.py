@@ -103,13 +103,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         log.close()
 
 
-def _brand_key(lake: Path, brand: str) -> str:
-    """A key for ``brand``, made beside the running server (the same catalog; ``hongmao keys create`` does this)."""
+def _key(lake: Path, role: str, brand: str | None) -> str:
+    """A key made beside the running server (the same catalog; ``hongmao keys create`` does this)."""
     from hongmao.lake import Lake
     from hongmao.web.auth import create_key
 
     with Lake.open(lake) as opened:
-        return create_key(opened, "brand", brand, label="browser test")[1]
+        return create_key(opened, role, brand, label="browser test")[1]
 
 
 def test_read_click_buy_then_the_order_shows_attributed_in_the_console(chromium: Path, demo: dict[str, Any]) -> None:
@@ -150,7 +150,7 @@ def test_read_click_buy_then_the_order_shows_attributed_in_the_console(chromium:
             page.screenshot(path=str(ARTIFACTS / "4-paid.png"))
 
             page.goto(f"{base}/console/login")
-            page.fill("#key", _brand_key(demo["lake"], brand))
+            page.fill("#key", _key(demo["lake"], "brand", brand))
             page.click("button[type=submit]")
             page.wait_for_url(f"{base}/console/")
             row = page.locator(f'#orders tr[data-order="{order_id}"]')
@@ -160,6 +160,20 @@ def test_read_click_buy_then_the_order_shows_attributed_in_the_console(chromium:
 
             page.goto(f"{base}/console/funnel")
             page.screenshot(path=str(ARTIFACTS / "6-funnel.png"), full_page=True)
+
+            # An operator's trust page: the commercial-share chart and the flagged notes with their evidence.
+            operator = browser.new_context(viewport={"width": 1360, "height": 900}, user_agent=USER_AGENT)
+            ops = operator.new_page()
+            ops.on("request", lambda r: requests.append(r.url))
+            ops.goto(f"{base}/console/login")
+            ops.fill("#key", _key(demo["lake"], "operator", None))
+            ops.click("button[type=submit]")
+            ops.wait_for_url(f"{base}/console/")
+            ops.click('a[href="/console/trust"]')
+            ops.wait_for_url(f"{base}/console/trust")
+            assert ops.locator("#commercial-trend svg").count() == 1
+            assert ops.locator("#trust-notes tbody tr").count() > 0
+            ops.screenshot(path=str(ARTIFACTS / "7-trust.png"), full_page=True)
         finally:
             browser.close()
     assert any("/l/" in url for url in requests)

@@ -57,28 +57,30 @@ def commercial_trend(
     return out
 
 
+def _codes(flag: str, evidence: dict[str, Any]) -> list[str]:
+    """The evidence codes behind one flag of a note or creator (language-neutral, as in the JSON report)."""
+    if flag == "undisclosed":
+        if evidence.get("evidence"):
+            return [e["code"] for e in evidence["evidence"]]
+        notes = len(evidence.get("undisclosed_notes") or [])
+        paid = len(evidence.get("paid_notes") or [])
+        return [f"UNDISCLOSED_NOTES={notes}", *([f"PAID_NOTES={paid}"] if paid else [])]
+    if flag == "fake_engagement" and "reasons" not in evidence:
+        return [f"FLAGGED_NOTES={len(evidence.get('flagged_notes') or [])}/{evidence.get('notes', 0)}"]
+    return list(evidence.get("reasons") or [])
+
+
 def _brief(entry: dict[str, Any]) -> dict[str, Any]:
-    """A flagged entry as the page lists it: flags, score and the evidence codes that carry each flag."""
+    """A flagged entry as the page lists it: flags, score and the evidence codes behind each flag it carries."""
     evidence = entry.get("evidence") or {}
-    reasons: dict[str, list[str]] = {}
-    undisclosed = evidence.get("undisclosed") or {}
-    if undisclosed.get("evidence"):
-        reasons["undisclosed"] = [e["code"] for e in undisclosed["evidence"]]
-    elif undisclosed.get("undisclosed_notes"):
-        reasons["undisclosed"] = [f"{len(undisclosed['undisclosed_notes'])} notes"]
     deceptive = evidence.get("deceptive") or {}
-    if deceptive:
-        reasons["deceptive"] = list(deceptive.get("reasons") or [])
-    fake = evidence.get("fake_engagement") or {}
-    if fake:
-        reasons["fake_engagement"] = list(fake.get("reasons") or [])
     return {
         **{k: entry.get(k) for k in ("note_id", "creator_id", "brand") if k in entry},
         "flags": entry["flags"],
         "score": entry.get("score"),
         "interval": deceptive.get("interval"),
         "orders": deceptive.get("orders"),
-        "reasons": reasons,
+        "reasons": {flag: _codes(flag, evidence.get(flag) or {}) for flag in entry["flags"]},
     }
 
 
