@@ -41,6 +41,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "model.position": ("位置（U 型）", "Position (U-shaped)"),
     "model.markov": ("马尔可夫", "Markov"),
     "model.shapley": ("沙普利", "Shapley"),
+    "model.hazard": ("风险率（生存分析）", "Hazard (survival)"),
     # sign in
     "login.title": ("登录控制台", "Sign in to the console"),
     "login.key": ("API 密钥", "API key"),
