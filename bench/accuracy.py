@@ -3,18 +3,20 @@
     python bench/accuracy.py                          # 5 default worlds (10,000 people x 30 days, 6 brands)
     python bench/accuracy.py --seeds 3 --users 4000   # quicker
     python bench/accuracy.py --reuse                  # keep worlds and lakes under --out between runs
-    python bench/accuracy.py --diagnose               # + caused orders only, Markov per brand (slower)
+    python bench/accuracy.py --diagnose               # + caused orders only, Markov variants (slower)
 
 For each seed: simulate a world (``hongmao.simulate``), ingest its events into a fresh lake (``hongmao.ingest``),
 then, against the world's ``truth/``:
 
-1. attribute every order with every model (first, last, linear, time_decay, position, markov, shapley), by
-   note and by creator, and measure the misplaced share of credit (``hongmao.measure.accuracy``);
+1. attribute every order with every model (first, last, linear, time_decay, position, markov, shapley,
+   hazard), by note and by creator, and measure the misplaced share of credit (``hongmao.measure.accuracy``);
+   the hazard model's ``(baseline)`` row is credit to no note: left out of the shares (like every model, its
+   shares are normalised over what it credits to notes) and counted as "no note" in misplaced-with-organic;
 2. the floor organic orders set: an "oracle" exact on every caused order that credits the organic orders as
    last-click or linear does (rows ``oracle+last``, ``oracle+linear``);
 3. with ``--diagnose``: the same with the organic orders taken out of the lake ("caused orders only": how well
-   each model splits the orders notes really caused), and Markov with one chain per brand (see
-   docs/accuracy.md);
+   each model splits the orders notes really caused), and Markov with one chain for all brands (the engine
+   before 2026-11-24) and with windowed null paths (see docs/accuracy.md);
 4. run the holdout lift of every campaign and check whether its 95% interval covers the true incremental
    orders (and GMV) inside the measured window;
 5. estimate the decision cycle of every category (excess-lag, q = 0.9).
@@ -43,12 +45,14 @@ from hongmao.engine import Windows, attribute_segments, backend, credit, tables
 from hongmao.engine.attribute import parse_kinds
 from hongmao.engine.campaign import campaign_lift
 from hongmao.engine.cycles import decision_cycles
-from hongmao.engine.paths import journey_paths
+from hongmao.engine.hazard import BASELINE, hazard_credits_by
+from hongmao.engine.paths import brand_journey_paths, journey_paths
 from hongmao.measure.accuracy import coverage, credit_error, true_credit
 
-MODELS = ("first", "last", "linear", "time_decay", "position", "markov", "shapley")
+MODELS = ("first", "last", "linear", "time_decay", "position", "markov", "shapley", "hazard")
+DATA_DRIVEN = ("markov", "shapley", "hazard")
 GROUPINGS = ("note", "creator")
-DIAGNOSTIC = "markov/brand"
+DIAGNOSTICS = ("markov/pooled", "markov/windowed")  # one chain for all brands; null paths in the windows
 FLOOR = "oracle+"  # exact on caused orders, a rule model on organic ones
 
 
@@ -101,30 +105,50 @@ def without_orders(con: Any, segments: list[Path], drop: list[str], out: Path) -
 def data_driven(
     con: Any, segments: list[Path], by: str, models: tuple[str, ...], diagnose: bool
 ) -> tuple[dict[str, dict[str, float]], int]:
-    """Markov and Shapley credit by conversions exactly as ``hongmao attribute`` computes it (engine.attribute's
-    ``_data_driven``: ``journey_paths``, then ``attribute_paths``), the paths aggregated once for both models;
-    with ``diagnose``, also Markov with one chain per brand (each brand's orders credited to its own touches)."""
+    """Markov and Shapley credit by conversions exactly as ``hongmao attribute`` computes it (one chain or game
+    per brand: ``brand_journey_paths``, then ``attribute_paths`` per brand, summed), the paths aggregated once
+    for both models; with ``diagnose``, also Markov with one chain for all brands and with windowed null paths."""
     ev = backend.events_table(con, segments)
     conv = tables.conversions(ev)
     touch = tables.touches(ev, parse_kinds(None))
     j = credit.journeys(conv, touch, Windows())
     total = int(con.to_pyarrow(conv.count()).as_py())
     out: dict[str, dict[str, float]] = {}
+
+    def per_brand(null_window: str, wanted: list[str]) -> None:
+        paths = brand_journey_paths(con, j, touch, conv, by, null_window=null_window, items=tables.items(ev))
+        for model in wanted:
+            name = model if null_window == "all" else f"{model}/windowed"
+            summed: dict[str, float] = defaultdict(float)
+            for brand in paths.values():
+                for c in attribute_paths(brand.by_gmv, model) if brand.by_gmv else []:
+                    summed[c.channel] += c.conversions
+            out[name] = dict(summed)
+
     wanted = [m for m in ("markov", "shapley") if m in models]
     if wanted:
-        rows, _ = journey_paths(con, j, touch, conv, by)
-        for model in wanted:
-            out[model] = {c.channel: c.conversions for c in attribute_paths(rows, model)} if rows else {}
+        per_brand("all", wanted)
     if diagnose:
-        per_brand: dict[str, float] = defaultdict(float)
-        brands = [r["brand"] for r in con.to_pyarrow(conv.select("brand").distinct()).to_pylist() if r["brand"]]
-        for brand in sorted(brands):
-            mine = (j.filter(j.brand == brand), touch.filter(touch.brand == brand), conv.filter(conv.brand == brand))
-            rows, _ = journey_paths(con, *mine, by)
-            for c in attribute_paths(rows, "markov") if rows else []:
-                per_brand[c.channel] += c.conversions
-        out[DIAGNOSTIC] = dict(per_brand)
+        rows, _ = journey_paths(con, j, touch, conv, by)
+        out["markov/pooled"] = {c.channel: c.conversions for c in attribute_paths(rows, "markov")} if rows else {}
+        per_brand("windowed", ["markov"])
     return out, total
+
+
+def hazard_errors(con: Any, segments: list[Path], truths: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The hazard model fitted once per world, credited by note and by creator; ``(baseline)`` is no note."""
+    ev = backend.events_table(con, segments)
+    conv = tables.conversions(ev)
+    touch = tables.touches(ev, parse_kinds(None))
+    total = int(con.to_pyarrow(conv.count()).as_py())
+    out: dict[str, dict[str, Any]] = {}
+    for by, result in hazard_credits_by(con, ev, conv, touch, GROUPINGS).items():
+        credited = {r["key"]: r["orders"] for r in result.rows if r["key"] != BASELINE}
+        err = credit_error(truths[by], credited, total).to_dict()
+        err["baseline_orders"] = result.baseline
+        err["fits"] = result.fits if by == "note" else {}
+        out[f"hazard|{by}"] = err
+    return out
 
 
 def attribution_errors(
@@ -133,7 +157,7 @@ def attribution_errors(
     out: dict[str, dict[str, Any]] = {}
     for by in GROUPINGS:
         for model in models:
-            if model in ("markov", "shapley"):
+            if model in DATA_DRIVEN:
                 continue
             result = attribute_segments(segments, model=model, by=by, con=con)
             credited = {r["key"]: r["orders"] for r in result.rows}
@@ -141,6 +165,8 @@ def attribution_errors(
         credits, total = data_driven(con, segments, by, models, diagnose)
         for model, credited in credits.items():
             out[f"{model}|{by}"] = credit_error(truths[by], credited, total).to_dict()
+    if "hazard" in models:
+        out.update(hazard_errors(con, segments, truths))
     return out
 
 
@@ -239,7 +265,7 @@ def mean_sd(values: list[float]) -> str:
 
 
 def print_tables(results: list[dict[str, Any]], models: tuple[str, ...]) -> dict[str, Any]:
-    names = (*models, DIAGNOSTIC, f"{FLOOR}last", f"{FLOOR}linear")
+    names = (*models, *DIAGNOSTICS, f"{FLOOR}last", f"{FLOOR}linear")
     summary: dict[str, Any] = {}
     for field, title in (
         ("errors", "Misplaced share of credit (total-variation distance to the true causal shares), all orders"),
@@ -303,14 +329,26 @@ def print_tables(results: list[dict[str, Any]], models: tuple[str, ...]) -> dict
         shown = ", ".join("—" if e is None else str(e) for e in est)
         print(f"{cat:<12} mean cycle {true:>4}  ideal q0.9 {true * math.log(10):>6.1f}   estimated {shown}")
 
-    goal_note = all(summary[f"errors|{m}|note"]["ratio_to_last"] <= 0.5 for m in ("markov", "shapley"))
-    goal_creator = all(summary[f"errors|{m}|creator"]["ratio_to_last"] <= 0.5 for m in ("markov", "shapley"))
+    print("\nHazard model: orders credited to its baseline vs the organic orders of the truth")
+    for r in results:
+        if "hazard|note" in r["errors"]:
+            organic = r["orders"] - r["incremental_orders"]
+            print(
+                f"seed {r['seed']}: baseline {r['errors']['hazard|note']['baseline_orders']:,.0f}, organic {organic:,}"
+            )
+
+    goals: dict[str, dict[str, bool]] = {}
+    for by in GROUPINGS:
+        goals[by] = {
+            m: summary[f"errors|{m}|{by}"]["ratio_to_last"] <= 0.5 for m in DATA_DRIVEN if f"errors|{m}|{by}" in summary
+        }
+    met = {by: [m for m, ok in g.items() if ok] for by, g in goals.items()}
     print(
-        f"\ngoal: data-driven models misplace <= half of last-click: notes {'met' if goal_note else 'NOT met'}, "
-        f"creators {'met' if goal_creator else 'NOT met'}; lift coverage >= 90%: "
-        f"{'met' if orders_cov >= 0.9 else 'NOT met'}"
+        "\ngoal: a data-driven model misplaces <= half of last-click's share: "
+        + "; ".join(f"by {by} {'met by ' + ', '.join(ms) if ms else 'NOT met'}" for by, ms in met.items())
+        + f"; lift coverage >= 90%: {'met' if orders_cov >= 0.9 else 'NOT met'}"
     )
-    summary["goals"] = {"notes": goal_note, "creators": goal_creator, "lift_coverage": orders_cov >= 0.9}
+    summary["goals"] = {"models": goals, "lift_coverage": orders_cov >= 0.9}
     return summary
 
 
@@ -325,7 +363,7 @@ def main() -> None:
     parser.add_argument("--out", default="bench/out/accuracy")
     parser.add_argument("--reuse", action="store_true", help="keep simulated worlds and lakes between runs")
     parser.add_argument("--json", help="write every figure to this file")
-    parser.add_argument("--diagnose", action="store_true", help="add caused orders only and Markov per brand")
+    parser.add_argument("--diagnose", action="store_true", help="add caused orders only and Markov variants")
     args = parser.parse_args()
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     if "last" not in models:

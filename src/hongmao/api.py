@@ -72,12 +72,17 @@ def attribute(
     catalog_url: str | None = None,
     windows_from_cycles: bool = False,
     cycle_quantile: float = 0.9,
+    null_window: str = "all",
+    hazard: dict[str, Any] | None = None,
 ) -> AttributionResult:
     """Credit every order in the lake to its buyer's touches inside the windows, under ``model``.
 
     ``windows_from_cycles`` sets each category's window to its estimated decision cycle (the span holding
     ``cycle_quantile`` of the seeding-to-purchase lags, see :func:`decision_cycles`); ``category_days`` still
-    overrides the categories it names.
+    overrides the categories it names. Markov and Shapley build one chain per brand; ``null_window`` chooses
+    the touches of a non-buyer's path (``all`` or ``windowed``). ``model="hazard"`` fits the additive-hazard
+    model per brand (parameters in ``hazard``: horizon_days, strata, prior_sd_creator, prior_sd_note,
+    utc_offset_hours; windows do not apply) and reports the baseline's share as the ``(baseline)`` row.
     """
     from hongmao.engine import Windows, attribute_segments
 
@@ -95,6 +100,8 @@ def attribute(
         windows=windows,
         half_life_days=half_life_days,
         markov_order=markov_order,
+        null_window=null_window,
+        hazard=hazard,
     )
 
 

@@ -7,11 +7,16 @@ Modules, one job each:
 * :mod:`~hongmao.attribution.absorbing` — exact absorbing-chain probabilities, with states removed;
 * :mod:`~hongmao.attribution.markov` — Markov removal-effect attribution, first and higher order;
 * :mod:`~hongmao.attribution.shapley` — Shapley values: exact on paths, exact lattice, sampled;
-* :mod:`~hongmao.attribution.registry` — models by name and :func:`attribute_paths`.
+* :mod:`~hongmao.attribution.registry` — models by name and :func:`attribute_paths`;
+* :mod:`~hongmao.attribution.hazard_data` — the additive-hazard model's input (one brand's person-days);
+* :mod:`~hongmao.attribution.hazard` — the additive-hazard model: fit and each order's shares (run on the lake
+  by ``hongmao attribute --model hazard``, not on aggregated paths).
 
 Only NumPy, SciPy and the standard library are imported here: no web framework, no database driver.
 """
 
+from hongmao.attribution.hazard import HazardFit, fit_additive_hazard, hazard_shares
+from hongmao.attribution.hazard_data import HazardData, quantile_strata
 from hongmao.attribution.markov import MarkovResult, markov_attribution
 from hongmao.attribution.paths import PathRow, format_paths, parse_paths, read_paths, write_paths
 from hongmao.attribution.registry import MODEL_SPECS, MODELS, ChannelCredit, ModelSpec, attribute_paths
@@ -36,6 +41,8 @@ __all__ = [
     "MODELS",
     "MODEL_SPECS",
     "ChannelCredit",
+    "HazardData",
+    "HazardFit",
     "MarkovResult",
     "ModelSpec",
     "PathGame",
@@ -43,13 +50,16 @@ __all__ = [
     "SampledShapley",
     "attribute_paths",
     "first_touch_weights",
+    "fit_additive_hazard",
     "format_paths",
+    "hazard_shares",
     "last_touch_weights",
     "linear_weights",
     "markov_attribution",
     "parse_paths",
     "path_game",
     "position_weights",
+    "quantile_strata",
     "read_paths",
     "sample_shapley",
     "sample_shapley_paths",

@@ -34,7 +34,7 @@ def _parse_category_windows(values: list[str]) -> dict[str, float]:
 def attribute(
     data: DataOpt = None,
     model: Annotated[
-        str, typer.Option("--model", help="first, last, linear, time_decay, position, markov or shapley.")
+        str, typer.Option("--model", help="first, last, linear, time_decay, position, markov, shapley or hazard.")
     ] = "last",
     by: Annotated[str, typer.Option("--by", help="note, creator, brand, campaign or item.")] = "note",
     touches: Annotated[
@@ -56,6 +56,17 @@ def attribute(
     cycle_quantile: Annotated[
         float, typer.Option("--cycle-quantile", min=0.5, max=1.0, help="Share of purchases a cycle holds.")
     ] = 0.9,
+    null_window: Annotated[
+        str,
+        typer.Option(
+            "--null-window", help="markov: a non-buyer's path holds 'all' their touches or the 'windowed' ones."
+        ),
+    ] = "all",
+    horizon: Annotated[int, typer.Option("--horizon", min=0, help="hazard: days a touch can act.")] = 60,
+    strata: Annotated[int, typer.Option("--strata", min=1, help="hazard: baseline strata (by feed share).")] = 8,
+    utc_offset: Annotated[
+        float, typer.Option("--utc-offset", min=-12, max=14, help="hazard: calendar days at this UTC offset.")
+    ] = 8.0,
     limit: Annotated[int, typer.Option("--limit", help="Rows shown in the table (json/csv print all).")] = 20,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -74,6 +85,10 @@ def attribute(
             markov_order=order,
             windows_from_cycles=windows_from_cycles,
             cycle_quantile=cycle_quantile,
+            null_window=null_window,
+            hazard={"horizon_days": horizon, "strata": strata, "utc_offset_hours": utc_offset}
+            if model == "hazard"
+            else None,
         )
     if fmt == "json":
         print_json(result.to_dict())
@@ -81,8 +96,9 @@ def attribute(
         print_csv(["key", "orders", "gmv", "net_gmv"], result.rows)
     else:
         print_table(f"Attribution by {by} · model {model}", ["key", "orders", "gmv", "net_gmv"], result.rows[:limit])
+        baseline = "" if result.baseline_orders is None else f" · baseline {result.baseline_orders:,.0f}"
         console.print(
-            f"attributed orders {result.total_orders:,.0f} · unattributed {result.unattributed_orders:,}"
+            f"attributed orders {result.total_orders:,.0f}{baseline} · unattributed {result.unattributed_orders:,}"
             + (
                 f" · {len(result.rows) - limit:,} more rows (use --format json or csv)"
                 if len(result.rows) > limit

@@ -15,7 +15,8 @@ from hongmao.errors import AttributionError
 
 GROUPINGS = ("note", "creator", "brand", "campaign", "item")
 DATA_DRIVEN = ("markov", "shapley")
-MODELS = (*credit.RULE_MODELS, *DATA_DRIVEN)
+HAZARD = "hazard"
+MODELS = (*credit.RULE_MODELS, *DATA_DRIVEN, HAZARD)
 
 
 @dataclass
@@ -27,15 +28,20 @@ class AttributionResult:
     unattributed_orders: int
     orders: int = 0
     params: dict[str, Any] = field(default_factory=dict)
+    baseline_orders: float | None = None
+    """hazard only: orders' worth credited to the baseline (the ``(baseline)`` row), not to any touch."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "model": self.model,
             "by": self.by,
             "rows": self.rows,
             "total_orders": self.total_orders,
             "unattributed_orders": self.unattributed_orders,
         }
+        if self.baseline_orders is not None:
+            out["baseline_orders"] = self.baseline_orders
+        return out
 
 
 def parse_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
@@ -58,8 +64,16 @@ def attribute_segments(
     con: Any = None,
     markov_order: int = 1,
     exclude_users: Iterable[str] | Any | None = None,
+    null_window: str = "all",
+    hazard: dict[str, Any] | None = None,
 ) -> AttributionResult:
-    """Credit the lake's orders; touches of ``exclude_users`` (e.g. flagged fake accounts) are left out."""
+    """Credit the lake's orders; touches of ``exclude_users`` (e.g. flagged fake accounts) are left out.
+
+    Markov and Shapley build one chain (game) per brand; ``null_window`` says which touches a non-buyer's
+    path holds (see :mod:`hongmao.engine.paths`). ``hazard`` holds the hazard model's parameters
+    (:data:`hongmao.engine.hazard.DEFAULTS`); its result has a ``(baseline)`` row and ``baseline_orders``:
+    ``total_orders`` (credited to touches) + ``baseline_orders`` + ``unattributed_orders`` = ``orders``.
+    """
     if by not in GROUPINGS:
         raise AttributionError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
     if model not in MODELS:
@@ -72,8 +86,10 @@ def attribute_segments(
     touch = tables.touches(ev, kinds, exclude_users=exclude_users)
     j = credit.journeys(conv, touch, windows)
     orders = int(con.to_pyarrow(conv.count()).as_py())
+    if model == HAZARD:
+        return _hazard(con, ev, conv, touch, by, kinds, orders, hazard or {})
     if model in DATA_DRIVEN:
-        rows, attributed, params = _data_driven(con, j, touch, conv, model, by, markov_order)
+        rows, attributed, params = _data_driven(con, ev, j, touch, conv, model, by, markov_order, null_window, windows)
     else:
         rows, attributed, params = _rule_based(con, j, model, by, half_life_days)
     return AttributionResult(
@@ -103,19 +119,60 @@ def _rule_based(con: Any, j: Any, model: str, by: str, half_life_days: float) ->
     return rows, attributed, {"half_life_days": half_life_days}
 
 
-def _data_driven(con: Any, j: Any, touch: Any, conv: Any, model: str, by: str, order: int) -> Credits:
-    """Markov or Shapley over the lake's aggregated paths (converting and not), valued by GMV and net GMV."""
-    from hongmao.attribution import attribute_paths
-    from hongmao.engine.paths import journey_paths
+def _hazard(
+    con: Any, ev: Any, conv: Any, touch: Any, by: str, kinds: frozenset[str], orders: int, params: dict[str, Any]
+) -> AttributionResult:
+    from hongmao.engine.hazard import DEFAULTS, hazard_credits
 
-    by_gmv, by_net = journey_paths(con, j, touch, conv, by)
+    credits = hazard_credits(con, ev, conv, touch, by, **params)
+    fitted = credits.attributed + credits.baseline
+    return AttributionResult(
+        model=HAZARD,
+        by=by,
+        rows=credits.rows,
+        total_orders=credits.attributed,
+        unattributed_orders=orders - round(fitted),
+        orders=orders,
+        params={"touches": sorted(kinds), **DEFAULTS, **params, "brands": credits.fits},
+        baseline_orders=credits.baseline,
+    )
+
+
+def _data_driven(
+    con: Any,
+    ev: Any,
+    j: Any,
+    touch: Any,
+    conv: Any,
+    model: str,
+    by: str,
+    order: int,
+    null_window: str,
+    windows: Windows,
+) -> Credits:
+    """Markov or Shapley with one chain (or game) per brand: each brand's orders are credited among its own
+    touches, from its own converting and null paths, valued by GMV and net GMV; the brands' credits add up."""
+    from hongmao.attribution import attribute_paths
+    from hongmao.engine.paths import brand_journey_paths
+
+    items = tables.items(ev)
+    per_brand = brand_journey_paths(con, j, touch, conv, by, null_window=null_window, windows=windows, items=items)
     params: dict[str, Any] = {"order": order} if model == "markov" else {}
-    gmv = {c.channel: c for c in attribute_paths(by_gmv, model, **params)} if by_gmv else {}
-    net = {c.channel: c.value for c in attribute_paths(by_net, model, **params)} if by_net else {}
-    attributed = int(sum(p.conversions for p in by_gmv))
+    orders: dict[str, float] = {}
+    gmv: dict[str, float] = {}
+    net: dict[str, float] = {}
+    for paths in per_brand.values():
+        if not paths.by_gmv:
+            continue
+        for c in attribute_paths(paths.by_gmv, model, **params):
+            orders[c.channel] = orders.get(c.channel, 0.0) + c.conversions
+            gmv[c.channel] = gmv.get(c.channel, 0.0) + c.value
+        for c in attribute_paths(paths.by_net, model, **params):
+            net[c.channel] = net.get(c.channel, 0.0) + c.value
+    attributed = round(sum(p.conversions for p in per_brand.values()))
     rows: list[dict[str, Any]] = [
-        {"key": key, "orders": float(c.conversions), "gmv": float(c.value), "net_gmv": float(net.get(key, 0.0))}
-        for key, c in gmv.items()
+        {"key": key, "orders": float(orders[key]), "gmv": float(gmv[key]), "net_gmv": float(net.get(key, 0.0))}
+        for key in orders
     ]
     rows.sort(key=lambda r: (-r["orders"], r["key"]))
-    return rows, attributed, params
+    return rows, attributed, {**params, "chains": "per brand", "null_window": null_window}

@@ -1,0 +1,173 @@
+"""The lake's data for the additive-hazard model, gathered on the engine and split by brand.
+
+What comes back from the engine (all sorted, so the same lake always gives the same arrays):
+
+* the observed days: from the calendar day of the lake's first event to that of its last, for every person;
+* the people: every pseudonym with any event, and for each the share of their impressions of brand notes
+  that were of each item category (the *feed share*, an interest proxy the baseline strata are cut from);
+* the touches of the chosen kinds that name a brand, with note, creator and campaign;
+* the orders (with brand, item, amount and net of refunds) and, per order, every touch of the same person
+  about the same brand on the order's day or up to the horizon before, with its age in days.
+
+:func:`brand_inputs` then builds one :class:`~hongmao.attribution.hazard_data.HazardData` per brand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hongmao.attribution.hazard_data import FloatArray, HazardData, IntArray, quantile_strata
+from hongmao.engine import tables
+from hongmao.engine.credit import SECONDS_PER_DAY
+
+KINDS = ("impression", "read", "engagement", "click", "search")
+
+
+@dataclass(frozen=True)
+class LakeHazard:
+    """Everything the hazard model needs from one lake (see the module docstring)."""
+
+    span_days: float  # whole days from the lake's first day to its last, both included
+    users: list[str]
+    feed_share: dict[str, FloatArray]  # category -> per user (in ``users`` order) share of impressions
+    brand_category: dict[str, str]
+    touches: pa.Table  # touch_id, user, brand, kind, note_id, creator_id, campaign_id, exposure (days)
+    orders: pa.Table  # order_id, user, brand, item_id, amount, net (brand not null)
+    pairs: pa.Table  # order_id, touch_id, age (days)
+
+
+@dataclass(frozen=True)
+class BrandInput:
+    """One brand's model data with the rows its indices point to."""
+
+    brand: str
+    data: HazardData
+    touches: pa.Table
+    orders: pa.Table
+    strata_edges: FloatArray
+
+
+def _table(con: Any, expr: Any) -> pa.Table:
+    return con.to_pyarrow(expr)
+
+
+def _day(ts: Any, utc_offset_hours: float) -> Any:
+    """The calendar day (days since 1970-01-01 in the given UTC offset) of a timestamp column."""
+    seconds = ts.epoch_seconds().cast("float64") + utc_offset_hours * 3600.0
+    return (seconds / SECONDS_PER_DAY).floor().cast("int64")
+
+
+def gather(con: Any, ev: Any, conv: Any, touch: Any, horizon_days: int, utc_offset_hours: float) -> LakeHazard:
+    """Run the engine queries of the module docstring; days are calendar days at ``utc_offset_hours``."""
+    span = _table(con, ev.aggregate(d0=_day(ev.time.min(), utc_offset_hours), d1=_day(ev.time.max(), utc_offset_hours)))
+    d0, d1 = span["d0"][0].as_py(), span["d1"][0].as_py()
+    last = int(d1) if d1 is not None else 0
+    days = last - int(d0) + 1 if d0 is not None else 0
+
+    people = ev.filter(ev.user.notnull()).select("user").distinct().order_by("user")
+    users = [str(u) for u in _table(con, people)["user"].to_pylist()]
+
+    items = tables.items(ev)
+    categories = items.filter(items.item_brand.notnull() & items.item_category.notnull())
+    categories = categories.group_by(brand=categories.item_brand).aggregate(category=categories.item_category.mode())
+    brand_category = {r["brand"]: r["category"] for r in _table(con, categories.order_by("brand")).to_pylist()}
+
+    feed_share = _feed_share(con, ev, categories, users)
+
+    td = touch.filter(touch.brand.notnull()).mutate(day=_day(touch.t, utc_offset_hours))
+    # the touch's own day and every later day of the data, at most horizon + 1 days
+    exposure = ibis.least(last - td.day + 1, horizon_days + 1).cast("float64")
+    touches = td.select("touch_id", "user", "brand", "kind", "note_id", "creator_id", "campaign_id", "day")
+    touch_rows = _table(con, touches.mutate(exposure=exposure).drop("day").order_by(["brand", "touch_id"]))
+
+    orders = conv.filter(conv.brand.notnull() & conv.user.notnull())
+    order_rows = _table(
+        con, orders.select("order_id", "user", "brand", "item_id", "amount", "net").order_by(["brand", "order_id"])
+    )
+    c = orders.mutate(order_day=_day(orders.t, utc_offset_hours))
+    joined = c.join(
+        td,
+        [c.user == td.user, c.brand == td.brand, td.day <= c.order_day, td.day >= c.order_day - horizon_days],
+        lname="",
+        rname="{name}_touch",
+    )
+    pairs = joined.select(
+        order_id=joined.order_id, touch_id=joined.touch_id, age=(joined.order_day - joined.day).cast("float64")
+    )
+    pair_rows = _table(con, pairs.order_by(["order_id", "touch_id"]))
+    return LakeHazard(float(days), users, feed_share, brand_category, touch_rows, order_rows, pair_rows)
+
+
+def _feed_share(con: Any, ev: Any, categories: Any, users: list[str]) -> dict[str, FloatArray]:
+    """Per category, the share of each person's impressions of brand notes that were of the category's brands
+    (0 for a person who saw no brand note)."""
+    notes = tables.notes(ev)
+    imp = ev.filter((ev.type == "note.impression") & ev.user.notnull()).select("user", "note_id")
+    imp = imp.join(notes.select("note_id", "note_brand"), "note_id")
+    cats = categories.select(note_brand=categories.brand, feed_category=categories.category)
+    imp = imp.join(cats, "note_brand")
+    grouped = imp.group_by(["user", "feed_category"]).aggregate(n=imp.count())
+    counts = _table(con, grouped.rename(category="feed_category").order_by(["user", "category"]))
+    index = {u: i for i, u in enumerate(users)}
+    total = np.zeros(len(users))
+    per: dict[str, FloatArray] = {}
+    for row in counts.to_pylist():
+        i = index[row["user"]]
+        total[i] += row["n"]
+        per.setdefault(row["category"], np.zeros(len(users)))[i] += row["n"]
+    safe = np.maximum(total, 1.0)
+    return {cat: values / safe for cat, values in sorted(per.items())}
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[IntArray, list[str]]:
+    """Dictionary codes of a string column (-1 for null) and the sorted distinct values."""
+    values = sorted(v for v in pc.unique(column).to_pylist() if v is not None)
+    found = pc.index_in(column, value_set=pa.array(values, pa.string()))
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64), values
+
+
+def _of_brand(rows: pa.Table, brand: str) -> pa.Table:
+    return rows.filter(pc.equal(rows["brand"], brand))
+
+
+def brand_inputs(lake: LakeHazard, strata: int) -> list[BrandInput]:
+    """One model input per brand with orders, its people cut into at most ``strata`` baseline strata."""
+    user_index = pa.array(lake.users, pa.string())
+    out = []
+    for brand in sorted(set(lake.orders["brand"].to_pylist())):
+        orders = _of_brand(lake.orders, brand)
+        touches = _of_brand(lake.touches, brand)
+        share = lake.feed_share.get(lake.brand_category.get(brand, ""), np.zeros(len(lake.users)))
+        person_stratum, edges = quantile_strata(share, strata)
+        n_strata = int(person_stratum.max()) + 1 if person_stratum.size else 1
+        exposure = np.bincount(person_stratum, minlength=n_strata).astype(np.float64) * lake.span_days
+        order_user = np.asarray(pc.index_in(orders["user"], value_set=user_index).to_numpy(zero_copy_only=False))
+        order_stratum = person_stratum[order_user.astype(np.int64)]
+        pairs = lake.pairs.filter(pc.is_in(lake.pairs["order_id"], value_set=orders["order_id"]))
+        pair_order = pc.index_in(pairs["order_id"], value_set=orders["order_id"]).to_numpy(zero_copy_only=False)
+        pair_touch = pc.index_in(pairs["touch_id"], value_set=touches["touch_id"]).to_numpy(zero_copy_only=False)
+        kind = pc.index_in(touches["kind"], value_set=pa.array(KINDS, pa.string())).to_numpy(zero_copy_only=False)
+        note, notes = _codes(touches["note_id"])
+        creator, creators = _codes(touches["creator_id"])
+        data = HazardData(
+            kinds=KINDS,
+            stratum_exposure=exposure,
+            order_stratum=order_stratum.astype(np.int64),
+            touch_kind=np.asarray(kind, dtype=np.int64),
+            touch_note=note,
+            touch_creator=creator,
+            touch_exposure=np.asarray(touches["exposure"].to_numpy(), dtype=np.float64),
+            pair_order=np.asarray(pair_order, dtype=np.int64),
+            pair_touch=np.asarray(pair_touch, dtype=np.int64),
+            pair_age=np.asarray(pairs["age"].to_numpy(), dtype=np.float64),
+            n_notes=len(notes),
+            n_creators=len(creators),
+        )
+        out.append(BrandInput(brand, data, touches, orders, edges))
+    return out

@@ -1,0 +1,206 @@
+"""The additive-hazard model as pure math: it recovers the parameters of person-day data drawn inside the test
+from a known additive hazard, its gradient is exact, each order's shares sum to one, the fit is deterministic,
+and bad input is refused with a reason."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy.optimize import check_grad
+
+from hongmao.attribution.hazard import _Objective, fit_additive_hazard, hazard_shares
+from hongmao.attribution.hazard_data import HazardData, quantile_strata
+from hongmao.errors import AttributionError
+
+KINDS = ("impression", "read", "click")
+MU = (0.002, 0.008)  # baseline per day, two strata
+ALPHA = (0.0, 0.012, 0.2)  # effect per kind: impressions do nothing, a click adds a lot
+GAMMA = (1.0, 0.1, 1.5)  # decay per day: reads last (half-life ~7 days), clicks act within a day or two
+
+
+def draw(
+    seed: int = 0, people: int = 6000, days: int = 40, notes: int = 24, note_sd: float = 0.0
+) -> tuple[HazardData, np.ndarray]:
+    """Person-day orders drawn as Poisson(λ) of the model with the constants above; returns the true b_n too."""
+    rng = np.random.default_rng(seed)
+    stratum = rng.integers(0, len(MU), people)
+    count = rng.poisson(6, people)
+    tu = np.repeat(np.arange(people), count)
+    td = rng.integers(0, days, tu.size)
+    tk = rng.choice(len(KINDS), tu.size, p=[0.6, 0.3, 0.1])
+    tn = rng.integers(0, notes, tu.size)
+    b = rng.normal(0.0, note_sd, notes) if note_sd > 0 else np.zeros(notes)
+    alpha, gamma = np.asarray(ALPHA), np.asarray(GAMMA)
+    lam = np.tile(np.asarray(MU)[stratum][:, None], (1, days))
+    for day in range(days):
+        age = day - td
+        on = age >= 0
+        np.add.at(lam[:, day], tu[on], alpha[tk[on]] * np.exp(b[tn[on]] - gamma[tk[on]] * age[on]))
+    y = rng.poisson(lam)
+    ou, od = np.nonzero(y)
+    reps = y[ou, od]
+    ou, od = np.repeat(ou, reps), np.repeat(od, reps)
+    pair_order, pair_touch, pair_age = [], [], []
+    by_person: dict[int, np.ndarray] = {}
+    order_of_touch = np.argsort(tu, kind="stable")
+    starts = np.searchsorted(tu[order_of_touch], np.arange(people + 1))
+    for o, (u, day) in enumerate(zip(ou.tolist(), od.tolist(), strict=True)):
+        mine = by_person.setdefault(u, order_of_touch[starts[u] : starts[u + 1]])
+        before = mine[td[mine] <= day]
+        pair_order += [o] * before.size
+        pair_touch += before.tolist()
+        pair_age += (day - td[before]).tolist()
+    data = HazardData(
+        kinds=KINDS,
+        stratum_exposure=np.bincount(stratum, minlength=len(MU)).astype(np.float64) * days,
+        order_stratum=stratum[ou].astype(np.int64),
+        touch_kind=tk.astype(np.int64),
+        touch_note=tn.astype(np.int64),
+        touch_creator=(tn % 4).astype(np.int64),
+        touch_exposure=(days - td).astype(np.float64),
+        pair_order=np.asarray(pair_order, dtype=np.int64),
+        pair_touch=np.asarray(pair_touch, dtype=np.int64),
+        pair_age=np.asarray(pair_age, dtype=np.float64),
+        n_notes=notes,
+        n_creators=4,
+    )
+    return data, b
+
+
+@pytest.fixture(scope="module")
+def drawn() -> tuple[HazardData, np.ndarray]:
+    return draw(note_sd=0.5)
+
+
+def test_recovers_known_parameters(drawn: tuple[HazardData, np.ndarray]) -> None:
+    data, true_b = drawn
+    fit = fit_additive_hazard(data)
+    assert fit.converged
+    assert fit.baseline == pytest.approx(MU, rel=0.15)
+    assert fit.effect[1:] == pytest.approx(ALPHA[1:], rel=0.25)
+    assert fit.effect[0] < 0.1 * ALPHA[1]  # impressions: no effect
+    assert fit.decay[1:] == pytest.approx(GAMMA[1:], rel=0.3)
+    # the note multipliers are recovered up to the shrinkage, and their prior scale is estimated near 0.5
+    assert np.corrcoef(fit.note_effect, true_b)[0, 1] > 0.8
+    assert 0.25 < fit.prior_sd_note < 0.8
+    half = fit.half_life_days()
+    assert half["read"] == pytest.approx(np.log(2) / GAMMA[1], rel=0.3)
+
+
+def test_fixed_prior_scale_is_kept(drawn: tuple[HazardData, np.ndarray]) -> None:
+    data, _ = drawn
+    fit = fit_additive_hazard(data, prior_sd_creator=0.01, prior_sd_note=0.01)
+    assert (fit.prior_sd_creator, fit.prior_sd_note) == (0.01, 0.01)
+    assert np.abs(fit.note_effect).max() < 0.05  # held near zero by the narrow prior
+
+
+def test_shares_sum_to_each_order(drawn: tuple[HazardData, np.ndarray]) -> None:
+    data, _ = drawn
+    fit = fit_additive_hazard(data)
+    pair_share, baseline_share = hazard_shares(fit, data)
+    per_order = baseline_share + np.bincount(data.pair_order, weights=pair_share, minlength=data.n_orders)
+    assert per_order == pytest.approx(np.ones(data.n_orders), abs=1e-12)
+    assert np.all(pair_share >= 0) and np.all((baseline_share > 0) & (baseline_share <= 1))
+    # attributed + baseline = orders
+    assert pair_share.sum() + baseline_share.sum() == pytest.approx(data.n_orders, abs=1e-9)
+    # the baseline takes about the orders the baseline rate predicts
+    expected = float(np.asarray(MU) @ data.stratum_exposure)
+    assert baseline_share.sum() == pytest.approx(expected, rel=0.15)
+
+
+def test_fit_is_deterministic() -> None:
+    data, _ = draw(seed=3, people=1500, days=20)
+    one, two = fit_additive_hazard(data), fit_additive_hazard(data)
+    for field in ("baseline", "effect", "decay", "creator_effect", "note_effect"):
+        assert np.array_equal(getattr(one, field), getattr(two, field))
+    assert one.log_likelihood == two.log_likelihood
+
+
+def test_gradient_is_exact() -> None:
+    data, _ = draw(seed=1, people=800, days=15, note_sd=0.3)
+    objective = _Objective(data, 0.7, 0.4)
+    rng = np.random.default_rng(2)
+    size = data.n_strata + 2 * len(KINDS) + data.n_creators + data.n_notes
+    for _ in range(3):
+        x = np.concatenate([rng.normal(-5, 0.5, data.n_strata + len(KINDS)), rng.normal(-1, 0.5, len(KINDS))])
+        x = np.concatenate([x, rng.normal(0, 0.3, size - x.size)])
+        error = check_grad(lambda v: objective(v)[0], lambda v: objective(v)[1], x)
+        assert error < 1e-5 * max(1.0, float(np.linalg.norm(objective(x)[1])))
+
+
+def test_orders_without_touches_are_all_baseline() -> None:
+    data = HazardData(
+        kinds=("read",),
+        stratum_exposure=np.array([100.0]),
+        order_stratum=np.zeros(3, dtype=np.int64),
+        touch_kind=np.zeros(0, dtype=np.int64),
+        touch_note=np.zeros(0, dtype=np.int64),
+        touch_creator=np.zeros(0, dtype=np.int64),
+        touch_exposure=np.zeros(0),
+        pair_order=np.zeros(0, dtype=np.int64),
+        pair_touch=np.zeros(0, dtype=np.int64),
+        pair_age=np.zeros(0),
+        n_notes=0,
+        n_creators=0,
+    )
+    fit = fit_additive_hazard(data)
+    assert fit.baseline == pytest.approx([0.03], rel=1e-4)  # 3 orders in 100 person-days
+    assert fit.effect.tolist() == [0.0]
+    pair_share, baseline_share = hazard_shares(fit, data)
+    assert pair_share.size == 0 and baseline_share.tolist() == [1.0, 1.0, 1.0]
+
+
+def bad(data: HazardData, **change: Any) -> str:
+    with pytest.raises(AttributionError) as caught:
+        replace(data, **change)
+    return str(caught.value)
+
+
+def test_bad_input_is_refused_with_a_reason() -> None:
+    data, _ = draw(seed=4, people=300, days=10)
+    assert "touch_kind holds an index outside" in bad(data, touch_kind=data.touch_kind + 5)
+    assert "touch_note" in bad(data, touch_note=data.touch_note - 3)
+    assert "pair_touch" in bad(data, pair_touch=data.pair_touch + data.n_touches)
+    assert "finite and not negative" in bad(data, pair_age=-data.pair_age - 1)
+    assert "finite and not negative" in bad(data, stratum_exposure=np.array([np.nan, 1.0]))
+    assert "one entry per pair" in bad(data, pair_age=data.pair_age[:-1])
+    assert "one entry per touch" in bad(data, touch_exposure=data.touch_exposure[:-1])
+    assert "not below its touch's exposure" in bad(data, touch_exposure=np.zeros(data.n_touches))
+    assert "has orders but no exposure" in bad(data, stratum_exposure=np.zeros(2))
+    assert "distinct" in bad(data, kinds=("read", "read", "click"))
+    assert "integer array" in bad(data, order_stratum=data.order_stratum.astype(np.float64))
+    with pytest.raises(AttributionError, match="prior_sd_note"):
+        fit_additive_hazard(data, prior_sd_note=-1.0)
+    with pytest.raises(AttributionError, match="max_iter"):
+        fit_additive_hazard(data, max_iter=0)
+    empty = replace(
+        data,
+        order_stratum=np.zeros(0, dtype=np.int64),
+        pair_order=np.zeros(0, dtype=np.int64),
+        pair_touch=np.zeros(0, dtype=np.int64),
+        pair_age=np.zeros(0),
+    )
+    with pytest.raises(AttributionError, match="no orders"):
+        fit_additive_hazard(empty)
+    fit = fit_additive_hazard(data)
+    with pytest.raises(AttributionError, match="different"):
+        hazard_shares(fit, replace(data, kinds=("a", "b", "c")))
+
+
+def test_quantile_strata() -> None:
+    values = np.array([0.0, 0.0, 0.0, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.9])
+    stratum, edges = quantile_strata(values, 4)
+    assert stratum.tolist() == sorted(stratum.tolist())  # numbered from the lowest values up
+    assert set(stratum.tolist()) == set(range(int(stratum.max()) + 1))  # no gaps
+    assert len(set(stratum[:4].tolist())) == 1  # ties share a stratum
+    assert edges.size == int(stratum.max())
+    one, none = quantile_strata(values, 1)
+    assert one.tolist() == [0] * 10 and none.size == 0
+    assert quantile_strata(np.zeros(0), 3)[0].size == 0
+    with pytest.raises(AttributionError, match="at least 1"):
+        quantile_strata(values, 0)
+    with pytest.raises(AttributionError, match="finite"):
+        quantile_strata(np.array([np.inf]), 2)

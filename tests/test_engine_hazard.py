@@ -1,0 +1,172 @@
+"""``hongmao attribute --model hazard`` on the engine: every order split between touches and the baseline
+(attributed + baseline = orders, in orders and in GMV), a ``(baseline)`` row, every grouping, input order not
+mattering, clear errors for bad parameters, and on a small simulated world a baseline near the organic orders."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import event, user
+from enginekit import write_segment
+from hongmao.cli.app import app
+from hongmao.engine import attribute_segments
+from hongmao.engine.hazard import BASELINE
+from hongmao.errors import AttributionError
+from simkit import small_world
+
+T0 = datetime(2025, 6, 1, tzinfo=UTC)
+runner = CliRunner()
+
+
+def at(days: float) -> str:
+    return (T0 + timedelta(days=days)).isoformat()
+
+
+def lake_events(seed: int = 0) -> list[dict[str, Any]]:
+    """Two brands, 60 people: readers buy more than the rest, a few click a link and buy the same day."""
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = [
+        event("item.listed", at(0), item_id="i1", store_id="s1", brand="Lumi", category="skincare", price=100),
+        event("item.listed", at(0), item_id="i2", store_id="s2", brand="Oat", category="babyfood", price=50),
+        event("note.published", at(0), note_id="n1", creator_id="c1", brand="Lumi", items=["i1"]),
+        event("note.published", at(0), note_id="n2", creator_id="c2", brand="Lumi", items=["i1"], campaign_id="k1"),
+        event("note.published", at(0), note_id="n3", creator_id="c1", brand="Oat", items=["i2"]),
+        event(
+            "link.created",
+            at(0),
+            link_id="l2",
+            note_id="n2",
+            item_id="i1",
+            market="tmall",
+            url="https://detail.tmall.com/item.htm?id=1",
+        ),
+    ]
+    orders = 0
+    for i in range(60):
+        who = user(i + 1)
+        for note in ("n1", "n2", "n3"):
+            events.append(event("note.impression", at(rng.uniform(0, 20)), note_id=note, user=who))
+        reads = [(note, rng.uniform(0, 18)) for note in ("n1", "n2", "n3") if rng.random() < 0.5]
+        for note, day in reads:
+            events.append(event("note.read", at(day), note_id=note, user=who, dwell_ms=9000))
+        if rng.random() < 0.2:
+            day = rng.uniform(0, 18)
+            events.append(event("link.click", at(day), click_id=f"k{i}", link_id="l2", user=who))
+            reads.append(("n2", day))
+        for note, day in reads:
+            if rng.random() < 0.4:
+                item, amount = ("i2", 50.0) if note == "n3" else ("i1", 100.0)
+                orders += 1
+                events.append(order(f"o{orders}", who, day + rng.uniform(0.1, 2.0), item, amount))
+        if rng.random() < 0.1:
+            orders += 1
+            events.append(order(f"o{orders}", who, rng.uniform(0, 20), "i1", 100.0))
+    events.append(event("market.refund", at(21), order_id="o1", amount=30.0))
+    return events
+
+
+def order(oid: str, who: str, days: float, item: str, amount: float) -> dict[str, Any]:
+    lines = [{"item_id": item, "price": amount}]
+    return event("market.order", at(days), order_id=oid, user=who, lines=lines, amount=amount)
+
+
+EVENTS = lake_events()  # once: event ids are drawn from a counter
+
+
+@pytest.fixture(scope="module")
+def segment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_segment(tmp_path_factory.mktemp("hazard") / "seg.parquet", EVENTS)
+
+
+def test_orders_split_between_touches_and_baseline(segment: Path) -> None:
+    result = attribute_segments([segment], model="hazard", by="note")
+    assert result.model == "hazard" and result.baseline_orders is not None
+    keys = [r["key"] for r in result.rows]
+    assert keys[-1] == BASELINE and {"n1", "n2", "n3"} <= set(keys)
+    touches = [r for r in result.rows if r["key"] != BASELINE]
+    baseline = result.rows[-1]
+    assert sum(r["orders"] for r in touches) == pytest.approx(result.total_orders, abs=1e-9)
+    assert baseline["orders"] == pytest.approx(result.baseline_orders, abs=1e-9)
+    # attributed + baseline = orders (every order here has a known brand and person)
+    assert result.total_orders + result.baseline_orders == pytest.approx(result.orders, abs=1e-9)
+    assert result.unattributed_orders == 0
+    assert 0 < result.baseline_orders < result.orders
+    # GMV and net GMV are split the same way, in full
+    by_item = attribute_segments([segment], model="hazard", by="item")
+    gmv = sum(r["gmv"] for r in result.rows)
+    assert gmv == pytest.approx(sum(r["gmv"] for r in by_item.rows), abs=1e-6)
+    assert sum(r["net_gmv"] for r in result.rows) == pytest.approx(gmv - 30.0, abs=1e-6)
+    assert result.to_dict()["baseline_orders"] == result.baseline_orders
+    fits = result.params["brands"]
+    assert set(fits) == {"Lumi", "Oat"} and all(f["orders"] > 0 for f in fits.values())
+
+
+@pytest.mark.parametrize("by", ["creator", "brand", "campaign", "item"])
+def test_every_grouping_credits_the_same_orders(segment: Path, by: str) -> None:
+    note = attribute_segments([segment], model="hazard", by="note")
+    other = attribute_segments([segment], model="hazard", by=by)
+    assert other.total_orders == pytest.approx(note.total_orders, abs=1e-9)
+    assert other.baseline_orders == pytest.approx(note.baseline_orders, abs=1e-9)
+    if by == "creator":  # c1 wrote n1 and n3
+        credit = {r["key"]: r["orders"] for r in other.rows}
+        notes = {r["key"]: r["orders"] for r in note.rows}
+        assert credit["c1"] == pytest.approx(notes["n1"] + notes["n3"], abs=1e-9)
+
+
+def test_input_order_does_not_matter(tmp_path: Path, segment: Path) -> None:
+    events = list(EVENTS)
+    random.Random(7).shuffle(events)
+    half = len(events) // 2
+    parts = [write_segment(tmp_path / "a.parquet", events[:half]), write_segment(tmp_path / "b.parquet", events[half:])]
+    base = attribute_segments([segment], model="hazard", by="note")
+    again = attribute_segments(parts, model="hazard", by="note")
+    assert [(r["key"], r["orders"], r["gmv"]) for r in again.rows] == [
+        (r["key"], r["orders"], r["gmv"]) for r in base.rows
+    ]
+
+
+def test_bad_parameters_are_refused(segment: Path) -> None:
+    for params, reason in (
+        ({"horizon": 3}, "no parameter horizon"),
+        ({"strata": 0}, "strata"),
+        ({"horizon_days": 2.5}, "horizon_days"),
+        ({"prior_sd_note": -1.0}, "prior_sd_note"),
+        ({"utc_offset_hours": 20}, "utc_offset_hours"),
+    ):
+        with pytest.raises(AttributionError, match=reason):
+            attribute_segments([segment], model="hazard", hazard=params)
+
+
+def test_hazard_on_a_simulated_world(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from hongmao import api
+    from hongmao.measure.accuracy import credit_error, true_credit
+
+    world, lake = small_world(tmp_path_factory)
+    rows = [json.loads(line) for line in (world / "truth" / "orders.jsonl").read_text(encoding="utf-8").splitlines()]
+    truth = true_credit(rows)
+    hazard = api.attribute(lake, "hazard", "note")
+    last = api.attribute(lake, "last", "note")
+    assert hazard.orders == truth.total_orders and hazard.baseline_orders is not None
+    credited = {r["key"]: r["orders"] for r in hazard.rows if r["key"] != BASELINE}
+    # the baseline takes a good part of the organic orders, which every rule model credits to notes
+    assert hazard.baseline_orders > 0.5 * truth.organic_orders
+    with_organic = credit_error(truth, credited, hazard.orders).misplaced_with_organic
+    last_with_organic = credit_error(truth, {r["key"]: r["orders"] for r in last.rows}, last.orders)
+    assert with_organic < last_with_organic.misplaced_with_organic
+
+    out = runner.invoke(
+        app, ["attribute", "--data", str(lake), "--model", "hazard", "--by", "creator", "--format", "json"]
+    )
+    assert out.exit_code == 0, out.output
+    printed = json.loads(out.stdout)
+    assert printed["model"] == "hazard" and printed["rows"][-1]["key"] == BASELINE
+    table = runner.invoke(app, ["attribute", "--data", str(lake), "--model", "hazard", "--strata", "4"])
+    assert table.exit_code == 0, table.output
+    assert "baseline" in table.stdout
