@@ -247,6 +247,16 @@ def test_reports_leave_flagged_engagement_out_of_the_funnel_and_attribution(tmp_
         assert clean.attribution(Scope(None), "note", "last").total_orders == 0
         overview = clean.overview(Scope("Lumi"))
         assert overview["orders"] == 1 and overview["attributed_orders"] == 0
+    # the library and the command line leave them out too, unless asked not to
+    assert api.attribute(tmp_path / "data", "last").total_orders == 0
+    assert api.attribute(tmp_path / "data", "last", exclude_flagged=False).total_orders == 1
+    for extra, credited in (([], 0), (["--include-flagged"], 1)):
+        out = subprocess.run(
+            [sys.executable, "-m", "hongmao.cli", "attribute", "--data", str(tmp_path / "data"), "--model", "last",
+             "--format", "json", *extra],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert json.loads(out.stdout)["total_orders"] == credited
 
 
 def test_deceptive_note_on_a_hand_built_lake(tmp_path: Path) -> None:

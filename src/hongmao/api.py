@@ -74,6 +74,8 @@ def attribute(
     cycle_quantile: float = 0.9,
     null_window: str = "all",
     hazard: dict[str, Any] | None = None,
+    exclude_flagged: bool = True,
+    exclude_users: Iterable[str] | None = None,
 ) -> AttributionResult:
     """Credit every order in the lake to its buyer's touches inside the windows, under ``model``.
 
@@ -83,6 +85,9 @@ def attribute(
     the touches of a non-buyer's path (``all`` or ``windowed``). ``model="hazard"`` fits the additive-hazard
     model per brand (parameters in ``hazard``: horizon_days, strata, prior_sd_creator, prior_sd_note,
     utc_offset_hours; windows do not apply) and reports the baseline's share as the ``(baseline)`` row.
+
+    The touches of accounts the trust guard flags for fake engagement are left out (``exclude_flagged``; see
+    :func:`hongmao.trust.flagged_accounts`), and those of ``exclude_users`` too.
     """
     from hongmao.engine import Windows, attribute_segments
 
@@ -92,6 +97,11 @@ def attribute(
         category_days = {**_cycle_days(segments, cycle_quantile), **(category_days or {})}
     if category_days:
         windows = Windows.with_category_days(category_days, windows)
+    excluded = set(exclude_users or ())
+    if exclude_flagged:
+        from hongmao.trust import flagged_in_segments
+
+        excluded.update(flagged_in_segments(segments))
     return attribute_segments(
         segments,
         model=model,
@@ -102,6 +112,7 @@ def attribute(
         markov_order=markov_order,
         null_window=null_window,
         hazard=hazard,
+        exclude_users=sorted(excluded) or None,
     )
 
 

@@ -67,6 +67,12 @@ def attribute(
     utc_offset: Annotated[
         float, typer.Option("--utc-offset", min=-12, max=14, help="hazard: calendar days at this UTC offset.")
     ] = 8.0,
+    include_flagged: Annotated[
+        bool,
+        typer.Option(
+            "--include-flagged", help="Keep the touches of accounts flagged for fake engagement (left out by default)."
+        ),
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", help="Rows shown in the table (json/csv print all).")] = 20,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -86,6 +92,7 @@ def attribute(
             windows_from_cycles=windows_from_cycles,
             cycle_quantile=cycle_quantile,
             null_window=null_window,
+            exclude_flagged=not include_flagged,
             hazard={"horizon_days": horizon, "strata": strata, "utc_offset_hours": utc_offset}
             if model == "hazard"
             else None,

@@ -74,20 +74,24 @@ def demo(
     console.print("3. matching people across the two sides and attributing orders …")
     with api.open_lake(lake_dir) as lake:
         segments = lake.segment_paths()
-    f = funnel(segments)
+    from hongmao.trust import flagged_in_segments
+
+    flagged = flagged_in_segments(segments)  # fake-engagement accounts: their touches count for nothing
+    f = funnel(segments, exclude_users=flagged or None)
+    console.print(f"   {len(flagged):,} accounts flagged for fake engagement: their touches are left out")
     console.print(
         f"   {f['matched_people']:,} people seen on both sides (of {f['community_people']:,} in the community,"
         f" {f['market_people']:,} on the marketplace)"
     )
-    last = api.attribute(lake_dir, "last", "note")
-    linear = api.attribute(lake_dir, "linear", "note")
+    last = api.attribute(lake_dir, "last", "note", exclude_flagged=False, exclude_users=flagged)
+    linear = api.attribute(lake_dir, "linear", "note", exclude_flagged=False, exclude_users=flagged)
     console.print(
         f"   {last.total_orders:,.0f} of {last.orders:,} orders have a touch inside their window;"
         f" {last.unattributed_orders:,} are unattributed (organic or unseen)"
     )
     console.print(_side_by_side("Top notes · last touch vs linear", last, linear, top))
-    c_last = api.attribute(lake_dir, "last", "creator")
-    c_linear = api.attribute(lake_dir, "linear", "creator")
+    c_last = api.attribute(lake_dir, "last", "creator", exclude_flagged=False, exclude_users=flagged)
+    c_linear = api.attribute(lake_dir, "linear", "creator", exclude_flagged=False, exclude_users=flagged)
     console.print(_side_by_side("Top creators · last touch vs linear", c_last, c_linear, top))
     steps = [
         ("impressions 曝光", "impressions"),
