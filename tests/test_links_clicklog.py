@@ -39,6 +39,22 @@ def clicks_in(lake: Lake) -> list[str]:
 
 @pytest.mark.parametrize("user", [VISITOR, None])
 @pytest.mark.parametrize("link_id", ["lk0123", 'odd\\"link/中'])
+@pytest.mark.parametrize(("ua_class", "bot"), [("browser", False), ("preview", True), ("app", False)])
+def test_the_redirects_prepared_parts_make_the_same_line(
+    user: str | None, link_id: str, ua_class: str, bot: bool
+) -> None:
+    parts = clicklog.encode_parts(
+        b"0123456789abcdef01234567",
+        clicklog.link_field(link_id),
+        T0,
+        (user or "").encode(),
+        clicklog.ua_fields(ua_class, bot),
+    )
+    assert parts == encode("0123456789abcdef01234567", link_id, T0, user, ua_class, bot)
+
+
+@pytest.mark.parametrize("user", [VISITOR, None])
+@pytest.mark.parametrize("link_id", ["lk0123", 'odd\\"link/中'])
 def test_a_folded_line_is_exactly_the_contract_row(user: str | None, link_id: str) -> None:
     line = encode("Ab-_9", link_id, T0, user, "app", True).rstrip(b"\n")
     event = validate(

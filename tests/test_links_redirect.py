@@ -12,7 +12,7 @@ import pytest
 
 from hongmao.errors import ConfigError
 from hongmao.links.clicklog import decode
-from hongmao.links.redirect import RedirectApp
+from hongmao.links.redirect import ClickIds, RedirectApp
 from hongmao.links.tokens import Claims, KeyRing
 
 RING = KeyRing([("k1", b"test-link-secret-0123")])
@@ -315,3 +315,10 @@ def test_a_link_id_that_cannot_be_one_log_line_is_refused() -> None:
     for bad in ("lk\t1", "lk\n1", ""):
         assert request(app, "GET", f"/l/{token(bad)}").status_code == 404
     assert sink.lines == []
+
+
+def test_click_ids_are_unique_hex_across_buffer_refills() -> None:
+    ids = ClickIds()
+    drawn = [ids() for _ in range(3 * ClickIds.BATCH + 7)]
+    assert len(set(drawn)) == len(drawn)
+    assert all(len(i) == 24 and all(c in b"0123456789abcdef" for c in i) for i in drawn)

@@ -60,7 +60,30 @@ class ClickSink(Protocol):
 
 
 def encode(click_id: str, link_id: str, time_us: int, user: str | None, ua_class: str, bot: bool) -> bytes:
+    """One click line (version 1), newline included."""
     return f"{click_id}\t{link_id}\t{time_us}\t{user or ''}\t{ua_class}\t{1 if bot else 0}\n".encode()
+
+
+# The redirect builds the same line from parts prepared ahead (per link, per user-agent class): one bytes
+# formatting per click instead of a str format and an encode. ``tests/test_links_clicklog.py`` checks both agree.
+
+
+def link_field(link_id: str) -> bytes:
+    """The part of a link's lines between the click id and the time: ``\\t<link_id>\\t``."""
+    return f"\t{link_id}\t".encode()
+
+
+_UA_FIELDS = {(ua, bot): f"\t{ua}\t{1 if bot else 0}\n".encode() for ua in UA_CLASSES for bot in (False, True)}
+
+
+def ua_fields(ua_class: str, bot: bool) -> bytes:
+    """The end of a line after the visitor: ``\\t<ua_class>\\t<0|1>\\n``."""
+    return _UA_FIELDS[ua_class, bot]
+
+
+def encode_parts(click_id: bytes, link: bytes, time_us: int, user: bytes, ua: bytes) -> bytes:
+    """:func:`encode` from prepared parts: ``link`` from :func:`link_field`, ``ua`` from :func:`ua_fields`."""
+    return b"%b%b%d\t%b%b" % (click_id, link, time_us, user, ua)
 
 
 def event_id(click_id: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 from hongmao.errors import DestinationError, HongmaoError, TokenError
 from hongmao.links import pages
-from hongmao.links.clicklog import ClickSink, encode
+from hongmao.links.clicklog import ClickSink, encode_parts, link_field, ua_fields
 from hongmao.links.markets import GENERIC, MARKETS, Market, check_destination, generic_market
 from hongmao.links.tokens import KeyRing
 from hongmao.links.useragents import PREFETCH_HEADERS, classify, is_prefetch
@@ -42,6 +42,7 @@ KEY_RELOAD_SECONDS = 5.0
 _VISITOR = re.compile(rb"[0-9a-f]{32}")
 _LINK_ID = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
 _REDIRECT_HEADERS = [(b"content-length", b"0"), *pages.COMMON_HEADERS]
+_PREVIEW_FIELDS = ua_fields("preview", True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class Target:
     """A verified token made ready to answer: the Location around the click id, and what to check."""
 
     link_id: str
+    log_link: bytes  # the link's part of each click line (clicklog.link_field)
     expires_us: int
     prefix: bytes  # the destination up to and including "<click_param>="
     suffix: bytes  # the destination's fragment, if any
@@ -78,6 +80,7 @@ def prepare(keys: KeyRing, token: str) -> Target | pages.Page:
     joiner = "&" if "?" in url else "?"
     return Target(
         link_id=claims.link_id,
+        log_link=link_field(claims.link_id),
         expires_us=claims.expires * 1_000_000 if claims.expires else NEVER,
         prefix=f"{url}{joiner}{market.click_param}=".encode("ascii"),
         suffix=f"#{fragment}".encode("ascii") if fragment else b"",
@@ -87,10 +90,10 @@ def prepare(keys: KeyRing, token: str) -> Target | pages.Page:
 
 
 class ClickIds:
-    """Unguessable click ids: 96 bits from the OS's randomness as 24 hex digits, drawn from a buffer refilled
-    every 512 clicks (one system call instead of one per click). A forked child starts a fresh buffer."""
+    """Unguessable click ids: 96 bits from the OS's randomness as 24 hex digits (ASCII bytes), cut from a
+    buffer of 512 refilled with one system call and hex-encoded in one go. A forked child starts afresh."""
 
-    BYTES = 12
+    DIGITS = 24
     BATCH = 512
 
     def __init__(self) -> None:
@@ -101,12 +104,12 @@ class ClickIds:
     def reset(self) -> None:
         self._buffer, self._position = b"", 0
 
-    def __call__(self) -> str:
+    def __call__(self) -> bytes:
         start = self._position
         if start >= len(self._buffer):
-            self._buffer, start = os.urandom(self.BYTES * self.BATCH), 0
-        self._position = start + self.BYTES
-        return self._buffer[start : start + self.BYTES].hex()
+            self._buffer, start = os.urandom(self.DIGITS // 2 * self.BATCH).hex().encode("ascii"), 0
+        self._position = end = start + self.DIGITS
+        return self._buffer[start:end]
 
 
 _CLICK_ID_SOURCES: weakref.WeakSet[ClickIds] = weakref.WeakSet()
@@ -120,18 +123,18 @@ def _reset_click_ids() -> None:
 os.register_at_fork(after_in_child=_reset_click_ids)
 
 
-def visitor(query: bytes, cookie: bytes) -> str | None:
-    """The reader's pseudonym from ``u=`` in the query or the ``hm_u`` cookie, if well formed."""
+def visitor(query: bytes, cookie: bytes) -> bytes:
+    """The reader's pseudonym from ``u=`` in the query or the ``hm_u`` cookie if well formed, else ``b""``."""
     if query:
         for part in query.split(b"&"):
             if part.startswith(b"u=") and _VISITOR.fullmatch(part, 2):
-                return part[2:].decode("ascii")
+                return part[2:]
     if cookie:
         for part in cookie.split(b";"):
             part = part.strip()
             if part.startswith(b"hm_u=") and _VISITOR.fullmatch(part, 5):
-                return part[5:].decode("ascii")
-    return None
+                return part[5:]
+    return b""
 
 
 class RedirectApp:
@@ -160,12 +163,20 @@ class RedirectApp:
         self.shutdown = shutdown or []
         self.clock_us = clock_us
         self.click_ids = ClickIds()
-        self._targets: dict[str, Target] = {}
+        self._links: dict[str, Target] = {}  # "/l/<token>" -> its verified target
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._lifespan(scope, receive, send)
             return
+        target = self._links.get(scope["path"])
+        if target is not None and scope["method"] == "GET":
+            await self._click(scope, send, target)  # the hot path: a GET of a link verified before
+        else:
+            await self._route(scope, send)
+
+    async def _route(self, scope: Scope, send: Send) -> None:
+        """Everything but the hot path: first use of a token, share codes, HEAD, health, refusals."""
         path: str = scope["path"]
         if path.startswith("/l/"):
             token: str | None = path[3:]
@@ -180,20 +191,25 @@ class RedirectApp:
         head = scope["method"] == "HEAD"
         if isinstance(target, pages.Page):
             await _answer(send, target, head)
-            return
-        if not head and scope["method"] != "GET":
+        elif not head and scope["method"] != "GET":
             await _answer(send, pages.NOT_ALLOWED, False)
-            return
-        now = self.clock_us()
-        if now >= target.expires_us or target.link_id in self.revoked:
-            await _answer(send, pages.GONE, head)
-            return
-        if head:  # link checkers: where it goes, without a click
+        elif not head:
+            await self._click(scope, send, target)
+        elif self._live(target, self.clock_us()):  # link checkers: where it goes, without a click
             await _redirect(send, target.plain)
-            return
-        await self._click(scope, send, target, now)
+        else:
+            await _answer(send, pages.GONE, True)
 
-    async def _click(self, scope: Scope, send: Send, target: Target, now: int) -> None:
+    def _live(self, target: Target, now: int) -> bool:
+        """Not expired (checked against the clock on every request) and not revoked."""
+        return now < target.expires_us and target.link_id not in self.revoked
+
+    async def _click(self, scope: Scope, send: Send, target: Target) -> None:
+        """Log the click (handed to the kernel), then answer with the 302 that carries its click id."""
+        now = self.clock_us()
+        if not self._live(target, now):
+            await _answer(send, pages.GONE, False)
+            return
         agent, cookie, prefetch = b"", b"", False
         for name, value in scope["headers"]:
             if name == b"user-agent":
@@ -202,17 +218,17 @@ class RedirectApp:
                 cookie = value
             elif name in PREFETCH_HEADERS and is_prefetch(value):
                 prefetch = True
-        ua_class, bot = ("preview", True) if prefetch else classify(agent)
         query: bytes = scope["query_string"]
-        user = visitor(query, cookie) if query or cookie else None
+        user = visitor(query, cookie) if query or cookie else b""
         click_id = self.click_ids()
+        line = encode_parts(click_id, target.log_link, now, user, _PREVIEW_FIELDS if prefetch else _ua(agent))
         try:
-            self.sink.write(encode(click_id, target.link_id, now, user, ua_class, bot))
+            self.sink.write(line)
         except OSError as error:  # no 302 without its click on record
             log.error("cannot log a click, answering 503: %s", error)
             await _answer(send, pages.UNAVAILABLE, False)
             return
-        location = target.prefix + click_id.encode("ascii") + target.suffix
+        location = target.prefix + click_id + target.suffix
         if query and b"to=app" in query.split(b"&"):
             deep = target.market.deep_link(location.decode("ascii"))
             if deep is not None:
@@ -221,16 +237,17 @@ class RedirectApp:
         await _redirect(send, location)
 
     def _target(self, token: str) -> Target | pages.Page:
-        found = self._targets.get(token)
+        path = f"/l/{token}"
+        found = self._links.get(path)
         if found is None:
             prepared = prepare(self.keys, token)
             if prepared is pages.NOT_FOUND and self._reload_keys():
                 prepared = prepare(self.keys, token)  # signed by a key added since this process started?
             if isinstance(prepared, pages.Page):
                 return prepared  # not cached: made-up tokens must not be able to crowd out real ones
-            if len(self._targets) >= CACHE_SIZE:
-                self._targets.clear()
-            self._targets[token] = found = prepared
+            if len(self._links) >= CACHE_SIZE:
+                self._links.clear()
+            self._links[path] = found = prepared
         return found
 
     def _reload_keys(self) -> bool:
@@ -265,6 +282,12 @@ class RedirectApp:
                     hook()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _ua(agent: bytes) -> bytes:
+    """The user-agent fields of a click line for this agent (its class and bot flag)."""
+    ua_class, bot = classify(agent)
+    return ua_fields(ua_class, bot)
 
 
 async def _redirect(send: Send, location: bytes) -> None:
