@@ -1,0 +1,73 @@
+"""Benchmark: folding click lines into the lake, with time-ordered click ids (what the redirect makes) against
+random ones, side by side, as the lake grows.
+
+    python bench/fold.py                          # 30 folds of 30,000 clicks each way (about a minute)
+    python bench/fold.py --folds 10 --clicks 10000
+
+Each fold is what ``hongmao serve`` does every second under load: decode the log lines
+(``hongmao.links.clicklog.decode``) and ``Lake.append`` them as one segment, which looks every event id up in the
+catalog's primary-key index and inserts the new ones. Both lakes use the default SQLite catalog in temporary
+directories (removed after). The two kinds of id alternate fold by fold, so the machine's noise falls on both.
+Figures go to docs/benchmarks.md by hand, with the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from hongmao.lake import Lake
+from hongmao.links.clicklog import decode, encode
+
+START_US = 1_750_000_000_000_000
+
+
+def lines(kind: str, first_us: int, clicks: int) -> list[bytes]:
+    """``clicks`` log lines 30 µs apart from ``first_us``; ids ordered (ms + 64 random bits) or 96 random bits."""
+    out = []
+    for k in range(clicks):
+        t = first_us + 30 * k
+        click_id = f"{t // 1000:012x}{os.urandom(8).hex()}" if kind == "ordered" else os.urandom(12).hex()
+        out.append(encode(click_id, "lnk-bench", t, None, "app", False).rstrip(b"\n"))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--folds", type=int, default=30)
+    parser.add_argument("--clicks", type=int, default=30_000, help="clicks per fold")
+    args = parser.parse_args(argv)
+
+    root = Path(tempfile.mkdtemp(prefix="hongmao-fold-"))
+    try:
+        lakes = {kind: Lake.open(root / kind) for kind in ("ordered", "random")}
+        per_click: dict[str, list[float]] = {kind: [] for kind in lakes}
+        first = START_US
+        print("| clicks in the lake | ordered ids µs/click | random ids µs/click | random / ordered |")
+        print("|---:|---:|---:|---:|")
+        for fold in range(args.folds):
+            for kind, lake in lakes.items():
+                rows = [decode(line) for line in lines(kind, first, args.clicks)]
+                started = time.perf_counter()
+                lake.append([r for r in rows if r is not None])
+                per_click[kind].append((time.perf_counter() - started) / args.clicks * 1e6)
+            first += 30 * args.clicks
+            if (fold + 1) % 5 == 0 or fold + 1 == args.folds:
+                o, r = per_click["ordered"][-1], per_click["random"][-1]
+                print(f"| {(fold + 1) * args.clicks:,} | {o:.1f} | {r:.1f} | {r / o:.1f} |")
+        for lake in lakes.values():
+            lake.close()
+        o_mean, r_mean = statistics.fmean(per_click["ordered"]), statistics.fmean(per_click["random"])
+        print(f"\nmean over all folds: ordered {o_mean:.1f} µs/click, random {r_mean:.1f} µs/click "
+              f"({r_mean / o_mean:.1f}x)")  # fmt: skip
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
