@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import event, user
-from enginekit import write_segment
+from enginekit import two_brand_catalog, write_segment
 from hongmao.engine import Windows, attribute_segments
 from hongmao.engine.funnel import funnel
 from hongmao.errors import AttributionError
@@ -27,22 +27,7 @@ def at(days: float) -> str:
 
 
 def catalog() -> list[dict[str, Any]]:
-    return [
-        event("item.listed", at(0), item_id="i1", store_id="s1", brand="Lumi", category="skincare", price=100),
-        event("item.listed", at(0), item_id="i2", store_id="s2", brand="Oat", category="babyfood", price=50),
-        event("note.published", at(0), note_id="n1", creator_id="c1", brand="Lumi", items=["i1"]),
-        event("note.published", at(0), note_id="n2", creator_id="c2", brand="Lumi", items=["i1"], campaign_id="k1"),
-        event("note.published", at(0), note_id="n3", creator_id="c1", brand="Oat", items=["i2"]),
-        event(
-            "link.created",
-            at(0),
-            link_id="l2",
-            note_id="n2",
-            item_id="i1",
-            market="tmall",
-            url="https://detail.tmall.com/item.htm?id=1",
-        ),
-    ]
+    return two_brand_catalog()
 
 
 def order(oid: str, who: str, days: float, item: str = "i1", amount: float = 100, **kw: Any) -> dict[str, Any]:

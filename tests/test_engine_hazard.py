@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import event, user
-from enginekit import write_segment
+from enginekit import two_brand_catalog, write_segment
 from hongmao.cli.app import app
 from hongmao.engine import attribute_segments
 from hongmao.engine.hazard import BASELINE
@@ -32,22 +32,7 @@ def at(days: float) -> str:
 def lake_events(seed: int = 0) -> list[dict[str, Any]]:
     """Two brands, 60 people: readers buy more than the rest, a few click a link and buy the same day."""
     rng = random.Random(seed)
-    events: list[dict[str, Any]] = [
-        event("item.listed", at(0), item_id="i1", store_id="s1", brand="Lumi", category="skincare", price=100),
-        event("item.listed", at(0), item_id="i2", store_id="s2", brand="Oat", category="babyfood", price=50),
-        event("note.published", at(0), note_id="n1", creator_id="c1", brand="Lumi", items=["i1"]),
-        event("note.published", at(0), note_id="n2", creator_id="c2", brand="Lumi", items=["i1"], campaign_id="k1"),
-        event("note.published", at(0), note_id="n3", creator_id="c1", brand="Oat", items=["i2"]),
-        event(
-            "link.created",
-            at(0),
-            link_id="l2",
-            note_id="n2",
-            item_id="i1",
-            market="tmall",
-            url="https://detail.tmall.com/item.htm?id=1",
-        ),
-    ]
+    events: list[dict[str, Any]] = two_brand_catalog()
     orders = 0
     for i in range(60):
         who = user(i + 1)
