@@ -20,16 +20,16 @@ RULE_MODELS = ("first", "last", "linear", "time_decay", "position")
 SECONDS_PER_DAY = 86_400.0
 
 
-def _window_seconds(j: Any, windows: Windows) -> Any:
-    """Per-row window in seconds from the touch kind and the order's category."""
+def window_seconds(kind: Any, category: Any, windows: Windows) -> Any:
+    """Per-row window in seconds from the touch kind and the category (Ibis expressions for both)."""
     branches = []
-    for category, over in windows.by_category.items():
-        for kind in TOUCH_KINDS:
-            days = windows.for_category(category)[kind]
-            if kind in over:
-                branches.append(((j.category == category) & (j.kind == kind), days * SECONDS_PER_DAY))
-    for kind in TOUCH_KINDS:
-        branches.append((j.kind == kind, windows.days[kind] * SECONDS_PER_DAY))
+    for cat, over in windows.by_category.items():
+        for touch_kind in TOUCH_KINDS:
+            days = windows.for_category(cat)[touch_kind]
+            if touch_kind in over:
+                branches.append(((category == cat) & (kind == touch_kind), days * SECONDS_PER_DAY))
+    for touch_kind in TOUCH_KINDS:
+        branches.append((kind == touch_kind, windows.days[touch_kind] * SECONDS_PER_DAY))
     return ibis.cases(*branches, else_=0.0)
 
 
@@ -45,7 +45,7 @@ def journeys(conv: Any, touch: Any, windows: Windows) -> Any:
         rname="{name}_touch",
     )
     j = j.mutate(age=(j.ct - j.tt).cast("float64"))
-    return j.filter(j.age <= _window_seconds(j, windows))
+    return j.filter(j.age <= window_seconds(j.kind, j.category, windows))
 
 
 def weights(j: Any, model: str, half_life_days: float) -> Any:

@@ -24,8 +24,8 @@ from typing import Any
 import ibis
 
 from hongmao.attribution import PathRow
-from hongmao.engine.credit import SECONDS_PER_DAY, credit_key
-from hongmao.engine.windows import TOUCH_KINDS, Windows
+from hongmao.engine.credit import credit_key, window_seconds
+from hongmao.engine.windows import Windows
 from hongmao.errors import AttributionError
 
 SEP = "\x1f"  # cannot appear in a key from the contract's ids, unlike " > "
@@ -52,18 +52,6 @@ def _collapse(steps: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _null_window_seconds(idle: Any, windows: Windows, category: Any) -> Any:
-    """Per idle touch, the window of its kind for the brand's category (as ``credit._window_seconds``)."""
-    branches = []
-    for cat, over in windows.by_category.items():
-        for kind in TOUCH_KINDS:
-            if kind in over:
-                branches.append(((category == cat) & (idle.kind == kind), over[kind] * SECONDS_PER_DAY))
-    for kind in TOUCH_KINDS:
-        branches.append((idle.kind == kind, windows.days[kind] * SECONDS_PER_DAY))
-    return ibis.cases(*branches, else_=0.0)
-
-
 def _idle_touches(touch: Any, conv: Any, null_window: str, windows: Windows | None, items: Any) -> Any:
     """Touches of people about brands they did not buy, optionally cut to the windows before their last touch."""
     buyers = conv.select("user", "brand").distinct()
@@ -81,7 +69,7 @@ def _idle_touches(touch: Any, conv: Any, null_window: str, windows: Windows | No
         idle = idle.left_join(cats, idle.brand == cats.brand).drop("brand_right")
         category = idle.brand_category
     age = (idle.last_tt - idle.tt).cast("float64")
-    return idle.filter(age <= _null_window_seconds(idle, windows, category))
+    return idle.filter(age <= window_seconds(idle.kind, category, windows))
 
 
 def brand_journey_paths(
