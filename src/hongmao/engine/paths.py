@@ -105,13 +105,15 @@ def brand_journey_paths(
     )
     nulls = per_person.group_by(["brand", "path"]).aggregate(nulls=per_person.count())
 
+    # Rows in a fixed order: paths that collapse to the same steps are summed, and the chain's states are
+    # numbered, in the order rows arrive; DuckDB's parallel group-by would otherwise vary it run to run.
     acc: dict[str, dict[tuple[str, ...], list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0, 0.0, 0.0]))
-    for row in con.to_pyarrow(converting).to_pylist():
+    for row in con.to_pyarrow(converting.order_by(["brand", "path"])).to_pylist():
         entry = acc[row["brand"]][_collapse(row["path"].split(SEP))]
         entry[0] += row["conversions"]
         entry[1] += row["value"]
         entry[2] += row["net"]
-    for row in con.to_pyarrow(nulls).to_pylist():
+    for row in con.to_pyarrow(nulls.order_by(["brand", "path"])).to_pylist():
         if row["brand"] is None:  # a touch whose note names no brand: no brand's chain holds it
             continue
         acc[row["brand"]][_collapse(row["path"].split(SEP))][3] += row["nulls"]
