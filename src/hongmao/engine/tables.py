@@ -13,7 +13,7 @@ from typing import Any
 import ibis
 from ibis import _
 
-from hongmao.contract import ENGAGEMENT_TYPES
+from hongmao.contract import ENGAGEMENT_TYPES, EVENT_TYPES
 
 NO_NOTE = "(community search)"
 
@@ -44,8 +44,12 @@ def without_users(rel: Any, users: Iterable[str] | Any | None) -> Any:
     return rel.anti_join(excluded, rel.user == excluded.user)
 
 
-#: Event types that are a person's engagement with seeding (what fake accounts fake).
-ENGAGEMENT_PREFIXES = ("note.", "link.click", "community.")
+#: Event types that are a person's engagement with seeding (what fake accounts fake): everything a person does
+#: on the community side but publish, and link clicks.
+PERSON_ENGAGEMENT = (
+    *sorted(name for name, t in EVENT_TYPES.items() if t.side == "community" and name != "note.published"),
+    "link.click",
+)
 
 
 def without_engagement(ev: Any, users: Iterable[str] | Any | None) -> Any:
@@ -54,10 +58,7 @@ def without_engagement(ev: Any, users: Iterable[str] | Any | None) -> Any:
     excluded = user_set(users)
     if excluded is None:
         return ev
-    engagement = ev.type.startswith(ENGAGEMENT_PREFIXES[0])
-    for prefix in ENGAGEMENT_PREFIXES[1:]:
-        engagement = engagement | ev.type.startswith(prefix)
-    engagement = engagement & (ev.type != "note.published") & (ev.type != "note.boosted")
+    engagement = ev.type.isin(PERSON_ENGAGEMENT)
     flagged = ev.user.isin(excluded.user).fill_null(False)
     return ev.filter(~(engagement & flagged))
 
