@@ -67,21 +67,17 @@ def flagged_accounts(
 
 def flagged_in_segments(segments: Sequence[Path], params: TrustParams | None = None) -> list[str]:
     """Pseudonyms of the accounts flagged for fake engagement in these lake segments."""
-    from hongmao.engine import backend, trust_engagement
-    from hongmao.trust.engagement import judge_accounts
-    from hongmao.trust.report import lockstep_pairs
+    from hongmao.engine import backend
+    from hongmao.trust.report import judge_accounts_in
 
     if not segments:
         return []
-    rules = (params or TrustParams()).engagement
     con = backend.connect()
     try:
-        ev = backend.events_table(con, segments)
-        activity = con.to_pyarrow(trust_engagement.account_activity(ev, rules.short_dwell_ms)).to_pylist()
-        pairs = lockstep_pairs(con, ev, activity, rules)
+        accounts = judge_accounts_in(con, backend.events_table(con, segments), (params or TrustParams()).engagement)
     finally:
         con.disconnect()
-    return sorted(a.user for a in judge_accounts(activity, pairs, rules) if a.flagged)
+    return sorted(a.user for a in accounts if a.flagged)
 
 
 __all__ = [

@@ -137,9 +137,7 @@ def trust_segments(segments: Sequence[Path], params: TrustParams | None = None, 
     disclosure = judge(*trust_disclosure.evidence_rows(con, ev))
 
     rules = params.engagement
-    activity = con.to_pyarrow(trust_engagement.account_activity(ev, rules.short_dwell_ms)).to_pylist()
-    pairs = lockstep_pairs(con, ev, activity, rules)
-    accounts = judge_accounts(activity, pairs, rules)
+    accounts = judge_accounts_in(con, ev, rules)
     flagged = [a.user for a in accounts if a.flagged]
     note_rows = con.to_pyarrow(
         trust_engagement.note_engagement(ev, rules.burst_seconds, flagged, rules.short_dwell_ms)
@@ -170,6 +168,14 @@ def trust_segments(segments: Sequence[Path], params: TrustParams | None = None, 
         data_end=end_value,
         orders=len(orders),
     )
+
+
+def judge_accounts_in(con: Any, ev: Any, rules: EngagementRules) -> list[AccountFinding]:
+    """Every engaging account of ``ev`` judged for fake engagement (activity, lockstep pairs, then the rules)."""
+    from hongmao.engine import trust_engagement
+
+    activity = con.to_pyarrow(trust_engagement.account_activity(ev, rules.short_dwell_ms)).to_pylist()
+    return judge_accounts(activity, lockstep_pairs(con, ev, activity, rules), rules)
 
 
 def lockstep_pairs(con: Any, ev: Any, activity: list[dict[str, Any]], rules: EngagementRules) -> list[dict[str, Any]]:
