@@ -30,7 +30,7 @@ class CampaignCreated(BaseModel):
     notes: list[Id] = Field(default_factory=list, description="Notes that belong to the campaign.")
     name: str | None = None
 
-    _period = model_validator(mode="after")(lambda self: _end_after_start(self))
+    _period = model_validator(mode="after")(_end_after_start)
 
 
 class CollaborationCreated(BaseModel):
@@ -59,4 +59,4 @@ class NoteBoosted(BaseModel):
     end: Timestamp
     campaign_id: Id | None = None
 
-    _period = model_validator(mode="after")(lambda self: _end_after_start(self))
+    _period = model_validator(mode="after")(_end_after_start)

@@ -12,8 +12,6 @@ else they see is unchanged and the campaign's effect is purely additive.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +21,7 @@ from hongmao.sim.clock import DAY, seconds_in_day
 from hongmao.sim.config import MARKETS
 from hongmao.sim.holdout import in_holdout
 from hongmao.sim.world import CAMPAIGN_BOOST, NOTE_LIFETIME_DAYS, REACH_HALF_LIFE_DAYS, World
-from hongmao.sim.writer import EventSink, head
+from hongmao.sim.writer import EventSink, dumps, head
 
 READ_BASE, READ_GAIN = 0.12, 0.5  # P(read | impression) = (base + gain * sqrt(interest)) * sqrt(quality)
 DWELL_MEDIAN_MS, DWELL_SIGMA = 18_000, 0.75
@@ -64,10 +62,6 @@ class Clicks:
     t: NDArray[np.int64]
     seq: NDArray[np.int64]  # click id number: the click id is f"ck{seq}"
     landed: NDArray[np.bool_]  # the store page loaded: a market.visit carries the click id
-
-
-def _dumps(data: Mapping[str, object]) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _sorted(t: NDArray[np.int64], *cols: NDArray[np.int64]) -> tuple[NDArray[np.int64], list[NDArray[np.int64]]]:
@@ -111,7 +105,7 @@ class Community:
                 "notes": [self.note_ids[n] for n in c.notes],
                 "name": f"{w.brands[c.brand].id} seeding #{ci + 1}",
             }
-            emit("brand", max(0, c.start_t - 3 * 3600), "campaign.created", "brand", _dumps(data))
+            emit("brand", max(0, c.start_t - 3 * 3600), "campaign.created", "brand", dumps(data))
         for n in self._by_pub_day.get(day, []):
             note = w.notes[n]
             creator = w.creators[note.creator]
@@ -127,7 +121,7 @@ class Community:
                 "creator_tier": creator.tier,
                 "title": note.title,
             }
-            emit("community", note.pub_t, "note.published", "community", _dumps(data))
+            emit("community", note.pub_t, "note.published", "community", dumps(data))
             for k, li in enumerate(note.links):
                 link = w.links[li]
                 ldata = {
@@ -139,7 +133,7 @@ class Community:
                     "creator_id": creator.id,
                     "campaign_id": w.campaigns[note.campaign].id if note.campaign >= 0 else None,
                 }
-                emit("links", note.pub_t + 1 + k, "link.created", "links", _dumps(ldata))
+                emit("links", note.pub_t + 1 + k, "link.created", "links", dumps(ldata))
 
     def fake_bursts(self, day: int) -> None:
         """Rings of fake accounts like and collect their client's new notes within the hour, barely reading."""

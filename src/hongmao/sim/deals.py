@@ -14,14 +14,13 @@ Boosted notes get one ``note.boosted`` for a week of promotion. The draws come f
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
 from hongmao.sim.clock import DAY
 from hongmao.sim.world import BOOST_FEE, FEE_AUDIENCE, KOC_FEE, KOL_FEE, World
-from hongmao.sim.writer import EventSink
+from hongmao.sim.writer import EventSink, dumps
 
 BOOST_DAYS = 7
 
@@ -68,10 +67,6 @@ def draw_deals(world: World, rng: np.random.Generator) -> list[Deal]:
     return deals
 
 
-def _dumps(data: dict[str, object]) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
 class BrandBooks:
     """Writes each day's deal records and boosting, as the brands log them."""
 
@@ -103,7 +98,7 @@ class BrandBooks:
                 data["note_id"] = w.notes[deal.note].id
             if deal.campaign >= 0:
                 data["campaign_id"] = w.campaigns[deal.campaign].id
-            self.sink.emit("brand", deal.t, "collaboration.created", "brand", _dumps(data))
+            self.sink.emit("brand", deal.t, "collaboration.created", "brand", dumps(data))
         for n in self._boosts.get(day, []):
             note = w.notes[n]
             start = note.pub_t + 2 * 3600
@@ -116,4 +111,4 @@ class BrandBooks:
             }
             if note.campaign >= 0:
                 boost["campaign_id"] = w.campaigns[note.campaign].id
-            self.sink.emit("brand", note.pub_t + 3600, "note.boosted", "brand", _dumps(boost))
+            self.sink.emit("brand", note.pub_t + 3600, "note.boosted", "brand", dumps(boost))
