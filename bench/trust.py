@@ -19,6 +19,12 @@ with ``truth/notes.jsonl``, ``truth/creators.jsonl`` and ``truth/fake_accounts.j
   precision of the flag is the row above).
 * ``fake_engagement``: notes of creators who buy fake engagement, those creators, and the fake accounts.
 
+``--ceiling`` adds how far the deceptive flag could go on the same world: the same score and flag rule fed with
+credit no real system has — the simulator's true intent shares of every caused order (which notes persuaded the
+buyer, and how much), and its drawn cause (the one note that made the sale) — each at the default policy and at
+looser ones (lower posterior level, no minimum of credited orders). Outcomes, exposure and item baselines are the
+lake's, exactly as the report uses them; only the credit changes.
+
 Figures go to docs/trust.md by hand, with the command.
 """
 
@@ -29,7 +35,7 @@ import json
 import statistics
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +123,91 @@ def evaluate(world: Path, report: dict[str, Any], evaluable: int) -> dict[str, d
     }
 
 
+#: (posterior level, minimum credited orders) for the ceiling: the default policy first, then looser ones
+POLICIES = ((0.8, 10.0), (0.8, 0.0), (0.6, 0.0), (0.5, 0.0))
+CREDITS = ("engine credit (what Hongmao sees)", "true intent shares (oracle)", "drawn cause (oracle)")
+
+
+def _flags_at(res: Any, level: float, min_orders: float) -> set[str]:
+    """Keys of a DeceptiveResult flagged under another level and minimum (the fit does not depend on either)."""
+    p = res.primary
+    return {
+        k
+        for j, k in enumerate(res.keys)
+        if not k.startswith("(") and p.p_exceed[j] >= level and p.orders[j] >= min_orders
+    }
+
+
+def _truth_credit(orders: list[dict[str, Any]], owner: dict[str, str], how: str) -> list[dict[str, Any]]:
+    """(order_id, key, weight) from the truth: each caused order's intent shares, or 1 to its drawn cause."""
+    rows: defaultdict[tuple[str, str], float] = defaultdict(float)
+    for o in orders:
+        if how == "cause":
+            if o.get("cause_note"):
+                rows[(o["order_id"], owner[o["cause_note"]])] += 1.0
+        else:
+            for note, weight in zip(o["notes"], o["weights"], strict=True):
+                rows[(o["order_id"], owner[note])] += float(weight)
+    return [{"order_id": k[0], "key": k[1], "weight": v} for k, v in rows.items()]
+
+
+def ceiling(world: Path, lake: Path, inputs: Any) -> dict[str, dict[str, Any]]:
+    """Deceptive flags under the engine's credit and two oracle credits, at every policy of POLICIES."""
+    from hongmao.engine import backend, trust_outcomes
+    from hongmao.trust import _segments
+    from hongmao.trust.report import deceptive_scores
+    from hongmao.trust.shrinkage import ScoreRules
+
+    notes = {n["note_id"]: n for n in _lines(world / "truth" / "notes.jsonl")}
+    creators = {c["creator_id"]: c for c in _lines(world / "truth" / "creators.jsonl")}
+    truth_orders = _lines(world / "truth" / "orders.jsonl")
+    con = backend.connect()
+    try:
+        ev = backend.events_table(con, _segments(lake, None))
+        orders = con.to_pyarrow(trust_outcomes.order_outcomes(ev)).to_pylist()
+        end = con.to_pyarrow(trust_outcomes.data_end(ev)).as_py()
+    finally:
+        con.disconnect()
+    out: dict[str, dict[str, Any]] = {}
+    for by in ("note", "creator"):
+        owner = {k: (k if by == "note" else n["creator_id"]) for k, n in notes.items()}
+        truth = (
+            {k for k, n in notes.items() if n["deceptive"]}
+            if by == "note"
+            else {k for k, c in creators.items() if c["deceptive"]}
+        )
+        results = {
+            CREDITS[0]: inputs.deceptive_notes if by == "note" else inputs.deceptive_creators,
+            CREDITS[1]: deceptive_scores(orders, _truth_credit(truth_orders, owner, "shares"), end, ScoreRules()),
+            CREDITS[2]: deceptive_scores(orders, _truth_credit(truth_orders, owner, "cause"), end, ScoreRules()),
+        }
+        for name, res in results.items():
+            for level, min_orders in POLICIES:
+                flagged = _flags_at(res, level, min_orders) if res is not None else set()
+                out[f"{by}s | {name} | level {level}, min orders {min_orders:g}"] = prf(flagged, truth)
+    return out
+
+
+def _table(per_seed: dict[int, dict[str, dict[str, Any]]], seeds: list[int], first: str) -> dict[str, Any]:
+    """Print one markdown table of means (and minima) over seeds; return the means."""
+    print(f"| {first} | precision (mean, min) | recall (mean, min) | flagged / true (sum) |")
+    print("|---" * (first.count("|") + 4) + "|")
+    summary: dict[str, Any] = {}
+    for name in next(iter(per_seed.values())):
+        ps = [per_seed[s][name]["precision"] for s in seeds if per_seed[s][name]["precision"] is not None]
+        rs = [per_seed[s][name]["recall"] for s in seeds if per_seed[s][name]["recall"] is not None]
+        flagged_sum = sum(per_seed[s][name]["flagged"] for s in seeds)
+        true_sum = sum(per_seed[s][name]["true"] for s in seeds)
+        p_mean = statistics.fmean(ps) if ps else None
+        r_mean = statistics.fmean(rs) if rs else None
+        summary[name] = {"precision": p_mean, "recall": r_mean, "flagged": flagged_sum, "true": true_sum}
+        print(
+            f"| {name} | {_fmt(p_mean)} ({_fmt(min(ps) if ps else None)}) | {_fmt(r_mean)} "
+            f"({_fmt(min(rs) if rs else None)}) | {flagged_sum} / {true_sum} |"
+        )
+    return summary
+
+
 def _fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}"
 
@@ -131,47 +222,49 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/out/trust"))
     parser.add_argument("--reuse", action="store_true", help="keep and reuse worlds and lakes in --out")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--ceiling", action="store_true", help="also score deceptive flags with oracle credit")
     args = parser.parse_args(argv)
 
-    from hongmao.trust import report as trust_report
+    from hongmao.trust import assemble
+    from hongmao.trust import inputs as trust_inputs
 
     args.out.mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     per_seed: dict[int, dict[str, dict[str, Any]]] = {}
+    ceilings: dict[int, dict[str, dict[str, Any]]] = {}
     timings: dict[int, float] = {}
     for seed in seeds:
         world, lake = build(args.out, seed, args.users, args.days, args.brands, args.reuse)
         started = time.perf_counter()
-        rep = trust_report(lake, include_accounts=True)
+        inputs = trust_inputs(lake)
+        rep = assemble(inputs, include_accounts=True)
         timings[seed] = time.perf_counter() - started
         per_seed[seed] = evaluate(world, rep, args.evaluable)
+        if args.ceiling:
+            ceilings[seed] = ceiling(world, lake, inputs)
         print(f"seed {seed}: trust report in {timings[seed]:.1f} s", file=sys.stderr)
 
-    rows = list(next(iter(per_seed.values())))
     print(f"world: users={args.users} days={args.days} brands={args.brands}; seeds {','.join(map(str, seeds))}")
     print()
-    print("| flag (truth) | precision (mean, min) | recall (mean, min) | flagged / true (sum) |")
-    print("|---|---|---|---|")
-    summary: dict[str, Any] = {}
-    for name in rows:
-        ps = [per_seed[s][name]["precision"] for s in seeds if per_seed[s][name]["precision"] is not None]
-        rs = [per_seed[s][name]["recall"] for s in seeds if per_seed[s][name]["recall"] is not None]
-        flagged_sum = sum(per_seed[s][name]["flagged"] for s in seeds)
-        true_sum = sum(per_seed[s][name]["true"] for s in seeds)
-        p_mean = statistics.fmean(ps) if ps else None
-        r_mean = statistics.fmean(rs) if rs else None
-        summary[name] = {"precision": p_mean, "recall": r_mean, "flagged": flagged_sum, "true": true_sum}
-        print(
-            f"| {name} | {_fmt(p_mean)} ({_fmt(min(ps) if ps else None)}) | {_fmt(r_mean)} "
-            f"({_fmt(min(rs) if rs else None)}) | {flagged_sum} / {true_sum} |"
-        )
+    summary = _table(per_seed, seeds, "flag (truth)")
     print()
+    if args.ceiling:
+        print("Deceptive flag: the same score fed with oracle credit, at the default and looser policies")
+        print()
+        summary["ceiling"] = _table(ceilings, seeds, "deceptive | credit | policy")
+        print()
     print("trust report time per lake: " + ", ".join(f"seed {s} {t:.1f} s" for s, t in timings.items()))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
             json.dumps(
-                {"args": {k: str(v) for k, v in vars(args).items()}, "summary": summary, "seeds": per_seed}, indent=2
+                {
+                    "args": {k: str(v) for k, v in vars(args).items()},
+                    "summary": summary,
+                    "seeds": per_seed,
+                    "ceiling": ceilings,
+                },
+                indent=2,
             )
             + "\n",
             encoding="utf-8",
