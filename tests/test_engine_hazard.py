@@ -1,6 +1,7 @@
 """``hongmao attribute --model hazard`` on the engine: every order split between touches and the baseline
 (attributed + baseline = orders, in orders and in GMV), a ``(baseline)`` row, every grouping, input order not
-mattering, clear errors for bad parameters, and on a small simulated world a baseline near the organic orders."""
+mattering, community searches left out, clear errors for bad parameters, and on a small simulated world a baseline
+near the organic orders."""
 
 from __future__ import annotations
 
@@ -115,6 +116,36 @@ def test_input_order_does_not_matter(tmp_path: Path, segment: Path) -> None:
     assert [(r["key"], r["orders"], r["gmv"]) for r in again.rows] == [
         (r["key"], r["orders"], r["gmv"]) for r in base.rows
     ]
+
+
+def test_community_searches_are_not_touches(tmp_path: Path, segment: Path) -> None:
+    """A person's own search for a brand follows intent; the model neither credits it nor lets it take the
+    orders after it from the notes: the credits are exactly those of the lake without the searches."""
+    searches = [
+        event("community.search", at(o_day - 0.05), user=o["data"]["user"], query="lumi 测评")
+        for o, o_day in _orders_of(EVENTS, "i1")[::2]
+    ]
+    assert len(searches) >= 5
+    with_searches = write_segment(tmp_path / "searches.parquet", [*EVENTS, *searches])
+    # the searches are touches of the lake (last-click credits them) ...
+    last = attribute_segments([with_searches], model="last", by="note")
+    assert any(r["key"] == "(community search)" and r["orders"] > 0 for r in last.rows)
+    # ... but not of the hazard model
+    base = attribute_segments([segment], model="hazard", by="note")
+    again = attribute_segments([with_searches], model="hazard", by="note")
+    assert "(community search)" not in {r["key"] for r in again.rows}
+    assert [(r["key"], r["orders"]) for r in again.rows] == [(r["key"], r["orders"]) for r in base.rows]
+    assert all("search" not in f["effect_per_day"] for f in again.params["brands"].values())
+    assert "search" not in again.params["touches"] and "read" in again.params["touches"]
+
+
+def _orders_of(events: list[dict[str, Any]], item: str) -> list[tuple[dict[str, Any], float]]:
+    """The orders of ``item`` in ``events`` with their time in days after T0."""
+    out = []
+    for e in events:
+        if e["type"] == "market.order" and e["data"]["lines"][0]["item_id"] == item:
+            out.append((e, (datetime.fromisoformat(e["time"]) - T0).total_seconds() / 86400))
+    return out
 
 
 def test_bad_parameters_are_refused(segment: Path) -> None:

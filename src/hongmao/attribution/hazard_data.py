@@ -4,7 +4,7 @@ Time is counted in whole (calendar) days: the data are person-days. Every person
 days; the people are split into *baseline strata* (groups that share one baseline purchase rate, e.g. by how
 much of their feed is the brand's category), and ``stratum_exposure[s]`` is the person-days stratum ``s`` was
 observed. A touch is one contact of one person with the brand's seeding (a read, an engagement, a click, ...):
-its kind, its note and creator (``-1`` for none, e.g. a community search) and ``touch_exposure``, the number
+its kind, its note and creator (``-1`` for none) and ``touch_exposure``, the number
 of days its effect is observed — its own day and every later day of the data, capped at the model's horizon.
 An order is one purchase: its person's stratum. A pair links an order to a touch of the same person on the
 same day or before (within the horizon), with the touch's age at the order in days (0: the same day).

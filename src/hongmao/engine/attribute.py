@@ -123,6 +123,7 @@ def _hazard(
     con: Any, ev: Any, conv: Any, touch: Any, by: str, kinds: frozenset[str], orders: int, params: dict[str, Any]
 ) -> AttributionResult:
     from hongmao.engine.hazard import DEFAULTS, hazard_credits
+    from hongmao.engine.hazard_data import KINDS
 
     credits = hazard_credits(con, ev, conv, touch, by, **params)
     fitted = credits.attributed + credits.baseline
@@ -133,7 +134,7 @@ def _hazard(
         total_orders=credits.attributed,
         unattributed_orders=orders - round(fitted),
         orders=orders,
-        params={"touches": sorted(kinds), **DEFAULTS, **params, "brands": credits.fits},
+        params={"touches": sorted(kinds & set(KINDS)), **DEFAULTS, **params, "brands": credits.fits},
         baseline_orders=credits.baseline,
     )
 

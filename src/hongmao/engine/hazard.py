@@ -5,7 +5,8 @@ model is fitted on them (:func:`hongmao.attribution.hazard.fit_additive_hazard`)
 between the touches before it and the baseline in proportion to their hazard terms at the order's time. The
 baseline's part is the row :data:`BASELINE`: orders the model expects would have happened without any touch,
 credited to no note. Lookback windows do not apply: each kind's decay is estimated (touches older than the
-horizon are ignored).
+horizon are ignored). Community searches are not touches of this model (a person's own search is a consequence of
+intent, not a seeding contact: see :mod:`hongmao.engine.hazard_data`), so it has no ``(community search)`` row.
 """
 
 from __future__ import annotations

@@ -5,11 +5,20 @@ What comes back from the engine (all sorted, so the same lake always gives the s
 * the observed days: from the calendar day of the lake's first event to that of its last, for every person;
 * the people: every pseudonym with any event, and for each the share of their impressions of brand notes
   that were of each item category (the *feed share*, an interest proxy the baseline strata are cut from);
-* the touches of the chosen kinds that name a brand, with note, creator and campaign;
+* the touches of the chosen kinds that name a brand, with note, creator and campaign — seeding touches only
+  (:data:`KINDS`): a community search is left out (see below);
 * the orders (with brand, item, amount and net of refunds) and, per order, every touch of the same person
   about the same brand on the order's day or up to the horizon before, with its age in days.
 
 :func:`brand_inputs` then builds one :class:`~hongmao.attribution.hazard_data.HazardData` per brand.
+
+Why no community searches. A search that names a brand is something the person does because they already want
+the brand — the intent some notes (or their own taste) gave them — not a contact anyone seeded: it has no note
+and no creator. As a term of the hazard it would take a share of the orders that follow it, credit that belongs
+to whatever caused the search: a mediator of the notes' effect (or a sign of the baseline's), not a cause of its
+own. The model credits each note's total contribution, so what the notes did through later searches stays with
+the notes, and what a person's own interest did stays with the baseline. (The model assumes touches are not caused
+by an approaching purchase; a search is the touch that most plainly is.)
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from hongmao.attribution.hazard_data import FloatArray, HazardData, IntArray, qu
 from hongmao.engine import tables
 from hongmao.engine.credit import SECONDS_PER_DAY
 
-KINDS = ("impression", "read", "engagement", "click", "search")
+KINDS = ("impression", "read", "engagement", "click")  # the seeding touches the model credits; never "search"
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,7 @@ def gather(con: Any, ev: Any, conv: Any, touch: Any, horizon_days: int, utc_offs
 
     feed_share = _feed_share(con, ev, categories, users)
 
-    td = touch.filter(touch.brand.notnull()).mutate(day=_day(touch.t, utc_offset_hours))
+    td = touch.filter(touch.brand.notnull() & touch.kind.isin(KINDS)).mutate(day=_day(touch.t, utc_offset_hours))
     # the touch's own day and every later day of the data, at most horizon + 1 days
     exposure = ibis.least(last - td.day + 1, horizon_days + 1).cast("float64")
     touches = td.select("touch_id", "user", "brand", "kind", "note_id", "creator_id", "campaign_id", "day")
