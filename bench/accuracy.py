@@ -34,6 +34,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,7 @@ def data_driven(
     total = int(con.to_pyarrow(conv.count()).as_py())
     out: dict[str, dict[str, float]] = {}
 
-    def per_brand(null_window: str, wanted: list[str]) -> None:
+    def per_brand(null_window: str, wanted: Sequence[str]) -> None:
         paths = brand_journey_paths(con, j, touch, conv, by, null_window=null_window, items=tables.items(ev))
         for model in wanted:
             name = model if null_window == "all" else f"{model}/windowed"

@@ -1,4 +1,5 @@
-"""The strict gates run with the tests: ruff (lint) over everything and mypy (strict) over the package."""
+"""The strict gates run with the tests: ruff (lint) over everything and mypy (strict) over the package and the
+benchmarks."""
 
 from __future__ import annotations
 
@@ -27,4 +28,10 @@ def test_ruff_is_clean() -> None:
 @pytest.mark.slow
 def test_mypy_is_clean() -> None:
     proc = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_mypy_is_clean_on_the_benchmarks() -> None:
+    proc = subprocess.run([_tool("mypy"), "bench"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
