@@ -130,12 +130,7 @@ CREDITS = ("engine credit (what Hongmao sees)", "true intent shares (oracle)", "
 
 def _flags_at(res: Any, level: float, min_orders: float) -> set[str]:
     """Keys of a DeceptiveResult flagged under another level and minimum (the fit does not depend on either)."""
-    p = res.primary
-    return {
-        k
-        for j, k in enumerate(res.keys)
-        if not k.startswith("(") and p.p_exceed[j] >= level and p.orders[j] >= min_orders
-    }
+    return {k for k, f in zip(res.keys, res.primary.flagged_at(level, min_orders), strict=True) if f}
 
 
 def _truth_credit(orders: list[dict[str, Any]], owner: dict[str, str], how: str) -> list[dict[str, Any]]:

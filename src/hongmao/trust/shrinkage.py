@@ -73,9 +73,21 @@ class Scores:
     flagged: NDArray[np.bool_]
     post_a: Array  # the posterior of the excess is Beta(post_a, post_b)
     post_b: Array
+    scored: NDArray[np.bool_]  # entities that may be flagged (the others only absorb their share of the fit)
     prior: tuple[float, float] = (1.0, 30.0)
     global_rate: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def flagged_at(self, level: float, min_orders: float) -> NDArray[np.bool_]:
+        """The flag rule: scored, ``P(excess > min_excess) >= level`` and at least ``min_orders`` credited orders.
+        ``flagged`` is this at the rules' own level and minimum; neither changes the fit."""
+        return _flags(self.scored, self.p_exceed, self.orders, level, min_orders)
+
+
+def _flags(
+    scored: NDArray[np.bool_], p_exceed: Array, orders: Array, level: float, min_orders: float
+) -> NDArray[np.bool_]:
+    return scored & (p_exceed >= level) & (orders >= min_orders)
 
 
 def outcome_exposure(age_days: Array, delay_days: Array, maturity_days: float) -> Array:
@@ -190,7 +202,6 @@ def score(
     low = stats.beta.ppf(tail, pa, pb)
     high = stats.beta.ppf(1.0 - tail, pa, pb)
     p_exceed = stats.beta.sf(rules.min_excess, pa, pb)
-    flagged = scored & (p_exceed >= rules.level) & (raw >= rules.min_orders)
     return Scores(
         outcome=outcome,
         orders=raw,
@@ -202,9 +213,10 @@ def score(
         low=low,
         high=high,
         p_exceed=p_exceed,
-        flagged=flagged,
+        flagged=_flags(scored, p_exceed, raw, rules.level, rules.min_orders),
         post_a=pa,
         post_b=pb,
+        scored=scored,
         prior=(a, b),
         global_rate=g,
         meta={"orders": n_orders, "items": n_items},
