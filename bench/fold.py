@@ -4,11 +4,13 @@ random ones, side by side, as the lake grows.
     python bench/fold.py                          # 30 folds of 30,000 clicks each way (about a minute)
     python bench/fold.py --folds 10 --clicks 10000
 
-Each fold is what ``hongmao serve`` does every second under load: decode the log lines
-(``hongmao.links.clicklog.decode``) and ``Lake.append`` them as one segment, which looks every event id up in the
-catalog's primary-key index and inserts the new ones. Both lakes use the default SQLite catalog in temporary
-directories (removed after). The two kinds of id alternate fold by fold, so the machine's noise falls on both.
-Figures go to docs/benchmarks.md by hand, with the command.
+Each fold is what ``hongmao serve`` does every second under load: decode a block of log lines column by column
+(``hongmao.links.clicklog.decode_block``) and ``Lake.append_table`` them as one segment, which looks every event
+id up in the catalog's primary-key index and inserts the new ones; the time per click covers both. A third lake
+folds the same ordered ids line by line, as the fold did before 2026-11-25 (``clicklog.decode`` per line, then
+``Lake.append`` of the row dicts). Every lake uses the default SQLite catalog in a temporary directory (removed
+after). The kinds alternate fold by fold, so the machine's noise falls on all of them. Figures go to
+docs/benchmarks.md by hand, with the command.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 from pathlib import Path
 
 from hongmao.lake import Lake
-from hongmao.links.clicklog import decode, encode
+from hongmao.links.clicklog import HEADER, decode, decode_block, encode
 
 START_US = 1_750_000_000_000_000
 
@@ -45,26 +47,34 @@ def main(argv: list[str] | None = None) -> None:
 
     root = Path(tempfile.mkdtemp(prefix="hongmao-fold-"))
     try:
-        lakes = {kind: Lake.open(root / kind) for kind in ("ordered", "random")}
-        per_click: dict[str, list[float]] = {kind: [] for kind in lakes}
+        kinds = ("ordered", "random", "lines")
+        lakes = {kind: Lake.open(root / kind) for kind in kinds}
+        per_click: dict[str, list[float]] = {kind: [] for kind in kinds}
         first = START_US
-        print("| clicks in the lake | ordered ids µs/click | random ids µs/click | random / ordered |")
-        print("|---:|---:|---:|---:|")
+        print("| clicks in the lake | ordered ids µs/click | random ids µs/click | random / ordered "
+              "| ordered, line by line µs/click | line by line / columnar |")  # fmt: skip
+        print("|---:|---:|---:|---:|---:|---:|")
         for fold in range(args.folds):
             for kind, lake in lakes.items():
-                rows = [decode(line) for line in lines(kind, first, args.clicks)]
+                batch = lines("random" if kind == "random" else "ordered", first, args.clicks)
+                block = HEADER + b"\n".join(batch) + b"\n"
                 started = time.perf_counter()
-                lake.append([r for r in rows if r is not None])
+                if kind == "lines":
+                    rows = [decode(line) for line in batch]
+                    lake.append([r for r in rows if r is not None])
+                else:
+                    lake.append_table(decode_block(block)[0])
                 per_click[kind].append((time.perf_counter() - started) / args.clicks * 1e6)
             first += 30 * args.clicks
             if (fold + 1) % 5 == 0 or fold + 1 == args.folds:
-                o, r = per_click["ordered"][-1], per_click["random"][-1]
-                print(f"| {(fold + 1) * args.clicks:,} | {o:.1f} | {r:.1f} | {r / o:.1f} |")
+                o, r, n = (per_click[kind][-1] for kind in kinds)
+                print(f"| {(fold + 1) * args.clicks:,} | {o:.1f} | {r:.1f} | {r / o:.1f} | {n:.1f} | {n / o:.1f} |")
         for lake in lakes.values():
             lake.close()
-        o_mean, r_mean = statistics.fmean(per_click["ordered"]), statistics.fmean(per_click["random"])
+        o_mean, r_mean, n_mean = (statistics.fmean(per_click[kind]) for kind in kinds)
         print(f"\nmean over all folds: ordered {o_mean:.1f} µs/click, random {r_mean:.1f} µs/click "
-              f"({r_mean / o_mean:.1f}x)")  # fmt: skip
+              f"({r_mean / o_mean:.1f}x), ordered line by line {n_mean:.1f} µs/click "
+              f"({n_mean / o_mean:.1f}x)")  # fmt: skip
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
 from hongmao.errors import CatalogError, LakeBusyError, LakeError
-from hongmao.lake import AppendResult, Lake, segment_schema
+from hongmao.lake import AppendResult, Lake, segment_schema, segments
 from hongmao.lake import catalog as catalog_module
 from hongmao.lake.testing import event_id, sample_row, sample_rows
 
@@ -90,6 +91,41 @@ def test_duplicates_across_batches_are_dropped(lake: Lake) -> None:
 def test_empty_batch_is_a_no_op(lake: Lake) -> None:
     assert lake.append([]) == AppendResult(0, 0, None)
     assert lake.segment_paths() == []
+
+
+def test_a_table_is_appended_like_its_rows(lake: Lake, tmp_path: Path) -> None:
+    rows = [*sample_rows(0, 50), sample_row(3), *sample_rows(40, 60)]
+    table = segments.conform({name: pa.array([row.get(name) for row in rows]) for name in ("id", "type", "time")})
+    via_table = lake.append_table(table)
+    with Lake.open(tmp_path / "other") as other:
+        via_rows = other.append([{k: row[k] for k in ("id", "type", "time")} for row in rows])
+        expected = pq.read_table(other.segment_paths()[0])
+    assert (via_table.accepted, via_table.duplicate) == (via_rows.accepted, via_rows.duplicate) == (60, 11)
+    assert pq.read_table(lake.segment_paths()[0]).equals(expected)
+    assert lake.append_table(table) == AppendResult(0, 71, None)
+
+
+def test_a_table_needs_the_segment_schema_and_ids(lake: Lake) -> None:
+    with pytest.raises(LakeError, match="segment schema"):
+        lake.append_table(pa.table({"id": ["a"], "type": ["x"]}))
+    no_id = segments.conform(
+        {"id": pa.array([""]), "type": pa.array(["note.read"]), "time": pa.array([sample_row(0)["time"]])}
+    )
+    with pytest.raises(LakeError, match="non-empty string id"):
+        lake.append_table(no_id)
+    assert lake.append_table(segment_schema().empty_table()) == AppendResult(0, 0, None)
+    assert lake.segment_paths() == []
+
+
+def test_conform_names_what_does_not_fit() -> None:
+    with pytest.raises(LakeError, match="no column colour"):
+        segments.conform({"colour": pa.array(["red"])})
+    with pytest.raises(LakeError, match="different lengths"):
+        segments.conform({"id": pa.array(["a", "b"]), "type": pa.array(["x"])})
+    with pytest.raises(LakeError, match="'quantity'"):
+        segments.conform({"id": pa.array(["a"]), "quantity": pa.array(["three"])})
+    with pytest.raises(LakeError, match="'time'"):
+        segments.conform({"id": pa.array(["a"]), "type": pa.array(["x"])})
 
 
 def test_reopening_keeps_everything(lake_dir: Path, catalog_url: str | None) -> None:

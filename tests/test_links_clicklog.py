@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hongmao.contract import to_row, validate
-from hongmao.lake import Lake
+from hongmao.lake import Lake, segments
 from hongmao.links import clicklog
 from hongmao.links.clicklog import ClickLog, decode, encode, fold
 
@@ -80,6 +82,7 @@ def test_a_folded_line_is_exactly_the_contract_row(user: str | None, link_id: st
         b"",
         b"a\tb",
         b"c\tl\tnot-a-time\t\tbrowser\t0",
+        b"c\tl\t99999999999999999999999\t\tbrowser\t0",
         b"c\tl\t1\t\tmartian\t0",
         b"c\tl\t1\tRAW-PHONE\tbrowser\t0",
         b"\tl\t1\t\tbrowser\t0",
@@ -89,6 +92,50 @@ def test_a_folded_line_is_exactly_the_contract_row(user: str | None, link_id: st
 )
 def test_malformed_lines_are_refused(line: bytes) -> None:
     assert decode(line) is None
+
+
+def per_line(block: bytes) -> tuple[list[dict[str, object]], int]:
+    rows = [decode(line) for line in block.splitlines() if line and not line.startswith(b"#")]
+    return [row for row in rows if row is not None], sum(row is None for row in rows)
+
+
+GOOD = st.builds(
+    lambda n, link, user, ua, bot: encode(f"{T0 + n:014x}{n:016x}", link, T0 + n, user, ua, bot),
+    st.integers(0, 10**9),
+    st.sampled_from(["lk1", "lk-2.a_b:c/d"]),
+    st.sampled_from([None, VISITOR]),
+    st.sampled_from(sorted(clicklog.UA_CLASSES)),
+    st.booleans(),
+)
+ODD = st.sampled_from(
+    [
+        encode("c1", 'lk "quoted"', T0, None, "app", False),  # ids that need JSON escaping
+        encode("c2", "链接-1", T0, None, "app", False),
+        b"c3\tl\t99999999999999999999999\t\tbrowser\t0\n",  # a time no datetime holds
+        b"c4\tl\t-5\t\tbrowser\t0\n",
+        b"a\tb\n",
+        b"c5\tl\t1\t\tmartian\t0\n",
+        b"\xff\xfe\tl\t1\t\tbrowser\t0\n",
+        b"\n",
+        b"#a comment\n",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(GOOD, GOOD, ODD), max_size=40))
+def test_a_block_decodes_as_its_lines_do(lines: list[bytes]) -> None:
+    block = clicklog.HEADER + b"".join(lines)
+    table, malformed = clicklog.decode_block(block)
+    rows, expected_malformed = per_line(block)
+    assert malformed == expected_malformed
+    assert table.equals(segments.table_of(rows))
+
+
+def test_the_redirects_lines_take_the_columnar_path() -> None:
+    block = clicklog.HEADER + b"".join(encode(f"c{n}", "lk1", T0 + n, VISITOR, "app", n % 2 == 0) for n in range(9))
+    assert clicklog._columnar(block) is not None
+    assert clicklog._columnar(block + b"a\tb\n") is None  # a malformed line: decoded line by line
 
 
 def test_folding_is_exactly_once_even_when_repeated(tmp_path: Path) -> None:

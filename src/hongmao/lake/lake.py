@@ -33,6 +33,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -160,24 +163,37 @@ class Lake:
         """
         if not rows:
             return AppendResult(0, 0, None)
+        for row in rows:
+            event_id = row.get("id")
+            if not isinstance(event_id, str) or not event_id:
+                raise LakeError(f"every row needs a non-empty string id, got {event_id!r}")
+        return self.append_table(segments.table_of(rows))
+
+    def append_table(self, table: pa.Table) -> AppendResult:
+        """:meth:`append` for rows already in a table with the segment schema (:func:`segments.conform`), in
+        their order: the columnar path for callers that never hold the rows as Python objects."""
+        if table.num_rows == 0:
+            return AppendResult(0, 0, None)
+        if not table.schema.equals(segments.segment_schema()):
+            raise LakeError("the table does not have the lake's segment schema (see segments.conform)")
+        ids = table.column("id")
+        if ids.null_count or pc.any(pc.equal(pc.utf8_length(ids), 0)).as_py():
+            raise LakeError("every row needs a non-empty string id")
+        unique = _first_of_each_id(table)
         with self.writer():
             engine = self._live_engine()
-            unique: dict[str, dict[str, Any]] = {}
-            for row in rows:
-                event_id = row.get("id")
-                if not isinstance(event_id, str) or not event_id:
-                    raise LakeError(f"every row needs a non-empty string id, got {event_id!r}")
-                unique.setdefault(event_id, row)
             with catalog.connect(engine, self._url, "looking up event ids") as conn:
-                known = catalog.existing_ids(conn, list(unique))
-            fresh = [row for event_id, row in unique.items() if event_id not in known]
-            duplicate = len(rows) - len(fresh)
-            if not fresh:
+                known = catalog.existing_ids(conn, unique.column("id").to_pylist())
+            fresh = unique
+            if known:
+                fresh = unique.filter(pc.invert(pc.is_in(unique.column("id"), pa.array(sorted(known), pa.string()))))
+            duplicate = table.num_rows - fresh.num_rows
+            if fresh.num_rows == 0:
                 return AppendResult(0, duplicate, None)
-            table = segments.build_table(fresh)
-            summary = segments.summarize(table)
-            name = self._commit(engine, table, summary)
-            return AppendResult(len(fresh), duplicate, name)
+            fresh = segments.sort(fresh)
+            summary = segments.summarize(fresh)
+            name = self._commit(engine, fresh, summary)
+            return AppendResult(fresh.num_rows, duplicate, name)
 
     def _commit(self, engine: Engine, table: Any, summary: segments.Summary) -> str:
         try:
@@ -382,3 +398,13 @@ class Lake:
             raise LakeError(f"cannot recover the lake at {self.data_dir}: {error}") from error
         finally:
             self._lock.release()
+
+
+def _first_of_each_id(table: pa.Table) -> pa.Table:
+    """The rows whose id does not occur earlier in the table (in table order)."""
+    ids = table.column("id")
+    if pc.count_distinct(ids).as_py() == table.num_rows:
+        return table
+    positions = pa.table({"id": ids, "position": np.arange(table.num_rows)})
+    first = positions.group_by("id", use_threads=False).aggregate([("position", "min")])
+    return table.take(np.sort(first.column("position_min").to_numpy()))

@@ -97,8 +97,8 @@ def _column(rows: Sequence[dict[str, Any]], field: pa.Field) -> pa.Array:
         raise LakeError(f"column {field.name!r} cannot be stored as {field.type}: {error}") from error
 
 
-def build_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
-    """The rows as a table with the segment schema, sorted by time (tight min/max statistics for pruning).
+def table_of(rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """The rows as a table with the segment schema, in the order given.
 
     Keys outside the schema are ignored; missing ones are null. ``time`` may also be an ISO 8601 string.
     """
@@ -108,9 +108,41 @@ def build_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
     except (pa.ArrowTypeError, pa.ArrowInvalid, ValueError, OverflowError):
         # The slow path, column by column: parses time strings and names the column that does not fit.
         table = pa.Table.from_arrays([_column(rows, field) for field in schema], schema=schema)
+    return _checked(table)
+
+
+def conform(columns: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Table:
+    """A table with the segment schema from some of its columns (the others null), rows in the order given.
+
+    Each column must already have its field's type, or be castable to it safely.
+    """
+    schema = segment_schema()
+    unknown = sorted(set(columns) - set(schema.names))
+    if unknown:
+        raise LakeError(f"the lake has no column {', '.join(unknown)}")
+    lengths = {len(column) for column in columns.values()}
+    if len(lengths) > 1:
+        raise LakeError(f"columns of different lengths: {sorted(lengths)}")
+    rows = lengths.pop() if lengths else 0
+    arrays = []
+    for field in schema:
+        column = columns.get(field.name)
+        try:
+            arrays.append(pa.nulls(rows, field.type) if column is None else column.cast(field.type))
+        except (pa.ArrowTypeError, pa.ArrowInvalid) as error:
+            raise LakeError(f"column {field.name!r} cannot be stored as {field.type}: {error}") from error
+    return _checked(pa.Table.from_arrays(arrays, schema=schema))
+
+
+def _checked(table: pa.Table) -> pa.Table:
     for required in ("id", "type", "time"):
         if table.column(required).null_count:
             raise LakeError(f"rows without {required!r} cannot be stored")
+    return table
+
+
+def sort(table: pa.Table) -> pa.Table:
+    """Rows by time, then id: tight min/max statistics per row group, for pruning."""
     return table.sort_by([("time", "ascending"), ("id", "ascending")])
 
 
