@@ -95,8 +95,8 @@ class ClickIds:
     refilled with one system call and hex-encoded in one go. A forked child starts afresh.
 
     Time first, because the lake keeps every event id in its catalog's primary-key index: ids that arrive in
-    order are appended at the index's end, where random ids land all over it (bench figures in
-    docs/benchmarks.md: folding clicks cost 3-4 µs each with ordered ids, 9-19 µs and growing with random ones).
+    order are appended at the index's end, where random ids land all over it (``python bench/fold.py``, figures in
+    docs/benchmarks.md: folding costs about 2.5 µs a click with ordered ids, 6-12 µs and growing with random ones).
     """
 
     DIGITS = 16
