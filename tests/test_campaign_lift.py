@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import event, user
-from enginekit import write_segment
+from enginekit import T0, at, write_segment
 from hongmao import settings
 from hongmao.cli.app import app
 from hongmao.engine import Windows
@@ -27,12 +27,7 @@ from hongmao.measure.campaign import GroupMoments, compare_groups, sample_ratio_
 from simkit import small_world
 
 KEY = "test-holdout-key-0123456789"
-T0 = datetime(2025, 6, 1, tzinfo=UTC)
 runner = CliRunner()
-
-
-def at(days: float) -> str:
-    return (T0 + timedelta(days=days)).isoformat()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import event, user
-from enginekit import write_segment
+from enginekit import at, write_segment
 from hongmao.cli.app import app
 from hongmao.engine import backend
 from hongmao.engine.attribute import parse_kinds
@@ -31,14 +30,9 @@ from hongmao.measure.cycles import (
 )
 from simkit import small_world
 
-T0 = datetime(2025, 6, 1, tzinfo=UTC)
 DAY = 86_400.0
 A, B, C, D, E = (user(i) for i in range(1, 6))
 runner = CliRunner()
-
-
-def at(days: float) -> str:
-    return (T0 + timedelta(days=days)).isoformat()
 
 
 @pytest.fixture(scope="module")

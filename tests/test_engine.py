@@ -4,7 +4,6 @@ properties over random worlds (credits per order sum to one, input order does no
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import event, user
-from enginekit import two_brand_catalog, write_segment
+from enginekit import at, write_segment
+from enginekit import two_brand_catalog as catalog
 from hongmao.engine import Windows, attribute_segments
 from hongmao.engine.funnel import funnel
 from hongmao.errors import AttributionError
 
-T0 = datetime(2025, 6, 1, tzinfo=UTC)
 U1, U2 = user(1), user(2)
-
-
-def at(days: float) -> str:
-    return (T0 + timedelta(days=days)).isoformat()
-
-
-def catalog() -> list[dict[str, Any]]:
-    return two_brand_catalog()
 
 
 def order(oid: str, who: str, days: float, item: str = "i1", amount: float = 100, **kw: Any) -> dict[str, Any]:

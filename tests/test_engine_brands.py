@@ -3,22 +3,15 @@ A's credits, and a creator working for both gets the sum of what each brand alon
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import event, user
-from enginekit import write_segment
+from enginekit import at, write_segment
 from hongmao.engine import attribute_segments
 from hongmao.errors import AttributionError
-
-T0 = datetime(2025, 6, 1, tzinfo=UTC)
-
-
-def at(days: float) -> str:
-    return (T0 + timedelta(days=days)).isoformat()
 
 
 def order(oid: str, who: str, days: float, item: str, amount: float) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +15,14 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import event, user
-from enginekit import two_brand_catalog, write_segment
+from enginekit import T0, at, two_brand_catalog, write_segment
 from hongmao.cli.app import app
 from hongmao.engine import attribute_segments
 from hongmao.engine.hazard import BASELINE
 from hongmao.errors import AttributionError
 from simkit import small_world
 
-T0 = datetime(2025, 6, 1, tzinfo=UTC)
 runner = CliRunner()
-
-
-def at(days: float) -> str:
-    return (T0 + timedelta(days=days)).isoformat()
 
 
 def lake_events(seed: int = 0) -> list[dict[str, Any]]:

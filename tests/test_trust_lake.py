@@ -6,23 +6,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import event, user
-from enginekit import write_segment
+from enginekit import at, write_segment
 from hongmao.engine import attribute_segments
 from hongmao.engine.funnel import funnel
 from hongmao.trust import TrustParams, assemble, trust_segments
-
-T0 = datetime(2025, 6, 1, tzinfo=UTC)
-
-
-def at(days: float) -> str:
-    return (T0 + timedelta(days=days)).isoformat()
 
 
 def published(note: str, creator: str, brand: str | None = "Lumi", **kw: Any) -> dict[str, Any]:
