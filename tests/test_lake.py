@@ -113,6 +113,11 @@ def test_a_table_needs_the_segment_schema_and_ids(lake: Lake) -> None:
     )
     with pytest.raises(LakeError, match="non-empty string id"):
         lake.append_table(no_id)
+    no_time = no_id.set_column(0, "id", pa.array(["a"])).set_column(
+        no_id.schema.get_field_index("time"), segment_schema().field("time"), pa.nulls(1, pa.timestamp("us", "UTC"))
+    )
+    with pytest.raises(LakeError, match="'time'"):
+        lake.append_table(no_time)
     assert lake.append_table(segment_schema().empty_table()) == AppendResult(0, 0, None)
     assert lake.segment_paths() == []
 

@@ -176,8 +176,7 @@ class Lake:
             return AppendResult(0, 0, None)
         if not table.schema.equals(segments.segment_schema()):
             raise LakeError("the table does not have the lake's segment schema (see segments.conform)")
-        ids = table.column("id")
-        if ids.null_count or pc.any(pc.equal(pc.utf8_length(ids), 0)).as_py():
+        if pc.any(pc.equal(pc.utf8_length(segments.checked(table).column("id")), 0)).as_py():
             raise LakeError("every row needs a non-empty string id")
         unique = _first_of_each_id(table)
         with self.writer():

@@ -108,7 +108,7 @@ def table_of(rows: Sequence[dict[str, Any]]) -> pa.Table:
     except (pa.ArrowTypeError, pa.ArrowInvalid, ValueError, OverflowError):
         # The slow path, column by column: parses time strings and names the column that does not fit.
         table = pa.Table.from_arrays([_column(rows, field) for field in schema], schema=schema)
-    return _checked(table)
+    return checked(table)
 
 
 def conform(columns: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Table:
@@ -131,10 +131,11 @@ def conform(columns: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Table:
             arrays.append(pa.nulls(rows, field.type) if column is None else column.cast(field.type))
         except (pa.ArrowTypeError, pa.ArrowInvalid) as error:
             raise LakeError(f"column {field.name!r} cannot be stored as {field.type}: {error}") from error
-    return _checked(pa.Table.from_arrays(arrays, schema=schema))
+    return checked(pa.Table.from_arrays(arrays, schema=schema))
 
 
-def _checked(table: pa.Table) -> pa.Table:
+def checked(table: pa.Table) -> pa.Table:
+    """``table`` itself, after refusing it if a row lacks ``id``, ``type`` or ``time``."""
     for required in ("id", "type", "time"):
         if table.column(required).null_count:
             raise LakeError(f"rows without {required!r} cannot be stored")
