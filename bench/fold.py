@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 from hongmao.lake import Lake
-from hongmao.links.clicklog import HEADER, decode, decode_block, encode
+from hongmao.links.clicklog import decode, decode_block, encode
+from hongmao.links.clickwriter import HEADER
 
 START_US = 1_750_000_000_000_000
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,16 +17,21 @@ from hypothesis import strategies as st
 
 from hongmao.contract import to_row, validate
 from hongmao.lake import Lake, segments
-from hongmao.links import clicklog
-from hongmao.links.clicklog import ClickLog, decode, encode, fold
+from hongmao.links import clicklog, clickwriter
+from hongmao.links.clicklog import decode, encode, fold
+from hongmao.links.clickwriter import ClickLog
 
 VISITOR = "0123456789abcdef0123456789abcdef"
 T0 = 1_780_000_000_123_456
 
 
+def click_line(n: int) -> bytes:
+    return encode(f"c{n:06d}", f"lk{n % 7}", T0 + n, VISITOR if n % 2 else None, "browser", n % 5 == 0)
+
+
 def write_clicks(log: ClickLog, start: int, stop: int) -> None:
     for n in range(start, stop):
-        log.write(encode(f"c{n:06d}", f"lk{n % 7}", T0 + n, VISITOR if n % 2 else None, "browser", n % 5 == 0))
+        log.write(click_line(n))
 
 
 def clicks_in(lake: Lake) -> list[str]:
@@ -125,7 +134,7 @@ ODD = st.sampled_from(
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(GOOD, GOOD, ODD), max_size=40))
 def test_a_block_decodes_as_its_lines_do(lines: list[bytes]) -> None:
-    block = clicklog.HEADER + b"".join(lines)
+    block = clickwriter.HEADER + b"".join(lines)
     table, malformed = clicklog.decode_block(block)
     rows, expected_malformed = per_line(block)
     assert malformed == expected_malformed
@@ -133,7 +142,7 @@ def test_a_block_decodes_as_its_lines_do(lines: list[bytes]) -> None:
 
 
 def test_the_redirects_lines_take_the_columnar_path() -> None:
-    block = clicklog.HEADER + b"".join(encode(f"c{n}", "lk1", T0 + n, VISITOR, "app", n % 2 == 0) for n in range(9))
+    block = clickwriter.HEADER + b"".join(encode(f"c{n}", "lk1", T0 + n, VISITOR, "app", n % 2 == 0) for n in range(9))
     assert clicklog._columnar(block) is not None
     assert clicklog._columnar(block + b"a\tb\n") is None  # a malformed line: decoded line by line
 
@@ -226,27 +235,91 @@ def test_lines_are_whole_and_fsynced_on_the_timer(tmp_path: Path) -> None:
     assert log.path.stat().st_mode & 0o777 == 0o640
 
 
-def test_a_short_write_raises_and_the_log_carries_on_in_a_new_file(
+def test_a_file_that_cannot_be_started_refuses_its_click_and_the_log_carries_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    log = ClickLog(tmp_path).open()
+    log = ClickLog(tmp_path, max_bytes=len(clickwriter.HEADER) + sum(len(click_line(n)) for n in range(6))).open()
     first = log.path
-    real_write, calls = os.write, []
+    write_clicks(log, 0, 6)  # fills the first file to its last byte
+    real, calls = os.posix_fallocate, []
 
-    def disk_full_once(fd: int, data: bytes) -> int:
-        calls.append(data)
-        return real_write(fd, data[:3] if len(calls) == 1 else data)
+    def disk_full_once(fd: int, offset: int, length: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd, offset, length)
 
-    monkeypatch.setattr(clicklog.os, "write", disk_full_once)
-    with pytest.raises(OSError, match="short write"):
-        log.write(encode("c1", "lk1", T0, None, "browser", False))
-    monkeypatch.undo()
-    log.write(encode("c2", "lk1", T0, None, "browser", False))
+    monkeypatch.setattr(clickwriter.os, "posix_fallocate", disk_full_once)
+    with pytest.raises(OSError, match="No space"):
+        write_clicks(log, 6, 7)
+    assert log.path == first and not list(tmp_path.glob(".clicks-*.new"))
+    write_clicks(log, 7, 8)  # the disk has room again
     assert log.path != first
     log.close()
     with Lake.open(tmp_path / "lake") as lake:
         result = fold(lake, tmp_path)
-        assert result.stored == 1 and result.malformed == 1
+        assert (result.stored, result.malformed) == (7, 0)
+        assert sorted(clicks_in(lake)) == [f"c{n:06d}" for n in (0, 1, 2, 3, 4, 5, 7)]
+
+
+def test_a_line_too_long_for_a_file_is_refused() -> None:
+    with pytest.raises(ValueError, match="header"):
+        ClickLog(Path("unused"), max_bytes=len(clickwriter.HEADER))
+
+
+def test_a_live_file_is_preallocated_and_read_up_to_its_unwritten_part(tmp_path: Path) -> None:
+    directory = tmp_path / "clicks"
+    log = ClickLog(directory, max_bytes=1 << 20).open()
+    write_clicks(log, 0, 50)
+    assert log.path is not None and log.path.stat().st_size == 1 << 20
+    with Lake.open(tmp_path / "lake") as lake:
+        assert fold(lake, directory).stored == 50
+        write_clicks(log, 50, 60)
+        assert fold(lake, directory).stored == 10
+        log.close()
+        assert log.path.stat().st_size == log.path.read_bytes().rindex(b"\n") + 1  # cut to its lines
+        last = fold(lake, directory)
+        assert (last.stored, last.finished_files) == (0, 1)
+        assert sorted(clicks_in(lake)) == [f"c{n:06d}" for n in range(60)]
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from pathlib import Path
+from hongmao.links.clicklog import encode
+from hongmao.links.clickwriter import ClickLog
+log = ClickLog(Path(sys.argv[1]), sync_interval=3600).open()  # no fsync: only the kernel holds the lines
+for n in range(int(sys.argv[2])):
+    log.write(encode(f"k{n:06d}", "lk1", 1_780_000_000_000_000 + n, None, "browser", False))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_every_line_copied_before_a_kill_9_is_folded(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    directory = tmp_path / "clicks"
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(directory), "3000"], check=False)
+    assert done.returncode == -signal.SIGKILL
+    with Lake.open(tmp_path / "lake") as lake:
+        result = fold(lake, directory)
+        assert (result.stored, result.malformed, result.finished_files) == (3000, 0, 1)
+        assert sorted(clicks_in(lake)) == [f"k{n:06d}" for n in range(3000)]
+    assert "torn" not in caplog.text and not list(directory.glob("clicks-*.log"))
+
+
+def test_bytes_past_a_crashed_files_last_line_are_reported_not_folded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "clicks"
+    subprocess.run([sys.executable, "-c", KILLED_WRITER, str(directory), "5"], check=False)
+    (path,) = directory.glob("clicks-*.log")
+    with open(path, "r+b") as handle:  # a line half copied when the power went: its end landed, not its start
+        data = handle.read()
+        handle.seek(data.index(b"\0") + 40)
+        handle.write(b"\tbrowser\t0\n")
+    with Lake.open(tmp_path / "lake") as lake:
+        result = fold(lake, directory)
+        assert (result.stored, result.finished_files) == (5, 1)
+    assert "dropping a torn last line (11 bytes)" in caplog.text
 
 
 def test_a_second_folder_steps_aside(tmp_path: Path) -> None:
@@ -274,8 +347,8 @@ def test_state_file_damage_is_survived(tmp_path: Path) -> None:
 def test_a_file_a_writer_never_named_is_swept(tmp_path: Path) -> None:
     directory = tmp_path / "clicks"
     directory.mkdir()
-    abandoned = directory / f".{clicklog.PREFIX}0001-1{clicklog.SUFFIX}.new"
-    abandoned.write_bytes(clicklog.HEADER)
+    abandoned = directory / f".{clickwriter.PREFIX}0001-1{clickwriter.SUFFIX}.new"
+    abandoned.write_bytes(clickwriter.HEADER)
     log = ClickLog(directory).open()  # a live writer's file is never touched
     with Lake.open(tmp_path / "lake") as lake:
         fold(lake, directory)

@@ -2,17 +2,19 @@
 
 Durability model:
 
-- Each serving process appends to its own file ``DATA/clicks/clicks-<ns>-<pid>.log`` (``O_APPEND``), one
-  tab-separated line per click, with one ``write`` system call *before* the response goes out. Once that call
-  returns the line is the kernel's: a killed process (even ``kill -9``) loses nothing it answered.
+- Each serving process writes its own file ``DATA/clicks/clicks-<ns>-<pid>.log``, one tab-separated line per
+  click, copied into the file's shared memory mapping *before* the response goes out
+  (:class:`hongmao.links.clickwriter.ClickLog`). The mapping is the kernel's page cache: once the copy returns
+  the line is the kernel's, and a killed process (even ``kill -9``) loses nothing it answered.
 - A background thread calls ``fdatasync`` on the file every ``sync_interval`` (50 ms by default): a power
   loss loses at most that much.
 - The writer holds an exclusive ``flock`` on its file while it lives (the kernel drops it when the process
   dies), so the folder knows a file is finished when it can take the lock.
-- :func:`fold` reads the complete lines past the offset it last folded and appends them to the lake as
-  ``link.click`` events whose id is ``link.click/<click id>``. The lake de-duplicates by event id, so folding
-  the same line twice (after a crash between the lake commit and the offset update) stores it once. Finished
-  files are deleted once folded.
+- Files are preallocated; what is not yet written holds zero bytes, which no line contains.
+- :func:`fold` reads the complete lines past the offset it last folded, up to the first zero byte, and appends
+  them to the lake as ``link.click`` events whose id is ``link.click/<click id>``. The lake de-duplicates by
+  event id, so folding the same line twice (after a crash between the lake commit and the offset update)
+  stores it once. Finished files are deleted once folded.
 
 Line format (version 1, after a ``#hongmao-clicks 1`` header line)::
 
@@ -27,40 +29,28 @@ import json
 import logging
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from hongmao.lake import Lake, segments
+from hongmao.links.clickwriter import PREFIX, SUFFIX
 
 log = logging.getLogger(__name__)
 
-HEADER = b"#hongmao-clicks 1\n"
-PREFIX = "clicks-"
-SUFFIX = ".log"
 STATE_FILE = "fold-state.json"
 FOLD_LOCK = ".fold.lock"
-SYNC_INTERVAL = 0.05
-MAX_BYTES = 64 << 20
 UA_CLASSES = frozenset({"app", "browser", "bot", "preview", "unknown"})
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PSEUDONYM = re.compile(r"[0-9a-f]{32}")
 _PLAIN = re.compile(r"[A-Za-z0-9_.:/-]+")  # needs no JSON escaping
-
-
-class ClickSink(Protocol):
-    """Where the redirect writes a click line (the log, or a list in tests); raises OSError on failure."""
-
-    def write(self, line: bytes) -> None: ...
 
 
 def encode(click_id: str, link_id: str, time_us: int, user: str | None, ua_class: str, bot: bool) -> bytes:
@@ -214,105 +204,6 @@ def log_dir(data_dir: Path) -> Path:
     return data_dir / "clicks"
 
 
-# --- writing ---------------------------------------------------------------------------------------------
-
-
-class ClickLog:
-    """The click log of one process: ``write`` hands a line to the kernel; a thread fsyncs it on a timer.
-
-    ``write`` is called from the event loop thread only; rotation (past ``max_bytes``) happens there too, and
-    the sync thread closes the retired file after its last fsync.
-    """
-
-    def __init__(self, directory: Path, *, sync_interval: float = SYNC_INTERVAL, max_bytes: int = MAX_BYTES) -> None:
-        self.directory = directory
-        self.sync_interval = sync_interval
-        self.max_bytes = max_bytes
-        self.path: Path | None = None
-        self._fd = -1
-        self._size = 0
-        self._dirty = False
-        self._retired: list[int] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def open(self) -> ClickLog:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._open_file()
-        self._thread = threading.Thread(target=self._sync_loop, name="hongmao-click-fsync", daemon=True)
-        self._thread.start()
-        return self
-
-    def _open_file(self) -> None:
-        name = f"{PREFIX}{time.time_ns():020d}-{os.getpid()}{SUFFIX}"
-        path, temp = self.directory / name, self.directory / f".{name}.new"
-        fd = os.open(temp, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640)
-        try:
-            # Locked before it is named clicks-*.log: the folder never mistakes a new file for a finished one.
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.write(fd, HEADER)
-            os.fsync(fd)
-            os.rename(temp, path)
-            _fsync_dir(self.directory)
-        except BaseException:
-            os.close(fd)
-            temp.unlink(missing_ok=True)
-            raise
-        old, self._fd, self.path, self._size = self._fd, fd, path, len(HEADER)
-        if old >= 0:
-            self._retired.append(old)
-
-    def write(self, line: bytes) -> None:
-        """Append one line with one system call; raises OSError if the kernel did not take all of it."""
-        written = os.write(self._fd, line)
-        self._dirty = True
-        if written != len(line):
-            # A short write (disk full): end the torn line so the next one starts clean, then start a new file.
-            try:
-                os.write(self._fd, b"\n")
-            finally:
-                self._open_file()
-            raise OSError(f"short write to the click log ({written} of {len(line)} bytes)")
-        self._size += written
-        if self._size >= self.max_bytes:
-            self._open_file()
-
-    def _sync_loop(self) -> None:
-        while not self._stop.wait(self.sync_interval):
-            self._sync()
-
-    def _sync(self) -> None:
-        try:
-            if self._dirty:
-                self._dirty = False
-                os.fdatasync(self._fd)
-            while self._retired:
-                fd = self._retired.pop()
-                os.fsync(fd)
-                os.close(fd)  # drops the flock: the folder may now finish and delete that file
-        except OSError as error:  # the next write reports trouble to its caller; keep syncing
-            log.error("cannot fsync the click log %s: %s", self.path, error)
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._fd >= 0:
-            self._dirty = True
-            self._sync()
-            os.close(self._fd)
-            self._fd = -1
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 # --- folding ---------------------------------------------------------------------------------------------
 
 
@@ -364,6 +255,18 @@ def _save_state(path: Path, state: dict[str, int]) -> None:
     os.replace(temp, path)
 
 
+def _report_torn(path: Path, tail: bytes, handle: BinaryIO, gap_at: int) -> None:
+    """Warn of a finished file's bytes past its last whole line (``tail``, and any not zero after ``gap_at``
+    when a zero byte ended the lines): only a crash or power cut mid-line leaves them, before that click's 302."""
+    stray = len(tail)
+    if gap_at >= 0:
+        handle.seek(gap_at)
+        while chunk := handle.read(1 << 20):
+            stray += len(chunk) - chunk.count(0)
+    if stray:
+        log.warning("dropping a torn last line (%d bytes) of %s", stray, path.name)
+
+
 class _Folder:
     """One fold pass: rows gathered across files, committed in chunks; offsets saved after each commit."""
 
@@ -382,21 +285,25 @@ class _Folder:
         with open(path, "rb") as handle:
             handle.seek(offset)
             while True:
-                data = handle.read(read_bytes)
+                start, data = offset, handle.read(read_bytes)
+                written = data.find(b"\0")  # where the preallocated, not yet written part begins
+                if written >= 0:
+                    data = data[:written]
                 end = data.rfind(b"\n") + 1
-                if end == 0:
-                    if finished and data:
-                        log.warning("dropping a torn last line (%d bytes) of %s", len(data), path.name)
+                if end:
+                    table, malformed = decode_block(data[:end])
+                    self.result.malformed += malformed
+                    self.tables.append(table)
+                    self.rows += table.num_rows
+                    offset += end
+                    if self.rows >= self.chunk_rows:
+                        self.reached.append((path, offset, False))
+                        self.flush()
+                if end == 0 or written >= 0:
+                    if finished:
+                        _report_torn(path, data[end:], handle, start + written if written >= 0 else -1)
                     break
-                table, malformed = decode_block(data[:end])
-                self.result.malformed += malformed
-                self.tables.append(table)
-                self.rows += table.num_rows
-                offset += end
                 handle.seek(offset)
-                if self.rows >= self.chunk_rows:
-                    self.reached.append((path, offset, False))
-                    self.flush()
         self.reached.append((path, offset, finished))
 
     def flush(self) -> None:
@@ -418,7 +325,7 @@ class _Folder:
         _save_state(self.state_path, self.state)
 
 
-def fold(lake: Lake, directory: Path, *, chunk_rows: int = 200_000, read_bytes: int = 16 << 20) -> FoldResult:
+def fold(lake: Lake, directory: Path, *, chunk_rows: int = 200_000, read_bytes: int = 4 << 20) -> FoldResult:
     """Append every complete, not yet folded click line under ``directory`` to ``lake``; exactly once.
 
     One lake segment per fold (per ``chunk_rows`` clicks). Only one folder works at a time (``.fold.lock``);

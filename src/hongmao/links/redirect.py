@@ -23,7 +23,8 @@ from typing import Any
 
 from hongmao.errors import DestinationError, HongmaoError, TokenError
 from hongmao.links import pages
-from hongmao.links.clicklog import ClickSink, encode_parts, link_field, ua_fields
+from hongmao.links.clicklog import encode_parts, link_field, ua_fields
+from hongmao.links.clickwriter import ClickSink
 from hongmao.links.markets import GENERIC, MARKETS, Market, check_destination, generic_market
 from hongmao.links.tokens import KeyRing
 from hongmao.links.useragents import PREFETCH_HEADERS, classify, is_prefetch

@@ -27,8 +27,9 @@ from pathlib import Path
 
 from hongmao.errors import HongmaoError
 from hongmao.lake import Lake
-from hongmao.links import clicklog, keys
-from hongmao.links.clicklog import ClickLog, FoldResult
+from hongmao.links import clicklog, clickwriter, keys
+from hongmao.links.clicklog import FoldResult
+from hongmao.links.clickwriter import ClickLog
 from hongmao.links.live import Revocations, ShareCodes, code_lookup
 from hongmao.links.redirect import RedirectApp
 
@@ -48,7 +49,7 @@ class ServeConfig:
     port: int = 8000
     workers: int = 1
     fold_every: float = 1.0
-    sync_interval: float = clicklog.SYNC_INTERVAL
+    sync_interval: float = clickwriter.SYNC_INTERVAL
     revocations_every: float = 1.0
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hongmao.links import clicklog, keys
-from hongmao.links.clicklog import ClickLog
+from hongmao.links.clickwriter import ClickLog
 from hongmao.links.live import Revocations, ShareCodes, code_lookup
 from hongmao.links.redirect import RedirectApp
 from hongmao.links.server import FoldLoop, ServeConfig

@@ -1,0 +1,186 @@
+"""Writing the click log: each line is copied into a memory-mapped, preallocated file before its 302 is sent.
+
+Why a shared file mapping and not one ``write(2)`` per click: a ``MAP_SHARED`` mapping of a file *is* the
+kernel's page cache for that file, so once the copy returns the line is the kernel's exactly as after a
+returned ``write``: ``kill -9`` of the process loses nothing it answered, and ``fdatasync`` writes it to disk.
+The copy costs a fraction of a system call, on the path every click takes (``bench/redirect.py``; figures in
+docs/benchmarks.md).
+
+A file's life:
+
+- It is created as ``.clicks-<ns>-<pid>.log.new``, locked (``flock``, held for the writer's life; the kernel
+  drops it when the process dies), preallocated to ``max_bytes`` with ``posix_fallocate`` so that a full
+  disk is an error when a file is started (the click is answered with a 503), never a ``SIGBUS`` on a copy.
+  The header line is written and fsynced, then the file takes its ``clicks-*.log`` name.
+- Lines follow one another from the header on; the part of the file not yet written holds zero bytes, which no
+  line contains, so a reader takes the file up to its first zero byte (``clicklog.fold``).
+- A line that does not fit starts a new file. The full one is retired: the sync thread fsyncs it, unmaps it,
+  truncates it to its lines and closes it, which drops the lock.
+- The sync thread ``fdatasync``\\s the current file every ``sync_interval`` (50 ms): a power cut loses at most
+  that much.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import mmap
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+HEADER = b"#hongmao-clicks 1\n"
+PREFIX = "clicks-"
+SUFFIX = ".log"
+SYNC_INTERVAL = 0.05
+MAX_BYTES = 64 << 20
+
+
+class ClickSink(Protocol):
+    """Where the redirect writes a click line (the log, or a list in tests); raises OSError on failure."""
+
+    def write(self, line: bytes) -> None: ...
+
+
+@dataclass
+class _File:
+    """One log file while it is written: its descriptor, its mapping and how many bytes hold lines."""
+
+    path: Path
+    fd: int
+    view: mmap.mmap
+    used: int
+
+    def retire(self) -> None:
+        """Make the lines durable, drop the unwritten rest and close (the lock goes with the last handle)."""
+        try:
+            os.fsync(self.fd)
+        finally:
+            self.view.close()  # the mapping holds its own handle of the file, and so the lock, until closed
+            try:
+                os.ftruncate(self.fd, self.used)
+            finally:
+                os.close(self.fd)
+
+
+class ClickLog:
+    """The click log of one process: ``write`` copies a line into the mapped file; a thread fsyncs it.
+
+    ``write`` is called from the event loop thread only; starting a new file happens there too, and the sync
+    thread retires the full one after its last fsync.
+    """
+
+    def __init__(self, directory: Path, *, sync_interval: float = SYNC_INTERVAL, max_bytes: int = MAX_BYTES) -> None:
+        if max_bytes <= len(HEADER):
+            raise ValueError(f"max_bytes must exceed the header's {len(HEADER)} bytes")
+        self.directory = directory
+        self.sync_interval = sync_interval
+        self.max_bytes = max_bytes
+        self.path: Path | None = None
+        self._file: _File | None = None
+        self._view: mmap.mmap | None = None  # the current file's mapping, for the hot path
+        self._position = 0
+        self._dirty = False
+        self._retired: list[_File] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def open(self) -> ClickLog:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._start_file()
+        self._thread = threading.Thread(target=self._sync_loop, name="hongmao-click-fsync", daemon=True)
+        self._thread.start()
+        return self
+
+    def write(self, line: bytes) -> None:
+        """Copy one line (newline included, no zero byte) into the log; raises OSError if it cannot be kept."""
+        start = self._position
+        end = start + len(line)
+        if end > self.max_bytes:
+            if len(HEADER) + len(line) > self.max_bytes:
+                raise OSError(f"a click line of {len(line)} bytes does not fit a log file of {self.max_bytes}")
+            self._start_file()  # raises OSError (disk full): this click is refused, the next one tries again
+            start, end = self._position, self._position + len(line)
+        view = self._view
+        if view is None:
+            raise OSError("the click log is closed")
+        view[start:end] = line
+        self._position = end
+        self._dirty = True
+
+    def _start_file(self) -> None:
+        name = f"{PREFIX}{time.time_ns():020d}-{os.getpid()}{SUFFIX}"
+        path, temp = self.directory / name, self.directory / f".{name}.new"
+        fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640)
+        view: mmap.mmap | None = None
+        try:
+            # Locked before it is named clicks-*.log: the folder never mistakes a new file for a finished one.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _preallocate(fd, self.max_bytes)
+            view = mmap.mmap(fd, self.max_bytes)
+            view[: len(HEADER)] = HEADER
+            os.fsync(fd)
+            os.rename(temp, path)
+            _fsync_dir(self.directory)
+        except BaseException:
+            if view is not None:
+                view.close()
+            os.close(fd)
+            temp.unlink(missing_ok=True)
+            raise
+        if self._file is not None:
+            self._file.used = self._position
+            self._retired.append(self._file)
+        self._file, self._view, self.path, self._position = _File(path, fd, view, len(HEADER)), view, path, len(HEADER)
+
+    def _sync_loop(self) -> None:
+        while not self._stop.wait(self.sync_interval):
+            self._sync()
+
+    def _sync(self) -> None:
+        try:
+            current = self._file
+            if self._dirty and current is not None:
+                self._dirty = False
+                os.fdatasync(current.fd)
+            while self._retired:
+                self._retired.pop().retire()
+        except OSError as error:  # keep syncing; a file that cannot be started refuses its clicks
+            log.error("cannot fsync the click log %s: %s", self.path, error)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._sync()
+        if self._file is not None:
+            self._file.used, self._view = self._position, None
+            self._file.retire()
+            self._file = None
+
+
+def _preallocate(fd: int, size: int) -> None:
+    """Reserve the file's blocks (a full disk fails here, not on a copy into the mapping later)."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except AttributeError:  # no posix_fallocate (macOS): a sparse file, as large
+        os.ftruncate(fd, size)
+    except OSError as error:
+        if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+        os.ftruncate(fd, size)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
