@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 NEVER = 1 << 62
 CACHE_SIZE = 100_000
+UA_CACHE_SIZE = 10_000
 KEY_RELOAD_SECONDS = 5.0
 _VISITOR = re.compile(rb"[0-9a-f]{32}")
 _LINK_ID = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
@@ -106,17 +107,22 @@ class ClickIds:
     def __init__(self) -> None:
         self._buffer = b""
         self._position = 0
+        self._ms = -1
+        self._ms_hex = b""  # the hex of the last millisecond asked for: tens of clicks share one under load
         _CLICK_ID_SOURCES.add(self)
 
     def reset(self) -> None:
         self._buffer, self._position = b"", 0
 
     def __call__(self, time_us: int) -> bytes:
+        ms = time_us // 1000
+        if ms != self._ms:
+            self._ms, self._ms_hex = ms, b"%012x" % ms
         start = self._position
         if start >= len(self._buffer):
             self._buffer, start = os.urandom(self.DIGITS // 2 * self.BATCH).hex().encode("ascii"), 0
         self._position = end = start + self.DIGITS
-        return b"%012x%b" % (time_us // 1000, self._buffer[start:end])
+        return self._ms_hex + self._buffer[start:end]
 
 
 _CLICK_ID_SOURCES: weakref.WeakSet[ClickIds] = weakref.WeakSet()
@@ -171,6 +177,7 @@ class RedirectApp:
         self.clock_us = clock_us
         self.click_ids = ClickIds()
         self._links: dict[str, Target] = {}  # "/l/<token>" -> its verified target
+        self._ua_fields: dict[bytes, bytes] = {}  # user agent -> the end of its click lines
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -214,7 +221,7 @@ class RedirectApp:
     async def _click(self, scope: Scope, send: Send, target: Target) -> None:
         """Log the click (handed to the kernel), then answer with the 302 that carries its click id."""
         now = self.clock_us()
-        if not self._live(target, now):
+        if now >= target.expires_us or target.link_id in self.revoked:  # _live, inline: every click pays it
             await _answer(send, pages.GONE, False)
             return
         agent, cookie, prefetch = b"", b"", False
@@ -227,10 +234,10 @@ class RedirectApp:
                 prefetch = True
         query: bytes = scope["query_string"]
         user = visitor(query, cookie) if query or cookie else b""
+        ua = _PREVIEW_FIELDS if prefetch else (self._ua_fields.get(agent) or self._classify(agent))
         click_id = self.click_ids(now)
-        line = encode_parts(click_id, target.log_link, now, user, _PREVIEW_FIELDS if prefetch else _ua(agent))
         try:
-            self.sink.write(line)
+            self.sink.write(encode_parts(click_id, target.log_link, now, user, ua))
         except OSError as error:  # no 302 without its click on record
             log.error("cannot log a click, answering 503: %s", error)
             await _answer(send, pages.UNAVAILABLE, False)
@@ -241,7 +248,18 @@ class RedirectApp:
             if deep is not None:
                 await _answer(send, pages.app_page(deep, location.decode("ascii")), False)
                 return
-        await _redirect(send, location)
+        await send(
+            {"type": "http.response.start", "status": 302, "headers": [(b"location", location), *_REDIRECT_HEADERS]}
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    def _classify(self, agent: bytes) -> bytes:
+        """The user-agent fields of a click line for this agent (its class and bot flag), remembered per agent."""
+        ua_class, bot = classify(agent)
+        if len(self._ua_fields) >= UA_CACHE_SIZE:
+            self._ua_fields.clear()
+        self._ua_fields[agent] = fields = ua_fields(ua_class, bot)
+        return fields
 
     def _target(self, token: str) -> Target | pages.Page:
         path = f"/l/{token}"
@@ -289,12 +307,6 @@ class RedirectApp:
                     hook()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-def _ua(agent: bytes) -> bytes:
-    """The user-agent fields of a click line for this agent (its class and bot flag)."""
-    ua_class, bot = classify(agent)
-    return ua_fields(ua_class, bot)
 
 
 async def _redirect(send: Send, location: bytes) -> None:
