@@ -105,6 +105,32 @@ def test_a_table_is_appended_like_its_rows(lake: Lake, tmp_path: Path) -> None:
     assert lake.append_table(table) == AppendResult(0, 71, None)
 
 
+def test_a_table_expected_new_is_not_looked_up_and_each_id_is_still_kept_once(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def table_of(rows: list[dict[str, object]]) -> pa.Table:
+        return segments.conform({name: pa.array([row[name] for row in rows]) for name in ("id", "type", "time")})
+
+    looked_up: list[int] = []
+    real_lookup = catalog_module.existing_ids
+
+    def counting_lookup(conn: sa.Connection, ids: list[str]) -> set[str]:
+        looked_up.append(len(ids))
+        return real_lookup(conn, ids)
+
+    monkeypatch.setattr(catalog_module, "existing_ids", counting_lookup)
+    first = lake.append_table(table_of(sample_rows(0, 100)), expect_new=True)
+    assert (first.accepted, first.duplicate, looked_up) == (100, 0, [])
+    # Half of these are held already: the primary key refuses the optimistic segment, which is rolled back,
+    # and the batch goes the usual way (looked up once, its new half stored).
+    mixed = lake.append_table(table_of([*sample_rows(50, 150), sample_row(149)]), expect_new=True)
+    assert (mixed.accepted, mixed.duplicate, looked_up) == (50, 51, [100])
+    ids = stored_ids(lake)
+    assert len(ids) == len(set(ids)) == 150
+    assert len(lake.segment_paths()) == 2 and not list(lake.segments_dir.glob(".tmp-*"))
+    assert sum(lake.stats()["events"].values()) == 150
+
+
 def test_a_table_needs_the_segment_schema_and_ids(lake: Lake) -> None:
     with pytest.raises(LakeError, match="segment schema"):
         lake.append_table(pa.table({"id": ["a"], "type": ["x"]}))

@@ -49,6 +49,10 @@ class CatalogError(HongmaoError):
     """The catalog database failed; the driver's error is chained as __cause__."""
 
 
+class DuplicateIdError(CatalogError):
+    """An event id inserted into the catalog's id index was already there (its primary key refused it)."""
+
+
 class EngineError(HongmaoError):
     """The analytic engine failed to run a query."""
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 
-from hongmao.errors import CatalogError
+from hongmao.errors import CatalogError, DuplicateIdError
 
 #: Alembic's bookkeeping table, named so it cannot collide with another application's in a shared database.
 VERSION_TABLE = "hongmao_alembic_version"
@@ -275,23 +275,32 @@ def existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
 
 
 def insert_ids(conn: Connection, ids: Iterable[str], seq: int) -> None:
-    """Record ``ids`` as held by segment ``seq``."""
+    """Record ``ids`` as held by segment ``seq``; raises :class:`DuplicateIdError` if one is already held (the
+    primary key refuses it, and the caller's transaction is left to roll back)."""
     if _is_psycopg(conn):
+        from psycopg import errors as pg_errors
+
         # COPY is several times faster than a multi-row INSERT for tens of thousands of ids; it runs on the
         # same DBAPI connection, so inside the caller's transaction.
         raw = cast(Any, conn.connection.dbapi_connection)
-        with raw.cursor() as cursor, cursor.copy("COPY event_ids (id, segment) FROM STDIN") as copy:
-            for event_id in ids:
-                copy.write_row((event_id, seq))
+        try:
+            with raw.cursor() as cursor, cursor.copy("COPY event_ids (id, segment) FROM STDIN") as copy:
+                for event_id in ids:
+                    copy.write_row((event_id, seq))
+        except pg_errors.UniqueViolation as error:
+            raise DuplicateIdError(f"an event id is already in the catalog: {_reason(error)}") from error
         return
-    if conn.dialect.name == "sqlite":
-        unpacked = sa.select(sa.column("value", sa.String), sa.bindparam("seq", type_=sa.Integer)).select_from(
-            sa.func.json_each(sa.bindparam("ids"))
-        )
-        statement = sa.insert(event_ids).from_select(["id", "segment"], unpacked)
-        conn.execute(statement, {"ids": json.dumps(list(ids)), "seq": seq})
-        return
-    conn.execute(sa.insert(event_ids), [{"id": event_id, "segment": seq} for event_id in ids])
+    try:
+        if conn.dialect.name == "sqlite":
+            unpacked = sa.select(sa.column("value", sa.String), sa.bindparam("seq", type_=sa.Integer)).select_from(
+                sa.func.json_each(sa.bindparam("ids"))
+            )
+            statement = sa.insert(event_ids).from_select(["id", "segment"], unpacked)
+            conn.execute(statement, {"ids": json.dumps(list(ids)), "seq": seq})
+            return
+        conn.execute(sa.insert(event_ids), [{"id": event_id, "segment": seq} for event_id in ids])
+    except exc.IntegrityError as error:
+        raise DuplicateIdError(f"an event id is already in the catalog: {_reason(error)}") from error
 
 
 def insert_segment(conn: Connection, values: dict[str, Any]) -> int:

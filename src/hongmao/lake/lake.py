@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from hongmao import settings
-from hongmao.errors import LakeBusyError, LakeError
+from hongmao.errors import DuplicateIdError, LakeBusyError, LakeError
 from hongmao.lake import catalog, recovery, rejects, segments
 from hongmao.lake.lock import WriteLock
 
@@ -169,9 +169,14 @@ class Lake:
                 raise LakeError(f"every row needs a non-empty string id, got {event_id!r}")
         return self.append_table(segments.table_of(rows))
 
-    def append_table(self, table: pa.Table) -> AppendResult:
+    def append_table(self, table: pa.Table, *, expect_new: bool = False) -> AppendResult:
         """:meth:`append` for rows already in a table with the segment schema (:func:`segments.conform`), in
-        their order: the columnar path for callers that never hold the rows as Python objects."""
+        their order: the columnar path for callers that never hold the rows as Python objects.
+
+        ``expect_new``: for callers whose ids are almost never in the lake yet (the click log's fold, where only
+        a re-read after a crash repeats them). The ids are not looked up first; the catalog's primary key is
+        the check, and if it refuses one the segment is rolled back and the batch stored the usual way.
+        """
         if table.num_rows == 0:
             return AppendResult(0, 0, None)
         if not table.schema.equals(segments.segment_schema()):
@@ -181,18 +186,25 @@ class Lake:
         unique = _first_of_each_id(table)
         with self.writer():
             engine = self._live_engine()
+            if expect_new:
+                try:
+                    return self._store(engine, unique, table.num_rows - unique.num_rows)
+                except DuplicateIdError:
+                    log.info("some of %d new rows are already in the lake; looking their ids up", unique.num_rows)
             with catalog.connect(engine, self._url, "looking up event ids") as conn:
                 known = catalog.existing_ids(conn, unique.column("id").to_pylist())
             fresh = unique
             if known:
                 fresh = unique.filter(pc.invert(pc.is_in(unique.column("id"), pa.array(sorted(known), pa.string()))))
-            duplicate = table.num_rows - fresh.num_rows
-            if fresh.num_rows == 0:
-                return AppendResult(0, duplicate, None)
-            fresh = segments.sort(fresh)
-            summary = segments.summarize(fresh)
-            name = self._commit(engine, fresh, summary)
-            return AppendResult(fresh.num_rows, duplicate, name)
+            return self._store(engine, fresh, table.num_rows - fresh.num_rows)
+
+    def _store(self, engine: Engine, fresh: pa.Table, duplicate: int) -> AppendResult:
+        """Commit ``fresh`` (rows with distinct ids) as one segment, sorted; ``duplicate`` rows were left out."""
+        if fresh.num_rows == 0:
+            return AppendResult(0, duplicate, None)
+        fresh = segments.sort(fresh)
+        name = self._commit(engine, fresh, segments.summarize(fresh))
+        return AppendResult(fresh.num_rows, duplicate, name)
 
     def _commit(self, engine: Engine, table: Any, summary: segments.Summary) -> str:
         try:

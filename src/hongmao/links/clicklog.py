@@ -309,7 +309,7 @@ class _Folder:
     def flush(self) -> None:
         """Commit the gathered rows, then record the offsets reached and delete the files now finished."""
         if self.rows:
-            appended = self.lake.append_table(pa.concat_tables(self.tables))
+            appended = self.lake.append_table(pa.concat_tables(self.tables), expect_new=True)
             self.result.clicks += self.rows
             self.result.stored += appended.accepted
             self.result.duplicate += appended.duplicate
