@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -146,6 +147,29 @@ def test_a_table_needs_the_segment_schema_and_ids(lake: Lake) -> None:
         lake.append_table(no_time)
     assert lake.append_table(segment_schema().empty_table()) == AppendResult(0, 0, None)
     assert lake.segment_paths() == []
+
+
+def test_sort_orders_by_time_then_id_and_leaves_an_ordered_table_as_it_is() -> None:
+    def table(pairs: list[tuple[int, str]]) -> pa.Table:
+        times = [sample_row(0)["time"] + timedelta(seconds=t) for t, _ in pairs]
+        return segments.conform(
+            {"id": pa.array([i for _, i in pairs]), "type": pa.array(["x"] * len(pairs)), "time": pa.array(times)}
+        )
+
+    ordered = table([(0, "b"), (1, "a"), (1, "c"), (2, "a")])
+    assert segments.sort(ordered) is ordered
+    for shuffled in ([(1, "c"), (0, "b"), (2, "a"), (1, "a")], [(0, "b"), (1, "c"), (1, "a"), (2, "a")]):
+        result = segments.sort(table(shuffled))
+        assert result.column("id").to_pylist() == ["b", "a", "c", "a"]
+        assert result.equals(ordered)
+
+
+def test_unique_columns_are_written_without_a_dictionary(lake: Lake) -> None:
+    lake.append(sample_rows(0, 200))
+    metadata = pq.ParquetFile(lake.segment_paths()[0]).metadata.row_group(0)
+    encodings = {metadata.column(k).path_in_schema: metadata.column(k).encodings for k in range(metadata.num_columns)}
+    assert not any("DICTIONARY" in e for e in encodings["id"]) and not any("DICTIONARY" in e for e in encodings["time"])
+    assert any("DICTIONARY" in e for e in encodings["type"])
 
 
 def test_conform_names_what_does_not_fit() -> None:
