@@ -5,10 +5,12 @@ random ones, side by side, as the lake grows.
     python bench/fold.py --folds 10 --clicks 10000
 
 Each fold is what ``hongmao serve`` does every second under load: decode a block of log lines column by column
-(``hongmao.links.clicklog.decode_block``) and ``Lake.append_table`` them as one segment, which looks every event
-id up in the catalog's primary-key index and inserts the new ones; the time per click covers both. A third lake
-folds the same ordered ids line by line, as the fold did before 2026-11-25 (``clicklog.decode`` per line, then
-``Lake.append`` of the row dicts). Every lake uses the default SQLite catalog in a temporary directory (removed
+(``hongmao.links.clicklog.decode_block``) and ``Lake.append_table(..., expect_new=True)`` them as one segment,
+which inserts every event id into the catalog's primary-key index without looking it up first (the key
+refuses a repeat); the time per click covers both. Two more lakes fold the same ordered ids as earlier folds
+did: with every id looked up first (``append_table`` without ``expect_new``, the fold until 2026-11-25's
+second stop), and line by line (``clicklog.decode`` per line, then ``Lake.append`` of the row dicts, the fold
+before 2026-11-25). Every lake uses the default SQLite catalog in a temporary directory (removed
 after). The kinds alternate fold by fold, so the machine's noise falls on all of them. Figures go to
 docs/benchmarks.md by hand, with the command.
 """
@@ -48,13 +50,14 @@ def main(argv: list[str] | None = None) -> None:
 
     root = Path(tempfile.mkdtemp(prefix="hongmao-fold-"))
     try:
-        kinds = ("ordered", "random", "lines")
+        kinds = ("ordered", "random", "looked-up", "lines")
         lakes = {kind: Lake.open(root / kind) for kind in kinds}
         per_click: dict[str, list[float]] = {kind: [] for kind in kinds}
         first = START_US
         print("| clicks in the lake | ordered ids µs/click | random ids µs/click | random / ordered "
-              "| ordered, line by line µs/click | line by line / columnar |")  # fmt: skip
-        print("|---:|---:|---:|---:|---:|---:|")
+              "| ordered, ids looked up first µs/click | looked up / ordered "
+              "| ordered, line by line µs/click | line by line / ordered |")  # fmt: skip
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for fold in range(args.folds):
             for kind, lake in lakes.items():
                 batch = lines("random" if kind == "random" else "ordered", first, args.clicks)
@@ -64,17 +67,19 @@ def main(argv: list[str] | None = None) -> None:
                     rows = [decode(line) for line in batch]
                     lake.append([r for r in rows if r is not None])
                 else:
-                    lake.append_table(decode_block(block)[0])
+                    lake.append_table(decode_block(block)[0], expect_new=kind != "looked-up")
                 per_click[kind].append((time.perf_counter() - started) / args.clicks * 1e6)
             first += 30 * args.clicks
             if (fold + 1) % 5 == 0 or fold + 1 == args.folds:
-                o, r, n = (per_click[kind][-1] for kind in kinds)
-                print(f"| {(fold + 1) * args.clicks:,} | {o:.1f} | {r:.1f} | {r / o:.1f} | {n:.1f} | {n / o:.1f} |")
+                o, r, k, n = (per_click[kind][-1] for kind in kinds)
+                print(f"| {(fold + 1) * args.clicks:,} | {o:.1f} | {r:.1f} | {r / o:.1f} | {k:.1f} | {k / o:.1f} "
+                      f"| {n:.1f} | {n / o:.1f} |")  # fmt: skip
         for lake in lakes.values():
             lake.close()
-        o_mean, r_mean, n_mean = (statistics.fmean(per_click[kind]) for kind in kinds)
+        o_mean, r_mean, k_mean, n_mean = (statistics.fmean(per_click[kind]) for kind in kinds)
         print(f"\nmean over all folds: ordered {o_mean:.1f} µs/click, random {r_mean:.1f} µs/click "
-              f"({r_mean / o_mean:.1f}x), ordered line by line {n_mean:.1f} µs/click "
+              f"({r_mean / o_mean:.1f}x), ordered with ids looked up first {k_mean:.1f} µs/click "
+              f"({k_mean / o_mean:.1f}x), ordered line by line {n_mean:.1f} µs/click "
               f"({n_mean / o_mean:.1f}x)")  # fmt: skip
     finally:
         shutil.rmtree(root, ignore_errors=True)
