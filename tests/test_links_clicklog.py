@@ -262,9 +262,17 @@ def test_a_file_that_cannot_be_started_refuses_its_click_and_the_log_carries_on(
         assert sorted(clicks_in(lake)) == [f"c{n:06d}" for n in (0, 1, 2, 3, 4, 5, 7)]
 
 
-def test_a_line_too_long_for_a_file_is_refused() -> None:
+def test_a_file_too_small_for_a_line_or_a_line_with_a_zero_byte_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="header"):
-        ClickLog(Path("unused"), max_bytes=len(clickwriter.HEADER))
+        ClickLog(tmp_path, max_bytes=len(clickwriter.HEADER))
+    log = ClickLog(tmp_path, max_bytes=len(clickwriter.HEADER) + 8).open()
+    with pytest.raises(OSError, match="does not fit"):
+        log.write(click_line(0))
+    with pytest.raises(ValueError, match="zero byte"):
+        log.write(b"c1\tlk\0\t1\t\tbrowser\t0\n")
+    log.write(b"c1\tlk\t1\n")  # what fits is kept
+    log.close()
+    assert log.path is not None and log.path.read_bytes() == clickwriter.HEADER + b"c1\tlk\t1\n"
 
 
 def test_a_live_file_is_preallocated_and_read_up_to_its_unwritten_part(tmp_path: Path) -> None:

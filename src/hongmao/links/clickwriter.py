@@ -99,7 +99,10 @@ class ClickLog:
         return self
 
     def write(self, line: bytes) -> None:
-        """Copy one line (newline included, no zero byte) into the log; raises OSError if it cannot be kept."""
+        """Copy one line (newline included) into the log; raises OSError if it cannot be kept, ValueError if the
+        line holds a zero byte (the folder would take it for the end of the file's lines)."""
+        if b"\0" in line:
+            raise ValueError("a click line cannot hold a zero byte")
         start = self._position
         end = start + len(line)
         if end > self.max_bytes:
