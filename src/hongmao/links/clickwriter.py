@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from hongmao.lake.segments import fsync_dir
+
 log = logging.getLogger(__name__)
 
 HEADER = b"#hongmao-clicks 1\n"
@@ -130,7 +132,7 @@ class ClickLog:
             view[: len(HEADER)] = HEADER
             os.fsync(fd)
             os.rename(temp, path)
-            _fsync_dir(self.directory)
+            fsync_dir(self.directory)
         except BaseException:
             if view is not None:
                 view.close()
@@ -179,11 +181,3 @@ def _preallocate(fd: int, size: int) -> None:
         if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
             raise
         os.ftruncate(fd, size)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
