@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
 from hongmao.errors import CatalogError, LakeError
-from hongmao.lake import Lake
+from hongmao.lake import Lake, segments
 from hongmao.lake.catalog import VERSION_TABLE
 from hongmao.lake.testing import postgres_available, postgres_schema, sample_rows
 
@@ -113,3 +114,16 @@ def test_failures_inside_a_transaction_are_catalog_errors(pg_url: str, tmp_path:
         with pytest.raises(CatalogError, match="looking up event ids failed"):
             lake.append(sample_rows(10, 20))
         assert len(lake.segment_paths()) == 1
+
+
+def test_a_failed_copy_of_ids_is_a_catalog_error_and_leaves_the_lake_usable(pg_url: str, tmp_path: Path) -> None:
+    # PostgreSQL text cannot hold a zero byte: COPY refuses the id on the raw driver connection, where
+    # SQLAlchemy's error translation does not reach.
+    row = {k: v for k, v in sample_rows(0, 1)[0].items() if k in ("id", "type", "time")}
+    table = segments.conform({name: pa.array([value]) for name, value in {**row, "id": "bad\x00id"}.items()})
+    with Lake.open(tmp_path / "lake", pg_url) as lake:
+        with pytest.raises(CatalogError, match="copying event ids failed"):
+            lake.append_table(table, expect_new=True)
+        assert lake.append(sample_rows(0, 10)).accepted == 10
+        assert lake.segment_paths() and not list(lake.segments_dir.glob(".tmp-*"))
+    assert scalar(pg_url, "SELECT count(*) FROM event_ids") == 10

@@ -278,6 +278,7 @@ def insert_ids(conn: Connection, ids: Iterable[str], seq: int) -> None:
     """Record ``ids`` as held by segment ``seq``; raises :class:`DuplicateIdError` if one is already held (the
     primary key refuses it, and the caller's transaction is left to roll back)."""
     if _is_psycopg(conn):
+        import psycopg
         from psycopg import errors as pg_errors
 
         # COPY is several times faster than a multi-row INSERT for tens of thousands of ids; it runs on the
@@ -289,6 +290,8 @@ def insert_ids(conn: Connection, ids: Iterable[str], seq: int) -> None:
                     copy.write_row((event_id, seq))
         except pg_errors.UniqueViolation as error:
             raise DuplicateIdError(f"an event id is already in the catalog: {_reason(error)}") from error
+        except psycopg.Error as error:  # on the raw connection, outside what translate() sees
+            raise CatalogError(f"catalog: copying event ids failed: {_reason(error)}") from error
         return
     try:
         if conn.dialect.name == "sqlite":
