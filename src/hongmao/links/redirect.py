@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 NEVER = 1 << 62
 CACHE_SIZE = 100_000
-UA_CACHE_SIZE = 10_000
 KEY_RELOAD_SECONDS = 5.0
 _VISITOR = re.compile(rb"[0-9a-f]{32}")
 _LINK_ID = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
@@ -98,7 +97,7 @@ class ClickIds:
 
     Time first, because the lake keeps every event id in its catalog's primary-key index: ids that arrive in
     order are appended at the index's end, where random ids land all over it (``python bench/fold.py``, figures in
-    docs/benchmarks.md: folding costs about 2.5 µs a click with ordered ids, 6-12 µs and growing with random ones).
+    docs/benchmarks.md: folding costs about 2.5 µs a click with ordered ids, 6-13 µs and growing with random ones).
     """
 
     DIGITS = 16
@@ -177,7 +176,6 @@ class RedirectApp:
         self.clock_us = clock_us
         self.click_ids = ClickIds()
         self._links: dict[str, Target] = {}  # "/l/<token>" -> its verified target
-        self._ua_fields: dict[bytes, bytes] = {}  # user agent -> the end of its click lines
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -221,7 +219,7 @@ class RedirectApp:
     async def _click(self, scope: Scope, send: Send, target: Target) -> None:
         """Log the click (handed to the kernel), then answer with the 302 that carries its click id."""
         now = self.clock_us()
-        if now >= target.expires_us or target.link_id in self.revoked:  # _live, inline: every click pays it
+        if not self._live(target, now):
             await _answer(send, pages.GONE, False)
             return
         agent, cookie, prefetch = b"", b"", False
@@ -234,10 +232,10 @@ class RedirectApp:
                 prefetch = True
         query: bytes = scope["query_string"]
         user = visitor(query, cookie) if query or cookie else b""
-        ua = _PREVIEW_FIELDS if prefetch else (self._ua_fields.get(agent) or self._classify(agent))
         click_id = self.click_ids(now)
+        line = encode_parts(click_id, target.log_link, now, user, _PREVIEW_FIELDS if prefetch else _ua(agent))
         try:
-            self.sink.write(encode_parts(click_id, target.log_link, now, user, ua))
+            self.sink.write(line)
         except OSError as error:  # no 302 without its click on record
             log.error("cannot log a click, answering 503: %s", error)
             await _answer(send, pages.UNAVAILABLE, False)
@@ -248,18 +246,7 @@ class RedirectApp:
             if deep is not None:
                 await _answer(send, pages.app_page(deep, location.decode("ascii")), False)
                 return
-        await send(
-            {"type": "http.response.start", "status": 302, "headers": [(b"location", location), *_REDIRECT_HEADERS]}
-        )
-        await send({"type": "http.response.body", "body": b""})
-
-    def _classify(self, agent: bytes) -> bytes:
-        """The user-agent fields of a click line for this agent (its class and bot flag), remembered per agent."""
-        ua_class, bot = classify(agent)
-        if len(self._ua_fields) >= UA_CACHE_SIZE:
-            self._ua_fields.clear()
-        self._ua_fields[agent] = fields = ua_fields(ua_class, bot)
-        return fields
+        await _redirect(send, location)
 
     def _target(self, token: str) -> Target | pages.Page:
         path = f"/l/{token}"
@@ -307,6 +294,12 @@ class RedirectApp:
                     hook()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _ua(agent: bytes) -> bytes:
+    """The user-agent fields of a click line for this agent (its class and bot flag)."""
+    ua_class, bot = classify(agent)
+    return ua_fields(ua_class, bot)
 
 
 async def _redirect(send: Send, location: bytes) -> None:
