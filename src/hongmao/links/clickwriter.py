@@ -44,6 +44,11 @@ SYNC_INTERVAL = 0.05
 MAX_BYTES = 64 << 20
 
 
+# Stands in for the mapping while no file is open: every write to it raises ValueError, as a full file's does.
+_CLOSED = mmap.mmap(-1, 1)
+_CLOSED.seek(1)
+
+
 class ClickSink(Protocol):
     """Where the redirect writes a click line (the log, or a list in tests); raises OSError on failure."""
 
@@ -86,8 +91,7 @@ class ClickLog:
         self.max_bytes = max_bytes
         self.path: Path | None = None
         self._file: _File | None = None
-        self._view: mmap.mmap | None = None  # the current file's mapping, for the hot path
-        self._position = 0
+        self._view: mmap.mmap = _CLOSED  # the current file's mapping, its position past the last line
         self._dirty = False
         self._retired: list[_File] = []
         self._stop = threading.Event()
@@ -103,21 +107,22 @@ class ClickLog:
     def write(self, line: bytes) -> None:
         """Copy one line (newline included) into the log; raises OSError if it cannot be kept, ValueError if the
         line holds a zero byte (the folder would take it for the end of the file's lines)."""
-        if b"\0" in line:
+        if 0 in line:  # memchr; ``b"\0" in line`` takes a substring search ten times as long
             raise ValueError("a click line cannot hold a zero byte")
-        start = self._position
-        end = start + len(line)
-        if end > self.max_bytes:
-            if len(HEADER) + len(line) > self.max_bytes:
-                raise OSError(f"a click line of {len(line)} bytes does not fit a log file of {self.max_bytes}")
-            self._start_file()  # raises OSError (disk full): this click is refused, the next one tries again
-            start, end = self._position, self._position + len(line)
-        view = self._view
-        if view is None:
-            raise OSError("the click log is closed")
-        view[start:end] = line
-        self._position = end
+        try:
+            self._view.write(line)  # at the mapping's own position, which it advances; ValueError if past the end
+        except ValueError:
+            self._next_file(line)
         self._dirty = True
+
+    def _next_file(self, line: bytes) -> None:
+        """Write a line that did not fit (or found the log closed) at the start of a new file."""
+        if self._file is None:
+            raise OSError("the click log is closed") from None
+        if len(HEADER) + len(line) > self.max_bytes:
+            raise OSError(f"a click line of {len(line)} bytes does not fit a log file of {self.max_bytes}") from None
+        self._start_file()  # raises OSError (disk full): this click is refused, the next one tries again
+        self._view.write(line)
 
     def _start_file(self) -> None:
         name = f"{PREFIX}{time.time_ns():020d}-{os.getpid()}{SUFFIX}"
@@ -129,7 +134,7 @@ class ClickLog:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             _preallocate(fd, self.max_bytes)
             view = mmap.mmap(fd, self.max_bytes)
-            view[: len(HEADER)] = HEADER
+            view.write(HEADER)
             os.fsync(fd)
             os.rename(temp, path)
             fsync_dir(self.directory)
@@ -140,9 +145,9 @@ class ClickLog:
             temp.unlink(missing_ok=True)
             raise
         if self._file is not None:
-            self._file.used = self._position
+            self._file.used = self._view.tell()
             self._retired.append(self._file)
-        self._file, self._view, self.path, self._position = _File(path, fd, view, len(HEADER)), view, path, len(HEADER)
+        self._file, self._view, self.path = _File(path, fd, view, len(HEADER)), view, path
 
     def _sync_loop(self) -> None:
         while not self._stop.wait(self.sync_interval):
@@ -166,7 +171,7 @@ class ClickLog:
             self._thread = None
         self._sync()
         if self._file is not None:
-            self._file.used, self._view = self._position, None
+            self._file.used, self._view = self._view.tell(), _CLOSED
             self._file.retire()
             self._file = None
 
