@@ -131,7 +131,7 @@ def test_an_expired_link_is_gone() -> None:
 
 def test_the_clock_decides_expiry_on_every_request() -> None:
     now = [1_000_000_000_000_000]
-    app, _ = make_app(clock_us=lambda: now[0])
+    app, _ = make_app(clock_ns=lambda: now[0] * 1000)
     link = token(expires=1_000_000_100)
     assert request(app, "GET", f"/l/{link}").status_code == 302
     now[0] = 1_000_000_100_000_000
@@ -320,10 +320,10 @@ def test_a_link_id_that_cannot_be_one_log_line_is_refused() -> None:
 def test_click_ids_are_unique_hex_across_buffer_refills_and_sort_by_time() -> None:
     ids = ClickIds()
     start = 1_750_000_000_000_000  # microseconds
-    drawn = [ids(start + 1000 * k) for k in range(3 * ClickIds.BATCH + 7)]  # one a millisecond
+    drawn = [ids.new(start + 1000 * k) for k in range(3 * ClickIds.BATCH + 7)]  # one a millisecond
     assert len(set(drawn)) == len(drawn)
     assert all(len(i) == 28 and all(c in b"0123456789abcdef" for c in i) for i in drawn)
     assert drawn == sorted(drawn)  # later clicks, larger ids: appended at the end of the lake's id index
     assert int(drawn[0][:12], 16) == start // 1000
-    same_ms = [ids(start) for _ in range(100)]
+    same_ms = [ids.new(start) for _ in range(100)]
     assert len(set(same_ms)) == 100  # 64 random bits tell clicks of one millisecond apart

@@ -42,7 +42,7 @@ CACHE_SIZE = 100_000
 KEY_RELOAD_SECONDS = 5.0
 _VISITOR = re.compile(rb"[0-9a-f]{32}")
 _LINK_ID = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
-_REDIRECT_HEADERS = [(b"content-length", b"0"), *pages.COMMON_HEADERS]
+_HEADERS = [(b"content-length", b"0"), *pages.COMMON_HEADERS]  # a 302's, after its Location
 _PREVIEW_FIELDS = ua_fields("preview", True)
 
 
@@ -92,8 +92,8 @@ def prepare(keys: KeyRing, token: str) -> Target | pages.Page:
 
 class ClickIds:
     """Click ids that sort by time and cannot be guessed: the click's millisecond as 12 hex digits, then 64 bits
-    from the OS's randomness as 16 hex digits (ASCII bytes, 28 in all), the random part cut from a buffer of 512
-    refilled with one system call and hex-encoded in one go. A forked child starts afresh.
+    from the OS's randomness as 16 hex digits (ASCII bytes, 28 in all), the random parts made 512 at a time
+    from one system call, hex-encoded and split in C. A forked child starts afresh.
 
     Time first, because the lake keeps every event id in its catalog's primary-key index: ids that arrive in
     order are appended at the index's end, where random ids land all over it (``python bench/fold.py``, figures in
@@ -104,24 +104,26 @@ class ClickIds:
     BATCH = 512
 
     def __init__(self) -> None:
-        self._buffer = b""
-        self._position = 0
+        self._random: list[bytes] = []  # random parts still unused, taken from the end
         self._ms = -1
         self._ms_hex = b""  # the hex of the last millisecond asked for: tens of clicks share one under load
         _CLICK_ID_SOURCES.add(self)
 
     def reset(self) -> None:
-        self._buffer, self._position = b"", 0
+        self._random = []
 
-    def __call__(self, time_us: int) -> bytes:
+    def new(self, time_us: int) -> bytes:
+        """A click id for a click at ``time_us`` (a method, not ``__call__``: calling an instance costs more)."""
         ms = time_us // 1000
         if ms != self._ms:
             self._ms, self._ms_hex = ms, b"%012x" % ms
-        start = self._position
-        if start >= len(self._buffer):
-            self._buffer, start = os.urandom(self.DIGITS // 2 * self.BATCH).hex().encode("ascii"), 0
-        self._position = end = start + self.DIGITS
-        return self._ms_hex + self._buffer[start:end]
+        if not self._random:
+            self._refill()
+        return self._ms_hex + self._random.pop()
+
+    def _refill(self) -> None:
+        # Hex with a space every DIGITS digits, split: the cutting is done in C.
+        self._random = os.urandom(self.DIGITS // 2 * self.BATCH).hex(" ", self.DIGITS // 2).encode("ascii").split()
 
 
 _CLICK_ID_SOURCES: weakref.WeakSet[ClickIds] = weakref.WeakSet()
@@ -163,7 +165,7 @@ class RedirectApp:
         startup: list[Callable[[], None]] | None = None,
         shutdown: list[Callable[[], None]] | None = None,
         reload_keys: Callable[[], KeyRing] | None = None,
-        clock_us: Callable[[], int] = lambda: time.time_ns() // 1000,
+        clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.keys = keys
         self.reload_keys = reload_keys
@@ -173,7 +175,7 @@ class RedirectApp:
         self.codes = codes
         self.startup = startup or []
         self.shutdown = shutdown or []
-        self.clock_us = clock_us
+        self.clock_ns = clock_ns
         self.click_ids = ClickIds()
         self._links: dict[str, Target] = {}  # "/l/<token>" -> its verified target
 
@@ -182,10 +184,16 @@ class RedirectApp:
             await self._lifespan(scope, receive, send)
             return
         target = self._links.get(scope["path"])
-        if target is not None and scope["method"] == "GET":
-            await self._click(scope, send, target)  # the hot path: a GET of a link verified before
-        else:
+        if target is None or scope["method"] != "GET":
             await self._route(scope, send)
+            return
+        # The hot path, a GET of a link verified before: one coroutine, the two sends written out here.
+        answer = self._click(scope, target)
+        if isinstance(answer, bytes):
+            await send({"type": "http.response.start", "status": 302, "headers": [(b"location", answer), *_HEADERS]})
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await _answer(send, answer, False)
 
     async def _route(self, scope: Scope, send: Send) -> None:
         """Everything but the hot path: first use of a token, share codes, HEAD, health, refusals."""
@@ -206,8 +214,9 @@ class RedirectApp:
         elif not head and scope["method"] != "GET":
             await _answer(send, pages.NOT_ALLOWED, False)
         elif not head:
-            await self._click(scope, send, target)
-        elif self._live(target, self.clock_us()):  # link checkers: where it goes, without a click
+            answer = self._click(scope, target)
+            await (_redirect(send, answer) if isinstance(answer, bytes) else _answer(send, answer, False))
+        elif self._live(target, self.clock_ns() // 1000):  # link checkers: where it goes, without a click
             await _redirect(send, target.plain)
         else:
             await _answer(send, pages.GONE, True)
@@ -216,12 +225,12 @@ class RedirectApp:
         """Not expired (checked against the clock on every request) and not revoked."""
         return now < target.expires_us and target.link_id not in self.revoked
 
-    async def _click(self, scope: Scope, send: Send, target: Target) -> None:
-        """Log the click (handed to the kernel), then answer with the 302 that carries its click id."""
-        now = self.clock_us()
+    def _click(self, scope: Scope, target: Target) -> bytes | pages.Page:
+        """Log the click (handed to the kernel), then return the Location of the 302 that carries its click id, or
+        the page to answer instead (gone, unavailable, the app-opening page)."""
+        now = self.clock_ns() // 1000
         if not self._live(target, now):
-            await _answer(send, pages.GONE, False)
-            return
+            return pages.GONE
         agent, cookie, prefetch = b"", b"", False
         for name, value in scope["headers"]:
             if name == b"user-agent":
@@ -232,21 +241,19 @@ class RedirectApp:
                 prefetch = True
         query: bytes = scope["query_string"]
         user = visitor(query, cookie) if query or cookie else b""
-        click_id = self.click_ids(now)
+        click_id = self.click_ids.new(now)
         line = encode_parts(click_id, target.log_link, now, user, _PREVIEW_FIELDS if prefetch else _ua(agent))
         try:
             self.sink.write(line)
         except OSError as error:  # no 302 without its click on record
             log.error("cannot log a click, answering 503: %s", error)
-            await _answer(send, pages.UNAVAILABLE, False)
-            return
+            return pages.UNAVAILABLE
         location = target.prefix + click_id + target.suffix
         if query and b"to=app" in query.split(b"&"):
             deep = target.market.deep_link(location.decode("ascii"))
             if deep is not None:
-                await _answer(send, pages.app_page(deep, location.decode("ascii")), False)
-                return
-        await _redirect(send, location)
+                return pages.app_page(deep, location.decode("ascii"))
+        return location
 
     def _target(self, token: str) -> Target | pages.Page:
         path = f"/l/{token}"
@@ -303,7 +310,7 @@ def _ua(agent: bytes) -> bytes:
 
 
 async def _redirect(send: Send, location: bytes) -> None:
-    await send({"type": "http.response.start", "status": 302, "headers": [(b"location", location), *_REDIRECT_HEADERS]})
+    await send({"type": "http.response.start", "status": 302, "headers": [(b"location", location), *_HEADERS]})
     await send({"type": "http.response.body", "body": b""})
 
 
