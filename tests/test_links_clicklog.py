@@ -270,6 +270,8 @@ def test_a_file_too_small_for_a_line_or_a_line_with_a_zero_byte_is_refused(tmp_p
         log.write(click_line(0))
     with pytest.raises(ValueError, match="zero byte"):
         log.write(b"c1\tlk\0\t1\t\tbrowser\t0\n")
+    with pytest.raises(ValueError, match="empty"):
+        log.write(b"")
     log.write(b"c1\tlk\t1\n")  # what fits is kept
     log.close()
     assert log.path is not None and log.path.read_bytes() == clickwriter.HEADER + b"c1\tlk\t1\n"
@@ -362,3 +364,28 @@ def test_a_file_a_writer_never_named_is_swept(tmp_path: Path) -> None:
         fold(lake, directory)
     assert not abandoned.exists() and log.path is not None and log.path.exists()
     log.close()
+
+
+def test_a_write_while_another_thread_closes_the_log_is_refused_and_the_file_keeps_its_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = ClickLog(tmp_path, sync_interval=3600).open()
+    write_clicks(log, 0, 5)
+    refused: list[Exception] = []
+    retire = clickwriter._File.retire
+
+    def retire_with_a_click_in_between(self: clickwriter._File) -> None:
+        try:  # what the event loop may do while the parent-watch thread is closing the log
+            log.write(click_line(99))
+        except OSError as error:
+            refused.append(error)
+        retire(self)
+
+    monkeypatch.setattr(clickwriter._File, "retire", retire_with_a_click_in_between)
+    path = log.path
+    log.close()
+    assert len(refused) == 1 and "closed" in str(refused[0])  # a 503, not a 302 for a click nobody keeps
+    assert path is not None and path.read_bytes().count(b"\n") == 6  # the header and its five lines
+    assert [p.name for p in tmp_path.glob("clicks-*.log")] == [path.name]  # no new file was started
+    with pytest.raises(OSError, match="closed"):
+        log.write(click_line(100))
