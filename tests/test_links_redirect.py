@@ -263,6 +263,22 @@ def test_no_redirect_without_its_click_on_record() -> None:
     assert response.status_code == 503 and "location" not in response.headers
 
 
+def test_a_link_verified_before_answers_every_page_its_first_use_does() -> None:
+    """The hot path (a GET of a cached link) sends its own messages: 503, the app page and 302 go through it too."""
+    app, sink = make_app()
+    link = token()
+    assert request(app, "GET", f"/l/{link}").status_code == 302  # verified and cached
+    sink.fail = True
+    response = request(app, "GET", f"/l/{link}")
+    assert response.status_code == 503 and "location" not in response.headers
+    sink.fail = False
+    page = request(app, "GET", f"/l/{link}?to=app")
+    assert page.status_code == 200 and "tmall://page.tm/itemDetail?id=651" in page.text
+    again = request(app, "GET", f"/l/{link}")
+    assert again.status_code == 302 and again.headers["cache-control"] == "private, no-store"
+    assert len(sink.rows()) == 3  # the first 302, the app page, the last 302; the refused click is not kept
+
+
 def test_the_app_page_opens_the_app_and_falls_back_to_the_web() -> None:
     app, sink = make_app()
     response = request(app, "GET", f"/l/{token()}?to=app")
