@@ -58,21 +58,21 @@ class ClickSink(Protocol):
 
 @dataclass
 class _File:
-    """One log file while it is written: its descriptor, its mapping and how many bytes hold lines."""
+    """One log file while it is written: its descriptor and its mapping, whose position is the end of its lines."""
 
     path: Path
     fd: int
     view: mmap.mmap
-    used: int
 
     def retire(self) -> None:
         """Make the lines durable, drop the unwritten rest and close (the lock goes with the last handle)."""
+        used = self.view.tell()
         try:
             os.fsync(self.fd)
         finally:
             self.view.close()  # the mapping holds its own handle of the file, and so the lock, until closed
             try:
-                os.ftruncate(self.fd, self.used)
+                os.ftruncate(self.fd, used)
             finally:
                 os.close(self.fd)
 
@@ -147,9 +147,8 @@ class ClickLog:
             temp.unlink(missing_ok=True)
             raise
         if self._file is not None:
-            self._file.used = self._file.view.tell()
             self._retired.append(self._file)
-        self._file, self._view, self.path = _File(path, fd, view, len(HEADER)), view, path
+        self._file, self._view, self.path = _File(path, fd, view), view, path
 
     def _sync_loop(self) -> None:
         while not self._stop.wait(self.sync_interval):
@@ -174,10 +173,9 @@ class ClickLog:
         self._sync()
         # Detached before it is retired: the parent-watch thread may close the log while the event loop still
         # writes, and a write from then on must find the log closed (a 503), not start a new file.
-        file, view = self._file, self._view
+        file = self._file
         self._file, self._view = None, _CLOSED
         if file is not None:
-            file.used = view.tell()
             file.retire()
 
 
