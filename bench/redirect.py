@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -135,7 +136,7 @@ def wait_ready(url_path: str, port: int, proc: subprocess.Popen[bytes], timeout:
 @contextmanager
 def running(
     args: list[str], port: int, url_path: str, log: Path, cwd: Path, settle: float, stopped: dict[str, float]
-) -> Iterator[None]:
+) -> Iterator[int]:
     """Run a server in its own process group until the block ends, from ``settle`` seconds after it first
     answers (so start-up work, such as the workers' imports, is over); ``stopped["seconds"]``: how long it took
     to stop after SIGTERM (for hongmao: the final fold of whatever the idle-priority folding left)."""
@@ -144,7 +145,7 @@ def running(
     try:
         wait_ready(url_path, port, proc)
         time.sleep(settle)
-        yield
+        yield proc.pid  # also its process group's id
     finally:
         start = time.monotonic()
         if proc.poll() is None:
@@ -158,10 +159,25 @@ def running(
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_seconds(group: int) -> float:
+    """User plus system CPU seconds used so far by the live processes of a process group (all their threads)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_bytes().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[2]) == group:  # fields from the state on: state, ppid, pgrp, ..., utime (11), stime (12)
+            total += int(fields[11]) + int(fields[12])
+    return total / _TICK
 
 
 def wrk(url: str, duration: float, connections: int, threads: int) -> dict[str, float]:
-    """Requests per second, 302s seen, and p50/p99 latency (ms) from one wrk run against ``url``."""
+    """Requests per second, 302s seen, p50/p99 latency (ms) and wrk's own CPU use (its CPU seconds over the
+    run's seconds: near ``threads``, the load generator, not the server, set the pace) from one wrk run."""
     args = [
         "wrk",
         f"-t{threads}",
@@ -172,7 +188,10 @@ def wrk(url: str, duration: float, connections: int, threads: int) -> dict[str, 
         f"User-Agent: {AGENT}",
         url,
     ]
+    before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
     out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=duration + 60).stdout
+    after, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic() - started
+    wrk_cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / wall
     latency = {p: float(v) * _UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -184,6 +203,7 @@ def wrk(url: str, duration: float, connections: int, threads: int) -> dict[str, 
         "socket_errors": socket_errors.group(1).strip() if socket_errors else "",  # type: ignore[dict-item]
         "p50_ms": latency["50"],
         "p99_ms": latency["99"],
+        "wrk_cpu": wrk_cpu,
     }
 
 
@@ -241,10 +261,13 @@ class Bench:
         port = free_port()
         args, path = self.command(target, port)
         stopped: dict[str, float] = {}
-        with running(args, port, path, self.root / f"{target}.log", self.root, self.args.settle, stopped):
+        with running(args, port, path, self.root / f"{target}.log", self.root, self.args.settle, stopped) as group:
             url = f"http://127.0.0.1:{port}{path}"
             warm = wrk(url, 2, self.args.connections, self.args.threads)  # warm-up: caches, connections
+            cpu = group_cpu_seconds(group)
             result: dict[str, Any] = wrk(url, self.args.duration, self.args.connections, self.args.threads)
+            # Machine time per answer, all the server's processes and threads (for hongmao: workers and fold).
+            result["server_cpu_us"] = (group_cpu_seconds(group) - cpu) / result["requests"] * 1e6
         result["stop_seconds"] = stopped["seconds"]
         if target.startswith("hongmao"):
             self.answered += int(warm["requests"]) + int(result["requests"])
@@ -266,6 +289,8 @@ def summarize(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, fl
                 "rps_max": max(r["rps"] for r in runs),
                 "p50_ms": statistics.median(r["p50_ms"] for r in runs),
                 "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+                "server_cpu_us": statistics.median(r["server_cpu_us"] for r in runs),
+                "wrk_cpu": statistics.median(r["wrk_cpu"] for r in runs),
             }
     return out
 
@@ -295,11 +320,16 @@ LABELS = {
 def report(summary: dict[str, dict[str, float]], rounds: list[dict[str, dict[str, Any]]]) -> None:
     """Print the table of medians, then each goal: ratio of the medians and the per-round range."""
     print()
-    print(f"| target | req/s (median of {len(rounds)}) | min-max req/s | p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        f"| target | req/s (median of {len(rounds)}) | min-max req/s | p50 ms | p99 ms | server CPU µs/req | wrk CPU |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for target, s in summary.items():
         spread = f"{s['rps_min']:,.0f}-{s['rps_max']:,.0f}"
-        print(f"| {target} | {s['rps']:,.0f} | {spread} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} |")
+        print(
+            f"| {target} | {s['rps']:,.0f} | {spread} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} "
+            f"| {s['server_cpu_us']:.1f} | {s['wrk_cpu']:.0%} |"
+        )
     print()
     for target, other, goal in GOALS:
         if target in summary and other in summary:
@@ -343,7 +373,8 @@ def main() -> None:
                 r = results[target]
                 print(
                     f"round {number + 1} {target:<13} {r['rps']:>9,.0f} req/s  p50 {r['p50_ms']:.2f} ms  "
-                    f"p99 {r['p99_ms']:.2f} ms  {r['socket_errors']}",
+                    f"p99 {r['p99_ms']:.2f} ms  server {r['server_cpu_us']:.1f} CPU µs/req  "
+                    f"wrk {r['wrk_cpu']:.0%} CPU  {r['socket_errors']}",
                     flush=True,
                 )
             rounds.append(results)
