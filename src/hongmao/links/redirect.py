@@ -306,8 +306,8 @@ class RedirectApp:
 
 @functools.lru_cache(maxsize=10_000)
 def _ua(agent: bytes) -> bytes:
-    """The user-agent fields of a click line for this agent (its class and bot flag). Cached in C: one lookup
-    a click instead of the class's cache and then the fields' (``bench/handler.py``)."""
+    """The user-agent fields of a click line for this agent (its class and bot flag). The one cache of user-agent
+    classes, in C: one lookup a click (``bench/handler.py``)."""
     ua_class, bot = classify(agent)
     return ua_fields(ua_class, bot)
 

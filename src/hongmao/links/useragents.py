@@ -5,7 +5,8 @@ metrics leave them out. Classification is by user-agent lists and by the prefetc
 they fetch a page nobody has opened yet (``Sec-Purpose``/``Purpose: prefetch``, ``X-Moz: prefetch``). A
 missing user agent is a bot: every browser and app sends one.
 
-Results are cached per user-agent string (a few thousand distinct strings cover nearly all traffic).
+``classify`` keeps no cache of its own: the redirect caches the click-line fields it makes from the result, per
+user-agent string (``redirect._ua``; a few thousand distinct strings cover nearly all traffic).
 """
 
 from __future__ import annotations
@@ -103,12 +104,11 @@ def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
 _PREVIEW = _pattern(PREVIEW_AGENTS)
 _BOT = re.compile("|".join(BOT_AGENTS))
 _APP = _pattern(APP_AGENTS)
-_CACHE_SIZE = 10_000
-_cache: dict[str | bytes, tuple[UaClass, bool]] = {}
 
 
-def _classify(agent: str) -> tuple[UaClass, bool]:
-    text = agent.lower()
+def classify(agent: str | bytes) -> tuple[UaClass, bool]:
+    """``(ua_class, bot)`` for a user agent (text, or the header's raw bytes as ASGI hands them over)."""
+    text = (agent.decode("latin-1") if isinstance(agent, bytes) else agent).lower()
     if not text.strip():
         return "bot", True
     if _PREVIEW.search(text):
@@ -120,17 +120,6 @@ def _classify(agent: str) -> tuple[UaClass, bool]:
     if text.startswith("mozilla/") or "applewebkit" in text or "gecko" in text:
         return "browser", False
     return "unknown", False
-
-
-def classify(agent: str | bytes) -> tuple[UaClass, bool]:
-    """``(ua_class, bot)`` for a user agent (text, or the header's raw bytes as ASGI hands them over)."""
-    found = _cache.get(agent)
-    if found is None:
-        found = _classify(agent.decode("latin-1") if isinstance(agent, bytes) else agent)
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.clear()
-        _cache[agent] = found
-    return found
 
 
 def is_prefetch(value: bytes) -> bool:
