@@ -4,8 +4,10 @@
     ├── ConfigError (also ValueError)       a setting is missing or malformed (e.g. no match key)
     ├── ContractError (also ValueError)     an event or entity does not satisfy the contract
     ├── InputError (also ValueError)        an input file cannot be read as the format it claims
+    │   └── NestingError                    JSON nested deeper than any event (a record-level reject)
     ├── LakeError                           the lake cannot be opened, written or read
-    │   └── LakeBusyError                   another writer holds the lake's write lock
+    │   ├── LakeBusyError                   another writer holds the lake's write lock (CLI exit code 4)
+    │   └── NoLakeError                     a command that reads a lake was pointed at a directory without one
     ├── CatalogError                        the catalog database failed (driver errors are translated to this)
     ├── EngineError                         the analytic engine failed to run a query
     ├── AttributionError (also ValueError)  a model or its parameters are invalid
@@ -37,12 +39,23 @@ class InputError(HongmaoError, ValueError):
     """An input cannot be read as the format it claims to be."""
 
 
+class NestingError(InputError):
+    """JSON text nests arrays and objects deeper than any event does; refused before it can exhaust the stack."""
+
+
 class LakeError(HongmaoError):
     """The lake cannot be opened, written or read."""
 
 
 class LakeBusyError(LakeError):
     """Another process holds the lake's write lock."""
+
+    #: What the ``hongmao`` command exits with: a busy lake is neither bad input (1) nor a usage error (2).
+    exit_code = 4
+
+
+class NoLakeError(LakeError):
+    """A command that only reads was pointed at a directory holding no lake (a typo in ``--data``, say)."""
 
 
 class CatalogError(HongmaoError):

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from hongmao.contract.fields import STRICT_MODEL, Currency, Id, Money, Timestamp
+from hongmao.contract.fields import STRICT_MODEL, Currency, Float, Id, Money, Str, Timestamp
 
 
 def _end_after_start(record: Any) -> Any:
@@ -26,9 +26,9 @@ class CampaignCreated(BaseModel):
     currency: Currency = "CNY"
     start: Timestamp
     end: Timestamp
-    holdout_share: float = Field(0.0, ge=0.0, lt=1.0, allow_inf_nan=False)
+    holdout_share: Float = Field(0.0, ge=0.0, lt=1.0, allow_inf_nan=False)
     notes: list[Id] = Field(default_factory=list, description="Notes that belong to the campaign.")
-    name: str | None = None
+    name: Str | None = None
 
     _period = model_validator(mode="after")(_end_after_start)
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from hongmao.contract.fields import STRICT_MODEL, Id, Pseudonym, Text
+from hongmao.contract.fields import STRICT_MODEL, Id, Int, Pseudonym, Text
 
 
 class NotePublished(BaseModel):
@@ -38,7 +38,7 @@ class NoteRead(BaseModel):
     model_config = STRICT_MODEL
     note_id: Id
     user: Pseudonym
-    dwell_ms: int = Field(ge=0, le=86_400_000)
+    dwell_ms: Int = Field(ge=0, le=86_400_000)
 
 
 class CommunitySearch(BaseModel):

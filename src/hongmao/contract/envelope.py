@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from hongmao.contract import campaign, community, links, market
-from hongmao.contract.fields import Id, Timestamp
+from hongmao.contract.fields import Id, Str, Timestamp
 
 Source = Annotated[
     str,
@@ -64,7 +64,7 @@ class EventBase(BaseModel):
     source: Source
     time: Timestamp
     specversion: Literal["1.0"] = "1.0"
-    subject: str | None = None
+    subject: Str | None = None
 
 
 def _class_name(type_name: str) -> str:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from hongmao.contract.fields import STRICT_MODEL, Id, Pseudonym, Timestamp
+from hongmao.contract.fields import STRICT_MODEL, Id, Pseudonym, Str, Timestamp
 
 
 class LinkCreated(BaseModel):
@@ -17,7 +17,7 @@ class LinkCreated(BaseModel):
     note_id: Id
     item_id: Id
     market: Id = Field(description="Marketplace adapter name, e.g. tmall, taobao, jd, generic.")
-    url: str = Field(min_length=1, max_length=4096)
+    url: Str = Field(min_length=1, max_length=4096)
     creator_id: Id | None = None
     campaign_id: Id | None = None
     expires: Timestamp | None = None

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from hongmao.contract.fields import STRICT_MODEL, Currency, Id, Money, Pseudonym, Text
+from hongmao.contract.fields import STRICT_MODEL, Currency, Id, Int, Money, Pseudonym, Text
 
 
 class ItemListed(BaseModel):
@@ -46,7 +46,7 @@ class MarketCart(BaseModel):
     model_config = STRICT_MODEL
     user: Pseudonym
     item_id: Id
-    quantity: int = Field(1, ge=1, le=100_000)
+    quantity: Int = Field(1, ge=1, le=100_000)
 
 
 class MarketFavorite(BaseModel):
@@ -60,7 +60,7 @@ class MarketFavorite(BaseModel):
 class OrderLine(BaseModel):
     model_config = STRICT_MODEL
     item_id: Id
-    quantity: int = Field(1, ge=1, le=100_000)
+    quantity: Int = Field(1, ge=1, le=100_000)
     price: Money = Field(description="Unit price paid.")
 
 
@@ -99,6 +99,6 @@ class MarketReview(BaseModel):
 
     model_config = STRICT_MODEL
     order_id: Id
-    rating: int = Field(ge=1, le=5)
+    rating: Int = Field(ge=1, le=5)
     text: Text = ""
     user: Pseudonym | None = None

@@ -11,7 +11,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from hongmao.contract import jsontext
 from hongmao.contract.envelope import EVENT_TYPES, Event, EventBase
+from hongmao.errors import InputError, NestingError
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
 
@@ -29,6 +31,14 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) if parts else "(record)"
 
 
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _reason(error: dict[str, Any]) -> str:
     kind = error["type"]
     if kind == "union_tag_invalid":
@@ -36,6 +46,8 @@ def _reason(error: dict[str, Any]) -> str:
         return f"unknown event type {tag!r}; known types: {', '.join(EVENT_TYPES)}"
     if kind == "union_tag_not_found":
         return "missing field 'type'"
+    if kind == "string_unicode":
+        return "not Unicode text: a lone surrogate"
     if kind == "missing":
         return "missing required field"
     if kind == "extra_forbidden":
@@ -73,6 +85,10 @@ def validate(record: Any) -> EventBase | list[Problem]:
     """The typed event for ``record`` (a dict), or the problems that make it invalid."""
     if not isinstance(record, dict):
         return [Problem("(record)", f"expected a JSON object, got {type(record).__name__}")]
+    kind = record.get("type")
+    if isinstance(kind, str) and not _is_unicode(kind):
+        # Checked here: the union reports an unknown tag with the surrogate already replaced.
+        return [Problem("type", "not Unicode text: a lone surrogate")]
     try:
         event: EventBase = _ADAPTER.validate_python(record)
     except ValidationError as exc:
@@ -87,7 +103,15 @@ def validate_json(text: str | bytes) -> EventBase | list[Problem]:
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         if errors and errors[0]["type"] == "json_invalid":
-            return [Problem("(record)", "malformed JSON: " + str(errors[0].get("ctx", {}).get("error", "")))]
+            # The fast parser refuses more than the contract does (lone surrogates, which validation names
+            # field by field) and words nesting past its limit as malformed; the standard parser says which.
+            try:
+                value = jsontext.loads(text)
+            except NestingError as nested:
+                return [Problem("(record)", str(nested))]
+            except InputError:
+                return [Problem("(record)", "malformed JSON: " + str(errors[0].get("ctx", {}).get("error", "")))]
+            return validate(value)
         if (errors and errors[0]["type"] == "model_attributes_type") or (
             errors and not errors[0]["loc"] and errors[0]["type"] not in ("union_tag_invalid", "union_tag_not_found")
         ):

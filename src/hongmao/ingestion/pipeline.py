@@ -7,13 +7,14 @@ crash loses no acknowledged batch. De-duplication by event id is the lake's job.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from hongmao.contract import EventBase, Problem, to_row, validate, validate_json
+from hongmao.contract.jsontext import loads
+from hongmao.errors import InputError
 from hongmao.ingestion.readers import Format, RawRecord, read
 
 DEFAULT_BATCH = 50_000
@@ -64,31 +65,39 @@ class IngestReport:
         }
 
 
+def printable(text: str) -> str:
+    """``text`` with lone surrogates spelled as escapes (``\\udc80``): anything shown or stored must be UTF-8."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _peek(raw: dict[str, Any] | str | None) -> tuple[str | None, str | None]:
     """Best-effort id and type of a rejected record, for the rejects file (never its data)."""
     obj: Any = raw
     if isinstance(raw, str):
         try:
-            obj = json.loads(raw)
-        except ValueError:
+            obj = loads(raw)
+        except InputError:
             return None, None
     if not isinstance(obj, dict):
         return None, None
     rid, rtype = obj.get("id"), obj.get("type")
-    return (str(rid)[:256] if rid is not None else None), (str(rtype)[:64] if rtype is not None else None)
+    return (
+        printable(str(rid)[:256]) if isinstance(rid, str | int | float) else None,
+        printable(str(rtype)[:64]) if isinstance(rtype, str) else None,
+    )
 
 
 def reject_entry(file: str, raw: RawRecord, problems: list[Problem]) -> dict[str, Any]:
     rid, rtype = _peek(raw.value)
-    first = problems[0]
+    listed = [{"field": printable(p.field), "reason": printable(p.reason)} for p in problems]
     return {
-        "file": file,
+        "file": printable(file),
         "line": raw.line,
         "id": rid,
         "type": rtype,
-        "field": first.field,
-        "reason": first.reason,
-        "problems": [{"field": p.field, "reason": p.reason} for p in problems],
+        "field": listed[0]["field"],
+        "reason": listed[0]["reason"],
+        "problems": listed,
     }
 
 

@@ -1,0 +1,183 @@
+"""Hostile input: every case that used to end in a traceback, a 500 or lost good records is now a reject naming
+file, line, field and reason, and every good record beside it is stored; exit codes and counts say what
+happened (0 all stored, 1 some rejected, 2 usage, 3 a file unreadable as its format, 4 the lake busy)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import hongmao
+from conftest import event, user
+from hongmao.cli.app import app
+
+runner = CliRunner()
+U = user(1)
+
+
+def good(i: int) -> dict[str, Any]:
+    return event("note.read", "2025-06-01T10:00:00+08:00", event_id=f"g{i}", note_id=f"n{i}", user=U, dwell_ms=5)
+
+
+def line(record: Any) -> bytes:
+    return (record if isinstance(record, bytes) else json.dumps(record).encode()) + b"\n"
+
+
+def jsonl(path: Path, records: list[Any]) -> Path:
+    path.write_bytes(b"".join(line(r) for r in records))
+    return path
+
+
+def ingest(*args: str) -> Any:
+    return runner.invoke(app, ["ingest", *args, "--json"], catch_exceptions=False)
+
+
+def rejects(data: Path) -> list[dict[str, Any]]:
+    path = data / "rejects.jsonl"
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def stored(data: Path) -> dict[str, int]:
+    events: dict[str, int] = hongmao.stats(data)["events"]
+    return events
+
+
+def assert_one_reject(data: Path, file: Path, line_no: int, field: str, needle: str) -> dict[str, Any]:
+    [entry] = rejects(data)
+    assert (entry["file"], entry["line"], entry["field"]) == (str(file), line_no, field), entry
+    assert needle in entry["reason"], entry
+    return entry
+
+
+def read_event(event_id: str, **data: Any) -> dict[str, Any]:
+    return event("note.read", "2025-06-01T10:00:00+08:00", event_id=event_id, **{"note_id": "n", "user": U, **data})
+
+
+# --- record-level cases in a JSON-lines file: the bad record is line 3 of 5 ----------------------------------
+
+RECORD_CASES = [
+    ("time before year 1 in UTC", read_event("b", dwell_ms=1) | {"time": "0001-01-01T00:00:00+08:00"}, "time", "range"),
+    ("time after 9999 in UTC", read_event("b", dwell_ms=1) | {"time": "9999-12-31T23:59:59-08:00"}, "time", "range"),
+    ("a boolean is not a number", read_event("b", dwell_ms=True), "data.dwell_ms", "boolean"),
+    ("a NUL in an id", read_event("a\x00b", dwell_ms=1), "id", "NUL"),
+    ("a NUL in a data id", read_event("b", dwell_ms=1, note_id="n\x00"), "data.note_id", "NUL"),
+    ("deep nesting", b'{"id": "b", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "(record)", "nested deeper"),
+    ("a lone surrogate in an id", b'{"id": "\\ud800", "type": "note.read"}', "id", "surrogate"),
+    ("a lone surrogate in a type", b'{"id": "b", "type": "\\udfff"}', "type", "surrogate"),
+]
+
+
+@pytest.mark.parametrize(("name", "bad", "field", "needle"), RECORD_CASES, ids=[c[0] for c in RECORD_CASES])
+def test_a_bad_record_is_rejected_and_the_good_ones_kept(
+    tmp_path: Path, data_dir: Path, name: str, bad: Any, field: str, needle: str
+) -> None:
+    src = jsonl(tmp_path / "in.jsonl", [good(1), good(2), bad, good(3), good(4)])
+    result = ingest(str(src), "--data", str(data_dir))
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["accepted"] == 4
+    assert_one_reject(data_dir, src, 3, field, needle)
+    assert stored(data_dir) == {"note.read": 4}
+
+
+def test_a_nul_in_an_id_never_blocks_a_later_resend(tmp_path: Path, data_dir: Path) -> None:
+    src = jsonl(tmp_path / "in.jsonl", [good(1), read_event("x\x00y", dwell_ms=1)])
+    for _ in range(3):
+        result = ingest(str(src), "--data", str(data_dir))
+        assert result.exit_code == 1, result.output
+    assert stored(data_dir) == {"note.read": 1}
+
+
+def test_one_invalid_utf8_byte_rejects_only_its_line(tmp_path: Path, data_dir: Path) -> None:
+    broken = json.dumps(good(9)).encode().replace(b'"n9"', b'"n\xff9"')
+    src = jsonl(tmp_path / "in.jsonl", [good(1), good(2), broken, good(3), good(4)])
+    result = ingest(str(src), "--data", str(data_dir))
+    assert result.exit_code == 1, result.output
+    entry = assert_one_reject(data_dir, src, 3, "(record)", "not UTF-8 text at byte")
+    column = broken.index(b"\xff") + 1
+    assert entry["reason"].startswith(f"not UTF-8 text at byte {column} "), entry
+    assert stored(data_dir) == {"note.read": 4}
+
+
+def test_line_numbers_count_blank_lines_and_crlf(tmp_path: Path, data_dir: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + line(good(1)).replace(b"\n", b"\r\n") + b"\n  \n" + b"{oops\r\n" + line(good(2)))
+    result = ingest(str(src), "--data", str(data_dir))
+    assert result.exit_code == 1, result.output
+    assert_one_reject(data_dir, src, 4, "(record)", "malformed JSON")
+    assert stored(data_dir) == {"note.read": 2}
+
+
+# --- CSV ----------------------------------------------------------------------------------------------------
+
+HEADER = ["id", "type", "source", "time", "data.note_id", "data.user", "data.dwell_ms"]
+
+
+def csv_row(i: int, note: str | None = None) -> list[str]:
+    return [f"c{i}", "note.read", "community", "2025-06-01T10:00:00+08:00", note or f"n{i}", U, "5"]
+
+
+def csv_text(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([HEADER, *rows])
+    return out.getvalue()
+
+
+def test_csv_invalid_utf8_rejects_only_its_row(tmp_path: Path, data_dir: Path) -> None:
+    text = csv_text([csv_row(1), csv_row(2, "nXX"), csv_row(3)]).encode()
+    src = tmp_path / "in.csv"
+    src.write_bytes(text.replace(b"nXX", b"n\xc3\x28"))
+    result = ingest(str(src), "--data", str(data_dir))
+    assert result.exit_code == 1, result.output
+    assert_one_reject(data_dir, src, 3, "(record)", "not UTF-8 text at byte")
+    assert stored(data_dir) == {"note.read": 2}
+
+
+def test_csv_field_over_128_kib_rejects_only_its_row(tmp_path: Path, data_dir: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(csv_text([csv_row(1), csv_row(2, "n" * 200_000), csv_row(3), csv_row(4)]), encoding="utf-8")
+    result = ingest(str(src), "--data", str(data_dir))
+    assert result.exit_code == 1, result.output
+    assert_one_reject(data_dir, src, 3, "(record)", "larger than")
+    assert stored(data_dir) == {"note.read": 3}
+
+
+def test_csv_unterminated_quote_swallows_no_good_row(tmp_path: Path, data_dir: Path) -> None:
+    rows = csv_text([csv_row(1)]) + 'c2,note.read,community,"2025-06-01T10:00:00+08:00,n2,x,5\n'
+    rows += "".join(csv_text([csv_row(i)]).split("\n", 1)[1] for i in (3, 4, 5))
+    src = tmp_path / "in.csv"
+    src.write_text(rows, encoding="utf-8")
+    result = ingest(str(src), "--data", str(data_dir))
+    assert result.exit_code == 1, result.output
+    assert_one_reject(data_dir, src, 3, "(record)", "unterminated quote")
+    assert stored(data_dir) == {"note.read": 4}
+
+
+def test_csv_quoted_cells_may_span_lines(tmp_path: Path, data_dir: Path) -> None:
+    header = [*HEADER[:-1], "data.title"]
+    out = io.StringIO()
+    published = ["p1", "note.published", "community", "2025-06-01T10:00:00+08:00", "n1", "", ""]
+    out.write(",".join(["id", "type", "source", "time", "data.note_id", "data.creator_id", "data.title"]) + "\n")
+    csv.writer(out, lineterminator="\n").writerow([*published[:5], "cr1", "two\nlines"])
+    csv.writer(out, lineterminator="\n").writerow([*published[:4], "n2", "cr1", "one line"])
+    src = tmp_path / "in.csv"
+    src.write_text(out.getvalue(), encoding="utf-8")
+    assert header  # the note.read header is not used here
+    result = ingest(str(src), "--data", str(data_dir))
+    assert result.exit_code == 0, result.output
+    assert stored(data_dir) == {"note.published": 1}  # same id p1 twice: the second is a duplicate
+    assert json.loads(result.stdout)["duplicate"] == 1
+
+
+def test_csv_deeply_nested_json_cell_is_a_reject(tmp_path: Path, data_dir: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(csv_text([csv_row(1), [*csv_row(2)[:6], "[" * 100_000], csv_row(3)]), encoding="utf-8")
+    result = ingest(str(src), "--data", str(data_dir))
+    assert result.exit_code == 1, result.output
+    assert_one_reject(data_dir, src, 3, "(record)", "nested deeper")
+    assert stored(data_dir) == {"note.read": 2}
