@@ -12,14 +12,18 @@ Each adapter is one :class:`Market` in :data:`MARKETS` (differences in a table, 
 
 The generic adapter takes its hosts from the ``link_hosts`` setting (HONGMAO_LINK_HOSTS). Whatever the
 adapter, :func:`check_destination` refuses anything but a plain ``https`` URL on an allowed host and path
-with no URL hidden in its query or fragment: there is no open redirect to configure by mistake.
+with no URL hidden in its query, path or fragment (any scheme, however encoded: ``https:evil.com``,
+``HTTPS%3Aevil.com``, ``%20javascript:``) and no query parameter named twice (``?id=1&id=2``: the check would
+read one and the marketplace perhaps the other): there is no open redirect to configure by mistake.
 """
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from hongmao import settings
 from hongmao.errors import DestinationError
@@ -167,10 +171,67 @@ def get_market(name: str) -> Market:
         raise DestinationError(f"unknown marketplace {name!r}; known: {known}") from None
 
 
-def _hides_url(text: str) -> bool:
-    """True when ``text`` (decoded) looks like a URL: the shape every redirect parameter takes."""
-    decoded = unquote(unquote(text)).strip().lower()
-    return "://" in decoded or decoded.startswith(("//", "\\\\", "/\\")) or decoded.startswith(("javascript:", "data:"))
+# How deep percent-encoding (and HTML entities) are peeled off a value before it is judged; a value still
+# changing after that many rounds is refused as it is: nothing legitimate is encoded eight times over.
+_UNWRAP_ROUNDS = 8
+# A scheme as browsers read one (RFC 3986: a letter, then letters, digits, "+", "-", "."), then its colon.
+_SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*:")
+# Schemes that open something wherever they appear after a separator (``1|javascript:``, ``a,https:``): the web,
+# scripts, files, and the app schemes marketplaces and chat apps answer to.
+_SCHEME_ANYWHERE = re.compile(
+    r"(?<![a-z0-9+.\-])(https?|ftp|file|javascript|vbscript|livescript|data|blob|intent|android-app|ios-app|"
+    r"itms-apps|itms-services|market|weixin|alipays?|taobao|tmall|openapp\.jdmobile|snssdk\d*|xhsdiscover):"
+)
+_BROWSER_DROPS = re.compile(r"[\x00-\x20\x7f]")  # browsers drop tabs and newlines anywhere, strip the rest
+
+
+def _unwrap(text: str, *, plus: bool = False) -> str | None:
+    """``text`` as a browser or a server might finally read it: percent-encoding and HTML entities peeled off
+    until nothing changes (``plus``: ``+`` is a space, as in a query), compatibility forms folded (fullwidth
+    letters), control characters and spaces dropped, lower case. None when it is encoded too deep to tell."""
+    for _ in range(_UNWRAP_ROUNDS):
+        peeled = html.unescape(unquote_plus(text) if plus else unquote(text))
+        if peeled == text:
+            return _BROWSER_DROPS.sub("", unicodedata.normalize("NFKC", text)).lower()
+        text, plus = peeled, False
+    return None
+
+
+def _hides_url(text: str, *, plus: bool = False) -> bool:
+    """True when ``text`` (however encoded) reads as a URL: the shape every redirect parameter takes."""
+    decoded = _unwrap(text, plus=plus)
+    if decoded is None:
+        return True
+    return (
+        "://" in decoded
+        or decoded.startswith(("//", "\\\\", "/\\", "\\/"))
+        or _SCHEME.match(decoded) is not None
+        or _SCHEME_ANYWHERE.search(decoded) is not None
+    )
+
+
+def _pairs(query: str, separators: str) -> list[tuple[str, str]]:
+    """The raw (still encoded) ``name=value`` pairs of a query split on any of ``separators``."""
+    return [(part.partition("=")[0], part.partition("=")[2]) for part in re.split(f"[{separators}]", query) if part]
+
+
+def _check_query(query: str, click_param: str) -> None:
+    """Refuse a query that hides a URL in a name or value, or names a parameter twice (after decoding, in any
+    case: ``id``, ``ID``, ``%69d``). Split on ``&`` and, as some servers also split, on ``;``. The click-id
+    parameter may repeat: it is dropped, whatever its case, and the redirect appends its own."""
+    pairs = _pairs(query, "&;")
+    for key, value in [*pairs, *_pairs(query, "&")]:
+        if _hides_url(key, plus=True) or _hides_url(value, plus=True):
+            raise DestinationError(f"the destination's query parameter {unquote_plus(key)!r} holds a URL (a redirect)")
+    seen: set[str | None] = {click_param}
+    for key, _ in pairs:
+        name = _unwrap(key, plus=True)
+        if name in seen and name != click_param:
+            raise DestinationError(
+                f"the destination's query parameter {unquote_plus(key)!r} appears more than once "
+                "(the check could read one value and the marketplace another)"
+            )
+        seen.add(name)
 
 
 def check_destination(market: Market, url: str, item: str | None = None) -> str:
@@ -200,10 +261,8 @@ def check_destination(market: Market, url: str, item: str | None = None) -> str:
             f"{netloc or '(no host)'}{parts.path} is not an allowed {market.name} item or store page"
             + (" (set HONGMAO_LINK_HOSTS for the generic adapter)" if market.name == GENERIC else "")
         )
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != market.click_param]
-    for key, value in query:
-        if _hides_url(value) or _hides_url(key):
-            raise DestinationError(f"the destination's query parameter {key!r} holds a URL (a redirect)")
+    _check_query(parts.query, market.click_param)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if _unwrap(k) != market.click_param]
     if _hides_url(parts.path) or _hides_url(parts.fragment):
         raise DestinationError("the destination's path or fragment holds a URL (a redirect)")
     normalised = urlunsplit(("https", netloc, parts.path or "/", urlencode(query, safe=":/,"), parts.fragment))
