@@ -14,6 +14,7 @@ import ibis
 from ibis import _
 
 from hongmao.contract import ENGAGEMENT_TYPES, EVENT_TYPES
+from hongmao.engine import owners
 
 NO_NOTE = "(community search)"
 
@@ -64,11 +65,15 @@ def without_engagement(ev: Any, users: Iterable[str] | Any | None) -> Any:
 
 
 def notes(ev: Any) -> Any:
+    """One row per note; its brand is its owner (first registration, :mod:`hongmao.engine.owners`)."""
     published = ev.filter(ev.type == "note.published")
-    return published.group_by("note_id").aggregate(
+    meta = published.group_by("note_id").aggregate(
         note_creator=published.creator_id.max(),
-        note_brand=published.brand.max(),
         note_campaign=published.campaign_id.max(),
+    )
+    owner = owners.owners(ev, "notes")
+    return meta.left_join(owner, meta.note_id == owner.id).select(
+        "note_id", "note_creator", note_brand=owner.owner, note_campaign=meta.note_campaign
     )
 
 
@@ -81,10 +86,12 @@ def links(ev: Any) -> Any:
 
 
 def items(ev: Any) -> Any:
+    """One row per item; its brand is its owner (first registration, :mod:`hongmao.engine.owners`)."""
     listed = ev.filter(ev.type == "item.listed")
-    return listed.group_by("item_id").aggregate(
-        item_brand=listed.brand.max(),
-        item_category=listed.category.max(),
+    meta = listed.group_by("item_id").aggregate(item_category=listed.category.max())
+    owner = owners.owners(ev, "items")
+    return meta.left_join(owner, meta.item_id == owner.id).select(
+        "item_id", item_brand=owner.owner, item_category=meta.item_category
     )
 
 

@@ -8,9 +8,9 @@ An optional ``gate`` refuses valid events the caller may not send (a brand sendi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from hongmao.contract import EventBase, Problem, to_row
 from hongmao.ingestion.pipeline import check, reject_entry
@@ -18,7 +18,14 @@ from hongmao.ingestion.readers import RawRecord
 from hongmao.lake import Lake, catalog
 
 Status = Literal["accepted", "duplicate", "rejected"]
-Gate = Callable[[EventBase], Problem | None]
+
+
+class Gate(Protocol):
+    """Refuses valid events the caller may not send; :meth:`prepare` sees the batch first, under the write lock."""
+
+    def prepare(self, events: Sequence[EventBase]) -> None: ...
+
+    def __call__(self, event: EventBase) -> Problem | None: ...
 
 
 @dataclass
@@ -62,27 +69,35 @@ def _peek(value: Any) -> tuple[str | None, str | None]:
 def ingest_batch(lake: Lake, records: Sequence[Any], *, name: str = "api", gate: Gate | None = None) -> BatchReport:
     """Validate ``records`` (dicts as parsed from JSON), store the good new ones, report every one."""
     outcomes: list[RecordOutcome] = []
-    events: list[tuple[RecordOutcome, EventBase]] = []
+    valid: list[tuple[RecordOutcome, RawRecord, EventBase]] = []
     rejects: list[dict[str, Any]] = []
     for index, value in enumerate(records):
         raw = RawRecord(line=index + 1, value=value if isinstance(value, dict) else None)
         if not isinstance(value, dict):
             raw = RawRecord(line=index + 1, value=None, error=f"expected a JSON object, got {type(value).__name__}")
         result = check(raw)
-        if not isinstance(result, list) and gate is not None:
-            refused = gate(result)
-            result = [refused] if refused is not None else result
         rid, rtype = _peek(value)
         if isinstance(result, list):
             outcome = RecordOutcome(index, rid, rtype, "rejected", result)
             rejects.append(reject_entry(name, raw, result))
         else:
             outcome = RecordOutcome(index, result.id, rtype, "accepted")
-            events.append((outcome, result))
+            valid.append((outcome, raw, result))
         outcomes.append(outcome)
     with lake.writer():
+        events: list[tuple[RecordOutcome, EventBase]] = []
+        if gate is not None and valid:
+            # Under the write lock: who owns an id cannot change between the gate's look-up and the append.
+            gate.prepare([event for _, _, event in valid])
+        for outcome, raw, event in valid:
+            refused = gate(event) if gate is not None else None
+            if refused is None:
+                events.append((outcome, event))
+            else:
+                outcome.status, outcome.problems = "rejected", [refused]
+                rejects.append(reject_entry(name, raw, [refused]))
         if rejects:
-            lake.reject(rejects)
+            lake.reject(sorted(rejects, key=lambda entry: int(entry["line"])))
         if events:
             with lake.connect("looking up event ids") as conn:
                 known = catalog.existing_ids(conn, [e.id for _, e in events])

@@ -12,7 +12,7 @@ import ibis
 from ibis import _
 
 from hongmao.contract import ENGAGEMENT_TYPES
-from hongmao.engine import credit, tables
+from hongmao.engine import credit, owners, tables
 from hongmao.engine.windows import Windows
 
 REPORT_UTC_OFFSET_HOURS = 8
@@ -41,15 +41,15 @@ def note_meta(ev: Any) -> Any:
         tier=j["creator_tier"].str,
         published=p.time,
     )
-    return rows.group_by("note_id").aggregate(
+    meta = rows.group_by("note_id").aggregate(
         creator_id=_.creator_id.max(),
-        brand=_.brand.max(),
         campaign_id=_.campaign_id.max(),
         title=_.title.max(),
         disclosed=_.disclosed.max(),
         tier=_.tier.max(),
         published=_.published.min(),
     )
+    return _with_owner(meta, owners.owners(ev, "notes"), "note_id")
 
 
 def item_meta(ev: Any) -> Any:
@@ -64,14 +64,20 @@ def item_meta(ev: Any) -> Any:
         title=_json(p)["title"].str,
         source=p.source,
     )
-    return rows.group_by("item_id").aggregate(
-        brand=_.brand.max(),
+    meta = rows.group_by("item_id").aggregate(
         store_id=_.store_id.max(),
         category=_.category.max(),
         price=_.price.max(),
         title=_.title.max(),
         source=_.source.max(),
     )
+    return _with_owner(meta, owners.owners(ev, "items"), "item_id")
+
+
+def _with_owner(meta: Any, owner: Any, key: str) -> Any:
+    """``meta`` with a ``brand`` column: the id's owner (first registration), not whatever a later record says."""
+    joined = meta.left_join(owner, meta[key] == owner.id)
+    return joined.select(*meta.columns, brand=joined.owner)
 
 
 def campaign_meta(ev: Any) -> Any:

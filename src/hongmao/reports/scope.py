@@ -22,12 +22,13 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hongmao.contract import EventBase, Problem
-from hongmao.engine import backend
+from hongmao.engine import backend, owners
 from hongmao.lake import Lake
 
 VIEWS_DIR = ".views"
@@ -51,26 +52,34 @@ class Scope:
 
 
 def brand_events(ev: Any, brand: str) -> Any:
-    """The events of ``ev`` (an Ibis table with the lake's columns) that belong to ``brand``."""
-    notes = ev.filter((ev.type == "note.published") & (ev.brand == brand)).select("note_id")
-    items = ev.filter((ev.type == "item.listed") & (ev.brand == brand))
-    item_ids = items.select("item_id")
-    store_ids = items.select("store_id")
-    links = ev.filter(
-        (ev.type == "link.created") & (ev.note_id.isin(notes.note_id) | ev.item_id.isin(item_ids.item_id))
-    ).select("link_id")
-    orders = ev.filter((ev.type == "market.order") & ev.item_id.isin(item_ids.item_id)).select("order_id")
+    """The events of ``ev`` (an Ibis table with the lake's columns) that belong to ``brand``.
+
+    Ownership is first registration (:mod:`hongmao.engine.owners`): a later record naming a rival's id with
+    this brand, had one slipped in, makes nothing of that id this brand's.
+    """
+    notes = owners.owned_by(ev, "notes", brand)
+    items = owners.owned_by(ev, "items", brand)
+    stores = owners.owned_by(ev, "stores", brand)
+    links = owners.owned_by(ev, "links", brand)
+    orders = owners.owned_by(ev, "orders", brand)
     keep = (
         (ev.type.isin(list(BRAND_RECORDS)) & (ev.brand == brand))
-        | (ev.type.startswith("note.") & (ev.type != "note.published") & ev.note_id.isin(notes.note_id))
-        | (ev.type.isin(["link.created", "link.click"]) & ev.link_id.isin(links.link_id))
-        | (ev.type.isin(list(ITEM_TOUCHES)) & ev.item_id.isin(item_ids.item_id))
-        | ((ev.type == "market.visit") & ev.item_id.isnull() & ev.store_id.isin(store_ids.store_id))
-        | ((ev.type == "market.order") & ev.item_id.isin(item_ids.item_id))
-        | (ev.type.isin(list(ORDER_CHILDREN)) & ev.order_id.isin(orders.order_id))
+        | (ev.type.startswith("note.") & (ev.type != "note.published") & ev.note_id.isin(notes.id))
+        | (ev.type.isin(["link.created", "link.click"]) & ev.link_id.isin(links.id))
+        | (ev.type.isin(list(ITEM_TOUCHES)) & ev.item_id.isin(items.id))
+        | ((ev.type == "market.visit") & ev.item_id.isnull() & ev.store_id.isin(stores.id))
+        | ((ev.type == "market.order") & ev.order_id.isin(orders.id))
+        | (ev.type.isin(list(ORDER_CHILDREN)) & ev.order_id.isin(orders.id))
         | (ev.type.isin(list(SEARCHES)) & ev.query.lower().contains(brand.lower()))
     )
-    return ev.filter(keep.fill_null(False))
+    # A brand record naming this brand is kept only when the id it registers is this brand's (or new to the
+    # lake's first-registration rule, as a campaign's own record is): a claim on a rival's note stays out.
+    claims = (
+        ((ev.type == "note.published") & ~ev.note_id.isin(notes.id))
+        | ((ev.type == "item.listed") & ~ev.item_id.isin(items.id))
+        | ((ev.type == "note.boosted") & ~ev.note_id.isin(notes.id))
+    )
+    return ev.filter(keep.fill_null(False) & ~claims.fill_null(False))
 
 
 @dataclass(frozen=True)
@@ -86,59 +95,130 @@ class Ownership:
     creators: frozenset[str] = frozenset()
 
 
+#: How a field of an event relates to the sending brand's ids:
+#: ``claim`` -- the record registers the id: it must be new to the lake or already the brand's;
+#: ``own``   -- the id must be the brand's (in the lake, or claimed earlier in the same batch);
+#: ``free``  -- the id may be new (a deal naming a note yet to be published) but never another's.
+Role = Literal["claim", "own", "free"]
+#: event type -> ((field of data, kind of id, role), ...); a field holding a list names one id per element.
+#: Types not listed are platform data (searches): brand keys may not send them.
+ID_FIELDS: dict[str, tuple[tuple[str, str, Role], ...]] = {
+    "note.published": (
+        ("note_id", "notes", "claim"),
+        ("items", "items", "free"),
+        ("campaign_id", "campaigns", "claim"),
+        ("collaboration_id", "collaborations", "claim"),
+    ),
+    "item.listed": (("item_id", "items", "claim"), ("store_id", "stores", "claim")),
+    "campaign.created": (("campaign_id", "campaigns", "claim"), ("notes", "notes", "free")),
+    "collaboration.created": (
+        ("collaboration_id", "collaborations", "claim"),
+        ("note_id", "notes", "free"),
+        ("campaign_id", "campaigns", "claim"),
+    ),
+    "note.boosted": (("note_id", "notes", "own"), ("campaign_id", "campaigns", "claim")),
+    **{
+        kind: (("note_id", "notes", "own"),)
+        for kind in ("note.impression", "note.read", "note.like", "note.collect", "note.comment", "note.share")
+    },
+    # A link needs one of note and item to be the brand's (checked below); neither may be another's.
+    "link.created": (
+        ("link_id", "links", "claim"),
+        ("note_id", "notes", "free"),
+        ("item_id", "items", "free"),
+        ("campaign_id", "campaigns", "free"),
+    ),
+    "link.click": (("link_id", "links", "own"),),
+    "market.visit": (("item_id", "items", "own"), ("store_id", "stores", "free")),
+    "market.cart": (("item_id", "items", "own"),),
+    "market.favorite": (("item_id", "items", "own"),),
+    "market.order": (("order_id", "orders", "claim"), ("main_item", "items", "own"), ("line_items", "items", "free")),
+    "market.refund": (("order_id", "orders", "own"),),
+    "market.review": (("order_id", "orders", "own"),),
+}
+#: Who owns the ids named, per kind: ``{kind: {id: owner}}``; an id absent from the answer is not in the lake.
+Lookup = Callable[[Mapping[str, Iterable[str]]], dict[str, dict[str, str | None]]]
+
+
+def _values(data: Any, name: str) -> list[str]:
+    if name == "main_item":
+        return [data.main_item()]
+    if name == "line_items":
+        return [line.item_id for line in data.lines]
+    value = getattr(data, name, None)
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
 @dataclass
 class BrandGate:
     """Refuses events a brand key may not send: the write-side twin of :func:`brand_events`.
 
-    A brand sends events about its own brand only: its notes, items, campaigns, the touches, visits, orders,
-    refunds and reviews of those, and its links and their clicks. Searches belong to no brand (they are
-    platform data). Ids the batch itself makes the brand's (a new item, then its orders) count at once.
+    A brand sends events about its own brand only: it may register new ids under its own brand and update
+    its own, never claim, rename or touch another's (:data:`ID_FIELDS` says which field does what). Searches
+    belong to no brand (platform data). ``lookup`` answers who owns the ids a batch names, in the lake as
+    committed; call :meth:`prepare` with the batch under the lake's write lock, so that no other batch can
+    register one of them in between, then the gate on each event in order: ids the batch registers count at
+    once for the events after it.
     """
 
     brand: str
-    owned: Ownership
-    _new: dict[str, set[str]] = field(default_factory=dict)
+    lookup: Lookup
+    _owner: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
-    def _has(self, kind: str, value: str | None) -> bool:
-        return value is not None and (value in getattr(self.owned, kind) or value in self._new.get(kind, set()))
+    def prepare(self, events: Iterable[EventBase]) -> None:
+        wanted: dict[str, set[str]] = {}
+        for event in events:
+            data: Any = event.data  # type: ignore[attr-defined]
+            for name, kind, _role in ID_FIELDS.get(event.type, ()):  # type: ignore[attr-defined]
+                wanted.setdefault(kind, set()).update(_values(data, name))
+        self._owner = {kind: dict(found) for kind, found in self.lookup(wanted).items()}
 
-    def _add(self, kind: str, value: str | None) -> None:
-        if value is not None:
-            self._new.setdefault(kind, set()).add(value)
+    def _mine(self, kind: str, value: str) -> bool:
+        known = self._owner.setdefault(kind, {})
+        return value in known and known[value] == self.brand
+
+    def _taken(self, kind: str, value: str) -> bool:
+        known = self._owner.setdefault(kind, {})
+        return value in known and known[value] != self.brand
 
     def __call__(self, event: EventBase) -> Problem | None:
         kind: str = event.type  # type: ignore[attr-defined]
         data: Any = event.data  # type: ignore[attr-defined]
-        ok: bool
-        if kind in BRAND_RECORDS:
-            ok = data.brand == self.brand
-            if ok and kind == "note.published":
-                self._add("notes", data.note_id)
-            elif ok and kind == "item.listed":
-                self._add("items", data.item_id)
-                self._add("stores", data.store_id)
-        elif kind.startswith("note."):
-            ok = self._has("notes", data.note_id)
-        elif kind == "link.created":
-            ok = self._has("notes", data.note_id) or self._has("items", data.item_id)
-            if ok:
-                self._add("links", data.link_id)
-        elif kind == "link.click":
-            ok = self._has("links", data.link_id)
-        elif kind in ITEM_TOUCHES:
-            item = getattr(data, "item_id", None)
-            ok = self._has("items", item) if item is not None else self._has("stores", getattr(data, "store_id", None))
-        elif kind == "market.order":
-            ok = self._has("items", data.main_item())
-            if ok:
-                self._add("orders", data.order_id)
-        elif kind in ORDER_CHILDREN:
-            ok = self._has("orders", data.order_id)
-        else:
+        if kind not in ID_FIELDS:
             return Problem("type", f"{kind} events are platform data: send them with an operator key")
-        if ok:
-            return None
-        return Problem("(record)", f"not about brand {self.brand!r}: a brand key sends its own brand's events only")
+        if kind in BRAND_RECORDS and data.brand != self.brand:
+            return Problem("data.brand", f"a key of brand {self.brand!r} sends records of its own brand only")
+        claims: list[tuple[str, str]] = []
+        for name, id_kind, role in ID_FIELDS[kind]:
+            for value in _values(data, name):
+                where = f"data.{'items' if name in ('main_item', 'line_items') else name}"
+                if role == "own" and not self._mine(id_kind, value):
+                    return Problem(where, f"no {id_kind[:-1]} {value!r} of brand {self.brand!r}")
+                if role in ("claim", "free") and self._taken(id_kind, value):
+                    return Problem(where, f"{id_kind[:-1]} {value!r} is registered to another party")
+                if role == "claim":
+                    claims.append((id_kind, value))
+        if kind == "link.created" and not (self._mine("notes", data.note_id) or self._mine("items", data.item_id)):
+            return Problem(
+                "data.note_id", f"neither note {data.note_id!r} nor item {data.item_id!r} is brand {self.brand!r}'s"
+            )
+        for id_kind, value in claims:
+            self._owner[id_kind].setdefault(value, self.brand)
+        return None
+
+
+def lake_owners(lake: Lake, wanted: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str | None]]:
+    """Who owns each of ``wanted``'s ids in ``lake`` as committed now (a :data:`Lookup` over a lake)."""
+    paths = lake.segment_paths()
+    if not paths or not any(True for ids in wanted.values() for _ in ids):
+        return {kind: {} for kind in wanted}
+    con = backend.connect()
+    try:
+        return owners.lookup(con, backend.events_table(con, paths), wanted)
+    finally:
+        con.disconnect()
 
 
 def _digest(text: str) -> str:

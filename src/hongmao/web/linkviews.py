@@ -101,6 +101,8 @@ def create(
         raise NotYours(f"no note {note_id!r}")
     if scope.brand is not None and item_id not in owned.items:
         raise NotYours(f"no item {item_id!r}")
+    if scope.brand is not None and campaign_id and campaign_id not in owned.campaigns:
+        raise NotYours(f"no campaign {campaign_id!r}")
     creator = next((n["creator_id"] for n in state.reports.notes(scope) if n["note_id"] == note_id), None)
     created = create_link(
         note_id,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hongmao.lake import Lake
-from hongmao.reports.scope import BrandGate, Scope
+from hongmao.reports.scope import BrandGate, lake_owners
 from hongmao.reports.service import Reports
 from hongmao.web.auth import Principal, Sessions
 
@@ -36,7 +36,8 @@ class WebState:
         """The ingest gate of a principal: None for operators (they may send anything)."""
         if principal.brand is None:
             return None
-        return BrandGate(principal.brand, self.reports.ownership(Scope(principal.brand)))
+        lake = self.lake
+        return BrandGate(principal.brand, lambda wanted: lake_owners(lake, wanted))
 
     def fold_clicks(self) -> None:
         """Bring the redirect's logged clicks into the lake now (no-op when another fold is running)."""
