@@ -106,6 +106,7 @@ def test_reingest_adds_nothing_and_out_of_order_is_fine(tmp_path: Path, data_dir
         "duplicate": 6,
         "rejected": 0,
         "rejects": str(data_dir / "rejects.jsonl"),
+        "errors": [],
     }
     stats = hongmao.stats(data_dir)
     assert stats["events"] == {"note.read": 6}

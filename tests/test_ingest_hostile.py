@@ -181,3 +181,88 @@ def test_csv_deeply_nested_json_cell_is_a_reject(tmp_path: Path, data_dir: Path)
     assert result.exit_code == 1, result.output
     assert_one_reject(data_dir, src, 3, "(record)", "nested deeper")
     assert stored(data_dir) == {"note.read": 2}
+
+
+def test_taobao_rows_with_bad_bytes_or_quotes_cost_only_their_line(tmp_path: Path, data_dir: Path) -> None:
+    src = tmp_path / "ub.csv"
+    src.write_bytes(b'1,2,3,pv,1511658000\n1\xff,2,3,pv,1511658001\n"1,2,3,pv,1511658002\n1,2,3,buy,1511658003\n')
+    result = runner.invoke(
+        app, ["ingest", "--from", "taobao-userbehavior", str(src), "--data", str(data_dir), "--json"]
+    )
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["accepted"] == 2
+    assert {r["line"]: r["reason"].split(":")[0] for r in rejects(data_dir)} == {
+        2: "not UTF-8 text at byte 2 of the line (invalid start byte)",
+        3: "unterminated quote",
+    }
+
+
+# --- file-level errors and a busy lake have exit codes of their own ----------------------------------------
+
+
+def test_an_unreadable_parquet_file_exits_3_and_the_other_files_are_ingested(tmp_path: Path, data_dir: Path) -> None:
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 this is not parquet")
+    src = jsonl(tmp_path / "in.jsonl", [good(1), good(2)])
+    result = ingest(str(broken), str(src), "--data", str(data_dir))
+    assert result.exit_code == 3, result.output
+    out = json.loads(result.stdout)
+    assert out["accepted"] == 2 and out["rejected"] == 0
+    [error] = out["errors"]
+    assert error["file"] == str(broken) and "not a readable Parquet file" in error["reason"]
+    assert rejects(data_dir) == []
+
+
+def test_a_repeated_csv_header_exits_3(tmp_path: Path, data_dir: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("id,type,id\nx,note.read,y\n", encoding="utf-8")
+    result = ingest(str(src), "--data", str(data_dir))
+    assert result.exit_code == 3, result.output
+    assert "repeats a column" in json.loads(result.stdout)["errors"][0]["reason"]
+
+
+def test_a_damaged_gzip_stream_exits_3_keeping_what_was_read(tmp_path: Path, data_dir: Path) -> None:
+    import gzip
+
+    whole = gzip.compress(b"".join(line(good(i)) for i in range(2000)))
+    src = tmp_path / "in.jsonl.gz"
+    src.write_bytes(whole[: len(whole) // 2])
+    result = ingest(str(src), "--data", str(data_dir))
+    assert result.exit_code == 3, result.output
+    out = json.loads(result.stdout)
+    assert 0 < out["accepted"] < 2000 and "cannot read after line" in out["errors"][0]["reason"]
+
+
+def test_a_busy_lake_exits_4_and_stores_nothing(tmp_path: Path, data_dir: Path) -> None:
+    src = jsonl(tmp_path / "in.jsonl", [good(1)])
+    assert ingest(str(src), "--data", str(data_dir)).exit_code == 0
+    other = jsonl(tmp_path / "other.jsonl", [good(2)])
+    with hongmao.open_lake(data_dir) as lake, lake.writer():
+        result = ingest(str(other), "--data", str(data_dir), "--wait", "0")
+    assert result.exit_code == 4, result.output
+    assert "busy" in result.stderr
+    assert stored(data_dir) == {"note.read": 1}
+
+
+def test_ingest_help_documents_the_exit_codes() -> None:
+    text = runner.invoke(app, ["ingest", "--help"], env={"COLUMNS": "200"}).stdout
+    for code in ("0", "1", "2", "3", "4"):
+        assert f"{code}:" in text or f"{code} " in text
+    assert "busy" in text and "unreadable" in text
+
+
+# --- commands that read a lake never invent one ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["attribute"], ["stats"], ["roi"], ["trust"]])
+def test_reading_a_lake_that_is_not_there_fails_and_creates_nothing(tmp_path: Path, command: list[str]) -> None:
+    import subprocess
+    import sys
+
+    typo = tmp_path / "typo"
+    hongmao_cmd = str(Path(sys.executable).with_name("hongmao"))
+    proc = subprocess.run([hongmao_cmd, *command, "--data", str(typo)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    said = " ".join(proc.stderr.split())  # unwrapped: the console breaks long lines
+    assert f"no lake at {typo}: check --data" in said and "Traceback" not in said
+    assert not typo.exists()

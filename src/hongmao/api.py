@@ -19,10 +19,32 @@ if TYPE_CHECKING:
     from hongmao.lake import Lake
 
 
-def open_lake(data_dir: str | Path | None = None, catalog_url: str | None = None) -> Lake:
-    from hongmao.lake import Lake
+#: Seconds a write waits for another writer before :class:`~hongmao.errors.LakeBusyError` (the lake's default).
+LOCK_TIMEOUT = 10.0
 
-    return Lake.open(settings.data_dir(data_dir), catalog_url or settings.get("catalog_url"))
+
+def open_lake(
+    data_dir: str | Path | None = None,
+    catalog_url: str | None = None,
+    *,
+    create: bool = False,
+    lock_timeout: float | None = LOCK_TIMEOUT,
+) -> Lake:
+    """The lake in ``data_dir``. Unless ``create``, a directory holding no lake raises
+    :class:`~hongmao.errors.NoLakeError`: a mistyped ``--data`` must not become a new, empty lake whose zeros
+    read like an answer."""
+    from hongmao.errors import NoLakeError
+    from hongmao.lake import Lake
+    from hongmao.lake.lake import MARKER
+
+    directory = settings.data_dir(data_dir)
+    # catalog.sqlite: a lake from before the marker file, which gets one when it is next opened.
+    if not create and not (directory / MARKER).is_file() and not (directory / "catalog.sqlite").is_file():
+        raise NoLakeError(
+            f"no lake at {directory}: check --data (or HONGMAO_DATA); `hongmao ingest FILE --data {directory}` "
+            "creates one"
+        )
+    return Lake.open(directory, catalog_url or settings.get("catalog_url"), lock_timeout=lock_timeout)
 
 
 def ingest(
@@ -35,15 +57,21 @@ def ingest(
     batch_size: int | None = None,
     catalog_url: str | None = None,
     on_progress: Callable[[int], None] | None = None,
+    lock_timeout: float | None = LOCK_TIMEOUT,
 ) -> IngestReport:
-    """Validate and store event files; bad records go to the lake's rejects file with their reasons."""
+    """Validate and store event files; bad records go to the lake's rejects file with their reasons.
+
+    Creates the lake if needed. Files that cannot be read as their format are listed in the report's
+    ``errors`` while the others are ingested; another writer holding the lake past ``lock_timeout`` seconds
+    raises :class:`~hongmao.errors.LakeBusyError`.
+    """
     from hongmao.ingestion import ingest_paths
     from hongmao.ingestion.adapters import get_adapter
 
     reader = get_adapter(adapter, settings.match_key(match_key)) if adapter else None
     size = batch_size or int(settings.get("batch_size") or 50_000)
     # One writer for the whole run: no other process slips batches in between ours.
-    with open_lake(data_dir, catalog_url) as lake, lake.writer():
+    with open_lake(data_dir, catalog_url, create=True, lock_timeout=lock_timeout) as lake, lake.writer():
         return ingest_paths(
             lake,
             [str(p) for p in paths],

@@ -28,7 +28,7 @@ def create(
     if operator == bool(brand):
         err_console.print("[bold red]usage error:[/] give --brand BRAND or --operator (one of them)", highlight=False)
         raise typer.Exit(2)
-    with api.open_lake(data) as lake:
+    with api.open_lake(data, create=True) as lake:  # a key may come before the first events
         info, key = auth.create_key(lake, "operator" if operator else "brand", brand, label)
     who = "operator" if operator else f"brand {brand}"
     err_console.print(f"created key {info.key_id} ({who}); store it now, it is not shown again:", highlight=False)

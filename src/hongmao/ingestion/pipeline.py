@@ -3,6 +3,10 @@
 Good records of a file are stored even when others in it are rejected; every reject names file, line,
 field and reason. A batch is acknowledged (counted as accepted) only after the lake has committed it, so a
 crash loses no acknowledged batch. De-duplication by event id is the lake's job.
+
+A file that cannot be read as its format at all (not Parquet, a CSV header naming a column twice, a damaged
+gzip stream) is a file-level error: the report keeps its reason (:attr:`FileReport.error`), what was read of
+it before the fault is kept, and the remaining files are still ingested.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class FileReport:
     accepted: int = 0
     duplicate: int = 0
     rejected: int = 0
+    error: str | None = None  # why the file could not be read (to its end), if it could not
 
 
 @dataclass
@@ -56,12 +61,18 @@ class IngestReport:
     def rejected(self) -> int:
         return sum(f.rejected for f in self.files)
 
+    @property
+    def errors(self) -> list[FileReport]:
+        """The files that could not be read as their format (see the module docstring)."""
+        return [f for f in self.files if f.error is not None]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted,
             "duplicate": self.duplicate,
             "rejected": self.rejected,
             "rejects": self.rejects,
+            "errors": [{"file": f.file, "reason": f.error} for f in self.errors],
         }
 
 
@@ -130,18 +141,27 @@ class Ingestor:
         rep = FileReport(file=name)
         self.report.files.append(rep)
         self._current = rep
-        for raw in records:
-            rep.read += 1
-            result = check(raw)
-            if isinstance(result, list):
-                rep.rejected += 1
-                self._rejects.append(reject_entry(name, raw, result))
-            else:
-                self._rows.append(to_row(result))
-            if len(self._rows) + len(self._rejects) >= self.batch_size:
-                self.flush()
+        try:
+            for raw in records:
+                rep.read += 1
+                result = check(raw)
+                if isinstance(result, list):
+                    rep.rejected += 1
+                    self._rejects.append(reject_entry(name, raw, result))
+                else:
+                    self._rows.append(to_row(result))
+                if len(self._rows) + len(self._rejects) >= self.batch_size:
+                    self.flush()
+        except InputError as error:
+            rep.error = str(error)
         # A batch never spans two files, so each file's accepted and duplicate counts are exact.
         self.flush()
+        return rep
+
+    def fail(self, name: str, reason: str) -> FileReport:
+        """Report a file that could not even be opened as its format."""
+        rep = FileReport(file=name, error=reason)
+        self.report.files.append(rep)
         return rep
 
     def flush(self) -> None:
@@ -181,6 +201,10 @@ def ingest_paths(
     """Ingest files (``-`` is standard input). ``adapter`` reads an outside format instead of the contract's."""
     ingestor = Ingestor(sink, batch_size, on_progress)
     for path in paths:
-        records = adapter(path) if adapter is not None else read(path, fmt)
+        try:
+            records = adapter(path) if adapter is not None else read(path, fmt)
+        except InputError as error:
+            ingestor.fail(path, str(error))
+            continue
         ingestor.feed(path, records)
     return ingestor.close()

@@ -9,14 +9,14 @@ pseudonymised with the match key as they are read: the raw id never reaches the 
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hongmao.identity import Pseudonymizer
+from hongmao.ingestion.csvrows import rows
 from hongmao.ingestion.readers import RawRecord
-from hongmao.textfiles import open_text
+from hongmao.textfiles import numbered_lines
 
 SOURCE = "market:taobao"
 CHINA = timezone(timedelta(hours=8))
@@ -50,10 +50,13 @@ BEHAVIORS: dict[str, Callable[[str, str, str, str], tuple[str, dict[str, Any]]]]
 
 
 def read_userbehavior(path: str, pseudonymizer: Pseudonymizer) -> Iterator[RawRecord]:
-    handle = open_text(path)
-    try:
-        for line_no, row in enumerate(csv.reader(handle), start=1):
-            if not row or (len(row) == 1 and not row[0].strip()):
+    with numbered_lines(path) as lines:
+        for found in rows(lines):
+            line_no, row = found.line, found.cells
+            if row is None:
+                yield RawRecord(line_no, None, found.error)
+                continue
+            if len(row) == 1 and not row[0].strip():
                 continue
             if len(row) != len(COLUMNS):
                 yield RawRecord(line_no, None, f"expected {len(COLUMNS)} columns ({','.join(COLUMNS)}), got {len(row)}")
@@ -77,8 +80,6 @@ def read_userbehavior(path: str, pseudonymizer: Pseudonymizer) -> Iterator[RawRe
             kind, data = builder(user, item, category, key)
             record = {"id": "tb-" + key, "type": kind, "source": SOURCE, "time": when.isoformat(), "data": data}
             yield RawRecord(line_no, record)
-    finally:
-        handle.close()
 
 
 def adapter(key: str) -> Callable[[str], Iterator[RawRecord]]:
