@@ -42,7 +42,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, data: Path, port: int, workers: int) -> None:
+    def __init__(self, data: Path, port: int, workers: int, *options: str) -> None:
         self.log = data.parent / f"serve-{port}.log"
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
@@ -57,6 +57,7 @@ class Server:
                     str(workers),
                     "--fold-every",
                     "0.2",
+                    *options,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -199,3 +200,43 @@ def test_revocation_and_share_codes_on_the_real_server(tmp_path: Path, servers: 
     assert server.get(f"/c/{link.share_code}")[0] == 410
     server.stop()
     assert len(lake_clicks(data)) >= 2
+
+
+def closed_within(sock: socket.socket, seconds: float, drip: bytes = b"") -> bool:
+    """True if the server closes ``sock`` within ``seconds``; meanwhile ``drip`` is sent every 0.2 s."""
+    sock.settimeout(0.2)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if drip:
+                sock.sendall(drip)
+            if sock.recv(4096) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+    return False
+
+
+def test_a_slow_header_sender_is_cut_off(tmp_path: Path, servers: list[Server]) -> None:
+    server = Server(tmp_path / "lake", free_port(), 1, "--header-timeout", "1")
+    servers.append(server)
+    address = ("127.0.0.1", server.port)
+    with socket.create_connection(address, timeout=5) as dripping, socket.create_connection(address, timeout=5) as idle:
+        # A header line growing by a byte every 0.2 s, never ending in the blank line: hours of a worker's
+        # connection slot if nothing cut it off. Bounds are generous; only the order of magnitude is asserted.
+        dripping.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        assert closed_within(dripping, 15, drip=b"x"), "a dripping header was not cut off within 15 s"
+        assert closed_within(idle, 15), "a connection that sent nothing was not closed within 15 s"
+    assert server.get("/healthz")[0] == 200  # and it serves the rest as before
+    server.stop()
+
+
+def test_the_header_timeout_defaults_to_ten_seconds(tmp_path: Path) -> None:
+    from hongmao.links.server import ServeConfig, granian_server
+
+    settings = granian_server(ServeConfig(data_dir=str(tmp_path))).http1_settings
+    assert settings is not None and settings.header_read_timeout == 10_000
+    settings = granian_server(ServeConfig(data_dir=str(tmp_path), header_timeout=2.5)).http1_settings
+    assert settings is not None and settings.header_read_timeout == 2_500

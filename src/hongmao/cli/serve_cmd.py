@@ -21,6 +21,14 @@ def serve(
     fsync_ms: Annotated[
         int, typer.Option("--fsync-ms", min=1, help="Milliseconds between fsyncs of the click log.")
     ] = 50,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout",
+            min=0.001,
+            help="Seconds a client has to send a request's header before its connection is closed.",
+        ),
+    ] = 10.0,
 ) -> None:
     """Serve shoppable links: every click is logged before its 302 and lands in the lake within seconds."""
     from hongmao import settings
@@ -35,6 +43,7 @@ def serve(
         workers=workers,
         fold_every=fold_every,
         sync_interval=fsync_ms / 1000,
+        header_timeout=header_timeout,
     )
     err_console.print(
         f"serving links on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''}), "

@@ -24,6 +24,7 @@ import os
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hongmao.errors import HongmaoError
 from hongmao.lake import Lake
@@ -33,10 +34,17 @@ from hongmao.links.clickwriter import ClickLog
 from hongmao.links.live import Revocations, ShareCodes, code_lookup
 from hongmao.links.redirect import RedirectApp
 
+if TYPE_CHECKING:
+    from granian.server.mp import MPServer
+
 log = logging.getLogger(__name__)
 
 CONFIG_ENV = "HONGMAO_SERVE_CONFIG"
 FOLD_NICENESS = 10
+#: Seconds a client has to send a request's whole header (a new connection's first, or the next on a kept-alive
+#: one) before the connection is closed: a slow sender (slowloris) cannot hold connections open for long. A link
+#: click's header is a few hundred bytes in one packet; Granian's own default is 30 s.
+HEADER_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class ServeConfig:
     fold_every: float = 1.0
     sync_interval: float = clickwriter.SYNC_INTERVAL
     revocations_every: float = 1.0
+    header_timeout: float = HEADER_TIMEOUT
 
 
 class FoldLoop:
@@ -119,10 +128,6 @@ def fold_now(config: ServeConfig) -> FoldResult:
 
 def serve(config: ServeConfig) -> None:
     """Serve until interrupted (SIGINT/SIGTERM); folds the log at start-up, continually, and at the end."""
-    from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes
-    from granian.log import LogLevels
-    from granian.server import Server
-
     config = ServeConfig(**{**asdict(config), "data_dir": str(Path(config.data_dir).absolute())})
     keys.load(config.data_dir)  # creates the key file (if needed) once, before any worker reads it
     with Lake.open(config.data_dir, config.catalog_url):
@@ -130,7 +135,24 @@ def serve(config: ServeConfig) -> None:
     os.environ[CONFIG_ENV] = json.dumps(asdict(config))
     # Workers are spawned: a forked child would inherit the folding thread's locks in whatever state they were.
     multiprocessing.set_start_method("spawn", force=True)
-    server = Server(
+    server = granian_server(config)
+    folder = FoldLoop(config).start()
+    try:
+        server.serve()
+    finally:
+        folder.stop()
+        fold_now(config)  # the workers are gone: their files are finished, fold and delete them
+
+
+def granian_server(config: ServeConfig) -> MPServer:
+    """The Granian server of ``config``: its workers serve :func:`worker_app`, each in a process of its own (the
+    multiprocess server whatever the build of Python: each worker keeps a click log of its own, by process)."""
+    from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.server.mp import MPServer
+
+    return MPServer(
         "hongmao.links.server:worker_app",
         address=config.host,
         port=config.port,
@@ -139,6 +161,7 @@ def serve(config: ServeConfig) -> None:
         runtime_mode=RuntimeModes.st,
         loop=Loops.uvloop,
         http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(header_read_timeout=max(1, round(config.header_timeout * 1000))),
         websockets=False,
         log_level=LogLevels.warning,
         log_access=False,
@@ -146,12 +169,6 @@ def serve(config: ServeConfig) -> None:
         respawn_failed_workers=True,
         respawn_interval=0.5,
     )
-    folder = FoldLoop(config).start()
-    try:
-        server.serve()
-    finally:
-        folder.stop()
-        fold_now(config)  # the workers are gone: their files are finished, fold and delete them
 
 
 def _watch_parent(on_orphaned: list[ClickLog]) -> None:
