@@ -266,3 +266,45 @@ def test_reading_a_lake_that_is_not_there_fails_and_creates_nothing(tmp_path: Pa
     said = " ".join(proc.stderr.split())  # unwrapped: the console breaks long lines
     assert f"no lake at {typo}: check --data" in said and "Traceback" not in said
     assert not typo.exists()
+
+
+# --- a reject is recorded once ------------------------------------------------------------------------------
+
+
+def test_reingesting_a_file_does_not_record_its_rejects_again(tmp_path: Path, data_dir: Path) -> None:
+    src = jsonl(tmp_path / "in.jsonl", [good(1), read_event("b", dwell_ms=True)])
+    for _ in range(3):
+        result = ingest(str(src), "--data", str(data_dir))
+        assert result.exit_code == 1 and json.loads(result.stdout)["rejected"] == 1  # this run did reject it
+    assert hongmao.stats(data_dir)["rejected"] == 1
+    assert len(rejects(data_dir)) == 1
+    moved = jsonl(tmp_path / "again.jsonl", [read_event("b", dwell_ms=True)])  # another file: another reject
+    assert ingest(str(moved), "--data", str(data_dir)).exit_code == 1
+    assert hongmao.stats(data_dir)["rejected"] == 2
+
+
+def test_rejects_recovered_after_a_crash_are_recognised_when_they_come_again(data_dir: Path) -> None:
+    from hongmao.lake import Lake
+
+    entry = {"file": "in.jsonl", "line": 2, "id": "b", "type": "note.read", "field": "time", "reason": "bad"}
+    with Lake.open(data_dir) as lake:
+        lake.reject([{**entry, "line": 1}])
+        path = lake.rejects_path
+    with path.open("ab") as handle:  # written, then a crash before the catalog counted it
+        handle.write((json.dumps(entry) + "\n").encode())
+    with Lake.open(data_dir) as lake:
+        assert lake.stats()["rejected"] == 2
+        assert lake.reject([entry, {**entry, "line": 1}]) == 0
+        assert lake.reject([{**entry, "line": 3}, {**entry, "line": 3}]) == 1
+        assert lake.stats()["rejected"] == 3
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_the_lake_refuses_a_nul_in_an_id_from_any_caller(data_dir: Path) -> None:
+    from hongmao.contract import parse_event, to_row
+    from hongmao.errors import LakeError
+    from hongmao.lake import Lake
+
+    row = to_row(parse_event(good(1))) | {"id": "a\x00b"}
+    with Lake.open(data_dir) as lake, pytest.raises(LakeError, match="NUL"):
+        lake.append([row])

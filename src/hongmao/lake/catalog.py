@@ -81,6 +81,15 @@ event_ids = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# What each recorded reject says, as a digest (hongmao.lake.rejects.key): a reject already here is not
+# appended to rejects.jsonl again (migration 0004).
+reject_keys = sa.Table(
+    "reject_keys",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sqlite_with_rowid=False,
+)
+
 counters = sa.Table(
     "counters",
     metadata,
@@ -304,6 +313,21 @@ def insert_ids(conn: Connection, ids: Iterable[str], seq: int) -> None:
         conn.execute(sa.insert(event_ids), [{"id": event_id, "segment": seq} for event_id in ids])
     except exc.IntegrityError as error:
         raise DuplicateIdError(f"an event id is already in the catalog: {_reason(error)}") from error
+
+
+def existing_reject_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` are recorded already (rejects are few: plain IN lists suffice)."""
+    query = sa.select(reject_keys.c.key).where(reject_keys.c.key.in_(sa.bindparam("keys", expanding=True)))
+    found: set[str] = set()
+    for start in range(0, len(keys), ID_CHUNK):
+        found.update(conn.execute(query, {"keys": list(keys[start : start + ID_CHUNK])}).scalars())
+    return found
+
+
+def insert_reject_keys(conn: Connection, keys: Sequence[str]) -> None:
+    """Record ``keys``, which the caller has checked are new (under the write lock)."""
+    if keys:
+        conn.execute(sa.insert(reject_keys), [{"key": key} for key in keys])
 
 
 def insert_segment(conn: Connection, values: dict[str, Any]) -> int:

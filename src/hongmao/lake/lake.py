@@ -181,8 +181,13 @@ class Lake:
             return AppendResult(0, 0, None)
         if not table.schema.equals(segments.segment_schema()):
             raise LakeError("the table does not have the lake's segment schema (see segments.conform)")
-        if pc.any(pc.equal(pc.utf8_length(segments.checked(table).column("id")), 0)).as_py():
+        ids = segments.checked(table).column("id")
+        if pc.any(pc.equal(pc.utf8_length(ids), 0)).as_py():
             raise LakeError("every row needs a non-empty string id")
+        if pc.any(pc.match_substring(ids, "\x00")).as_py():
+            # SQLite's JSON functions and PostgreSQL's text stop at a NUL: such an id would be stored under
+            # another, or fail the whole batch. The contract refuses them; this keeps any other caller out.
+            raise LakeError("an event id holds a NUL character")
         unique = _first_of_each_id(table)
         with self.writer():
             engine = self._live_engine()
@@ -239,20 +244,33 @@ class Lake:
         finally:
             temp.unlink(missing_ok=True)  # only still there if the transaction failed before the rename
 
-    def reject(self, entries: Sequence[dict[str, Any]]) -> None:
-        """Append reject entries (``file, line, id, type, field, reason``) to rejects.jsonl and count them."""
+    def reject(self, entries: Sequence[dict[str, Any]]) -> int:
+        """Append reject entries (``file, line, id, type, field, reason``) to rejects.jsonl and count them.
+
+        An entry the lake has recorded before (same :func:`rejects.key`) is left out; returns how many were new.
+        """
         if not entries:
-            return
-        data = rejects.encode(entries)
+            return 0
+        keyed: dict[str, dict[str, Any]] = {}
+        for entry in entries:
+            keyed.setdefault(rejects.key(entry), entry)
         with self.writer():
             engine = self._live_engine()
+            with catalog.connect(engine, self._url, "looking up rejects") as conn:
+                known = catalog.existing_reject_keys(conn, list(keyed))
+            fresh = {k: entry for k, entry in keyed.items() if k not in known}
+            if not fresh:
+                return 0
             try:
-                length = rejects.append(self.rejects_path, data)
+                length = rejects.append(self.rejects_path, rejects.encode(fresh.values()))
             except OSError as error:
                 raise LakeError(f"cannot write the rejects file {self.rejects_path}: {error}") from error
+            # A crash here leaves lines the catalog has not counted: the next open counts them and their keys.
             with catalog.connect(engine, self._url, "counting rejects", transaction=True) as conn:
-                catalog.add_counter(conn, catalog.REJECTED, len(entries))
+                catalog.insert_reject_keys(conn, list(fresh))
+                catalog.add_counter(conn, catalog.REJECTED, len(fresh))
                 catalog.set_counter(conn, catalog.REJECTS_BYTES, length)
+            return len(fresh)
 
     # --- reading ------------------------------------------------------------------------------------------
 

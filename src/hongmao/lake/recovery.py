@@ -5,7 +5,8 @@ What a killed writer can leave behind, and what happens to it:
 - a temp file (``.tmp-*.parquet``) it was writing: deleted, it was never committed;
 - a segment file with its final name whose catalog transaction never committed: moved to ``DATA/orphans``
   (its rows are not in the lake; kept only for inspection, since re-running the ingest re-appends them);
-- a rejects line without its newline: cut, and rejects appended but not yet counted: counted.
+- a rejects line without its newline: cut, and rejects appended but not yet counted: counted, their keys
+  recorded.
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ def reconcile_rejects(conn: Connection, path: Path) -> None:
     length = rejects.drop_partial_line(path)
     counted = catalog.counter(conn, catalog.REJECTS_BYTES)
     if length > counted:
-        catalog.add_counter(conn, catalog.REJECTED, rejects.count_lines(path, counted))
+        entries = list(rejects.read_after(path, counted))
+        keys = sorted({rejects.key(entry) for entry in entries if entry is not None})
+        known = catalog.existing_reject_keys(conn, keys)
+        catalog.insert_reject_keys(conn, [k for k in keys if k not in known])
+        catalog.add_counter(conn, catalog.REJECTED, len(entries))
         catalog.set_counter(conn, catalog.REJECTS_BYTES, length)
     elif length < counted:
         # The file was truncated or removed by hand: keep the count, follow the file from here on.

@@ -3,22 +3,55 @@
 Each entry says where the record came from and why it was refused (``file``, ``line``, ``id``, ``type``,
 ``field``, ``reason``). The catalog counts them (``counters.rejected``) and remembers how many bytes of the
 file it has counted, so a crash between the two writes is repaired when the lake next opens.
+
+A reject is recorded once: the catalog keeps the :func:`key` of every entry (``reject_keys``), and an entry
+saying the same again (the same file re-ingested, the same API batch retried) is neither appended nor counted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from hongmao.lake.segments import fsync_dir
 
 
+def key(entry: dict[str, Any]) -> str:
+    """What identifies a reject: where the record was (file, line), what it claimed to be (id, type) and every
+    problem found; 128 bits of SHA-256 over them. Nothing else of the record is in the entry to hash."""
+    problems = entry.get("problems") or [{"field": entry.get("field"), "reason": entry.get("reason")}]
+    said = [entry.get("file"), entry.get("line"), entry.get("id"), entry.get("type"), problems]
+    text = json.dumps(said, ensure_ascii=True, separators=(",", ":"), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:32]
+
+
+def _line(entry: dict[str, Any]) -> str:
+    text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: as a \\u escape the line stays UTF-8 and means the same
+        text = json.dumps(entry, ensure_ascii=True, separators=(",", ":"), default=str)
+    return text
+
+
 def encode(entries: Iterable[dict[str, Any]]) -> bytes:
-    lines = (json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str) for entry in entries)
-    return "".join(f"{line}\n" for line in lines).encode("utf-8")
+    return "".join(f"{_line(entry)}\n" for entry in entries).encode("utf-8")
+
+
+def read_after(path: Path, offset: int) -> Iterator[dict[str, Any] | None]:
+    """The entries after byte ``offset`` (None for a line that is not a JSON object, e.g. edited by hand)."""
+    with open(path, "rb") as source:
+        source.seek(offset)
+        for raw in source:
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                entry = None
+            yield entry if isinstance(entry, dict) else None
 
 
 def append(path: Path, data: bytes) -> int:
@@ -65,13 +98,3 @@ def drop_partial_line(path: Path) -> int:
         handle.flush()
         os.fsync(handle.fileno())
         return end
-
-
-def count_lines(path: Path, offset: int) -> int:
-    """Newlines in the file after byte ``offset``."""
-    count = 0
-    with open(path, "rb") as source:
-        source.seek(offset)
-        while block := source.read(1 << 20):
-            count += block.count(b"\n")
-    return count
