@@ -308,3 +308,41 @@ def test_the_lake_refuses_a_nul_in_an_id_from_any_caller(data_dir: Path) -> None
     row = to_row(parse_event(good(1))) | {"id": "a\x00b"}
     with Lake.open(data_dir) as lake, pytest.raises(LakeError, match="NUL"):
         lake.append([row])
+
+
+# --- pseudonymize -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("bad.jsonl", b'{"phone": "13800138000"}\n{"phone": "1380013800\n', ":2: malformed JSON"),
+        ("bytes.jsonl", b'{"phone": "13800138000"}\n\n{"phone": "1\xff"}\n', ":3: not UTF-8 text at byte 13"),
+        ("deep.jsonl", b'{"phone": "13800138000"}\n' + b"[" * 100_000 + b"\n", ":2: nested deeper"),
+        ("bad.csv", b'phone,city\n13800138000,x\n"13800138001,y\n13800138002,z\n', ":3: unterminated quote"),
+        ("cells.csv", b"phone,city\n13800138000,x,extra\n", ":2: 3 cells for 2 columns"),
+    ],
+)
+def test_pseudonymize_names_the_bad_line_and_leaves_no_output(
+    tmp_path: Path, name: str, content: bytes, needle: str
+) -> None:
+    from hongmao.errors import InputError
+
+    src = tmp_path / name
+    src.write_bytes(content)
+    out = tmp_path / f"out-{name}"
+    result = runner.invoke(app, ["pseudonymize", str(src), "--columns", "phone", "--kind", "phone", "--out", str(out)])
+    assert isinstance(result.exception, InputError), result.output
+    assert f"{src}{needle}" in str(result.exception)
+    assert "1380013800" not in str(result.exception)  # never the raw identifier
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_pseudonymize_keeps_a_lone_surrogate_escaped(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"phone": "13800138000", "note": "\\ud800"}\n')
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["pseudonymize", str(src), "--columns", "phone", "--kind", "phone", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert written["note"] == "\ud800" and len(written["phone"]) == 32
