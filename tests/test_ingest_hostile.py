@@ -346,3 +346,59 @@ def test_pseudonymize_keeps_a_lone_surrogate_escaped(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     written = json.loads(out.read_text(encoding="utf-8"))
     assert written["note"] == "\ud800" and len(written["phone"]) == 32
+
+
+# --- the HTTP API: the same cases are rejects or a 400, never a 500 ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from webkit import running_site
+
+    root = tmp_path_factory.mktemp("hostile-api")
+    jsonl(root / "seed.jsonl", [good(0)])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HONGMAO_MATCH_KEY", "test-match-key-0123456789abcdef")
+        hongmao.ingest([root / "seed.jsonl"], root / "lake")
+    with running_site(root / "lake") as s:
+        yield s
+
+
+def post(site: Any, content: bytes, content_type: str = "application/json") -> Any:
+    with site.client(site.operator) as c:
+        return c.post("/api/v1/events", content=content, headers={"content-type": content_type})
+
+
+API_CASES = [
+    ("time overflow", read_event("a1", dwell_ms=1) | {"time": "0001-01-01T00:00:00+08:00"}, "time"),
+    ("a boolean", read_event("a2", dwell_ms=True), "data.dwell_ms"),
+    ("a NUL in an id", read_event("a3\x00", dwell_ms=1), "id"),
+    ("a lone surrogate in an id", read_event("a4\ud800", dwell_ms=1), "id"),
+    ("a lone surrogate in a type", read_event("a5", dwell_ms=1) | {"type": "\udfff"}, "type"),
+    ("a lone surrogate in a field name", read_event("a6", dwell_ms=1, **{"x\ud800": 1}), "data"),
+]
+
+
+@pytest.mark.parametrize(("name", "bad", "field"), API_CASES, ids=[c[0] for c in API_CASES])
+def test_the_api_rejects_the_bad_record_and_keeps_the_good(site: Any, name: str, bad: Any, field: str) -> None:
+    mine = good(100 + API_CASES.index(next(c for c in API_CASES if c[0] == name)))
+    body = json.dumps([mine, bad]).encode()  # ensure_ascii: the surrogates travel as \u escapes
+    response = post(site, body)
+    assert response.status_code == 200, response.text
+    first, second = response.json()["records"]
+    assert first["status"] == "accepted" and second["status"] == "rejected", response.text
+    assert second["problems"][0]["field"] == field
+
+
+def test_the_api_answers_deep_nesting_with_400_or_a_reject(site: Any) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = post(site, b'[{"id": "d1", "data": ' + deep + b"}]")
+    assert response.status_code == 400 and "nested deeper" in response.text
+    assert post(site, deep).status_code == 400
+    lines = json.dumps(good(200)).encode() + b"\n" + b'{"data": ' + deep + b"}\n" + b"\xff{}\n"
+    response = post(site, lines, "application/x-ndjson")
+    assert response.status_code == 200, response.text
+    records = response.json()["records"]
+    assert [r["status"] for r in records] == ["accepted", "rejected", "rejected"]
+    assert "line 2: nested deeper" in records[1]["problems"][0]["reason"]
+    assert "line 3: not UTF-8 text at byte 1" in records[2]["problems"][0]["reason"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from hongmao.contract import EventBase, Problem, to_row
-from hongmao.ingestion.pipeline import check, reject_entry
+from hongmao.ingestion.pipeline import check, printable, reject_entry
 from hongmao.ingestion.readers import RawRecord
 from hongmao.lake import Lake, catalog
 
@@ -39,7 +39,8 @@ class RecordOutcome:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "id": self.id, "type": self.type, "status": self.status}
         if self.problems:
-            out["problems"] = [{"field": p.field, "reason": p.reason} for p in self.problems]
+            # printable: a field named with a lone surrogate could not be sent as UTF-8.
+            out["problems"] = [{"field": printable(p.field), "reason": printable(p.reason)} for p in self.problems]
         return out
 
 
@@ -59,11 +60,22 @@ class BatchReport:
         }
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A record its sender's framing could not turn into JSON (a JSON line that is not JSON, say): rejected
+    with ``reason`` in its place in the batch."""
+
+    reason: str
+
+
 def _peek(value: Any) -> tuple[str | None, str | None]:
     if not isinstance(value, dict):
         return None, None
     rid, rtype = value.get("id"), value.get("type")
-    return (str(rid)[:256] if rid is not None else None), (str(rtype)[:64] if rtype is not None else None)
+    return (
+        printable(str(rid)[:256]) if isinstance(rid, str | int | float) else None,
+        printable(str(rtype)[:64]) if isinstance(rtype, str) else None,
+    )
 
 
 def ingest_batch(lake: Lake, records: Sequence[Any], *, name: str = "api", gate: Gate | None = None) -> BatchReport:
@@ -73,7 +85,9 @@ def ingest_batch(lake: Lake, records: Sequence[Any], *, name: str = "api", gate:
     rejects: list[dict[str, Any]] = []
     for index, value in enumerate(records):
         raw = RawRecord(line=index + 1, value=value if isinstance(value, dict) else None)
-        if not isinstance(value, dict):
+        if isinstance(value, Unreadable):
+            raw = RawRecord(line=index + 1, value=None, error=value.reason)
+        elif not isinstance(value, dict):
             raw = RawRecord(line=index + 1, value=None, error=f"expected a JSON object, got {type(value).__name__}")
         result = check(raw)
         rid, rtype = _peek(value)

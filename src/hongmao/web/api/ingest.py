@@ -8,7 +8,6 @@ CLI. A brand key may send only events about its own brand (others are rejected w
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -46,21 +45,33 @@ _BODY = {
 
 
 def parse_body(body: bytes, content_type: str) -> list[Any]:
+    """The records of a request body. A JSON body that cannot be parsed (or nests deeper than any event) is a
+    400; in JSON lines each line stands alone, and one that cannot be read is rejected in its place."""
+    from hongmao.contract.jsontext import loads
+    from hongmao.errors import InputError, NestingError
+    from hongmao.ingestion.batch import Unreadable
+
     if len(body) > MAX_BYTES:
         raise HTTPException(413, f"the body is larger than {MAX_BYTES >> 20} MiB; split the batch")
     if "ndjson" in content_type or "jsonl" in content_type:
         records: list[Any] = []
-        for number, line in enumerate(body.splitlines(), start=1):
+        for number, line in enumerate(body.split(b"\n"), start=1):
             if not line.strip():
                 continue
             try:
-                records.append(json.loads(line))
-            except ValueError:
-                records.append(f"line {number}: malformed JSON")
+                records.append(loads(line.decode("utf-8")))
+            except UnicodeDecodeError as error:
+                records.append(Unreadable(f"line {number}: not UTF-8 text at byte {error.start + 1} of the line"))
+            except NestingError as error:
+                records.append(Unreadable(f"line {number}: {error}"))
+            except InputError:
+                records.append(Unreadable(f"line {number}: malformed JSON"))
         return records
     try:
-        parsed = json.loads(body)
-    except ValueError as error:
+        parsed = loads(body)
+    except NestingError as error:
+        raise HTTPException(400, f"the body is JSON {error}") from None
+    except InputError as error:
         raise HTTPException(400, f"the body is not JSON: {error}") from None
     if isinstance(parsed, dict) and isinstance(parsed.get("events"), list):
         parsed = parsed["events"]
