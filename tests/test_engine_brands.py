@@ -20,45 +20,58 @@ def order(oid: str, who: str, days: float, item: str, amount: float) -> dict[str
     )
 
 
+def _named(prefix: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Event ids of this brand's own, the same in every lake the test builds. Touches at the same time are
+    ordered by event id; ids from the suite-wide counter would order them one way in one lake and the other
+    way in the next (``t-99`` sorts after ``t-100``), so a brand's paths, and its credits, would differ."""
+    return [{**e, "id": f"{prefix}-{i:03d}"} for i, e in enumerate(events)]
+
+
 def brand_a() -> list[dict[str, Any]]:
     """Brand Lumi: notes n1 (creator c1) and n2 (c2), a community search, buyers and non-buyers."""
     u = [user(i) for i in range(1, 7)]
-    return [
-        event("item.listed", at(0), item_id="i1", store_id="s1", brand="Lumi", category="skincare", price=100),
-        event("note.published", at(0), note_id="n1", creator_id="c1", brand="Lumi", items=["i1"]),
-        event("note.published", at(0), note_id="n2", creator_id="c2", brand="Lumi", items=["i1"]),
-        event("note.read", at(1), note_id="n1", user=u[0], dwell_ms=9000),
-        event("note.read", at(2), note_id="n2", user=u[0], dwell_ms=9000),
-        order("a1", u[0], 3, "i1", 100),
-        event("note.read", at(1), note_id="n2", user=u[1], dwell_ms=9000),
-        event("community.search", at(2), user=u[1], query="lumi serum"),
-        order("a2", u[1], 3, "i1", 120),
-        event("note.read", at(1), note_id="n1", user=u[2], dwell_ms=9000),
-        order("a3", u[2], 2, "i1", 80),
-        event("note.read", at(1), note_id="n1", user=u[3], dwell_ms=9000),  # never bought
-        event("note.read", at(1), note_id="n2", user=u[4], dwell_ms=9000),
-        event("note.read", at(2), note_id="n1", user=u[4], dwell_ms=9000),
-    ]
+    return _named(
+        "a",
+        [
+            event("item.listed", at(0), item_id="i1", store_id="s1", brand="Lumi", category="skincare", price=100),
+            event("note.published", at(0), note_id="n1", creator_id="c1", brand="Lumi", items=["i1"]),
+            event("note.published", at(0), note_id="n2", creator_id="c2", brand="Lumi", items=["i1"]),
+            event("note.read", at(1), note_id="n1", user=u[0], dwell_ms=9000),
+            event("note.read", at(2), note_id="n2", user=u[0], dwell_ms=9000),
+            order("a1", u[0], 3, "i1", 100),
+            event("note.read", at(1), note_id="n2", user=u[1], dwell_ms=9000),
+            event("community.search", at(2), user=u[1], query="lumi serum"),
+            order("a2", u[1], 3, "i1", 120),
+            event("note.read", at(1), note_id="n1", user=u[2], dwell_ms=9000),
+            order("a3", u[2], 2, "i1", 80),
+            event("note.read", at(1), note_id="n1", user=u[3], dwell_ms=9000),  # never bought
+            event("note.read", at(1), note_id="n2", user=u[4], dwell_ms=9000),
+            event("note.read", at(2), note_id="n1", user=u[4], dwell_ms=9000),
+        ],
+    )
 
 
 def brand_b() -> list[dict[str, Any]]:
     """Brand Oat: note n3 by c1 (who also writes for Lumi) and n4 by c3; some of A's people too."""
     u = [user(i) for i in range(1, 10)]
-    return [
-        event("item.listed", at(0), item_id="i2", store_id="s2", brand="Oat", category="babyfood", price=50),
-        event("note.published", at(0), note_id="n3", creator_id="c1", brand="Oat", items=["i2"]),
-        event("note.published", at(0), note_id="n4", creator_id="c3", brand="Oat", items=["i2"]),
-        event("note.read", at(1), note_id="n3", user=u[0], dwell_ms=9000),
-        event("note.read", at(2), note_id="n4", user=u[0], dwell_ms=9000),
-        order("b1", u[0], 4, "i2", 50),
-        event("note.read", at(1), note_id="n4", user=u[6], dwell_ms=9000),
-        event("community.search", at(1), user=u[6], query="oat porridge"),
-        order("b2", u[6], 2, "i2", 55),
-        event("note.read", at(1), note_id="n3", user=u[7], dwell_ms=9000),
-        event("note.read", at(1), note_id="n3", user=u[8], dwell_ms=9000),
-        event("note.read", at(3), note_id="n4", user=u[8], dwell_ms=9000),
-        event("note.read", at(1), note_id="n4", user=u[3], dwell_ms=9000),
-    ]
+    return _named(
+        "b",
+        [
+            event("item.listed", at(0), item_id="i2", store_id="s2", brand="Oat", category="babyfood", price=50),
+            event("note.published", at(0), note_id="n3", creator_id="c1", brand="Oat", items=["i2"]),
+            event("note.published", at(0), note_id="n4", creator_id="c3", brand="Oat", items=["i2"]),
+            event("note.read", at(1), note_id="n3", user=u[0], dwell_ms=9000),
+            event("note.read", at(2), note_id="n4", user=u[0], dwell_ms=9000),
+            order("b1", u[0], 4, "i2", 50),
+            event("note.read", at(1), note_id="n4", user=u[6], dwell_ms=9000),
+            event("community.search", at(1), user=u[6], query="oat porridge"),
+            order("b2", u[6], 2, "i2", 55),
+            event("note.read", at(1), note_id="n3", user=u[7], dwell_ms=9000),
+            event("note.read", at(1), note_id="n3", user=u[8], dwell_ms=9000),
+            event("note.read", at(3), note_id="n4", user=u[8], dwell_ms=9000),
+            event("note.read", at(1), note_id="n4", user=u[3], dwell_ms=9000),
+        ],
+    )
 
 
 def credits(tmp_path: Path, name: str, events: list[dict[str, Any]], **kw: Any) -> dict[str, tuple[float, ...]]:

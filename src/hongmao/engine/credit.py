@@ -13,6 +13,7 @@ from typing import Any
 import ibis
 from ibis import _
 
+from hongmao.engine.exact import exact_sum
 from hongmao.engine.windows import TOUCH_KINDS, Windows
 from hongmao.errors import AttributionError
 
@@ -59,7 +60,7 @@ def weights(j: Any, model: str, half_life_days: float) -> Any:
             raise AttributionError("half-life must be positive days")
         raw = (ibis.literal(2.0) ** (-(j.age / (half_life_days * SECONDS_PER_DAY)))).name("raw")
         j = j.mutate(raw=raw)
-        return j.mutate(weight=j.raw / j.raw.sum().over(whole))
+        return j.mutate(weight=j.raw / exact_sum(j.raw, over=whole))
     j = j.mutate(n=j.touch_id.count().over(whole))
     if model == "first":
         weight = ibis.ifelse(j.r == 0, 1.0, 0.0)
@@ -96,9 +97,9 @@ def credit_key(j: Any, by: str) -> Any:
 def credited(weighted: Any, by: str) -> Any:
     keyed = weighted.mutate(key=credit_key(weighted, by))
     return keyed.group_by("key").aggregate(
-        orders=_.weight.sum(),
-        gmv=(_.weight * _.amount).sum(),
-        net_gmv=(_.weight * _.net).sum(),
+        orders=exact_sum(_.weight),
+        gmv=exact_sum(_.weight * _.amount),
+        net_gmv=exact_sum(_.weight * _.net),
         # Each order has exactly one first-ranked touch: summed over keys, the number of attributed orders.
         journeys=(_.r == 0).cast("int64").sum(),
     )

@@ -25,6 +25,7 @@ import ibis
 
 from hongmao.attribution import PathRow
 from hongmao.engine.credit import credit_key, window_seconds
+from hongmao.engine.exact import exact_sum
 from hongmao.engine.windows import Windows
 from hongmao.errors import AttributionError
 
@@ -96,7 +97,7 @@ def brand_journey_paths(
         net=keyed.net.max(),
     )
     converting = per_order.group_by(["brand", "path"]).aggregate(
-        conversions=per_order.count(), value=per_order.amount.sum(), net=per_order.net.sum()
+        conversions=per_order.count(), value=exact_sum(per_order.amount), net=exact_sum(per_order.net)
     )
     idle = _idle_touches(touch, conv, null_window, windows, items)
     idle = idle.mutate(key=credit_key(idle, by))

@@ -15,6 +15,7 @@ from ibis import _
 
 from hongmao.contract import ENGAGEMENT_TYPES, EVENT_TYPES
 from hongmao.engine import owners
+from hongmao.engine.exact import exact_sum
 
 NO_NOTE = "(community search)"
 
@@ -186,7 +187,7 @@ def touches(ev: Any, kinds: frozenset[str], exclude_users: Iterable[str] | Any |
 
 def refunds(ev: Any) -> Any:
     r = ev.filter(ev.type == "market.refund")
-    return r.group_by("order_id").aggregate(refunded=r.amount.sum())
+    return r.group_by("order_id").aggregate(refunded=exact_sum(r.amount))
 
 
 def conversions(ev: Any) -> Any:
