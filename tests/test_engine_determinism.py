@@ -59,3 +59,38 @@ def test_the_same_lake_gives_the_same_bytes(shuffled: tuple[list[Path], list[Pat
     assert json.loads(first)["rows"], "the world credits something"
     assert report(original, model, threads=4) == first
     assert report(reordered, model, threads=2) == first
+
+
+def every_report(lake_dir: Path, threads: int, mp: pytest.MonkeyPatch) -> bytes:
+    """Every report the console and the API show, for the platform and for each brand, as JSON bytes."""
+    from hongmao.reports.scope import Scope
+    from hongmao.reports.service import Reports
+
+    mp.setenv("HONGMAO_ENGINE_THREADS", str(threads))
+    out: dict[str, Any] = {}
+    with Lake.open(lake_dir) as lake:
+        reports = Reports(lake, privacy_k=1)
+        out["platform"] = reports.platform()
+        for brand in [None, *reports.brands()]:
+            scope = Scope(brand)
+            out[str(brand)] = {
+                "overview": reports.overview(scope),
+                "funnel": reports.funnel(scope),
+                "timeseries": reports.timeseries(scope),
+                "notes": reports.notes(scope),
+                "creators": reports.creators(scope),
+                "campaigns": reports.campaigns(scope),
+                "items": reports.items(scope),
+                "orders": reports.orders(scope, limit=20),
+            }
+    return json.dumps(out, sort_keys=True, default=str).encode()
+
+
+@pytest.mark.slow
+def test_every_report_gives_the_same_bytes_at_any_thread_count(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _world, lake_dir = small_world(tmp_path_factory)
+    with pytest.MonkeyPatch.context() as mp:
+        one = every_report(lake_dir, 1, mp)
+        four = every_report(lake_dir, 4, mp)
+    assert b'"notes"' in one
+    assert one == four

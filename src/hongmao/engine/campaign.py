@@ -33,6 +33,7 @@ import pyarrow as pa
 from ibis import _
 
 from hongmao.engine import backend, tables
+from hongmao.engine.exact import exact_sum
 from hongmao.engine.windows import Windows
 from hongmao.errors import InputError
 from hongmao.identity.holdout import holdout_mask
@@ -230,7 +231,9 @@ def campaign_lift(
 
     conv = tables.conversions(ev)
     bought = conv.filter((conv.brand == info.brand) & (conv.t >= info.start) & (conv.t <= window_end))
-    per = bought.group_by(buyer=bought.user).aggregate(k=bought.count(), g=bought.amount.sum(), nt=bought.net.sum())
+    per = bought.group_by(buyer=bought.user).aggregate(
+        k=bought.count(), g=exact_sum(bought.amount), nt=exact_sum(bought.net)
+    )
     exposed = campaign_notes(ev, info).select(exposed_person=_.user).distinct()
 
     u = (
@@ -250,10 +253,10 @@ def campaign_lift(
         orders=u.k.sum(),
         orders2=(u.k * u.k).sum(),
         buyers=(u.k > 0).cast("int64").sum(),
-        gmv=u.g.sum(),
-        gmv2=(u.g * u.g).sum(),
-        net=u.nt.sum(),
-        net2=(u.nt * u.nt).sum(),
+        gmv=exact_sum(u.g),
+        gmv2=exact_sum(u.g * u.g),
+        net=exact_sum(u.nt),
+        net2=exact_sum(u.nt * u.nt),
         exposed=u.e.sum(),
     )
     by_group = {bool(r["held"]): r for r in con.to_pyarrow(agg).to_pylist()}

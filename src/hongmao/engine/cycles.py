@@ -21,6 +21,7 @@ import ibis
 from hongmao.engine import backend, credit, tables
 from hongmao.engine.attribute import parse_kinds
 from hongmao.engine.campaign import brand_categories, campaigns, lake_end
+from hongmao.engine.exact import exact_sum
 from hongmao.engine.windows import Windows
 from hongmao.errors import AttributionError, InputError
 from hongmao.measure.cycles import (
@@ -110,7 +111,7 @@ def lag_histograms(con: Any, ev: Any, kinds: frozenset[str], lookback_days: int)
     te = te.mutate(r=(ibis.literal(end) - te.tt.cast("float64")) / DAY)
     te = te.mutate(bin=te.r.floor().cast("int64"))
     remaining = te.group_by(["category", "bin"]).aggregate(
-        cnt=te.k.sum().cast("float64"), frac=(te.k * (te.r - te.bin)).sum()
+        cnt=te.k.sum().cast("float64"), frac=exact_sum(te.k * (te.r - te.bin))
     )
 
     bins = max(1, int(lookback_days))
@@ -212,7 +213,7 @@ def _credit(
         mine = mine | w.note_id.isin(list(info.notes))
     w = w.filter(mine)
     row = con.to_pyarrow(
-        w.aggregate(orders=w.weight.sum(), gmv=(w.weight * w.amount).sum(), net=(w.weight * w.net).sum())
+        w.aggregate(orders=exact_sum(w.weight), gmv=exact_sum(w.weight * w.amount), net=exact_sum(w.weight * w.net))
     ).to_pylist()[0]
     return {k: float(row[k] or 0.0) for k in ("orders", "gmv", "net")}
 

@@ -12,6 +12,7 @@ from ibis import _
 
 from hongmao.engine import backend, tables
 from hongmao.engine.clicks import counted_clicks
+from hongmao.engine.exact import exact_sum
 
 SEARCH_BACK_DAYS = 15
 FUNNEL_STEPS = ("impressions", "reads", "clicks", "store_visits", "search_back_users", "carts", "orders", "refunds")
@@ -63,9 +64,9 @@ def funnel_expr(
         "search_back_users": back.user.nunique(),
         "carts": count("market.cart"),
         "orders": orders.order_id.nunique(),
-        "gmv": orders.amount.sum().fill_null(0.0),
+        "gmv": exact_sum(orders.amount).fill_null(0.0),
         "refunds": refunds.order_id.nunique(),
-        "refunded": refunds.amount.sum().fill_null(0.0),
+        "refunded": exact_sum(refunds.amount).fill_null(0.0),
         "community_people": community.count(),
         "market_people": market.count(),
         "matched_people": community.join(market, "user").count(),

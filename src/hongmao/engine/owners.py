@@ -52,6 +52,15 @@ def _column(ev: Any, name: str) -> Any:
     return ev[name]
 
 
+def is_first(rel: Any, key: str) -> Any:
+    """True on the row of ``rel`` (records of one registering type) that registers its ``key`` first.
+
+    For a one-row-per-id aggregate without a join: ``rel.brand.max(where=is_first(rel, "note_id"))`` is the
+    owner, as :func:`owners` gives it for a kind registered by that type alone (notes, items, stores).
+    """
+    return ibis.row_number().over(ibis.window(group_by=key, order_by=["time", "id"])) == 0
+
+
 def _first(rel: Any) -> Any:
     """One row per ``id``: the earliest by (t, event_id)."""
     window = ibis.window(group_by="id", order_by=["t", "event_id"])

@@ -68,13 +68,11 @@ def without_engagement(ev: Any, users: Iterable[str] | Any | None) -> Any:
 def notes(ev: Any) -> Any:
     """One row per note; its brand is its owner (first registration, :mod:`hongmao.engine.owners`)."""
     published = ev.filter(ev.type == "note.published")
-    meta = published.group_by("note_id").aggregate(
+    published = published.mutate(_first=owners.is_first(published, "note_id"))
+    return published.group_by("note_id").aggregate(
         note_creator=published.creator_id.max(),
+        note_brand=published.brand.max(where=published._first),
         note_campaign=published.campaign_id.max(),
-    )
-    owner = owners.owners(ev, "notes")
-    return meta.left_join(owner, meta.note_id == owner.id).select(
-        "note_id", "note_creator", note_brand=owner.owner, note_campaign=meta.note_campaign
     )
 
 
@@ -89,10 +87,10 @@ def links(ev: Any) -> Any:
 def items(ev: Any) -> Any:
     """One row per item; its brand is its owner (first registration, :mod:`hongmao.engine.owners`)."""
     listed = ev.filter(ev.type == "item.listed")
-    meta = listed.group_by("item_id").aggregate(item_category=listed.category.max())
-    owner = owners.owners(ev, "items")
-    return meta.left_join(owner, meta.item_id == owner.id).select(
-        "item_id", item_brand=owner.owner, item_category=meta.item_category
+    listed = listed.mutate(_first=owners.is_first(listed, "item_id"))
+    return listed.group_by("item_id").aggregate(
+        item_brand=listed.brand.max(where=listed._first),
+        item_category=listed.category.max(),
     )
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hongmao.engine.exact import exact_sum
+
 
 def published_notes(ev: Any) -> Any:
     """One row per note: its latest published record (a re-sent note.published corrects the earlier one)."""
@@ -75,7 +77,7 @@ def unnamed_deals(ev: Any) -> Any:
 def boosts(ev: Any) -> Any:
     """(note_id, boost_brand, boost_spend): the paid boosting of each note."""
     b = ev.filter((ev.type == "note.boosted") & ev.note_id.notnull())
-    return b.group_by("note_id").aggregate(boost_brand=b.brand.max(), boost_spend=b.amount.sum())
+    return b.group_by("note_id").aggregate(boost_brand=b.brand.max(), boost_spend=exact_sum(b.amount))
 
 
 def commercial_evidence(ev: Any) -> Any:

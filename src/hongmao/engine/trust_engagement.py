@@ -95,7 +95,8 @@ def note_engagement(
     """One row per published note: reads (and those under ``short_dwell_ms``), likes, engagements, early
     (burst-window) engagements, and the reads, engagements and distinct accounts from ``flagged`` accounts."""
     meta = tables.notes(ev)
-    pub = ev.filter(ev.type == "note.published").group_by("note_id").aggregate(published=ev.time.min())
+    published = ev.filter(ev.type == "note.published")
+    pub = published.group_by(pub_note=published.note_id).aggregate(published=published.time.min())
     acts = ev.filter(ev.type.isin(list(ACTION_TYPES)) & ev.user.notnull() & ev.note_id.notnull())
     flagged_set = tables.user_set(flagged)
     if flagged_set is not None:
@@ -105,7 +106,7 @@ def note_engagement(
         )
     else:
         acts = acts.select(acts.user, acts.type, acts.note_id, acts.time, acts.dwell_ms, is_flagged=ibis.literal(False))
-    acts = acts.left_join(pub, acts.note_id == pub.note_id).select(
+    acts = acts.left_join(pub, acts.note_id == pub.pub_note).select(
         acts.user, acts.type, acts.note_id, acts.time, acts.dwell_ms, acts.is_flagged, pub.published
     )
     is_read = acts.type == "note.read"
@@ -122,7 +123,7 @@ def note_engagement(
         flagged_engagements=(is_eng & acts.is_flagged).cast("int64").sum(),
         flagged_accounts=acts.user.nunique(where=acts.is_flagged),
     )
-    j = meta.join(pub, meta.note_id == pub.note_id).left_join(per_note, meta.note_id == per_note.note_id)
+    j = meta.join(pub, meta.note_id == pub.pub_note).left_join(per_note, meta.note_id == per_note.note_id)
     zero = ibis.literal(0)
     return j.select(
         note_id=meta.note_id,

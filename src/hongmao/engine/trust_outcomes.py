@@ -18,6 +18,7 @@ from typing import Any
 import ibis
 
 from hongmao.engine import credit, tables
+from hongmao.engine.exact import exact_sum
 from hongmao.engine.windows import Windows
 
 OUTCOMES = ("refund", "nad", "low", "bad")
@@ -70,7 +71,7 @@ def credited(
     j = credit.journeys(conv, touch, windows or Windows())
     w = credit.weights(j, model, half_life_days)
     keyed = w.mutate(key=credit.credit_key(w, by))
-    return keyed.group_by(["order_id", "key"]).aggregate(weight=keyed.weight.sum())
+    return keyed.group_by(["order_id", "key"]).aggregate(weight=exact_sum(keyed.weight))
 
 
 def data_end(ev: Any) -> Any:

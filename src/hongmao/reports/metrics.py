@@ -13,6 +13,7 @@ from ibis import _
 
 from hongmao.contract import ENGAGEMENT_TYPES
 from hongmao.engine import credit, owners, tables
+from hongmao.engine.exact import exact_sum
 from hongmao.engine.windows import Windows
 
 REPORT_UTC_OFFSET_HOURS = 8
@@ -34,22 +35,22 @@ def note_meta(ev: Any) -> Any:
     rows = p.select(
         note_id=p.note_id,
         creator_id=p.creator_id,
-        brand=p.brand,
+        brand=ibis.ifelse(owners.is_first(p, "note_id"), p.brand, ibis.null("string")),
         campaign_id=p.campaign_id,
         title=j["title"].str,
         disclosed=j["disclosed"].bool,
         tier=j["creator_tier"].str,
         published=p.time,
     )
-    meta = rows.group_by("note_id").aggregate(
+    return rows.group_by("note_id").aggregate(
         creator_id=_.creator_id.max(),
+        brand=_.brand.max(),
         campaign_id=_.campaign_id.max(),
         title=_.title.max(),
         disclosed=_.disclosed.max(),
         tier=_.tier.max(),
         published=_.published.min(),
     )
-    return _with_owner(meta, owners.owners(ev, "notes"), "note_id")
 
 
 def item_meta(ev: Any) -> Any:
@@ -57,27 +58,21 @@ def item_meta(ev: Any) -> Any:
     p = ev.filter(ev.type == "item.listed")
     rows = p.select(
         item_id=p.item_id,
-        brand=p.brand,
+        brand=ibis.ifelse(owners.is_first(p, "item_id"), p.brand, ibis.null("string")),
         store_id=p.store_id,
         category=p.category,
         price=p.amount,
         title=_json(p)["title"].str,
         source=p.source,
     )
-    meta = rows.group_by("item_id").aggregate(
+    return rows.group_by("item_id").aggregate(
+        brand=_.brand.max(),
         store_id=_.store_id.max(),
         category=_.category.max(),
         price=_.price.max(),
         title=_.title.max(),
         source=_.source.max(),
     )
-    return _with_owner(meta, owners.owners(ev, "items"), "item_id")
-
-
-def _with_owner(meta: Any, owner: Any, key: str) -> Any:
-    """``meta`` with a ``brand`` column: the id's owner (first registration), not whatever a later record says."""
-    joined = meta.left_join(owner, meta[key] == owner.id)
-    return joined.select(*meta.columns, brand=joined.owner)
 
 
 def campaign_meta(ev: Any) -> Any:
@@ -142,12 +137,12 @@ def daily(ev: Any, conv: Any, j: Any) -> Any:
         day.group_by("day")
         .aggregate(
             orders=_.count(),
-            gmv=_.amount.sum(),
-            refunded=_.refunded.sum(),
-            net_gmv=_.net.sum(),
+            gmv=exact_sum(_.amount),
+            refunded=exact_sum(_.refunded),
+            net_gmv=exact_sum(_.net),
             attributed_orders=_.attributed.cast("int64").sum(),
-            attributed_gmv=ibis.ifelse(_.attributed, _.amount, 0.0).sum(),
-            attributed_net_gmv=ibis.ifelse(_.attributed, _.net, 0.0).sum(),
+            attributed_gmv=exact_sum(ibis.ifelse(_.attributed, _.amount, 0.0)),
+            attributed_net_gmv=exact_sum(ibis.ifelse(_.attributed, _.net, 0.0)),
         )
         .order_by("day")
     )
@@ -203,5 +198,5 @@ def order_credits(j: Any, model: str, half_life_days: float = 7.0) -> Any:
     weighted = credit.weights(j, model, half_life_days)
     keyed = weighted.mutate(note_key=credit.credit_key(weighted, "note"))
     return keyed.group_by(["order_id", "note_key"]).aggregate(
-        weight=_.weight.sum(), kinds=_.kind.collect(distinct=True)
+        weight=exact_sum(_.weight), kinds=_.kind.collect(distinct=True, order_by=_.kind)
     )

@@ -22,6 +22,7 @@ import ibis
 
 from hongmao.engine import AttributionResult, attribute_segments, backend, tables
 from hongmao.engine.attribute import MODELS
+from hongmao.engine.exact import exact_sum
 from hongmao.engine.funnel import funnel
 from hongmao.lake import Lake
 from hongmao.reports import metrics
@@ -223,12 +224,12 @@ class Reports:
                 totals = q.rows(
                     conv.aggregate(
                         orders=conv.count(),
-                        gmv=conv.amount.sum(),
-                        refunded=conv.refunded.sum(),
-                        net_gmv=conv.net.sum(),
+                        gmv=exact_sum(conv.amount),
+                        refunded=exact_sum(conv.refunded),
+                        net_gmv=exact_sum(conv.net),
                     )
                 )[0]
-                spend = q.rows(metrics.campaign_meta(q.ev).aggregate(spend=ibis._.spend.sum()))[0]["spend"]
+                spend = q.rows(metrics.campaign_meta(q.ev).aggregate(spend=exact_sum(ibis._.spend)))[0]["spend"]
                 people = q.rows(metrics.new_customers(conv, j))[0]
             result = self.attribution(scope, "note", model)
             attributed_gmv = sum(r["gmv"] for r in result.rows)
@@ -367,7 +368,7 @@ class Reports:
     def campaigns(self, scope: Scope, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
         def compute() -> list[dict[str, Any]]:
             with self._query(scope) as q:
-                rows = q.rows(metrics.campaign_meta(q.ev).order_by("start"))
+                rows = q.rows(metrics.campaign_meta(q.ev).order_by(["start", "campaign_id"]))
             credit = {r["key"]: r for r in self.attribution(scope, "campaign", model).rows}
             for r in rows:
                 got = credit.get(r["campaign_id"], {})
@@ -383,7 +384,7 @@ class Reports:
             with self._query(scope) as q:
                 items = metrics.item_meta(q.ev)
                 conv = tables.conversions(q.ev)
-                sold = conv.group_by("item_id").aggregate(orders=conv.count(), gmv=conv.amount.sum())
+                sold = conv.group_by("item_id").aggregate(orders=conv.count(), gmv=exact_sum(conv.amount))
                 rows = q.rows(
                     items.left_join(sold, items.item_id == sold.item_id).drop("item_id_right").order_by("item_id")
                 )
@@ -469,12 +470,15 @@ class Reports:
                 sales = {
                     r["brand"]: r
                     for r in q.rows(
-                        conv.group_by("brand").aggregate(orders=conv.count(), gmv=conv.amount.sum(), net=conv.net.sum())
+                        conv.group_by("brand").aggregate(
+                            orders=conv.count(), gmv=exact_sum(conv.amount), net=exact_sum(conv.net)
+                        )
                     )
                 }
                 camps = metrics.campaign_meta(q.ev)
                 spend = {
-                    r["brand"]: r["spend"] for r in q.rows(camps.group_by("brand").aggregate(spend=camps.spend.sum()))
+                    r["brand"]: r["spend"]
+                    for r in q.rows(camps.group_by("brand").aggregate(spend=exact_sum(camps.spend)))
                 }
                 notes = metrics.note_meta(q.ev)
                 labels = {
