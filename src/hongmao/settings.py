@@ -40,6 +40,12 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("match_key_file", "HONGMAO_MATCH_KEY_FILE", None, "A file holding the match key (first line)."),
         Setting(
+            "engine",
+            "HONGMAO_ENGINE",
+            "duckdb",
+            "Where the engine runs: duckdb (embedded), spark (a local Spark) or sc://HOST:PORT (Spark Connect).",
+        ),
+        Setting(
             "engine_memory",
             "HONGMAO_ENGINE_MEMORY",
             "3GB",
