@@ -22,7 +22,7 @@ from hongmao.contract import COLUMNS
 from hongmao.engine.backends import Backend, EngineOptions, resolve
 from hongmao.errors import EngineError
 
-Table = ibis.Table
+from ibis.expr.types import Table  # noqa: E402
 
 _TYPES = {
     "string": dt.string,
