@@ -61,12 +61,16 @@ def lake_copy(target: Path) -> Path:
 class Client:
     """A synchronous face on ``httpx.AsyncClient`` over ``httpx.ASGITransport`` (in-process, cookies kept)."""
 
-    def __init__(self, app: Any, key: str | None = None, *, user_agent: str = BROWSER_UA) -> None:
+    def __init__(
+        self, app: Any, key: str | None = None, *, user_agent: str = BROWSER_UA, raise_app_exceptions: bool = True
+    ) -> None:
+        """``raise_app_exceptions=False``: see the answer a real server sends after an unexpected error."""
         self._loop = asyncio.new_event_loop()
         headers = {"user-agent": user_agent}
         if key:
             headers["authorization"] = f"Bearer {key}"
-        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE, headers=headers)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+        self._client = httpx.AsyncClient(transport=transport, base_url=BASE, headers=headers)
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         response: httpx.Response = self._loop.run_until_complete(self._client.request(method, url, **kwargs))

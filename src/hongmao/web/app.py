@@ -9,6 +9,10 @@
 for ``/l/...`` or ``/c/...`` goes straight to it, with no framework routing on the hot path. Every page
 references only the server's own origin (charts are inline SVG, the API docs' assets are served locally,
 and a Content-Security-Policy of ``'self'`` tells the browser to load nothing else).
+
+Every error, from any layer, answers one JSON shape that the OpenAPI document declares once
+(:mod:`~hongmao.web.errors`); request bodies are bounded (:mod:`~hongmao.web.limits`); console forms are
+protected against cross-site submission (:mod:`~hongmao.web.csrf`).
 """
 
 from __future__ import annotations
@@ -20,16 +24,16 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter
 
 from hongmao import __version__, settings
 from hongmao.contract import Event
-from hongmao.errors import HongmaoError, LakeBusyError, LinkGoneError
 from hongmao.lake import Lake
 from hongmao.reports.service import Reports
-from hongmao.web import auth
+from hongmao.web import auth, errors
+from hongmao.web.limits import BodyLimit
 from hongmao.web.state import DemoSettings, WebState
 
 HERE = Path(__file__).parent
@@ -69,7 +73,7 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
             components = doc.setdefault("components", {}).setdefault("schemas", {})
             components.update(schema.pop("$defs", {}))
             components["Event"] = schema
-            app.openapi_schema = doc
+            app.openapi_schema = errors.document(doc)
         return app.openapi_schema
 
     return build
@@ -153,14 +157,8 @@ def create_app(
     def healthz() -> Response:
         return Response("ok\n", media_type="text/plain")
 
-    @app.exception_handler(HongmaoError)
-    async def hongmao_error(_: Request, error: HongmaoError) -> JSONResponse:
-        if isinstance(error, LakeBusyError):
-            return JSONResponse({"detail": str(error)}, status_code=503, headers={"retry-after": "1"})
-        if isinstance(error, LinkGoneError):
-            return JSONResponse({"detail": str(error)}, status_code=410)
-        status = 422 if isinstance(error, ValueError) else 500
-        return JSONResponse({"detail": str(error)}, status_code=status)
+    errors.install(app)
+    app.add_middleware(BodyLimit)  # inside the headers below, so its 413 carries them too
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hongmao.reports.scope import Ownership, Scope
 from hongmao.web.auth import Principal, authenticate
@@ -24,10 +25,16 @@ def get_state(request: Request) -> WebState:
 State = Annotated[WebState, Depends(get_state)]
 
 
-def bearer_principal(request: Request, state: State) -> Principal:
+#: Declares the key in the OpenAPI document (``security`` of every operation that needs one); parsing is ours.
+bearer = HTTPBearer(auto_error=False, scheme_name="bearer", description="An API key: `hongmao keys create --brand B`.")
+
+
+def bearer_principal(
+    request: Request, state: State, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
     """The caller of an API request, from ``Authorization: Bearer KEY``; 401 otherwise."""
     header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
+    scheme, _sep, key = header.partition(" ")
     principal = authenticate(state.lake, key) if scheme.lower() == "bearer" and key else None
     if principal is None:
         raise HTTPException(
@@ -70,7 +77,8 @@ def require_operator(principal: Caller) -> Principal:
     return principal
 
 
-Operator = Annotated[Principal, Depends(require_operator)]
+#: The role travels in the document as the security requirement's role (``{"bearer": ["operator"]}``).
+Operator = Annotated[Principal, Security(require_operator, scopes=["operator"])]
 
 
 def owned(state: WebState, scope: Scope, kind: str, value: str) -> None:

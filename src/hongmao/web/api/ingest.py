@@ -31,6 +31,7 @@ _BODY = {
                         {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
                         {
                             "type": "object",
+                            "required": ["events"],
                             "properties": {
                                 "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}
                             },

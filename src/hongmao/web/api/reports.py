@@ -22,7 +22,13 @@ from hongmao.web.deps import Operator, State, TenantScope
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 By = Literal["note", "creator", "campaign", "item", "brand"]
-ModelName = Annotated[str, Query(description=f"Attribution model: {', '.join(MODELS)}.")]
+# The models are listed in the document as an enum; an unknown one is still answered by check_model (422).
+ENUM: dict[str, Any] = {"enum": list(MODELS)}
+ModelName = Annotated[str, Query(description=f"Attribution model: {', '.join(MODELS)}.", json_schema_extra=ENUM)]
+#: The 200 of a report that also comes as CSV (``format=csv``).
+CSV_TOO: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "JSON, or CSV with format=csv."}
+}
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv.")]
 
 
@@ -72,7 +78,9 @@ def csv_response(rows: Sequence[dict[str, Any]], columns: Sequence[str], filenam
     )
 
 
-@router.get("/attribution", summary="Orders, GMV and net GMV credited by note, creator, campaign or item")
+@router.get(
+    "/attribution", summary="Orders, GMV and net GMV credited by note, creator, campaign or item", responses=CSV_TOO
+)
 async def attribution(
     scope: TenantScope,
     state: State,
@@ -120,7 +128,9 @@ async def compare(
     by: By = "note",
     models: Annotated[str, Query(description="Comma-separated models (default: all).")] = ",".join(MODELS),
     top: Annotated[int, Query(ge=1, le=500)] = 20,
-    rank: Annotated[str | None, Query(description="The model whose net GMV ranks the keys.")] = None,
+    rank: Annotated[
+        str | None, Query(description="The model whose net GMV ranks the keys.", json_schema_extra=ENUM)
+    ] = None,
 ) -> dict[str, Any]:
     chosen = [check_model(m.strip()) for m in models.split(",") if m.strip()]
     if not chosen:
@@ -158,7 +168,7 @@ SERIES_COLUMNS = [
 ]
 
 
-@router.get("/timeseries", summary="One row per business day (UTC+08:00)")
+@router.get("/timeseries", summary="One row per business day (UTC+08:00)", responses=CSV_TOO)
 async def timeseries(scope: TenantScope, state: State, format: Format = "json") -> Any:
     rows = await run_in_threadpool(state.reports.timeseries, scope)
     if format == "csv":
