@@ -42,7 +42,7 @@ from typing import Any
 import hongmao
 from hongmao import api
 from hongmao.attribution import attribute_paths
-from hongmao.engine import Windows, attribute_segments, backend, credit, tables
+from hongmao.engine import Session, Windows, attribute, credit, tables
 from hongmao.engine.attribute import parse_kinds
 from hongmao.engine.campaign import campaign_lift
 from hongmao.engine.cycles import decision_cycles
@@ -87,37 +87,34 @@ def build(seed: int, args: argparse.Namespace) -> tuple[Path, Path, dict[str, fl
     return world, lake, timings
 
 
-def without_orders(con: Any, segments: list[Path], drop: list[str], out: Path) -> list[Path]:
+def without_orders(segments: list[Path], drop: list[str], out: Path) -> list[Path]:
     """One segment with the lake's events minus the orders ``drop`` (and their refunds and reviews)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    ids = out.with_name(out.stem + "-dropped-ids.parquet")
-    pq.write_table(pa.table({"order_id": pa.array(drop, pa.string())}), ids)
-    files = ", ".join(f"'{p}'" for p in segments)
-    con.raw_sql(
-        f"COPY (SELECT * FROM read_parquet([{files}]) WHERE order_id IS NULL "
-        f"OR order_id NOT IN (SELECT order_id FROM read_parquet('{ids}'))) TO '{out}' (FORMAT parquet)"
-    )
+    table = pa.concat_tables([pq.read_table(p) for p in segments])
+    dropped = pc.is_in(table["order_id"], value_set=pa.array(drop, pa.string()))
+    pq.write_table(table.filter(pc.invert(pc.fill_null(dropped, False))), out)
     return [out]
 
 
 def data_driven(
-    con: Any, segments: list[Path], by: str, models: tuple[str, ...], diagnose: bool
+    session: Session, by: str, models: tuple[str, ...], diagnose: bool
 ) -> tuple[dict[str, dict[str, float]], int]:
     """Markov and Shapley credit by conversions exactly as ``hongmao attribute`` computes it (one chain or game
     per brand: ``brand_journey_paths``, then ``attribute_paths`` per brand, summed), the paths aggregated once
     for both models; with ``diagnose``, also Markov with one chain for all brands and with windowed null paths."""
-    ev = backend.events_table(con, segments)
+    ev = session.events
     conv = tables.conversions(ev)
     touch = tables.touches(ev, parse_kinds(None))
     j = credit.journeys(conv, touch, Windows())
-    total = int(con.to_pyarrow(conv.count()).as_py())
+    total = int(session.scalar(conv.count()))
     out: dict[str, dict[str, float]] = {}
 
     def per_brand(null_window: str, wanted: Sequence[str]) -> None:
-        paths = brand_journey_paths(con, j, touch, conv, by, null_window=null_window, items=tables.items(ev))
+        paths = brand_journey_paths(session, j, touch, conv, by, null_window=null_window, items=tables.items(ev))
         for model in wanted:
             name = model if null_window == "all" else f"{model}/windowed"
             summed: dict[str, float] = defaultdict(float)
@@ -130,20 +127,20 @@ def data_driven(
     if wanted:
         per_brand("all", wanted)
     if diagnose:
-        rows, _ = journey_paths(con, j, touch, conv, by)
+        rows, _ = journey_paths(session, j, touch, conv, by)
         out["markov/pooled"] = {c.channel: c.conversions for c in attribute_paths(rows, "markov")} if rows else {}
         per_brand("windowed", ["markov"])
     return out, total
 
 
-def hazard_errors(con: Any, segments: list[Path], truths: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def hazard_errors(session: Session, truths: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The hazard model fitted once per world, credited by note and by creator; ``(baseline)`` is no note."""
-    ev = backend.events_table(con, segments)
+    ev = session.events
     conv = tables.conversions(ev)
     touch = tables.touches(ev, parse_kinds(None))
-    total = int(con.to_pyarrow(conv.count()).as_py())
+    total = int(session.scalar(conv.count()))
     out: dict[str, dict[str, Any]] = {}
-    for by, result in hazard_credits_by(con, ev, conv, touch, GROUPINGS).items():
+    for by, result in hazard_credits_by(session, ev, conv, touch, GROUPINGS).items():
         credited = {r["key"]: r["orders"] for r in result.rows if r["key"] != BASELINE}
         err = credit_error(truths[by], credited, total).to_dict()
         err["baseline_orders"] = result.baseline
@@ -153,25 +150,25 @@ def hazard_errors(con: Any, segments: list[Path], truths: dict[str, Any]) -> dic
 
 
 def attribution_errors(
-    con: Any, segments: list[Path], truths: dict[str, Any], models: tuple[str, ...], *, diagnose: bool
+    session: Session, truths: dict[str, Any], models: tuple[str, ...], *, diagnose: bool
 ) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for by in GROUPINGS:
         for model in models:
             if model in DATA_DRIVEN:
                 continue
-            result = attribute_segments(segments, model=model, by=by, con=con)
+            result = attribute(session, model=model, by=by)
             credited = {r["key"]: r["orders"] for r in result.rows}
             out[f"{model}|{by}"] = credit_error(truths[by], credited, result.orders).to_dict()
-        credits, total = data_driven(con, segments, by, models, diagnose)
+        credits, total = data_driven(session, by, models, diagnose)
         for model, credited in credits.items():
             out[f"{model}|{by}"] = credit_error(truths[by], credited, total).to_dict()
     if "hazard" in models:
-        out.update(hazard_errors(con, segments, truths))
+        out.update(hazard_errors(session, truths))
     return out
 
 
-def lift_rows(con: Any, segments: list[Path], world: Path, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def lift_rows(session: Session, world: Path, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     key = api.holdout_key_from_world(world)
     rows = []
     by_campaign: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -179,7 +176,7 @@ def lift_rows(con: Any, segments: list[Path], world: Path, orders: list[dict[str
         if o.get("campaign_id"):
             by_campaign[o["campaign_id"]].append(o)
     for c in read_jsonl(world / "truth" / "campaigns.jsonl"):
-        result = campaign_lift(segments, c["campaign_id"], key, con=con)
+        result = campaign_lift(session, c["campaign_id"], key)
         end = result.window_end
         inside = [o for o in by_campaign[c["campaign_id"]] if datetime.fromisoformat(o["time"]) <= end]
         true_orders = len(inside)
@@ -214,25 +211,28 @@ def run_seed(seed: int, args: argparse.Namespace, models: tuple[str, ...]) -> di
     orders = read_jsonl(world / "truth" / "orders.jsonl")
     creator_of = {n["note_id"]: n["creator_id"] for n in read_jsonl(world / "truth" / "notes.jsonl")}
     truths = {"note": true_credit(orders), "creator": true_credit(orders, creator_of)}
-    con = backend.connect()
+    session = Session(segments)
     began = time.perf_counter()
-    errors = attribution_errors(con, segments, truths, models, diagnose=args.diagnose)
+    errors = attribution_errors(session, truths, models, diagnose=args.diagnose)
     timings["attribute"] = time.perf_counter() - began
     began = time.perf_counter()
     organic = [o["order_id"] for o in orders if not o["incremental"]]
     errors_caused: dict[str, dict[str, Any]] = {}
     if args.diagnose:
-        caused = without_orders(con, segments, organic, world.parent / "caused" / "events.parquet")
+        caused = without_orders(segments, organic, world.parent / "caused" / "events.parquet")
         caused_truth = {by: type(t)(t.by_key, t.incremental_orders, 0) for by, t in truths.items()}
-        errors_caused = attribution_errors(con, caused, caused_truth, models, diagnose=False)
+        with Session(caused) as on_caused:
+            errors_caused = attribution_errors(on_caused, caused_truth, models, diagnose=False)
     # The floor organic orders set: an attribution exact on every caused order that credits the organic
     # orders the way a rule model does (a rule model credits each order on its own, so running it on the
     # organic orders alone gives exactly that part of its credit).
     incremental = [o["order_id"] for o in orders if o["incremental"]]
-    organic_only = without_orders(con, segments, incremental, world.parent / "organic" / "events.parquet")
+    organic_only = without_orders(segments, incremental, world.parent / "organic" / "events.parquet")
+    with Session(organic_only) as on_organic:
+        floor = {(m, by): attribute(on_organic, model=m, by=by) for m in ("last", "linear") for by in GROUPINGS}
     for model in ("last", "linear"):
         for by in GROUPINGS:
-            result = attribute_segments(organic_only, model=model, by=by, con=con)
+            result = floor[(model, by)]
             combined = dict(truths[by].by_key)
             for r in result.rows:
                 combined[r["key"]] = combined.get(r["key"], 0.0) + r["orders"]
@@ -240,10 +240,11 @@ def run_seed(seed: int, args: argparse.Namespace, models: tuple[str, ...]) -> di
             errors[f"{FLOOR}{model}|{by}"] = credit_error(truths[by], combined, total).to_dict()
     timings["attribute_floor"] = time.perf_counter() - began
     began = time.perf_counter()
-    lifts = lift_rows(con, segments, world, orders)
+    lifts = lift_rows(session, world, orders)
     timings["lift"] = time.perf_counter() - began
     began = time.perf_counter()
-    cycles = {e.category: e.days for e in decision_cycles(segments, con=con).estimates}
+    cycles = {e.category: e.days for e in decision_cycles(session).estimates}
+    session.close()
     timings["cycles"] = time.perf_counter() - began
     meta = json.loads((world / "truth" / "world.json").read_text(encoding="utf-8"))
     return {

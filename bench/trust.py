@@ -148,21 +148,17 @@ def _truth_credit(orders: list[dict[str, Any]], owner: dict[str, str], how: str)
 
 def ceiling(world: Path, lake: Path, inputs: Any) -> dict[str, dict[str, Any]]:
     """Deceptive flags under the engine's credit and two oracle credits, at every policy of POLICIES."""
-    from hongmao.engine import backend, trust_outcomes
-    from hongmao.trust import _segments
+    from hongmao import api
+    from hongmao.engine import trust_outcomes
     from hongmao.trust.report import deceptive_scores
     from hongmao.trust.shrinkage import ScoreRules
 
     notes = {n["note_id"]: n for n in _lines(world / "truth" / "notes.jsonl")}
     creators = {c["creator_id"]: c for c in _lines(world / "truth" / "creators.jsonl")}
     truth_orders = _lines(world / "truth" / "orders.jsonl")
-    con = backend.connect()
-    try:
-        ev = backend.events_table(con, _segments(lake, None))
-        orders = con.to_pyarrow(trust_outcomes.order_outcomes(ev)).to_pylist()
-        end = con.to_pyarrow(trust_outcomes.data_end(ev)).as_py()
-    finally:
-        con.disconnect()
+    with api.engine_session(lake) as session:
+        orders = session.rows(trust_outcomes.order_outcomes(session.events))
+        end = session.scalar(trust_outcomes.data_end(session.events))
     out: dict[str, dict[str, Any]] = {}
     for by in ("note", "creator"):
         owner = {k: (k if by == "note" else n["creator_id"]) for k, n in notes.items()}
@@ -220,8 +216,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ceiling", action="store_true", help="also score deceptive flags with oracle credit")
     args = parser.parse_args(argv)
 
+    from hongmao.api import trust_inputs
     from hongmao.trust import assemble
-    from hongmao.trust import inputs as trust_inputs
 
     args.out.mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]

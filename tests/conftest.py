@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,15 @@ def event(kind: str, time: str, event_id: str | None = None, **data: Any) -> dic
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "lake"
+
+
+@pytest.fixture(autouse=True)
+def _engine_sessions() -> Iterator[None]:
+    """Close the engine sessions a test opened with ``enginekit.on``."""
+    yield
+    from enginekit import close_sessions
+
+    close_sessions()
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from conftest import event
 from hongmao.contract import parse_event, to_row
-from hongmao.engine.backend import EVENTS_SCHEMA
+from hongmao.engine.session import EVENTS_SCHEMA, Session
 
 
 def write_segment(path: Path, events: list[dict[str, Any]]) -> Path:
@@ -22,6 +22,19 @@ def write_segment(path: Path, events: list[dict[str, Any]]) -> Path:
 
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
+_OPEN: list[Session] = []
+
+
+def on(segments: list[Path]) -> Session:
+    """An engine session over ``segments`` for one test; conftest closes every one after the test."""
+    session = Session(segments)
+    _OPEN.append(session)
+    return session
+
+
+def close_sessions() -> None:
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 def at(days: float) -> str:

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import event, user
-from enginekit import T0, at, write_segment
+from enginekit import T0, at, on, write_segment
 from hongmao import settings
 from hongmao.cli.app import app
 from hongmao.engine import Windows
@@ -188,7 +188,7 @@ def hand_lake(tmp_path: Path) -> tuple[Path, list[str], list[str]]:
 
 def test_engine_moments_are_exact(tmp_path: Path) -> None:
     seg, treated, held = hand_lake(tmp_path)
-    result = campaign_lift([seg], "k1", KEY, window_days=5, min_group=2)
+    result = campaign_lift(on([seg]), "k1", KEY, window_days=5, min_group=2)
     c = result.comparison
     assert (c.treated.n, c.holdout.n) == (len(treated), len(held))
     assert (c.treated.orders, c.treated.orders_sumsq, c.treated.buyers) == (4.0, 6.0, 3)
@@ -201,9 +201,9 @@ def test_engine_moments_are_exact(tmp_path: Path) -> None:
     assert (result.treated_exposed, result.holdout_exposed) == (1, 1)
     assert any("held-out people touched" in w for w in result.warnings)
     # the category's window drives the outcome window when none is given
-    by_category = campaign_lift([seg], "k1", KEY, windows=Windows.with_category_days({"skincare": 5}), min_group=2)
+    by_category = campaign_lift(on([seg]), "k1", KEY, windows=Windows.with_category_days({"skincare": 5}), min_group=2)
     assert by_category.comparison == c
-    default = campaign_lift([seg], "k1", KEY, min_group=2)  # 15 days: the lake ends on day 30
+    default = campaign_lift(on([seg]), "k1", KEY, min_group=2)  # 15 days: the lake ends on day 30
     assert default.window_days == 15.0 and default.comparison.treated.orders == 4.0
     out = result.to_dict()
     assert out["campaign"]["campaign_id"] == "k1" and out["window"]["complete"] is True
@@ -213,11 +213,11 @@ def test_engine_moments_are_exact(tmp_path: Path) -> None:
 def test_engine_errors_name_the_problem(tmp_path: Path) -> None:
     seg, _, _ = hand_lake(tmp_path)
     with pytest.raises(InputError, match=r"no campaign 'k9'.*k1"):
-        campaign_lift([seg], "k9", KEY)
+        campaign_lift(on([seg]), "k9", KEY)
     with pytest.raises(InputError, match="privacy threshold"):
-        campaign_lift([seg], "k1", KEY)
+        campaign_lift(on([seg]), "k1", KEY)
     with pytest.raises(InputError, match="zero or more days"):
-        campaign_lift([seg], "k1", KEY, window_days=-1, min_group=2)
+        campaign_lift(on([seg]), "k1", KEY, window_days=-1, min_group=2)
 
 
 # -- a simulated world --------------------------------------------------------------------------------------

@@ -13,9 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import event, user
-from enginekit import at, write_segment
+from enginekit import at, on, write_segment
 from hongmao.cli.app import app
-from hongmao.engine import backend
 from hongmao.engine.attribute import parse_kinds
 from hongmao.engine.cycles import CycleReport, decision_cycles, lag_histograms, roi_at_cycles
 from hongmao.errors import AttributionError, InputError
@@ -119,9 +118,8 @@ def lake(tmp_path: Path) -> Path:
 
 def test_histograms_match_their_definition(tmp_path: Path) -> None:
     seg = lake(tmp_path)
-    con = backend.connect()
-    ev = backend.events_table(con, [seg])
-    h = lag_histograms(con, ev, parse_kinds(["read", "engagement", "click"]), 12)["skincare"]
+    session = on([seg])
+    h = lag_histograms(session, session.events, parse_kinds(["read", "engagement", "click"]), 12)["skincare"]
     observed = [0.0] * 12
     for lag in (3.5, 10, 2, 2, 6, 2):
         observed[int(lag)] += 1
@@ -144,19 +142,19 @@ def test_histograms_match_their_definition(tmp_path: Path) -> None:
 
 def test_decision_cycles_first_exposure_and_excess(tmp_path: Path) -> None:
     seg = lake(tmp_path)
-    first = decision_cycles([seg], method="first-exposure", min_purchases=1, lookback_days=30)
+    first = decision_cycles(on([seg]), method="first-exposure", min_purchases=1, lookback_days=30)
     (est,) = first.estimates
     # gaps 2, 2, 3.5, 10: 90% needs 4 of 4 -> bins 0..10, i.e. 11 days; half needs 2 -> 3 days
     assert (est.category, est.days, est.median_days, est.purchases) == ("skincare", 11, 3, 4)
     assert first.span_days == pytest.approx(20.0) and est.truncated
-    excess = decision_cycles([seg], min_purchases=1, lookback_days=30)
+    excess = decision_cycles(on([seg]), min_purchases=1, lookback_days=30)
     assert excess.estimates[0].method == "excess-lag" and excess.estimates[0].days is not None
-    assert decision_cycles([seg], min_purchases=5).estimates[0].days is None
-    assert decision_cycles([seg], min_purchases=5).category_days() == {}
+    assert decision_cycles(on([seg]), min_purchases=5).estimates[0].days is None
+    assert decision_cycles(on([seg]), min_purchases=5).category_days() == {}
     with pytest.raises(InputError, match="cycle method"):
-        decision_cycles([seg], method="guess")
+        decision_cycles(on([seg]), method="guess")
     with pytest.raises(InputError, match="lookback"):
-        decision_cycles([seg], lookback_days=0)
+        decision_cycles(on([seg]), lookback_days=0)
     json.dumps(excess.to_dict(profile=True))
 
 
@@ -179,15 +177,15 @@ def test_roi_at_cycles_uses_x_days_for_orders_and_windows(tmp_path: Path) -> Non
     seg = write_segment(tmp_path / "seg.parquet", events)
     estimate = CycleEstimate("skincare", "excess-lag", 0.9, 40, 5, 2, 40.0)
     report = CycleReport("excess-lag", 0.9, ["read"], 90, 20.0, [estimate])
-    (row,) = roi_at_cycles([seg], report, model="linear")
+    (row,) = roi_at_cycles(on([seg]), report, model="linear")
     assert (row["campaign_id"], row["category"], row["x_days"], row["x_from"]) == ("k1", "skincare", 5.0, "cycle")
     assert row["orders"] == pytest.approx(0.5) and row["net_gmv"] == pytest.approx(100.0)
     assert row["roi"] == pytest.approx(1.0) and row["roi_default"] == pytest.approx(2.0)
     assert row["complete"] is True
-    (fallback,) = roi_at_cycles([seg], CycleReport("excess-lag", 0.9, ["read"], 90, 20.0), model="last")
+    (fallback,) = roi_at_cycles(on([seg]), CycleReport("excess-lag", 0.9, ["read"], 90, 20.0), model="last")
     assert fallback["x_from"] == "default window" and fallback["roi"] == pytest.approx(3.0)
     with pytest.raises(AttributionError, match="rule model"):
-        roi_at_cycles([seg], report, model="markov")
+        roi_at_cycles(on([seg]), report, model="markov")
     assert math.isfinite(row["roi_default"])
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import event, user
-from enginekit import at, write_segment
+from enginekit import at, on, write_segment
 from enginekit import two_brand_catalog as catalog
 from hongmao.engine import Windows, attribute_segments
 from hongmao.engine.funnel import funnel
@@ -155,7 +155,7 @@ def test_funnel_counts(tmp_path: Path) -> None:
         order("o1", U2, 4),
         event("market.refund", at(6), order_id="o1", amount=10, reason="quality"),
     ]
-    f = funnel([write_segment(tmp_path / "f.parquet", events)])
+    f = funnel(on([write_segment(tmp_path / "f.parquet", events)]))
     assert (f["impressions"], f["reads"], f["clicks"], f["store_visits"], f["search_back_users"]) == (1, 2, 1, 1, 1)
     assert (f["carts"], f["orders"], f["refunds"], f["gmv"]) == (1, 1, 1, 100.0)
     assert f["search_back_rate"] == 0.5 and f["matched_people"] == 2

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conftest import event, user
-from enginekit import at, write_segment
+from enginekit import at, on, write_segment
 from hongmao.engine import attribute_segments
 from hongmao.errors import AttributionError
 
@@ -122,14 +122,14 @@ def test_adding_a_brand_never_changes_another_brands_credits(tmp_path: Path, mod
 def test_a_pooled_chain_would_mix_brands(tmp_path: Path) -> None:
     """The property above is not automatic: one chain over both brands credits A's notes differently."""
     from hongmao.attribution import attribute_paths
-    from hongmao.engine import Windows, backend, credit, tables
+    from hongmao.engine import Windows, credit, tables
     from hongmao.engine.attribute import parse_kinds
     from hongmao.engine.paths import journey_paths
 
-    con = backend.connect()
-    ev = backend.events_table(con, [write_segment(tmp_path / "ab.parquet", brand_a() + brand_b())])
+    session = on([write_segment(tmp_path / "ab.parquet", brand_a() + brand_b())])
+    ev = session.events
     conv, touch = tables.conversions(ev), tables.touches(ev, parse_kinds(None))
-    by_gmv, _ = journey_paths(con, credit.journeys(conv, touch, Windows()), touch, conv, "note")
+    by_gmv, _ = journey_paths(session, credit.journeys(conv, touch, Windows()), touch, conv, "note")
     pooled = {c.channel: c.conversions for c in attribute_paths(by_gmv, "markov")}
     only_a = credits(tmp_path, "a", brand_a(), by="note", model="markov")
     assert pooled["n1"] != pytest.approx(only_a["n1"][0], abs=1e-6)

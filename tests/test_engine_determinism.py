@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hongmao.engine import attribute_segments, backend
+from hongmao.engine import Session, attribute
 from hongmao.engine.attribute import MODELS
 from hongmao.lake import Lake
 from simkit import small_world
@@ -37,11 +37,8 @@ def shuffled(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], list
 
 
 def report(segments: list[Path], model: str, threads: int) -> bytes:
-    con = backend.connect(threads=threads)
-    try:
-        result = attribute_segments(segments, model=model, by="note", con=con)
-    finally:
-        con.disconnect()
+    with Session(segments, threads=threads) as session:
+        result = attribute(session, model=model, by="note")
     body: dict[str, Any] = {
         "rows": result.rows,
         "total": result.total_orders,

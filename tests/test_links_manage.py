@@ -18,8 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import event
-from enginekit import write_segment
-from hongmao.engine.backend import connect, events_table
+from enginekit import on, write_segment
 from hongmao.engine.clicks import counted_clicks
 from hongmao.engine.funnel import funnel
 from hongmao.errors import DestinationError, LinkError
@@ -202,9 +201,8 @@ def click(
 
 
 def counted(tmp_path: Path, events: list[dict[str, Any]]) -> list[str]:
-    con = connect()
-    ev = events_table(con, [write_segment(tmp_path / "c.parquet", events)])
-    return sorted(con.to_pyarrow(counted_clicks(ev)).column("click_id").to_pylist())
+    session = on([write_segment(tmp_path / "c.parquet", events)])
+    return sorted(r["click_id"] for r in session.rows(counted_clicks(session.events)))
 
 
 def test_a_repeat_click_within_an_hour_counts_once(tmp_path: Path) -> None:
@@ -230,5 +228,5 @@ def test_the_visitor_learned_from_the_click_chain_is_de_duplicated_too(tmp_path:
         event("market.visit", at(12), click_id="x2", user=U1, item_id="i1"),
     ]
     assert counted(tmp_path, events) == ["x1"]
-    f = funnel([tmp_path / "c.parquet"])
+    f = funnel(on([tmp_path / "c.parquet"]))
     assert (f["clicks"], f["counted_clicks"]) == (2, 1)

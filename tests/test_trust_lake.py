@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from conftest import event, user
-from enginekit import at, write_segment
+from enginekit import at, on, write_segment
 from hongmao.engine import attribute_segments
 from hongmao.engine.funnel import funnel
-from hongmao.trust import TrustParams, assemble, trust_segments
+from hongmao.engine.trust import trust_inputs
+from hongmao.trust import TrustParams, assemble
 
 
 def published(note: str, creator: str, brand: str | None = "Lumi", **kw: Any) -> dict[str, Any]:
@@ -62,7 +63,7 @@ def disclosure_events() -> list[dict[str, Any]]:
 
 def run(tmp_path: Path, events: list[dict[str, Any]], params: TrustParams | None = None) -> dict[str, Any]:
     seg = write_segment(tmp_path / "seg.parquet", events)
-    return assemble(trust_segments([seg], params), params, include_accounts=True)
+    return assemble(trust_inputs(on([seg]), params), params, include_accounts=True)
 
 
 def by_id(report: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -209,8 +210,8 @@ def test_flagged_accounts_are_left_out_of_attribution_and_the_funnel(tmp_path: P
     without = attribute_segments([seg], model="last", by="note", exclude_users=ring)
     assert with_ring.total_orders == 1 and {r["key"] for r in with_ring.rows} == {"rn0"}
     assert without.total_orders == 0 and without.unattributed_orders == 1
-    f_all = funnel([seg])
-    f_clean = funnel([seg], exclude_users=ring)
+    f_all = funnel(on([seg]))
+    f_clean = funnel(on([seg]), exclude_users=ring)
     assert f_all["reads"] - f_clean["reads"] == 8 * 4
     assert f_all["engagements"] - f_clean["engagements"] == 8 * 4 * 2
     assert f_clean["orders"] == f_all["orders"] == 1  # engagement is left out, not the sale

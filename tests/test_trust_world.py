@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import hongmao
-from hongmao import trust
+from hongmao import api
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
@@ -22,7 +22,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
     root = tmp_path_factory.mktemp("trust-world")
     summary = hongmao.simulate(root / "world", seed=11, users=4_000, days=30, brands=4)
     hongmao.ingest([str(p) for p in summary.files], root / "lake")
-    return root, trust.report(root / "lake", include_accounts=True)
+    return root, api.trust_report(root / "lake", include_accounts=True)
 
 
 def test_rings_are_found(world: tuple[Path, dict[str, Any]]) -> None:
@@ -82,4 +82,4 @@ def test_deceptive_flags_are_mostly_right_and_ranked_by_score(world: tuple[Path,
 
 def test_flagged_accounts_match_the_report(world: tuple[Path, dict[str, Any]]) -> None:
     root, report = world
-    assert trust.flagged_accounts(root / "lake") == sorted(a["user"] for a in report["accounts"]["list"])
+    assert api.flagged_accounts(root / "lake") == sorted(a["user"] for a in report["accounts"]["list"])

@@ -5,7 +5,8 @@ The CLI and the web layer are thin over these functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,10 @@ if TYPE_CHECKING:
     from hongmao.engine import AttributionResult, Windows
     from hongmao.engine.campaign import CampaignLift
     from hongmao.engine.cycles import CycleReport
+    from hongmao.engine.session import Session
     from hongmao.ingestion import IngestReport
     from hongmao.lake import Lake
+    from hongmao.trust import TrustInputs, TrustParams
 
 
 #: Seconds a write waits for another writer before :class:`~hongmao.errors.LakeBusyError` (the lake's default).
@@ -45,6 +48,21 @@ def open_lake(
             "creates one"
         )
     return Lake.open(directory, catalog_url or settings.get("catalog_url"), lock_timeout=lock_timeout)
+
+
+@contextlib.contextmanager
+def engine_session(data_dir: str | Path | None = None, catalog_url: str | None = None) -> Iterator[Session]:
+    """An engine session over the lake's committed segments (the ``engine`` setting picks the backend).
+
+    The lake is open only while its segment list is read: the session reads files the catalog has committed,
+    which the lake never rewrites.
+    """
+    from hongmao.engine.session import Session
+
+    with open_lake(data_dir, catalog_url) as lake:
+        segments = lake.segment_paths()
+    with Session(segments) as session:
+        yield session
 
 
 def ingest(
@@ -115,33 +133,32 @@ def attribute(
     utc_offset_hours; windows do not apply) and reports the baseline's share as the ``(baseline)`` row.
 
     The touches of accounts the trust guard flags for fake engagement are left out (``exclude_flagged``; see
-    :func:`hongmao.trust.flagged_accounts`), and those of ``exclude_users`` too.
+    :func:`flagged_accounts`), and those of ``exclude_users`` too.
     """
-    from hongmao.engine import Windows, attribute_segments
+    from hongmao.engine import Windows
+    from hongmao.engine import attribute as run
+    from hongmao.engine.trust import flagged_accounts as flagged
 
-    with open_lake(data_dir, catalog_url) as lake:
-        segments = lake.segment_paths()
-    if windows_from_cycles:
-        category_days = {**_cycle_days(segments, cycle_quantile), **(category_days or {})}
-    if category_days:
-        windows = Windows.with_category_days(category_days, windows)
-    excluded = set(exclude_users or ())
-    if exclude_flagged:
-        from hongmao.trust import flagged_in_segments
-
-        excluded.update(flagged_in_segments(segments))
-    return attribute_segments(
-        segments,
-        model=model,
-        by=by,
-        touches=touches,
-        windows=windows,
-        half_life_days=half_life_days,
-        markov_order=markov_order,
-        null_window=null_window,
-        hazard=hazard,
-        exclude_users=sorted(excluded) or None,
-    )
+    with engine_session(data_dir, catalog_url) as session:
+        if windows_from_cycles:
+            category_days = {**_cycle_days(session, cycle_quantile), **(category_days or {})}
+        if category_days:
+            windows = Windows.with_category_days(category_days, windows)
+        excluded = set(exclude_users or ())
+        if exclude_flagged:
+            excluded.update(flagged(session))
+        return run(
+            session,
+            model=model,
+            by=by,
+            touches=touches,
+            windows=windows,
+            half_life_days=half_life_days,
+            markov_order=markov_order,
+            null_window=null_window,
+            hazard=hazard,
+            exclude_users=sorted(excluded) or None,
+        )
 
 
 def attribute_paths(path: str | Path, model: str, **params: Any) -> list[Any]:
@@ -174,11 +191,11 @@ def holdout_key_from_world(world: str | Path) -> str:
     return key
 
 
-def _cycle_days(segments: Sequence[Path], quantile: float) -> dict[str, float]:
+def _cycle_days(session: Session, quantile: float) -> dict[str, float]:
     """Estimated decision cycle (whole days) of every category the lake supports an estimate for."""
     from hongmao.engine.cycles import decision_cycles
 
-    return decision_cycles(segments, quantile=quantile).category_days()
+    return decision_cycles(session, quantile=quantile).category_days()
 
 
 def campaign_lift(
@@ -208,13 +225,12 @@ def campaign_lift(
         if world is not None and holdout_key_file is None
         else settings.holdout_key(None, holdout_key_file)
     )
-    with open_lake(data_dir, catalog_url) as lake:
-        segments = lake.segment_paths()
     from hongmao.engine import Windows
 
-    days = {**(_cycle_days(segments, cycle_quantile) if windows_from_cycles else {}), **(category_days or {})}
-    windows = Windows.with_category_days(days) if days else Windows()
-    return run(segments, campaign_id, key, windows=windows, window_days=window_days, alpha=alpha)
+    with engine_session(data_dir, catalog_url) as session:
+        days = {**(_cycle_days(session, cycle_quantile) if windows_from_cycles else {}), **(category_days or {})}
+        windows = Windows.with_category_days(days) if days else Windows()
+        return run(session, campaign_id, key, windows=windows, window_days=window_days, alpha=alpha)
 
 
 def decision_cycles(
@@ -230,15 +246,14 @@ def decision_cycles(
     from hongmao.engine.cycles import SEEDING_KINDS
     from hongmao.engine.cycles import decision_cycles as run
 
-    with open_lake(data_dir, catalog_url) as lake:
-        segments = lake.segment_paths()
-    return run(
-        segments,
-        quantile=quantile,
-        method=method,
-        touches=touches if touches is not None else SEEDING_KINDS,
-        lookback_days=lookback_days,
-    )
+    with engine_session(data_dir, catalog_url) as session:
+        return run(
+            session,
+            quantile=quantile,
+            method=method,
+            touches=touches if touches is not None else SEEDING_KINDS,
+            lookback_days=lookback_days,
+        )
 
 
 def roi(
@@ -254,7 +269,47 @@ def roi(
     from hongmao.engine.cycles import roi_at_cycles
 
     cycles = decision_cycles(data_dir, quantile=quantile, method=method, catalog_url=catalog_url)
-    with open_lake(data_dir, catalog_url) as lake:
-        segments = lake.segment_paths()
-    campaigns = roi_at_cycles(segments, cycles, model=model, half_life_days=half_life_days)
+    with engine_session(data_dir, catalog_url) as session:
+        campaigns = roi_at_cycles(session, cycles, model=model, half_life_days=half_life_days)
     return {**cycles.to_dict(), "campaigns": campaigns}
+
+
+def trust_inputs(
+    data_dir: str | Path | None = None, params: TrustParams | None = None, catalog_url: str | None = None
+) -> TrustInputs:
+    """The trust guard's judged findings over the lake (for callers that want more than the report)."""
+    from hongmao.engine.trust import trust_inputs as run
+
+    with engine_session(data_dir, catalog_url) as session:
+        return run(session, params)
+
+
+def trust_report(
+    data_dir: str | Path | None = None,
+    params: TrustParams | None = None,
+    *,
+    flags: Iterable[str] | None = None,
+    include_accounts: bool = False,
+    catalog_url: str | None = None,
+) -> dict[str, Any]:
+    """The trust report of the lake: every note and creator with flags, score and evidence, ranked.
+
+    ``{"notes": [{"note_id", "creator_id", "brand", "flags", "score", "evidence"}], "creators": [...],
+    "accounts": {...}, "summary": {...}}``. ``flags`` keeps only entries carrying one of them;
+    ``include_accounts`` lists the flagged accounts' pseudonyms and evidence.
+    """
+    from hongmao.trust import TrustParams, assemble, filter_flags
+
+    params = params or TrustParams()
+    out = assemble(trust_inputs(data_dir, params, catalog_url), params, include_accounts=include_accounts)
+    return filter_flags(out, flags) if flags is not None else out
+
+
+def flagged_accounts(
+    data_dir: str | Path | None = None, params: TrustParams | None = None, catalog_url: str | None = None
+) -> list[str]:
+    """Pseudonyms of the accounts flagged for fake engagement (pass them as ``exclude_users``)."""
+    from hongmao.engine.trust import flagged_accounts as run
+
+    with engine_session(data_dir, catalog_url) as session:
+        return run(session, params)

@@ -72,12 +72,11 @@ def demo(
     report = api.ingest(files, lake_dir)
     console.print(f"   accepted {report.accepted:,} · duplicate {report.duplicate:,} · rejected {report.rejected:,}")
     console.print("3. matching people across the two sides and attributing orders …")
-    with api.open_lake(lake_dir) as lake:
-        segments = lake.segment_paths()
-    from hongmao.trust import flagged_in_segments
+    from hongmao.engine.trust import flagged_accounts
 
-    flagged = flagged_in_segments(segments)  # fake-engagement accounts: their touches count for nothing
-    f = funnel(segments, exclude_users=flagged or None)
+    with api.engine_session(lake_dir) as session:
+        flagged = flagged_accounts(session)  # fake-engagement accounts: their touches count for nothing
+        f = funnel(session, exclude_users=flagged or None)
     console.print(f"   {len(flagged):,} accounts flagged for fake engagement: their touches are left out")
     console.print(
         f"   {f['matched_people']:,} people seen on both sides (of {f['community_people']:,} in the community,"

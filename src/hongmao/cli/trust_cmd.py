@@ -58,7 +58,7 @@ def trust(
     limit: Annotated[int, typer.Option("--limit", help="Rows per table.")] = 20,
 ) -> None:
     """Flag undisclosed commercial notes, deceptive seeding and fake engagement, with the evidence for each."""
-    from hongmao import trust as lib
+    from hongmao import api
 
     if fmt not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
@@ -66,7 +66,7 @@ def trust(
         if name not in FLAG_NAMES:
             raise typer.BadParameter(f"{name!r}: use one of {', '.join(FLAG_NAMES)}", param_hint="--flag")
     wanted = flag or (list(FLAG_NAMES) if flagged_only or fmt == "table" else None)
-    result = lib.report(data, flags=wanted, include_accounts=accounts)
+    result = api.trust_report(data, flags=wanted, include_accounts=accounts)
     if fmt == "json":
         print_json(result)
         return

@@ -9,7 +9,8 @@ from typing import Any
 
 import ibis
 
-from hongmao.engine import backend, credit, tables
+from hongmao.engine import credit, tables
+from hongmao.engine.session import Session
 from hongmao.engine.windows import TOUCH_KINDS, Windows
 from hongmao.errors import AttributionError
 
@@ -54,14 +55,19 @@ def parse_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
     return chosen
 
 
-def attribute_segments(
-    segments: Sequence[Path],
+def attribute_segments(segments: Sequence[Path], model: str = "last", **options: Any) -> AttributionResult:
+    """:func:`attribute` over ``segments`` in a session of its own (opened and closed here)."""
+    with Session(segments) as session:
+        return attribute(session, model, **options)
+
+
+def attribute(
+    session: Session,
     model: str = "last",
     by: str = "note",
     touches: Iterable[str] | None = None,
     windows: Windows | None = None,
     half_life_days: float = 7.0,
-    con: Any = None,
     markov_order: int = 1,
     exclude_users: Iterable[str] | Any | None = None,
     null_window: str = "all",
@@ -80,18 +86,19 @@ def attribute_segments(
         raise AttributionError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
     kinds = parse_kinds(touches)
     windows = windows or Windows()
-    con = con if con is not None else backend.connect()
-    ev = backend.events_table(con, segments)
+    ev = session.events
     conv = tables.conversions(ev)
     touch = tables.touches(ev, kinds, exclude_users=exclude_users)
     j = credit.journeys(conv, touch, windows)
-    orders = int(con.to_pyarrow(conv.count()).as_py())
+    orders = int(session.scalar(conv.count()))
     if model == HAZARD:
-        return _hazard(con, ev, conv, touch, by, kinds, orders, hazard or {})
+        return _hazard(session, ev, conv, touch, by, kinds, orders, hazard or {})
     if model in DATA_DRIVEN:
-        rows, attributed, params = _data_driven(con, ev, j, touch, conv, model, by, markov_order, null_window, windows)
+        rows, attributed, params = _data_driven(
+            session, ev, j, touch, conv, model, by, markov_order, null_window, windows
+        )
     else:
-        rows, attributed, params = _rule_based(con, j, model, by, half_life_days)
+        rows, attributed, params = _rule_based(session, j, model, by, half_life_days)
     return AttributionResult(
         model=model,
         by=by,
@@ -106,10 +113,10 @@ def attribute_segments(
 Credits = tuple[list[dict[str, Any]], int, dict[str, Any]]
 
 
-def _rule_based(con: Any, j: Any, model: str, by: str, half_life_days: float) -> Credits:
+def _rule_based(session: Session, j: Any, model: str, by: str, half_life_days: float) -> Credits:
     weighted = credit.weights(j, model, half_life_days)
     by_key = credit.credited(weighted, by).order_by([ibis.desc("orders"), "key"])
-    records = con.to_pyarrow(by_key).to_pylist()
+    records = session.arrow(by_key).to_pylist()
     rows = [
         {"key": r["key"], "orders": float(r["orders"]), "gmv": float(r["gmv"]), "net_gmv": float(r["net_gmv"])}
         for r in records
@@ -120,12 +127,19 @@ def _rule_based(con: Any, j: Any, model: str, by: str, half_life_days: float) ->
 
 
 def _hazard(
-    con: Any, ev: Any, conv: Any, touch: Any, by: str, kinds: frozenset[str], orders: int, params: dict[str, Any]
+    session: Session,
+    ev: Any,
+    conv: Any,
+    touch: Any,
+    by: str,
+    kinds: frozenset[str],
+    orders: int,
+    params: dict[str, Any],
 ) -> AttributionResult:
     from hongmao.engine.hazard import DEFAULTS, hazard_credits
     from hongmao.engine.hazard_data import KINDS
 
-    credits = hazard_credits(con, ev, conv, touch, by, **params)
+    credits = hazard_credits(session, ev, conv, touch, by, **params)
     fitted = credits.attributed + credits.baseline
     return AttributionResult(
         model=HAZARD,
@@ -140,7 +154,7 @@ def _hazard(
 
 
 def _data_driven(
-    con: Any,
+    session: Session,
     ev: Any,
     j: Any,
     touch: Any,
@@ -157,7 +171,7 @@ def _data_driven(
     from hongmao.engine.paths import brand_journey_paths
 
     items = tables.items(ev)
-    per_brand = brand_journey_paths(con, j, touch, conv, by, null_window=null_window, windows=windows, items=items)
+    per_brand = brand_journey_paths(session, j, touch, conv, by, null_window=null_window, windows=windows, items=items)
     params: dict[str, Any] = {"order": order} if model == "markov" else {}
     orders: dict[str, float] = {}
     gmv: dict[str, float] = {}

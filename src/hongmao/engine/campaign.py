@@ -22,18 +22,17 @@ apply the holdout, and a lift diluted towards zero).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import ibis
 import pyarrow as pa
 from ibis import _
 
-from hongmao.engine import backend, tables
+from hongmao.engine import tables
 from hongmao.engine.exact import exact_sum
+from hongmao.engine.session import Session
 from hongmao.engine.windows import Windows
 from hongmao.errors import InputError
 from hongmao.identity.holdout import holdout_mask
@@ -126,11 +125,11 @@ def _when(text: Any) -> datetime:
     return value
 
 
-def campaigns(con: Any, ev: Any) -> dict[str, CampaignInfo]:
+def campaigns(session: Session, ev: Any) -> dict[str, CampaignInfo]:
     """Every campaign declared in the lake, by id (a later ``campaign.created`` of an id replaces an earlier)."""
     created = ev.filter(ev.type == "campaign.created").select("id", "time", "data").order_by(["time", "id"])
     out: dict[str, CampaignInfo] = {}
-    for row in con.to_pyarrow(created).to_pylist():
+    for row in session.arrow(created).to_pylist():
         d = json.loads(row["data"])
         out[d["campaign_id"]] = CampaignInfo(
             campaign_id=d["campaign_id"],
@@ -146,19 +145,19 @@ def campaigns(con: Any, ev: Any) -> dict[str, CampaignInfo]:
     return out
 
 
-def brand_categories(con: Any, ev: Any) -> dict[str, str]:
+def brand_categories(session: Session, ev: Any) -> dict[str, str]:
     """Each brand's category: the category of most of its listed items (ties: the first by name)."""
     it = tables.items(ev).filter(_.item_brand.notnull() & _.item_category.notnull())
     counts = it.group_by(["item_brand", "item_category"]).aggregate(n=_.count())
     out: dict[str, str] = {}
-    for row in con.to_pyarrow(counts.order_by([ibis.desc("n"), "item_category"])).to_pylist():
+    for row in session.arrow(counts.order_by([ibis.desc("n"), "item_category"])).to_pylist():
         out.setdefault(row["item_brand"], row["item_category"])
     return out
 
 
-def lake_end(con: Any, ev: Any) -> datetime | None:
+def lake_end(session: Session, ev: Any) -> datetime | None:
     """The time of the last event in the lake."""
-    value = con.to_pyarrow(ev.time.max()).as_py()
+    value = session.scalar(ev.time.max())
     return value if isinstance(value, datetime) else None
 
 
@@ -187,7 +186,7 @@ def _moments(row: dict[str, Any] | None) -> GroupMoments:
 
 
 def campaign_lift(
-    segments: Sequence[Path],
+    session: Session,
     campaign_id: str,
     holdout_key: str | bytes,
     *,
@@ -195,28 +194,26 @@ def campaign_lift(
     window_days: float | None = None,
     alpha: float = 0.05,
     min_group: int = MIN_GROUP,
-    con: Any = None,
 ) -> CampaignLift:
     """Holdout lift of one campaign in the lake (see the module docstring for units, outcome and checks).
 
     ``window_days`` (days after the campaign's end) overrides the category's window from ``windows``.
     """
-    con = con if con is not None else backend.connect()
-    ev = backend.events_table(con, segments)
-    known = campaigns(con, ev)
+    ev = session.events
+    known = campaigns(session, ev)
     info = known.get(campaign_id)
     if info is None:
         listed = ", ".join(sorted(known)[:10]) or "none"
         raise InputError(f"no campaign {campaign_id!r} in the lake; campaigns: {listed}")
     if info.holdout_share <= 0.0:
         raise InputError(f"campaign {campaign_id!r} has no holdout (holdout_share 0): its lift cannot be measured")
-    category = brand_categories(con, ev).get(info.brand)
+    category = brand_categories(session, ev).get(info.brand)
     windows = windows or Windows()
     if window_days is None:
         window_days = windows.for_category(category)["read"]
     if not window_days >= 0:
         raise InputError(f"the window after the campaign must be zero or more days, got {window_days!r}")
-    end_of_lake = lake_end(con, ev)
+    end_of_lake = lake_end(session, ev)
     wanted_end = info.end + timedelta(days=window_days)
     window_end = min(wanted_end, end_of_lake) if end_of_lake is not None else wanted_end
     window_end = window_end.astimezone(info.end.tzinfo)  # shown in the campaign's own offset
@@ -224,7 +221,7 @@ def campaign_lift(
 
     seen = ev.filter((ev.source == "community") & ev.user.notnull() & (ev.time >= info.start) & (ev.time < info.end))
     units = seen.select(person=seen.user).distinct()
-    people = con.to_pyarrow(units).column("person").to_pylist()
+    people = session.arrow(units).column("person").to_pylist()
     mask = holdout_mask(people, info.campaign_id, info.holdout_share, holdout_key)
     held_people = [p for p, m in zip(people, mask.tolist(), strict=True) if m]
     held = ibis.memtable(pa.table({"held_person": pa.array(held_people, pa.string())}))
@@ -259,7 +256,7 @@ def campaign_lift(
         net2=exact_sum(u.nt * u.nt),
         exposed=u.e.sum(),
     )
-    by_group = {bool(r["held"]): r for r in con.to_pyarrow(agg).to_pylist()}
+    by_group = {bool(r["held"]): r for r in session.arrow(agg).to_pylist()}
     comparison = compare_groups(
         _moments(by_group.get(False)),
         _moments(by_group.get(True)),

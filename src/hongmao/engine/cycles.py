@@ -10,18 +10,18 @@ alone is a note scrolled past, and a community search names a brand without a no
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import ibis
 
-from hongmao.engine import backend, credit, tables
+from hongmao.engine import credit, tables
 from hongmao.engine.attribute import parse_kinds
 from hongmao.engine.campaign import brand_categories, campaigns, lake_end
 from hongmao.engine.exact import exact_sum
+from hongmao.engine.session import Session
 from hongmao.engine.windows import Windows
 from hongmao.errors import AttributionError, InputError
 from hongmao.measure.cycles import (
@@ -74,16 +74,16 @@ def _dense(rows: Iterable[dict[str, Any]], column: str, bins: int) -> list[float
     return out
 
 
-def _span(con: Any, ev: Any) -> tuple[float, float] | None:
-    row = con.to_pyarrow(ev.aggregate(s=ev.time.min().epoch_seconds(), e=ev.time.max().epoch_seconds())).to_pylist()[0]
+def _span(session: Session, ev: Any) -> tuple[float, float] | None:
+    row = session.arrow(ev.aggregate(s=ev.time.min().epoch_seconds(), e=ev.time.max().epoch_seconds())).to_pylist()[0]
     if row["s"] is None or row["e"] is None:
         return None
     return float(row["s"]), float(row["e"])
 
 
-def lag_histograms(con: Any, ev: Any, kinds: frozenset[str], lookback_days: int) -> dict[str, dict[str, Any]]:
+def lag_histograms(session: Session, ev: Any, kinds: frozenset[str], lookback_days: int) -> dict[str, dict[str, Any]]:
     """Per category: ``observed``, ``gaps`` (day bins), ``remaining`` counts and fractions, ``purchases``."""
-    span = _span(con, ev)
+    span = _span(session, ev)
     if span is None:
         return {}
     _, end = span
@@ -121,13 +121,13 @@ def lag_histograms(con: Any, ev: Any, kinds: frozenset[str], lookback_days: int)
     def entry(category: str) -> dict[str, Any]:
         return out.setdefault(category, {"obs": [], "gaps": [], "rem": [], "purchases": 0})
 
-    for row in con.to_pyarrow(observed).to_pylist():
+    for row in session.arrow(observed).to_pylist():
         entry(row["category"])["obs"].append(row)
-    for row in con.to_pyarrow(gaps).to_pylist():
+    for row in session.arrow(gaps).to_pylist():
         entry(row["category"])["gaps"].append(row)
-    for row in con.to_pyarrow(remaining).to_pylist():
+    for row in session.arrow(remaining).to_pylist():
         entry(row["category"])["rem"].append(row)
-    for row in con.to_pyarrow(purchases).to_pylist():
+    for row in session.arrow(purchases).to_pylist():
         entry(row["category"])["purchases"] = int(row["n"] or 0)
     span_days = (span[1] - span[0]) / DAY
     result: dict[str, dict[str, Any]] = {}
@@ -146,14 +146,13 @@ def lag_histograms(con: Any, ev: Any, kinds: frozenset[str], lookback_days: int)
 
 
 def decision_cycles(
-    segments: Sequence[Path],
+    session: Session,
     *,
     quantile: float = DEFAULT_QUANTILE,
     method: str = "excess-lag",
     touches: Iterable[str] | None = SEEDING_KINDS,
     lookback_days: int = LOOKBACK_DAYS,
     min_purchases: int = MIN_PURCHASES,
-    con: Any = None,
 ) -> CycleReport:
     """The decision cycle of every category with orders (see :mod:`hongmao.measure.cycles`)."""
     if method not in METHODS:
@@ -161,12 +160,11 @@ def decision_cycles(
     if isinstance(lookback_days, bool) or not isinstance(lookback_days, int) or lookback_days < 1:
         raise InputError(f"the lookback must be a whole number of days >= 1, got {lookback_days!r}")
     kinds = parse_kinds(touches)
-    con = con if con is not None else backend.connect()
-    ev = backend.events_table(con, segments)
-    span = _span(con, ev)
+    ev = session.events
+    span = _span(session, ev)
     span_days = (span[1] - span[0]) / DAY if span else 0.0
     report = CycleReport(method, quantile, sorted(kinds), lookback_days, span_days)
-    for category, h in sorted(lag_histograms(con, ev, kinds, lookback_days).items()):
+    for category, h in sorted(lag_histograms(session, ev, kinds, lookback_days).items()):
         if method == "first-exposure":
             estimate = cycle_from_gaps(
                 category, h["gaps"], quantile=quantile, min_purchases=min_purchases, span_days=span_days
@@ -194,7 +192,7 @@ def cycle_windows(report: CycleReport, base: Windows | None = None) -> Windows:
 
 
 def _credit(
-    con: Any, ev: Any, info: Any, category: str | None, days: float, model: str, half_life: float, kinds: Any
+    session: Session, ev: Any, info: Any, category: str | None, days: float, model: str, half_life: float, kinds: Any
 ) -> dict[str, float]:
     """Orders, GMV and net GMV credited to the campaign's notes and links, orders up to ``days`` after its end."""
     windows = (
@@ -212,20 +210,19 @@ def _credit(
     if info.notes:
         mine = mine | w.note_id.isin(list(info.notes))
     w = w.filter(mine)
-    row = con.to_pyarrow(
+    row = session.arrow(
         w.aggregate(orders=exact_sum(w.weight), gmv=exact_sum(w.weight * w.amount), net=exact_sum(w.weight * w.net))
     ).to_pylist()[0]
     return {k: float(row[k] or 0.0) for k in ("orders", "gmv", "net")}
 
 
 def roi_at_cycles(
-    segments: Sequence[Path],
+    session: Session,
     cycles: CycleReport,
     *,
     model: str = "linear",
     half_life_days: float = 7.0,
     touches: Iterable[str] | None = None,
-    con: Any = None,
 ) -> list[dict[str, Any]]:
     """ROI(T+x) of every campaign: attributed net GMV / spend, x = its category's cycle (else the default).
 
@@ -237,22 +234,21 @@ def roi_at_cycles(
     if model not in credit.RULE_MODELS:
         raise AttributionError(f"ROI(T+x) uses a rule model ({', '.join(credit.RULE_MODELS)}), not {model!r}")
     kinds = parse_kinds(touches)
-    con = con if con is not None else backend.connect()
-    ev = backend.events_table(con, segments)
-    infos = campaigns(con, ev)
+    ev = session.events
+    infos = campaigns(session, ev)
     if not infos:
         return []
-    category_of = brand_categories(con, ev)
+    category_of = brand_categories(session, ev)
     estimated = cycles.category_days()
     default_days = Windows().days["read"]
-    end_of_lake = lake_end(con, ev)
+    end_of_lake = lake_end(session, ev)
     rows = []
     for cid, info in sorted(infos.items()):
         category = category_of.get(info.brand)
         x = estimated.get(category) if category else None
         days = float(x) if x is not None else default_days
-        at_x = _credit(con, ev, info, category, days, model, half_life_days, kinds)
-        at_default = _credit(con, ev, info, category, default_days, model, half_life_days, kinds)
+        at_x = _credit(session, ev, info, category, days, model, half_life_days, kinds)
+        at_default = _credit(session, ev, info, category, default_days, model, half_life_days, kinds)
         rows.append(
             {
                 "campaign_id": cid,

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import ibis
 from ibis import _
 
-from hongmao.engine import backend, tables
+from hongmao.engine import tables
 from hongmao.engine.clicks import counted_clicks
 from hongmao.engine.exact import exact_sum
+from hongmao.engine.session import Session
 
 SEARCH_BACK_DAYS = 15
 FUNNEL_STEPS = ("impressions", "reads", "clicks", "store_visits", "search_back_users", "carts", "orders", "refunds")
@@ -74,14 +74,11 @@ def funnel_expr(
     }
 
 
-def funnel(
-    segments: Sequence[Path], con: Any = None, exclude_users: Iterable[str] | Any | None = None
-) -> dict[str, Any]:
+def funnel(session: Session, exclude_users: Iterable[str] | Any | None = None) -> dict[str, Any]:
     """Counts of every funnel step and the rates between them, without the engagement of ``exclude_users``."""
-    con = con if con is not None else backend.connect()
-    ev = backend.events_table(con, segments)
+    ev = session.events
     exprs = funnel_expr(ev, exclude_users=exclude_users)
-    row = con.to_pyarrow(
+    row = session.arrow(
         ibis.literal(1)
         .name("one")
         .as_table()

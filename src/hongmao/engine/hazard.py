@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from hongmao.attribution.hazard import HazardFit, fit_additive_hazard, hazard_shares
 from hongmao.engine.hazard_data import BrandInput, brand_inputs, gather
+from hongmao.engine.session import Session
 from hongmao.engine.tables import NO_NOTE
 from hongmao.errors import AttributionError
 
@@ -110,13 +111,13 @@ def _summary(fit: HazardFit, part: BrandInput, baseline: float) -> dict[str, Any
     }
 
 
-def hazard_credits(con: Any, ev: Any, conv: Any, touch: Any, by: str, **params: Any) -> HazardCredits:
+def hazard_credits(session: Session, ev: Any, conv: Any, touch: Any, by: str, **params: Any) -> HazardCredits:
     """Fit every brand and credit its orders by ``by`` (see the module docstring)."""
-    return hazard_credits_by(con, ev, conv, touch, (by,), **params)[by]
+    return hazard_credits_by(session, ev, conv, touch, (by,), **params)[by]
 
 
 def hazard_credits_by(
-    con: Any, ev: Any, conv: Any, touch: Any, groupings: tuple[str, ...], **params: Any
+    session: Session, ev: Any, conv: Any, touch: Any, groupings: tuple[str, ...], **params: Any
 ) -> dict[str, HazardCredits]:
     """Fit every brand once and credit its orders by each of ``groupings``."""
     check_params(params)
@@ -124,7 +125,7 @@ def hazard_credits_by(
         if by not in GROUPINGS:
             raise AttributionError(f"unknown grouping {by!r}; use note, creator, brand, campaign or item")
     p = {**DEFAULTS, **params}
-    lake = gather(con, ev, conv, touch, int(p["horizon_days"]), float(p["utc_offset_hours"]))
+    lake = gather(session, ev, conv, touch, int(p["horizon_days"]), float(p["utc_offset_hours"]))
     totals: dict[str, dict[str, np.ndarray]] = {by: {} for by in groupings}
     fits: dict[str, dict[str, Any]] = {}
     attributed = baseline_total = 0.0

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from hongmao.attribution.hazard_data import FloatArray, HazardData, IntArray, quantile_strata
 from hongmao.engine import tables
 from hongmao.engine.credit import SECONDS_PER_DAY
+from hongmao.engine.session import Session
 
 KINDS = ("impression", "read", "engagement", "click")  # the seeding touches the model credits; never "search"
 
@@ -62,8 +63,8 @@ class BrandInput:
     strata_edges: FloatArray
 
 
-def _table(con: Any, expr: Any) -> pa.Table:
-    return con.to_pyarrow(expr)
+def _table(session: Session, expr: Any) -> pa.Table:
+    return session.arrow(expr)
 
 
 def _day(ts: Any, utc_offset_hours: float) -> Any:
@@ -72,32 +73,34 @@ def _day(ts: Any, utc_offset_hours: float) -> Any:
     return (seconds / SECONDS_PER_DAY).floor().cast("int64")
 
 
-def gather(con: Any, ev: Any, conv: Any, touch: Any, horizon_days: int, utc_offset_hours: float) -> LakeHazard:
+def gather(session: Session, ev: Any, conv: Any, touch: Any, horizon_days: int, utc_offset_hours: float) -> LakeHazard:
     """Run the engine queries of the module docstring; days are calendar days at ``utc_offset_hours``."""
-    span = _table(con, ev.aggregate(d0=_day(ev.time.min(), utc_offset_hours), d1=_day(ev.time.max(), utc_offset_hours)))
+    span = _table(
+        session, ev.aggregate(d0=_day(ev.time.min(), utc_offset_hours), d1=_day(ev.time.max(), utc_offset_hours))
+    )
     d0, d1 = span["d0"][0].as_py(), span["d1"][0].as_py()
     last = int(d1) if d1 is not None else 0
     days = last - int(d0) + 1 if d0 is not None else 0
 
     people = ev.filter(ev.user.notnull()).select("user").distinct().order_by("user")
-    users = [str(u) for u in _table(con, people)["user"].to_pylist()]
+    users = [str(u) for u in _table(session, people)["user"].to_pylist()]
 
     items = tables.items(ev)
     categories = items.filter(items.item_brand.notnull() & items.item_category.notnull())
     categories = categories.group_by(brand=categories.item_brand).aggregate(category=categories.item_category.mode())
-    brand_category = {r["brand"]: r["category"] for r in _table(con, categories.order_by("brand")).to_pylist()}
+    brand_category = {r["brand"]: r["category"] for r in _table(session, categories.order_by("brand")).to_pylist()}
 
-    feed_share = _feed_share(con, ev, categories, users)
+    feed_share = _feed_share(session, ev, categories, users)
 
     td = touch.filter(touch.brand.notnull() & touch.kind.isin(KINDS)).mutate(day=_day(touch.t, utc_offset_hours))
     # the touch's own day and every later day of the data, at most horizon + 1 days
     exposure = ibis.least(last - td.day + 1, horizon_days + 1).cast("float64")
     touches = td.select("touch_id", "user", "brand", "kind", "note_id", "creator_id", "campaign_id", "day")
-    touch_rows = _table(con, touches.mutate(exposure=exposure).drop("day").order_by(["brand", "touch_id"]))
+    touch_rows = _table(session, touches.mutate(exposure=exposure).drop("day").order_by(["brand", "touch_id"]))
 
     orders = conv.filter(conv.brand.notnull() & conv.user.notnull())
     order_rows = _table(
-        con, orders.select("order_id", "user", "brand", "item_id", "amount", "net").order_by(["brand", "order_id"])
+        session, orders.select("order_id", "user", "brand", "item_id", "amount", "net").order_by(["brand", "order_id"])
     )
     c = orders.mutate(order_day=_day(orders.t, utc_offset_hours))
     joined = c.join(
@@ -109,11 +112,11 @@ def gather(con: Any, ev: Any, conv: Any, touch: Any, horizon_days: int, utc_offs
     pairs = joined.select(
         order_id=joined.order_id, touch_id=joined.touch_id, age=(joined.order_day - joined.day).cast("float64")
     )
-    pair_rows = _table(con, pairs.order_by(["order_id", "touch_id"]))
+    pair_rows = _table(session, pairs.order_by(["order_id", "touch_id"]))
     return LakeHazard(float(days), users, feed_share, brand_category, touch_rows, order_rows, pair_rows)
 
 
-def _feed_share(con: Any, ev: Any, categories: Any, users: list[str]) -> dict[str, FloatArray]:
+def _feed_share(session: Session, ev: Any, categories: Any, users: list[str]) -> dict[str, FloatArray]:
     """Per category, the share of each person's impressions of brand notes that were of the category's brands
     (0 for a person who saw no brand note)."""
     notes = tables.notes(ev)
@@ -122,7 +125,7 @@ def _feed_share(con: Any, ev: Any, categories: Any, users: list[str]) -> dict[st
     cats = categories.select(note_brand=categories.brand, feed_category=categories.category)
     imp = imp.join(cats, "note_brand")
     grouped = imp.group_by(["user", "feed_category"]).aggregate(n=imp.count())
-    counts = _table(con, grouped.rename(category="feed_category").order_by(["user", "category"]))
+    counts = _table(session, grouped.rename(category="feed_category").order_by(["user", "category"]))
     index = {u: i for i, u in enumerate(users)}
     total = np.zeros(len(users))
     per: dict[str, FloatArray] = {}

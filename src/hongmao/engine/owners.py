@@ -28,6 +28,8 @@ from typing import Any
 
 import ibis
 
+from hongmao.engine.session import Session
+
 #: kind -> ((event type, column or ``data.<field>``), ...): the records that register an id of that kind.
 REGISTRATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "notes": (("note.published", "note_id"),),
@@ -109,7 +111,7 @@ def owned_by(ev: Any, kind: str, brand: str) -> Any:
     return rel.filter(rel.owner == brand).select("id")
 
 
-def lookup(con: Any, ev: Any, wanted: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str | None]]:
+def lookup(session: Session, ev: Any, wanted: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str | None]]:
     """For each kind, the ids of ``wanted`` that exist and their owner (None: the platform's)."""
     out: dict[str, dict[str, str | None]] = {}
     for kind, ids in wanted.items():
@@ -117,6 +119,6 @@ def lookup(con: Any, ev: Any, wanted: Mapping[str, Iterable[str]]) -> dict[str, 
         if not chosen:
             out[kind] = {}
             continue
-        rows = con.to_pyarrow(owners(ev, kind, chosen)).to_pylist()
+        rows = session.arrow(owners(ev, kind, chosen)).to_pylist()
         out[kind] = {r["id"]: r["owner"] for r in rows}
     return out

@@ -26,6 +26,7 @@ import ibis
 from hongmao.attribution import PathRow
 from hongmao.engine.credit import credit_key, window_seconds
 from hongmao.engine.exact import exact_sum
+from hongmao.engine.session import Session
 from hongmao.engine.windows import Windows
 from hongmao.errors import AttributionError
 
@@ -74,7 +75,7 @@ def _idle_touches(touch: Any, conv: Any, null_window: str, windows: Windows | No
 
 
 def brand_journey_paths(
-    con: Any,
+    session: Session,
     journeys: Any,
     touch: Any,
     conv: Any,
@@ -109,12 +110,12 @@ def brand_journey_paths(
     # Rows in a fixed order: paths that collapse to the same steps are summed, and the chain's states are
     # numbered, in the order rows arrive; DuckDB's parallel group-by would otherwise vary it run to run.
     acc: dict[str, dict[tuple[str, ...], list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0, 0.0, 0.0]))
-    for row in con.to_pyarrow(converting.order_by(["brand", "path"])).to_pylist():
+    for row in session.arrow(converting.order_by(["brand", "path"])).to_pylist():
         entry = acc[row["brand"]][_collapse(row["path"].split(SEP))]
         entry[0] += row["conversions"]
         entry[1] += row["value"]
         entry[2] += row["net"]
-    for row in con.to_pyarrow(nulls.order_by(["brand", "path"])).to_pylist():
+    for row in session.arrow(nulls.order_by(["brand", "path"])).to_pylist():
         if row["brand"] is None:  # a touch whose note names no brand: no brand's chain holds it
             continue
         acc[row["brand"]][_collapse(row["path"].split(SEP))][3] += row["nulls"]
@@ -128,12 +129,14 @@ def brand_journey_paths(
     return out
 
 
-def journey_paths(con: Any, journeys: Any, touch: Any, conv: Any, by: str) -> tuple[list[PathRow], list[PathRow]]:
+def journey_paths(
+    session: Session, journeys: Any, touch: Any, conv: Any, by: str
+) -> tuple[list[PathRow], list[PathRow]]:
     """Every brand's paths pooled into one list (valued by GMV, and by net GMV): one chain for all brands.
 
     Kept for comparison (docs/accuracy.md); ``hongmao attribute`` uses :func:`brand_journey_paths`.
     """
-    pooled = brand_journey_paths(con, journeys, touch, conv, by)
+    pooled = brand_journey_paths(session, journeys, touch, conv, by)
     merged: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     for paths in pooled.values():
         for gmv, net in zip(paths.by_gmv, paths.by_net, strict=True):

@@ -17,12 +17,11 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
+from ibis.expr.types import Table
 
 from hongmao.contract import COLUMNS
 from hongmao.engine.backends import Backend, EngineOptions, resolve
 from hongmao.errors import EngineError
-
-from ibis.expr.types import Table  # noqa: E402
 
 _TYPES = {
     "string": dt.string,

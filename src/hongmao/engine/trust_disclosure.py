@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from hongmao.engine.exact import exact_sum
+from hongmao.engine.session import Session
 
 
 def published_notes(ev: Any) -> Any:
@@ -121,8 +122,8 @@ def commercial_evidence(ev: Any) -> Any:
     ).order_by("note_id")
 
 
-def evidence_rows(con: Any, ev: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def evidence_rows(session: Session, ev: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The evidence row of every note, and the collaboration records that name no note."""
-    rows: list[dict[str, Any]] = con.to_pyarrow(commercial_evidence(ev)).to_pylist()
-    deals: list[dict[str, Any]] = con.to_pyarrow(unnamed_deals(ev)).to_pylist()
+    rows: list[dict[str, Any]] = session.arrow(commercial_evidence(ev)).to_pylist()
+    deals: list[dict[str, Any]] = session.arrow(unnamed_deals(ev)).to_pylist()
     return rows, deals

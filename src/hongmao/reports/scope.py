@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hongmao.contract import EventBase, Problem
-from hongmao.engine import backend, owners
+from hongmao.engine import owners
+from hongmao.engine.session import Session
 from hongmao.lake import Lake
 
 VIEWS_DIR = ".views"
@@ -214,11 +215,8 @@ def lake_owners(lake: Lake, wanted: Mapping[str, Iterable[str]]) -> dict[str, di
     paths = lake.segment_paths()
     if not paths or not any(True for ids in wanted.values() for _ in ids):
         return {kind: {} for kind in wanted}
-    con = backend.connect()
-    try:
-        return owners.lookup(con, backend.events_table(con, paths), wanted)
-    finally:
-        con.disconnect()
+    with Session(paths) as session:
+        return owners.lookup(session, session.events, wanted)
 
 
 def _digest(text: str) -> str:
@@ -257,14 +255,10 @@ class LakeView:
 
     def _materialise(self, paths: list[Path], brand: str, target: Path) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        con = backend.connect()
-        try:
-            ev = backend.events_table(con, paths)
+        with Session(paths) as session:
             temp = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.tmp")
-            con.to_parquet(brand_events(ev, brand), temp)
+            session.to_parquet(brand_events(session.events, brand), temp)
             os.replace(temp, target)
-        finally:
-            con.disconnect()
         # Older versions of this brand's view are dead weight once the new one exists; a minute's grace
         # lets a report that listed an old one finish reading it.
         prefix = target.name.split("-", 1)[0] + "-"

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import ibis
 
-from hongmao.engine import AttributionResult, attribute_segments, backend, tables
+from hongmao.engine import AttributionResult, Session, attribute, tables
 from hongmao.engine.attribute import MODELS
 from hongmao.engine.exact import exact_sum
 from hongmao.engine.funnel import funnel
@@ -37,19 +37,17 @@ PER_ORDER_FALLBACK = "linear"
 
 
 class _Query:
-    """One engine connection over one scope's segments, closed after use."""
+    """One engine session over one scope's segments, the flagged accounts' engagement left out; closed after use."""
 
     def __init__(self, segments: Sequence[Path], exclude_users: Sequence[str] = ()) -> None:
-        self.segments = list(segments)
-        self.con = backend.connect()
-        self.ev = tables.without_engagement(backend.events_table(self.con, self.segments), exclude_users or None)
+        self.session = Session(segments)
+        self.ev = tables.without_engagement(self.session.events, exclude_users or None)
 
     def rows(self, expr: Any) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.con.to_pyarrow(expr).to_pylist()
-        return result
+        return self.session.rows(expr)
 
     def close(self) -> None:
-        self.con.disconnect()
+        self.session.close()
 
     def __enter__(self) -> _Query:
         return self
@@ -100,9 +98,13 @@ class Reports:
         engagement, judged over the whole lake (the platform judges accounts, whichever brand is looking)."""
         if not self.exclude_flagged:
             return []
-        from hongmao.trust import flagged_in_segments
+        from hongmao.engine.trust import flagged_accounts
 
-        return self._cached(("flagged_accounts",), lambda: flagged_in_segments(self.view.segments(Scope(None))))
+        def compute() -> list[str]:
+            with Session(self.view.segments(Scope(None))) as session:
+                return flagged_accounts(session)
+
+        return self._cached(("flagged_accounts",), compute)
 
     def _suppress(self, out: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
         hidden = [f for f in fields if out.get(f) is not None and 0 < out[f] < self.privacy_k]
@@ -160,18 +162,21 @@ class Reports:
         markov_order: int = 1,
     ) -> AttributionResult:
         key = ("attribution", scope.brand, by, model, tuple(touches or ()), half_life_days, markov_order)
-        return self._cached(
-            key,
-            lambda: attribute_segments(
-                self.view.segments(scope),
-                model=model,
-                by=by,
-                touches=touches,
-                half_life_days=half_life_days,
-                markov_order=markov_order,
-                exclude_users=self.excluded_users() or None,
-            ),
-        )
+
+        def compute() -> AttributionResult:
+            excluded = self.excluded_users() or None
+            with Session(self.view.segments(scope)) as session:
+                return attribute(
+                    session,
+                    model=model,
+                    by=by,
+                    touches=touches,
+                    half_life_days=half_life_days,
+                    markov_order=markov_order,
+                    exclude_users=excluded,
+                )
+
+        return self._cached(key, compute)
 
     def compare(
         self, scope: Scope, by: str = "note", models: Sequence[str] = MODELS, top: int = 20, rank: str | None = None
@@ -207,7 +212,9 @@ class Reports:
 
     def funnel(self, scope: Scope) -> dict[str, Any]:
         def compute() -> dict[str, Any]:
-            out = funnel(self.view.segments(scope), exclude_users=self.excluded_users() or None)
+            excluded = self.excluded_users() or None
+            with Session(self.view.segments(scope)) as session:
+                out = funnel(session, exclude_users=excluded)
             out = self._suppress(out, PEOPLE_COUNTS)
             if out["search_back_users"] is None or out["readers"] is None:
                 out["search_back_rate"] = None

@@ -1,6 +1,6 @@
 """The operators' trust page: flagged notes and creators with their evidence, and how commercial the feeds are.
 
-The flags come from :func:`hongmao.trust.report.trust_segments` over the whole lake (operators only: the page
+The flags come from :func:`hongmao.engine.trust.trust_inputs` over the whole lake (operators only: the page
 judges every brand's notes). The trend is per business day (China time): of the notes people were shown
 (``note.impression``, bots left out), the share that were commercial — tied to a brand by a campaign, a
 collaboration record, a shoppable link or paid boosting (see :mod:`hongmao.trust.disclosure`) — and the share
@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hongmao.engine import backend
+from hongmao.engine.session import Session
+from hongmao.engine.trust import trust_inputs
 from hongmao.reports import metrics
-from hongmao.trust.report import FLAGS, TrustParams, assemble, trust_segments
+from hongmao.trust.report import FLAGS, TrustParams, assemble
 
 #: Flagged entries listed per table on the page (the JSON report has them all).
 LIST_LIMIT = 200
@@ -87,18 +88,9 @@ def _brief(entry: dict[str, Any]) -> dict[str, Any]:
 def trust_view(segments: Sequence[Path], params: TrustParams | None = None) -> dict[str, Any]:
     """Everything the operator page shows: summary, flagged notes and creators (ranked), the daily trend."""
     params = params or TrustParams()
-    con = backend.connect()
-    try:
-        inputs = trust_segments(segments, params, con=con)
-    finally:
-        con.disconnect()
-    rows: list[dict[str, Any]] = []
-    if segments:
-        con = backend.connect()
-        try:
-            rows = con.to_pyarrow(daily_note_impressions(backend.events_table(con, segments))).to_pylist()
-        finally:
-            con.disconnect()
+    with Session(segments) as session:
+        inputs = trust_inputs(session, params)
+        rows = session.rows(daily_note_impressions(session.events)) if segments else []
     report = assemble(inputs, params)
     commercial = {f.note_id for f in inputs.disclosure if f.commercial}
     undisclosed = {f.note_id for f in inputs.disclosure if f.undisclosed}

@@ -1,32 +1,29 @@
 """The trust report: every note and creator with its flags (``undisclosed``, ``deceptive``, ``fake_engagement``),
 its deceptive-seeding score and the evidence behind each flag.
 
-:func:`trust_segments` runs the engine queries (``hongmao.engine.trust_*``) over a lake's segments and hands the
-aggregates to the pure judgements (:mod:`~hongmao.trust.disclosure`, :mod:`~hongmao.trust.engagement`,
-:mod:`~hongmao.trust.shrinkage`); :func:`assemble` builds the JSON from their results and touches no engine.
+:func:`hongmao.engine.trust.trust_inputs` runs the engine queries over a session and hands the aggregates to
+the pure judgements here (:mod:`~hongmao.trust.disclosure`, :mod:`~hongmao.trust.engagement`,
+:mod:`~hongmao.trust.shrinkage`, :func:`deceptive_scores`); :func:`assemble` builds the JSON from their results.
+Nothing in this module runs a query.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import sparse  # type: ignore[import-untyped, unused-ignore]
 
-from hongmao.trust.disclosure import DisclosureFinding, judge
+from hongmao.trust.disclosure import DisclosureFinding
 from hongmao.trust.engagement import (
     AccountFinding,
     EngagementRules,
     NoteEngagementFinding,
-    judge_accounts,
     judge_creators,
-    judge_notes,
-    short_dwell,
 )
 from hongmao.trust.shrinkage import ScoreRules, Scores, outcome_exposure, reason_codes, score
 
@@ -124,72 +121,6 @@ def deceptive_scores(
         results[outcome] = score(outcome, y, item, exposure, credit, rules, scored)
     primary = results.pop("bad")
     return DeceptiveResult(keys, primary, results)
-
-
-def trust_segments(segments: Sequence[Path], params: TrustParams | None = None, con: Any = None) -> TrustInputs:
-    """Run the engine over the lake's segments and judge every note, creator and account."""
-    from hongmao.engine import backend, trust_disclosure, trust_engagement, trust_outcomes
-
-    params = params or TrustParams()
-    con = con if con is not None else backend.connect()
-    ev = backend.events_table(con, segments)
-
-    disclosure = judge(*trust_disclosure.evidence_rows(con, ev))
-
-    rules = params.engagement
-    accounts = judge_accounts_in(con, ev, rules)
-    flagged = [a.user for a in accounts if a.flagged]
-    note_rows = con.to_pyarrow(
-        trust_engagement.note_engagement(ev, rules.burst_seconds, flagged, rules.short_dwell_ms)
-    ).to_pylist()
-    notes_eng = judge_notes(note_rows, rules)
-
-    exclude = flagged if params.exclude_flagged_accounts and flagged else None
-    orders = con.to_pyarrow(trust_outcomes.order_outcomes(ev)).to_pylist()
-    end_value = con.to_pyarrow(trust_outcomes.data_end(ev)).as_py()
-    results: dict[str, DeceptiveResult | None] = {}
-    for by in ("note", "creator"):
-        expr = trust_outcomes.credited(
-            ev,
-            by,
-            model=params.model,
-            kinds=params.touches,
-            windows=params.windows,
-            half_life_days=params.half_life_days,
-            exclude_users=exclude,
-        )
-        results[by] = deceptive_scores(orders, con.to_pyarrow(expr).to_pylist(), end_value, params.score)
-    return TrustInputs(
-        disclosure=disclosure,
-        accounts=accounts,
-        note_engagement=notes_eng,
-        deceptive_notes=results["note"],
-        deceptive_creators=results["creator"],
-        data_end=end_value,
-        orders=len(orders),
-    )
-
-
-def judge_accounts_in(con: Any, ev: Any, rules: EngagementRules) -> list[AccountFinding]:
-    """Every engaging account of ``ev`` judged for fake engagement (activity, lockstep pairs, then the rules)."""
-    from hongmao.engine import trust_engagement
-
-    activity = con.to_pyarrow(trust_engagement.account_activity(ev, rules.short_dwell_ms)).to_pylist()
-    return judge_accounts(activity, lockstep_pairs(con, ev, activity, rules), rules)
-
-
-def lockstep_pairs(con: Any, ev: Any, activity: list[dict[str, Any]], rules: EngagementRules) -> list[dict[str, Any]]:
-    """Pairs sharing ``min_shared_notes`` notes, and pairs sharing any note among short-dwell accounts."""
-    from hongmao.engine import trust_engagement
-
-    window = rules.lockstep_window_seconds
-    pairs: list[dict[str, Any]] = con.to_pyarrow(
-        trust_engagement.lockstep_pairs(ev, window, rules.min_shared_notes)
-    ).to_pylist()
-    suspects = [a["user"] for a in activity if short_dwell(a)]
-    if len(suspects) >= 2:
-        pairs += con.to_pyarrow(trust_engagement.lockstep_pairs(ev, window, 1, among=suspects)).to_pylist()
-    return pairs
 
 
 def _round(x: float, digits: int = 4) -> float | None:

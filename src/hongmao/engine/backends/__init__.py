@@ -1,12 +1,12 @@
 """Where the engine runs: each backend is a small declarative module, chosen by the ``engine`` setting.
 
-==========  ======================================================================================  =====================
-setting     backend                                                                                 module
-==========  ======================================================================================  =====================
-``duckdb``  DuckDB embedded in the process (the default): nothing to install or start               :mod:`.duckdb`
-``spark``   a local Spark (PySpark, ``local[*]``), reading the lake's Parquet segments              :mod:`.spark`
-``sc://…``  a remote Spark cluster through Spark Connect, reading the same segments                 :mod:`.spark`
-==========  ======================================================================================  =====================
+=============  =============================================================  ==============
+setting        backend                                                        module
+=============  =============================================================  ==============
+``duckdb``     DuckDB embedded in the process (the default): nothing to start  :mod:`.duckdb`
+``spark``      a local Spark (PySpark, ``local[N]``) over the lake's segments  :mod:`.spark`
+``sc://H:P``   a remote Spark cluster through Spark Connect, same segments     :mod:`.spark`
+=============  =============================================================  ==============
 
 A backend says how to connect, how to read segments as the ``events`` table, what it can do (a table of
 capabilities the conformance suite reads to mark what a backend lacks) and which of its exceptions are its

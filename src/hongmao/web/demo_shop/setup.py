@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hongmao.engine import backend
+from hongmao.engine.session import Session
 from hongmao.lake import Lake
 from hongmao.links import create_link
 
@@ -27,13 +27,10 @@ def allow_host(host: str) -> None:
 
 def simulated_links(lake: Lake) -> list[tuple[str, str, str | None, str | None]]:
     """(note, item, creator, campaign) of every link the lake's events created, in creation order."""
-    con = backend.connect()
-    try:
-        ev = backend.events_table(con, lake.segment_paths())
+    with Session(lake.segment_paths()) as session:
+        ev = session.events
         created = ev.filter(ev.type == "link.created").order_by(["time", "link_id"])
-        rows = con.to_pyarrow(created.select("note_id", "item_id", "creator_id", "campaign_id")).to_pylist()
-    finally:
-        con.disconnect()
+        rows = session.rows(created.select("note_id", "item_id", "creator_id", "campaign_id"))
     seen: set[tuple[str, str]] = set()
     out = []
     for r in rows:

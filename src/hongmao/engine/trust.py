@@ -1,0 +1,85 @@
+"""The trust guard's run on the engine: its queries over a session, handed to the trust math to judge.
+
+The judging is pure (:mod:`hongmao.trust`); this module is where it meets the lake: it runs
+:mod:`~hongmao.engine.trust_disclosure`, :mod:`~hongmao.engine.trust_engagement` and
+:mod:`~hongmao.engine.trust_outcomes` on a :class:`~hongmao.engine.session.Session` and passes the rows on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hongmao.engine import trust_disclosure, trust_engagement, trust_outcomes
+from hongmao.engine.session import Session
+from hongmao.trust.disclosure import judge
+from hongmao.trust.engagement import AccountFinding, EngagementRules, judge_accounts, judge_notes, short_dwell
+from hongmao.trust.report import DeceptiveResult, TrustInputs, TrustParams, deceptive_scores
+
+
+def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustInputs:
+    """Run the engine over the session's segments and judge every note, creator and account."""
+    params = params or TrustParams()
+    ev = session.events
+
+    disclosure = judge(*trust_disclosure.evidence_rows(session, ev))
+
+    rules = params.engagement
+    accounts = judge_accounts_in(session, ev, rules)
+    flagged = [a.user for a in accounts if a.flagged]
+    note_rows = session.arrow(
+        trust_engagement.note_engagement(ev, rules.burst_seconds, flagged, rules.short_dwell_ms)
+    ).to_pylist()
+    notes_eng = judge_notes(note_rows, rules)
+
+    exclude = flagged if params.exclude_flagged_accounts and flagged else None
+    orders = session.arrow(trust_outcomes.order_outcomes(ev)).to_pylist()
+    end_value = session.scalar(trust_outcomes.data_end(ev))
+    results: dict[str, DeceptiveResult | None] = {}
+    for by in ("note", "creator"):
+        expr = trust_outcomes.credited(
+            ev,
+            by,
+            model=params.model,
+            kinds=params.touches,
+            windows=params.windows,
+            half_life_days=params.half_life_days,
+            exclude_users=exclude,
+        )
+        results[by] = deceptive_scores(orders, session.arrow(expr).to_pylist(), end_value, params.score)
+    return TrustInputs(
+        disclosure=disclosure,
+        accounts=accounts,
+        note_engagement=notes_eng,
+        deceptive_notes=results["note"],
+        deceptive_creators=results["creator"],
+        data_end=end_value,
+        orders=len(orders),
+    )
+
+
+def judge_accounts_in(session: Session, ev: Any, rules: EngagementRules) -> list[AccountFinding]:
+    """Every engaging account of ``ev`` judged for fake engagement (activity, lockstep pairs, then the rules)."""
+    activity = session.arrow(trust_engagement.account_activity(ev, rules.short_dwell_ms)).to_pylist()
+    return judge_accounts(activity, lockstep_pairs(session, ev, activity, rules), rules)
+
+
+def lockstep_pairs(
+    session: Session, ev: Any, activity: list[dict[str, Any]], rules: EngagementRules
+) -> list[dict[str, Any]]:
+    """Pairs sharing ``min_shared_notes`` notes, and pairs sharing any note among short-dwell accounts."""
+    window = rules.lockstep_window_seconds
+    pairs: list[dict[str, Any]] = session.arrow(
+        trust_engagement.lockstep_pairs(ev, window, rules.min_shared_notes)
+    ).to_pylist()
+    suspects = [a["user"] for a in activity if short_dwell(a)]
+    if len(suspects) >= 2:
+        pairs += session.arrow(trust_engagement.lockstep_pairs(ev, window, 1, among=suspects)).to_pylist()
+    return pairs
+
+
+def flagged_accounts(session: Session, params: TrustParams | None = None) -> list[str]:
+    """Pseudonyms of the accounts flagged for fake engagement in the session's segments."""
+    if not session.segments:
+        return []
+    accounts = judge_accounts_in(session, session.events, (params or TrustParams()).engagement)
+    return sorted(a.user for a in accounts if a.flagged)
