@@ -233,10 +233,12 @@ def test_a_slow_header_sender_is_cut_off(tmp_path: Path, servers: list[Server]) 
     server.stop()
 
 
-def test_the_header_timeout_defaults_to_ten_seconds(tmp_path: Path) -> None:
+def test_the_header_and_stop_timeouts_default_to_ten_and_five_seconds(tmp_path: Path) -> None:
     from hongmao.links.server import ServeConfig, granian_server
 
-    settings = granian_server(ServeConfig(data_dir=str(tmp_path))).http1_settings
-    assert settings is not None and settings.header_read_timeout == 10_000
-    settings = granian_server(ServeConfig(data_dir=str(tmp_path), header_timeout=2.5)).http1_settings
-    assert settings is not None and settings.header_read_timeout == 2_500
+    server = granian_server(ServeConfig(data_dir=str(tmp_path)))
+    assert server.http1_settings is not None and server.http1_settings.header_read_timeout == 10_000
+    assert server.workers_kill_timeout == 5
+    server = granian_server(ServeConfig(data_dir=str(tmp_path), header_timeout=2.5, stop_timeout=2))
+    assert server.http1_settings is not None and server.http1_settings.header_read_timeout == 2_500
+    assert server.workers_kill_timeout == 2

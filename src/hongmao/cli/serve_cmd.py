@@ -29,6 +29,12 @@ def serve(
             help="Seconds a client has to send a request's header before its connection is closed.",
         ),
     ] = 10.0,
+    stop_timeout: Annotated[
+        int,
+        typer.Option(
+            "--stop-timeout", min=1, help="Seconds a worker has to stop (after Ctrl-C or SIGTERM) before it is killed."
+        ),
+    ] = 5,
 ) -> None:
     """Serve shoppable links: every click is logged before its 302 and lands in the lake within seconds."""
     from hongmao import settings
@@ -44,6 +50,7 @@ def serve(
         fold_every=fold_every,
         sync_interval=fsync_ms / 1000,
         header_timeout=header_timeout,
+        stop_timeout=stop_timeout,
     )
     err_console.print(
         f"serving links on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''}), "

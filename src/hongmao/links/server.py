@@ -6,7 +6,8 @@ priority: at once on start-up (what a crash left behind; serving does not wait f
 ``fold_every`` seconds, and once more after the workers stop. Each worker serves the plain ASGI
 :class:`~hongmao.links.redirect.RedirectApp` on a single-threaded Rust runtime with uvloop, writes its own
 click log file, polls revocations, and exits if the main process dies (no orphan keeps serving clicks nobody
-folds).
+folds). Ctrl-C and SIGTERM are the main process's: it stops each worker with one SIGTERM and kills one still
+running after ``stop_timeout`` seconds (workers ignore SIGINT: :mod:`hongmao.links.workers` says why).
 
 Why Granian: it is maintained, speaks plain ASGI with lifespan, and parses HTTP and handles connections in
 Rust, so more of each core is left for the redirect's own Python; ``bench/redirect.py`` measures it against
@@ -35,7 +36,7 @@ from hongmao.links.live import Revocations, ShareCodes, code_lookup
 from hongmao.links.redirect import RedirectApp
 
 if TYPE_CHECKING:
-    from granian.server.mp import MPServer
+    from hongmao.links.workers import Server
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,10 @@ FOLD_NICENESS = 10
 #: one) before the connection is closed: a slow sender (slowloris) cannot hold connections open for long. A link
 #: click's header is a few hundred bytes in one packet; Granian's own default is 30 s.
 HEADER_TIMEOUT = 10.0
+#: Seconds a worker has to stop once told to (SIGTERM) before it is killed: a graceful stop waits for a connection
+#: in the middle of a header up to the header timeout, and for anything else that holds the worker up. Killing a
+#: worker loses no click: every answered click is in its log file before the 302, and the last fold takes the file.
+STOP_TIMEOUT = 5
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class ServeConfig:
     sync_interval: float = clickwriter.SYNC_INTERVAL
     revocations_every: float = 1.0
     header_timeout: float = HEADER_TIMEOUT
+    stop_timeout: int = STOP_TIMEOUT
 
 
 class FoldLoop:
@@ -144,15 +150,17 @@ def serve(config: ServeConfig) -> None:
         fold_now(config)  # the workers are gone: their files are finished, fold and delete them
 
 
-def granian_server(config: ServeConfig) -> MPServer:
+def granian_server(config: ServeConfig) -> Server:
     """The Granian server of ``config``: its workers serve :func:`worker_app`, each in a process of its own (the
-    multiprocess server whatever the build of Python: each worker keeps a click log of its own, by process)."""
+    multiprocess server whatever the build of Python: each worker keeps a click log of its own, by process), and
+    leave Ctrl-C to the main process (:mod:`hongmao.links.workers`)."""
     from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes
     from granian.http import HTTP1Settings
     from granian.log import LogLevels
-    from granian.server.mp import MPServer
 
-    return MPServer(
+    from hongmao.links.workers import Server
+
+    return Server(
         "hongmao.links.server:worker_app",
         address=config.host,
         port=config.port,
@@ -168,6 +176,7 @@ def granian_server(config: ServeConfig) -> MPServer:
         factory=True,
         respawn_failed_workers=True,
         respawn_interval=0.5,
+        workers_kill_timeout=max(1, config.stop_timeout),
     )
 
 
@@ -187,6 +196,8 @@ def _watch_parent(on_orphaned: list[ClickLog]) -> None:
 
 def worker_app() -> RedirectApp:
     """The app of one worker process (Granian calls this factory in each worker)."""
+    from hongmao.links.workers import ignore_ctrl_c
+
     config = ServeConfig(**json.loads(os.environ[CONFIG_ENV]))
     data = Path(config.data_dir)
     ring = keys.load(data, create=False)
@@ -201,6 +212,7 @@ def worker_app() -> RedirectApp:
         revoked=revoked,
         codes=ShareCodes(code_lookup(lake)),
         reload_keys=lambda: keys.load(data, create=False),
+        startup=[ignore_ctrl_c],  # Ctrl-C is the main process's: it stops the workers (links/workers.py)
         shutdown=[revoked.stop, sink.close, lake.close],
     )
     # The ~100,000 objects imported so far (SQLAlchemy, Alembic, PyArrow, pydantic) live as long as the worker:
