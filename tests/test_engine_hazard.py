@@ -181,3 +181,20 @@ def test_hazard_on_a_simulated_world(tmp_path_factory: pytest.TempPathFactory) -
     table = runner.invoke(app, ["attribute", "--data", str(lake), "--model", "hazard", "--strata", "4"])
     assert table.exit_code == 0, table.output
     assert "baseline" in table.stdout
+
+
+def test_records_without_a_person_do_not_stretch_the_observed_days(tmp_path: Path, segment: Path) -> None:
+    """A real export lists items and notes long before the behaviour it holds. Counting each person's days
+    from those would stretch the window, shrink the baseline and hand organic orders to the notes."""
+    early = [
+        event("item.listed", at(-15), item_id="i1", store_id="s1", brand="Lumi", category="skincare", price=100),
+        event("note.published", at(-15), note_id="n3", creator_id="c1", brand="Oat", items=["i2"]),
+        event("item.listed", at(-30), item_id="i9", store_id="s1", brand="Lumi", category="skincare", price=10),
+    ]
+    stretched = write_segment(tmp_path / "early.parquet", [*early, *EVENTS])
+    base = attribute_segments([segment], model="hazard", by="note")
+    again = attribute_segments([stretched], model="hazard", by="note")
+    assert again.baseline_orders == pytest.approx(base.baseline_orders, abs=1e-9)
+    assert [(r["key"], round(r["orders"], 9)) for r in again.rows] == [
+        (r["key"], round(r["orders"], 9)) for r in base.rows
+    ]

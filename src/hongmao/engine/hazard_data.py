@@ -2,7 +2,8 @@
 
 What comes back from the engine (all sorted, so the same lake always gives the same arrays):
 
-* the observed days: from the calendar day of the lake's first event to that of its last, for every person;
+* the observed days: from the calendar day of the first event of any person to that of the last (records
+  without a person, such as listings and notes, do not stretch the window), for every person;
 * the people: every pseudonym with any event, and for each the share of their impressions of brand notes
   that were of each item category (the *feed share*, an interest proxy the baseline strata are cut from);
 * the touches of the chosen kinds that name a brand, with note, creator and campaign — seeding touches only
@@ -75,8 +76,15 @@ def _day(ts: Any, utc_offset_hours: float) -> Any:
 
 def gather(session: Session, ev: Any, conv: Any, touch: Any, horizon_days: int, utc_offset_hours: float) -> LakeHazard:
     """Run the engine queries of the module docstring; days are calendar days at ``utc_offset_hours``."""
+    # The window people were observed in: their own events only. Listings, notes and brand records carry no
+    # person and are often dated long before (a real export lists every item ever sold); counting from them
+    # would stretch each person's days and shrink the baseline, handing organic orders to the notes.
+    behaviour = ev.filter(ev.user.notnull())
     span = _table(
-        session, ev.aggregate(d0=_day(ev.time.min(), utc_offset_hours), d1=_day(ev.time.max(), utc_offset_hours))
+        session,
+        behaviour.aggregate(
+            d0=_day(behaviour.time.min(), utc_offset_hours), d1=_day(behaviour.time.max(), utc_offset_hours)
+        ),
     )
     d0, d1 = span["d0"][0].as_py(), span["d1"][0].as_py()
     last = int(d1) if d1 is not None else 0
