@@ -9,15 +9,19 @@ from typing import Any
 
 import ibis
 
+from hongmao.attribution.registry import MODEL_SPECS
 from hongmao.engine import credit, tables
 from hongmao.engine.session import Session
 from hongmao.engine.windows import TOUCH_KINDS, Windows
 from hongmao.errors import AttributionError
 
 GROUPINGS = ("note", "creator", "brand", "campaign", "item")
-DATA_DRIVEN = ("markov", "shapley")
+#: The models of the one registry (:data:`hongmao.attribution.MODEL_SPECS`): its rule models run as weights on
+#: the engine's journeys, the others (Markov, Shapley) on each brand's aggregated paths; plus the hazard model,
+#: which needs the lake itself.
+DATA_DRIVEN = tuple(name for name in MODEL_SPECS if name not in credit.RULE_MODELS)
 HAZARD = "hazard"
-MODELS = (*credit.RULE_MODELS, *DATA_DRIVEN, HAZARD)
+MODELS = (*MODEL_SPECS, HAZARD)
 
 
 @dataclass
@@ -114,7 +118,7 @@ Credits = tuple[list[dict[str, Any]], int, dict[str, Any]]
 
 
 def _rule_based(session: Session, j: Any, model: str, by: str, half_life_days: float) -> Credits:
-    weighted = credit.weights(j, model, half_life_days)
+    weighted = credit.weights(j, model, credit.rule_params(model, half_life_days))
     by_key = credit.credited(weighted, by).order_by([ibis.desc("orders"), "key"])
     records = session.arrow(by_key).to_pylist()
     rows = [

@@ -8,16 +8,18 @@ one. The heavy rows stay in the engine; only per-key sums come back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import ibis
 from ibis import _
 
+from hongmao.attribution import rules
 from hongmao.engine.exact import exact_sum
 from hongmao.engine.windows import TOUCH_KINDS, Windows
 from hongmao.errors import AttributionError
 
-RULE_MODELS = ("first", "last", "linear", "time_decay", "position")
+RULE_MODELS = tuple(rules.RULES)
 SECONDS_PER_DAY = 86_400.0
 
 
@@ -49,33 +51,33 @@ def journeys(conv: Any, touch: Any, windows: Windows) -> Any:
     return j.filter(j.age <= window_seconds(j.kind, j.category, windows))
 
 
-def weights(j: Any, model: str, half_life_days: float) -> Any:
+def weights(j: Any, model: str, params: Mapping[str, float]) -> Any:
+    """Each journey row's weight under a rule model: the formula of :data:`hongmao.attribution.rules.RULES`,
+    evaluated on the order's touches ranked by (time, touch id); ``params`` are the model's parameters
+    (``MODEL_SPECS`` defaults overridden by the caller's; ``half_life`` in days)."""
     if model not in RULE_MODELS:
         raise AttributionError(f"unknown model {model!r}; rule models: {', '.join(RULE_MODELS)}")
+    rules.check_params(model, params)
     w = ibis.window(group_by=j.order_id, order_by=[j.tt, j.touch_id])
     whole = ibis.window(group_by=j.order_id)
-    j = j.mutate(r=ibis.row_number().over(w))
-    if model == "time_decay":
-        if not half_life_days > 0:
-            raise AttributionError("half-life must be positive days")
-        raw = (ibis.literal(2.0) ** (-(j.age / (half_life_days * SECONDS_PER_DAY)))).name("raw")
-        j = j.mutate(raw=raw)
-        return j.mutate(weight=j.raw / exact_sum(j.raw, over=whole))
-    j = j.mutate(n=j.touch_id.count().over(whole))
-    if model == "first":
-        weight = ibis.ifelse(j.r == 0, 1.0, 0.0)
-    elif model == "last":
-        weight = ibis.ifelse(j.r == j.n - 1, 1.0, 0.0)
-    elif model == "linear":
-        weight = 1.0 / j.n.cast("float64")
-    else:  # position: 40/20/40; one touch takes all, two split evenly
-        weight = ibis.cases(
-            (j.n == 1, 1.0),
-            (j.n == 2, 0.5),
-            ((j.r == 0) | (j.r == j.n - 1), 0.4),
-            else_=0.2 / (j.n - 2).cast("float64"),
-        )
-    return j.mutate(weight=weight)
+    j = j.mutate(r=ibis.row_number().over(w), n=j.touch_id.count().over(whole).cast("float64"))
+    raw = rules.RULES[model](j.r, j.n, j.age / SECONDS_PER_DAY, params, ibis.ifelse)
+    if model not in rules.NORMALISED:
+        return j.mutate(weight=ibis.literal(1.0) * raw)
+    j = j.mutate(raw=raw)
+    return j.mutate(weight=j.raw / exact_sum(j.raw, over=whole))
+
+
+def rule_params(model: str, half_life_days: float | None = None, **given: float) -> dict[str, float]:
+    """The parameters of rule ``model``: its defaults from ``MODEL_SPECS``, then ``given`` (and the engine's
+    ``half_life_days`` as the model's ``half_life``)."""
+    from hongmao.attribution.registry import MODEL_SPECS
+
+    params = {k: float(v) for k, v in MODEL_SPECS[model].params.items() if isinstance(v, int | float)}
+    if half_life_days is not None and "half_life" in params:
+        params["half_life"] = float(half_life_days)
+    params.update({k: float(v) for k, v in given.items() if k in params})
+    return params
 
 
 def credit_key(j: Any, by: str) -> Any:

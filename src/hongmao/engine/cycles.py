@@ -205,7 +205,7 @@ def _credit(
         (conv.brand == info.brand) & (conv.t >= info.start) & (conv.t <= info.end + timedelta(days=days))
     )
     j = credit.journeys(conv, tables.touches(ev, kinds), windows)
-    w = credit.weights(j, model, half_life)
+    w = credit.weights(j, model, credit.rule_params(model, half_life))
     mine = w.campaign_id == info.campaign_id
     if info.notes:
         mine = mine | w.note_id.isin(list(info.notes))

@@ -69,7 +69,7 @@ def credited(
     conv = tables.conversions(ev)
     touch = tables.touches(ev, frozenset(kinds), exclude_users=exclude_users)
     j = credit.journeys(conv, touch, windows or Windows())
-    w = credit.weights(j, model, half_life_days)
+    w = credit.weights(j, model, credit.rule_params(model, half_life_days))
     keyed = w.mutate(key=credit.credit_key(w, by))
     return keyed.group_by(["order_id", "key"]).aggregate(weight=exact_sum(keyed.weight))
 

@@ -195,7 +195,7 @@ def new_customers(conv: Any, j: Any) -> Any:
 
 def order_credits(j: Any, model: str, half_life_days: float = 7.0) -> Any:
     """Per (order, note): the note's share of the order under a rule model."""
-    weighted = credit.weights(j, model, half_life_days)
+    weighted = credit.weights(j, model, credit.rule_params(model, half_life_days))
     keyed = weighted.mutate(note_key=credit.credit_key(weighted, "note"))
     return keyed.group_by(["order_id", "note_key"]).aggregate(
         weight=exact_sum(_.weight), kinds=_.kind.collect(distinct=True, order_by=_.kind)
