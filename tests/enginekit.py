@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 
 from conftest import event
 from hongmao.contract import parse_event, to_row
-from hongmao.engine.session import EVENTS_SCHEMA, Session
+from hongmao.engine.schema import EVENTS_SCHEMA
+from hongmao.engine.session import Session
 
 
 def write_segment(path: Path, events: list[dict[str, Any]]) -> Path:

@@ -15,23 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import ibis
-import ibis.expr.datatypes as dt
 import pyarrow as pa
 from ibis.expr.types import Table
 
-from hongmao.contract import COLUMNS
 from hongmao.engine.backends import Backend, EngineOptions, resolve
+from hongmao.engine.schema import EVENTS_SCHEMA
 from hongmao.errors import EngineError
-
-_TYPES = {
-    "string": dt.string,
-    "timestamp": dt.Timestamp(timezone="UTC"),
-    "float64": dt.float64,
-    "int64": dt.int64,
-    "bool": dt.boolean,
-}
-#: The ``events`` table every engine function reads: the lake's storage columns, typed.
-EVENTS_SCHEMA = ibis.schema({name: _TYPES[kind] for name, kind in COLUMNS})
 
 
 class Session:
