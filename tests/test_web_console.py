@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from webkit import Client, Site, foreign_references, lake_copy, running_site
+from webkit import Client, Site, console_client, foreign_references, lake_copy, running_site
 
 PAGES = ["/console/", "/console/funnel", "/console/notes", "/console/creators", "/console/campaigns",
          "/console/models", "/console/links"]  # fmt: skip
@@ -24,9 +24,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 def signed_in(site: Site, key: str) -> Client:
-    c = Client(site.server)
-    assert c.post("/console/login", data={"key": key, "next": "/console/notes"}).headers["location"] == "/console/notes"
-    return c
+    return console_client(site, key, "/console/notes")
 
 
 def test_sign_in_is_required_and_a_bad_key_is_refused(site: Site) -> None:
@@ -157,7 +155,7 @@ def test_keys_command_prints_the_key_on_its_last_line(tmp_path: Path) -> None:
 
 
 def test_operators_trust_page_lists_the_flags_with_evidence_and_the_commercial_trend(site: Site) -> None:
-    from hongmao.trust import report
+    from hongmao.api import trust_report as report
 
     truth = report(site.lake)
     flagged = [e["note_id"] for e in truth["notes"] if e["flags"]]

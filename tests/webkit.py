@@ -80,6 +80,11 @@ class Client:
         return self.request("GET", url, **kwargs)
 
     def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        """POST as a browser submits a form: posting to the sign-in form loads it first for its CSRF token,
+        unless ``data`` names one. ``request("POST", ...)`` sends exactly what it is given."""
+        data = kwargs.get("data")
+        if url.split("?")[0].removeprefix(BASE) == "/console/login" and isinstance(data, dict) and "csrf" not in data:
+            kwargs["data"] = {**data, "csrf": form_token(self.get("/console/login").text)}
         return self.request("POST", url, **kwargs)
 
     def follow(self, url: str, **kwargs: Any) -> httpx.Response:
@@ -92,6 +97,21 @@ class Client:
     def close(self) -> None:
         self._loop.run_until_complete(self._client.aclose())
         self._loop.close()
+
+
+def form_token(html: str) -> str:
+    """The CSRF token of the (first) form on a console page."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, "the page has no form token"
+    return found.group(1)
+
+
+def console_client(site: Site, key: str, next: str = "/console/") -> Client:
+    """A browser signed in to the console with ``key`` (close it when done)."""
+    c = Client(site.server)
+    signed = c.post("/console/login", data={"key": key, "next": next})
+    assert signed.status_code == 303 and signed.headers["location"] == next, signed.text
+    return c
 
 
 @dataclass

@@ -32,7 +32,7 @@ from hongmao import __version__, settings
 from hongmao.contract import Event
 from hongmao.lake import Lake
 from hongmao.reports.service import Reports
-from hongmao.web import auth, errors
+from hongmao.web import auth, csrf, errors
 from hongmao.web.limits import BodyLimit
 from hongmao.web.state import DemoSettings, WebState
 
@@ -95,7 +95,7 @@ def create_app(
     state = WebState(
         lake=lake,
         reports=Reports(lake, privacy_k=k),
-        sessions=auth.Sessions(auth.server_secret(directory)),
+        sessions=auth.Sessions(auth.server_secret(directory), directory / auth.SESSIONS_FILE),
         data_dir=directory,
         public_url=(public_url or settings.get("public_base_url") or "http://127.0.0.1:8000").rstrip("/"),
         catalog_url=url,
@@ -107,6 +107,7 @@ def create_app(
         yield
         for hook in state.extras.pop("on_close", []):
             hook()
+        state.sessions.close()
         lake.close()
 
     app = FastAPI(
@@ -162,7 +163,10 @@ def create_app(
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
+        if csrf.foreign_origin(request):  # before any handler: another site's form never reaches one
+            response: Response = errors.error_response(403, "cross-site form submissions are refused")
+        else:
+            response = await call_next(request)
         response.headers.setdefault("content-security-policy", CSP)
         response.headers.setdefault("x-content-type-options", "nosniff")
         response.headers.setdefault("referrer-policy", "same-origin")
@@ -195,6 +199,7 @@ class Server:
         state = self.state
         for hook in state.extras.pop("on_close", []):
             hook()
+        state.sessions.close()
         state.lake.close()
 
 

@@ -9,21 +9,27 @@ to guess. Roles:
   events about its own brand.
 - ``operator``: the platform. Reads every brand (or one, by choice), sends any event, manages keys.
 
-The console signs in with a key and then carries a session cookie ``<key_id>.<expires>.<mac>`` (HMAC under
-the server secret), checked against the key's row on every request, so revoking a key ends its sessions.
+The console signs in with a key and then carries a session cookie holding a random session id (256 bits).
+Sessions live on the server (:class:`Sessions`, ``DATA/web-sessions.sqlite3``), which keeps only a SHA-256 of
+each id: signing out deletes the row, so a copied cookie stops working at once, not at its expiry. Every
+request checks the session's key against its row too, so revoking a key ends its sessions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import sqlite3
+import string
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import sqlalchemy as sa
 
@@ -36,7 +42,9 @@ Role = Literal["brand", "operator"]
 ROLES: tuple[Role, ...] = ("brand", "operator")
 KEY_PREFIX = "hm"
 SECRET_FILE = "web-secret"
+SESSIONS_FILE = "web-sessions.sqlite3"
 SESSION_SECONDS = 12 * 3600
+_URLSAFE = frozenset(string.ascii_letters + string.digits + "-_")
 
 #: Mirror of migration 0003 (the catalog's ``api_keys`` table).
 api_keys = sa.Table(
@@ -216,33 +224,78 @@ def server_secret(data_dir: Path) -> bytes:
 
 
 class Sessions:
-    """Signed session cookies naming a key id, with an expiry."""
+    """Console sessions, kept server-side: the cookie is a random id; the store keeps its SHA-256, key and expiry.
 
-    def __init__(self, secret: bytes, seconds: int = SESSION_SECONDS) -> None:
+    Why not a signed cookie alone: it stays valid until it expires, whatever the user does, so signing out
+    could only ask the browser to forget it. Here signing out deletes the row, and the id in any copy of the
+    cookie names nothing. A hash of the id is stored, not the id, so reading the store does not sign anyone in.
+
+    The store is a small SQLite file beside the web secret (``None``: in memory, for one process and tests),
+    shared by every worker of the console on the host. ``now`` parameters exist so tests need no clock.
+    """
+
+    def __init__(self, secret: bytes, path: Path | None = None, seconds: int = SESSION_SECONDS) -> None:
         self._secret = secret
         self.seconds = seconds
+        self._lock = threading.Lock()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path) if path is not None else ":memory:", timeout=10, check_same_thread=False)
+        self._db.isolation_level = None  # autocommit: every statement below is one transaction
+        with self._lock:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, key_id TEXT NOT NULL, "
+                "expires INTEGER NOT NULL) WITHOUT ROWID"
+            )
+        if path is not None:
+            with contextlib.suppress(OSError):
+                path.chmod(0o600)
 
-    def _mac(self, body: str) -> str:
-        return hmac.new(self._secret, body.encode("ascii"), hashlib.sha256).hexdigest()[:32]
+    @staticmethod
+    def _hash(session: str) -> str:
+        return hashlib.sha256(session.encode("ascii")).hexdigest()
+
+    @staticmethod
+    def _well_formed(cookie: str | None) -> TypeGuard[str]:
+        return cookie is not None and 0 < len(cookie) <= 64 and all(c in _URLSAFE for c in cookie)
 
     def issue(self, key_id: str, now: float | None = None) -> str:
-        body = f"{key_id}.{int((now or time.time()) + self.seconds)}"
-        return f"{body}.{self._mac(body)}"
+        """A new session for ``key_id`` (a new id every sign-in, so no id chosen before sign-in survives it)."""
+        moment = int(time.time() if now is None else now)
+        session = secrets.token_urlsafe(32)
+        with self._lock:
+            self._db.execute("DELETE FROM sessions WHERE expires < ?", (moment,))
+            self._db.execute(
+                "INSERT INTO sessions (id_hash, key_id, expires) VALUES (?, ?, ?)",
+                (self._hash(session), key_id, moment + self.seconds),
+            )
+        return session
 
     def key_id(self, cookie: str | None, now: float | None = None) -> str | None:
-        """The key id a valid, unexpired cookie names."""
-        if not cookie or not cookie.isascii():
+        """The key id of a live session, or None (unknown, signed out or expired)."""
+        if not self._well_formed(cookie):
             return None
-        parts = cookie.split(".")
-        if len(parts) != 3 or not parts[1].isdigit():
+        moment = time.time() if now is None else now
+        with self._lock:
+            row = self._db.execute(
+                "SELECT key_id, expires FROM sessions WHERE id_hash = ?", (self._hash(cookie),)
+            ).fetchone()
+        if row is None or row[1] < moment:
             return None
-        key_id, expires, mac = parts
-        if not hmac.compare_digest(mac, self._mac(f"{key_id}.{expires}")):
-            return None
-        if int(expires) < (now or time.time()):
-            return None
-        return key_id
+        return str(row[0])
 
-    def token(self, session: str, purpose: str) -> str:
-        """A form token bound to the session (CSRF protection for the console's POST forms)."""
-        return self._mac(f"{purpose}:{session}")
+    def revoke(self, cookie: str | None) -> bool:
+        """End a session (sign-out); False if there was none."""
+        if not self._well_formed(cookie):
+            return False
+        with self._lock:
+            gone = self._db.execute("DELETE FROM sessions WHERE id_hash = ?", (self._hash(cookie),)).rowcount
+        return bool(gone)
+
+    def token(self, value: str, purpose: str) -> str:
+        """A form token bound to a session (or to the sign-in form's nonce): CSRF protection for POST forms."""
+        return hmac.new(self._secret, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,14 +1,15 @@
 """The console's pages: overview, funnel, notes, creators, campaigns, model comparison, links, and for
 operators the platform table and API keys. Server-rendered; Chinese first, ``?lang=en`` switches.
 
-Sign-in takes an API key and sets a signed session cookie (``hm_session``). The view settings — language,
-model, and for operators the brand looked at — come from the query string and are remembered in cookies, so
-links between pages stay plain. Forms that change something carry a token bound to the session (CSRF).
+Sign-in takes an API key and sets a session cookie (``hm_session``, a random id the server keeps; signing
+out deletes it there). The view settings — language, model, and for operators the brand looked at — come
+from the query string and are remembered in cookies, so links between pages stay plain. Every form that
+changes something, sign-in and sign-out included, carries a token checked on POST (:mod:`hongmao.web.csrf`).
+Cookies are ``Secure`` whenever the page was asked for over https.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -20,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from hongmao.engine.attribute import MODELS
 from hongmao.errors import LinkError
 from hongmao.reports.scope import Scope
-from hongmao.web import auth, charts, i18n, linkviews
+from hongmao.web import auth, charts, csrf, i18n, linkviews
 from hongmao.web.api.reports import csv_response
 from hongmao.web.console.view import COLUMNS, MARKETS, SORTABLE, View, render, sort_rows
 from hongmao.web.deps import State, resolve_scope
@@ -76,7 +77,9 @@ def remember(response: Response, request: Request) -> Response:
     q = request.query_params
     for name, cookie in (("lang", i18n.COOKIE), ("model", MODEL_COOKIE), ("brand", BRAND_COOKIE)):
         if name in q:
-            response.set_cookie(cookie, q[name], max_age=365 * 86400, samesite="lax", httponly=True)
+            response.set_cookie(
+                cookie, q[name], max_age=365 * 86400, samesite="lax", httponly=True, secure=csrf.secure(request)
+            )
     return response
 
 
@@ -85,27 +88,35 @@ def page(v: View, template: str, **context: Any) -> Response:
 
 
 def check_csrf(v: View, token: str) -> None:
-    if not hmac.compare_digest(token, v.csrf):
-        raise HTTPException(403, "the form expired; reload the page and try again")
+    csrf.check(v.csrf, token)
 
 
 # --- sign in -------------------------------------------------------------------------------------------------
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/console/", error: str | None = None) -> Response:
+def login_form(request: Request, state: State, next: str = "/console/", error: str | None = None) -> Response:
     lang = i18n.pick(request.query_params.get("lang"), request.cookies.get(i18n.COOKIE))
     v = View.anonymous(request, lang)
-    return remember(render(v, "login.html", next=_safe_next(next), error=error), request)
+    nonce = csrf.login_nonce(request)
+    v.csrf = csrf.login_token(state.sessions, nonce)
+    response = render(v, "login.html", next=_safe_next(next), error=error)
+    return csrf.keep_login_nonce(remember(response, request), request, nonce)
 
 
 @router.post("/login")
 def login(
-    request: Request, state: State, key: Annotated[str, Form()], next: Annotated[str, Form()] = "/console/"
+    request: Request,
+    state: State,
+    key: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/console/",
+    csrf_token: Annotated[str, Form(alias="csrf")] = "",
 ) -> Response:
+    csrf.check_login(request, state.sessions, csrf_token)
     principal = auth.authenticate(state.lake, key)
     if principal is None:
         return RedirectResponse(f"/console/login?error=1&next={quote(_safe_next(next), safe='')}", status_code=303)
+    state.sessions.revoke(request.cookies.get(SESSION))  # signing in as someone else ends the session before
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION,
@@ -113,16 +124,23 @@ def login(
         max_age=state.sessions.seconds,
         httponly=True,
         samesite="lax",
+        secure=csrf.secure(request),
         path="/",
     )
+    response.delete_cookie(csrf.LOGIN_COOKIE, path="/console/")
     response.delete_cookie(BRAND_COOKIE)
     return response
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request, state: State, csrf_token: Annotated[str, Form(alias="csrf")] = "") -> Response:
+    """End the session on the server, so the cookie is worthless wherever it was copied to, then forget it."""
+    cookie = request.cookies.get(SESSION)
+    if cookie is not None and state.sessions.key_id(cookie) is not None:
+        csrf.check(state.sessions.token(cookie, "form"), csrf_token)  # nobody else may sign this browser out
+        state.sessions.revoke(cookie)
     response = RedirectResponse("/console/login", status_code=303)
-    response.delete_cookie(SESSION, path="/")
+    response.delete_cookie(SESSION, path="/", secure=csrf.secure(request), httponly=True, samesite="lax")
     return response
 
 
