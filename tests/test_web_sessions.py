@@ -81,6 +81,17 @@ def test_cookies_are_secure_over_https_and_not_over_plain_http(site: Site) -> No
         plain.close()
 
 
+def test_the_demo_stores_cookies_are_secure_over_https(site: Site) -> None:
+    c = Client(site.server)
+    try:
+        feed = c.get(f"{HTTPS}/community?lang=en")
+        for name in ("hm_visitor", "hm_u", "hm_lang"):
+            assert "secure" in _set_cookie(feed, name).lower(), name
+        assert "secure" not in _set_cookie(c.get("/community"), "hm_u").lower()
+    finally:
+        c.close()
+
+
 def test_sign_in_needs_the_token_of_a_form_this_browser_loaded(site: Site) -> None:
     key = site.keys["lumiere"]
     attacker, victim = Client(site.server), Client(site.server)

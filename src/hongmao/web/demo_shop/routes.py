@@ -26,7 +26,7 @@ from hongmao.ingestion.batch import ingest_batch
 from hongmao.links import registry
 from hongmao.links.manage import link_url
 from hongmao.reports.scope import Scope
-from hongmao.web import i18n
+from hongmao.web import csrf, i18n
 from hongmao.web.console.view import TEMPLATES, money
 from hongmao.web.deps import State
 from hongmao.web.state import WebState
@@ -47,11 +47,13 @@ class Visitor:
         self.new = not (raw.startswith("visitor-") and len(raw) == 24)
         self.raw = raw if not self.new else f"visitor-{secrets.token_hex(8)}"
         self.user = pseudonymize(self.raw, state.demo.match_key, "account")
+        self.secure = csrf.secure(request)
 
     def keep(self, response: Response) -> Response:
+        options: dict[str, Any] = {"max_age": 30 * 86400, "httponly": True, "samesite": "lax", "secure": self.secure}
         if self.new:
-            response.set_cookie(VISITOR, self.raw, max_age=30 * 86400, httponly=True, samesite="lax")
-        response.set_cookie(READER, self.user, max_age=30 * 86400, httponly=True, samesite="lax")
+            response.set_cookie(VISITOR, self.raw, **options)
+        response.set_cookie(READER, self.user, **options)
         return response
 
 
@@ -89,7 +91,9 @@ def _render(request: Request, template: str, visitor: Visitor, **context: Any) -
         {"t": i18n.translate(lang), "lang": lang, "money": money, "request": request, **context},
     )
     if "lang" in request.query_params and request.query_params["lang"] in i18n.LANGS:
-        response.set_cookie(i18n.COOKIE, request.query_params["lang"], max_age=365 * 86400, samesite="lax")
+        response.set_cookie(
+            i18n.COOKIE, request.query_params["lang"], max_age=365 * 86400, samesite="lax", secure=csrf.secure(request)
+        )
     return visitor.keep(response)
 
 
