@@ -54,8 +54,13 @@ Pseudonym = Annotated[
     StringConstraints(pattern=PSEUDONYM_PATTERN),
     Field(description="A keyed pseudonym (32 lowercase hex digits); raw phone numbers or account ids are refused."),
 ]
+#: The largest amount of one record (a trillion yuan: far above any order, fee or budget). Bounded so that the
+#: engine's exact fixed-point sums (``hongmao.engine.exact``: 26 integer digits) hold any realistic total.
+MAX_MONEY = 1e12
 Money = Annotated[
-    float, BeforeValidator(_not_boolean), Field(ge=0, allow_inf_nan=False, description="A non-negative amount.")
+    float,
+    BeforeValidator(_not_boolean),
+    Field(ge=0, le=MAX_MONEY, allow_inf_nan=False, description="A non-negative amount, at most 10^12."),
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(description="ISO 4217 code, e.g. CNY.")]
 Text = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_unicode)]
