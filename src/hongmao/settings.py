@@ -84,8 +84,8 @@ SETTINGS: dict[str, Setting] = {
             "web_secret",
             "HONGMAO_WEB_SECRET",
             None,
-            "Secret that signs console sessions (>= 16 characters). Default: a file generated in the data "
-            "directory (web-secret, mode 0600).",
+            "Secret behind the console's sign-in CSRF tokens (>= 16 characters); sessions themselves are random ids "
+            "kept on the server. Default: a file generated in the data directory (web-secret, mode 0600).",
         ),
         Setting(
             "privacy_k",
