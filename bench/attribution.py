@@ -1,25 +1,44 @@
-"""Benchmark: attribute 50 million touchpoints and 1 million orders, against a bare DuckDB window join.
+"""Benchmark: the engine's last and linear attribution against the fastest hand-written queries.
 
-    python bench/attribution.py [--touches 50000000] [--orders 1000000] [--out bench/out/attribution]
+    python bench/attribution.py                                  # 50M touchpoints, 1M orders, 3 rounds
+    python bench/attribution.py --touches 5000000 --orders 100000   # the quick check
+    python bench/attribution.py --data /tmp/hongmao-bench-attribution --rounds 3 --json out.json
 
-The data is generated here by DuckDB straight into lake-format Parquet segments (nothing is committed).
-Each measured step runs in its own subprocess so its peak memory (max RSS) is its own:
-  - hongmao attribute, model last and linear (the engine's Ibis expressions on DuckDB);
-  - the floor: one hand-written DuckDB SQL window join of the same rows (orders x touches of the same person
-    and brand inside 15 days, rank touches per order, credit the last one per note) — the least work any
-    correct last-touch attribution must do.
-Figures go to docs/benchmarks.md by hand, with the command.
+The data set is generated once by DuckDB straight into lake-format Parquet segments under ``--data`` (outside
+the repository; a directory per size, reused while its ``done`` marker is there). Then every contender runs,
+each measurement in its own process (so its peak memory, read with ``wait4``, is its own), in rounds that
+alternate the contenders (each round starts one further along the list):
+
+- ``engine``: ``hongmao.engine.attribute_segments`` by note, the code ``hongmao attribute`` runs (Ibis compiled
+  to DuckDB, with the click chain, searches, refunds, category windows and first-registration owners that the
+  hand-written queries leave out). ``--engine-src DIR`` puts another checkout's ``src`` first on the path;
+- the hand-written formulations of :mod:`attribution_queries` (DuckDB SQL, Polars lazy), for last and linear.
+
+Every contender must report the same attributed order count (asserted) and, for each note, the engine's credit
+and GMV (checked to 1e-6). The table gives medians, min-max and each contender's ratio to the fastest
+hand-written query of the same model, median of the ratios measured round by round.
+
+``--spark-touches N`` (default 10M, 0 for none) adds a second data set on which Spark local[2] runs the
+equality-join query beside the engine and DuckDB's fastest, start-up (session and JVM) timed apart from the
+query; it runs only when PySpark imports and ``java -version`` answers, and says so otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
+import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import attribution_queries as hand
 
 GEN_SQL = """
 COPY (
@@ -65,90 +84,283 @@ COPY (
 ) TO '{out}/seg-market.parquet' (FORMAT parquet, COMPRESSION zstd);
 """
 
-FLOOR_SQL = """
-WITH ev AS (SELECT * FROM read_parquet({files})),
-notes AS (SELECT note_id, max(brand) AS brand FROM ev WHERE type = 'note.published' GROUP BY note_id),
-items AS (SELECT item_id, max(brand) AS brand FROM ev WHERE type = 'item.listed' GROUP BY item_id),
-o AS (SELECT e.order_id, e."user", epoch(e.time) AS ct, e.amount, i.brand
-      FROM ev e JOIN items i USING (item_id) WHERE e.type = 'market.order'),
-t AS (SELECT e.id, e."user", epoch(e.time) AS tt, e.note_id, n.brand,
-             CASE WHEN e.type = 'note.impression' THEN 86400 ELSE 15 * 86400 END AS win
-      FROM ev e JOIN notes n USING (note_id)
-      WHERE e.type IN ('note.impression', 'note.read', 'note.like', 'note.collect')),
-j AS (SELECT o.order_id, o.amount, t.note_id, t.id, t.tt,
-             row_number() OVER (PARTITION BY o.order_id ORDER BY t.tt DESC, t.id DESC) AS r
-      FROM o JOIN t ON o."user" = t."user" AND o.brand = t.brand AND t.tt <= o.ct AND t.tt >= o.ct - t.win)
-SELECT note_id AS key, count(*) AS orders, sum(amount) AS gmv FROM j WHERE r = 1 GROUP BY note_id
-"""
+MODELS = ("last", "linear")
+ENGINE = "engine"
+CANDIDATE = "candidate"  # the engine from --candidate-src: a change measured against the engine, round by round
 
 
-def child(argv: list[str]) -> dict[str, float]:
+def is_engine(contender: str) -> bool:
+    return contender.startswith((ENGINE, CANDIDATE))
+
+
+def dataset(root: Path, touches: int, orders: int) -> Path:
+    """The segments of one size, generated once (1M people per 1M orders, 20 brands, 100,000 notes)."""
+    out = root / f"t{touches}-o{orders}"
+    if (out / "done").exists():
+        print(f"reusing {out}", flush=True)
+        return out
+    import duckdb
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(GEN_SQL.format(touches=touches, orders=orders, users=orders, brands=20, notes=100_000, out=out))
+    (out / "done").write_text(f"{touches} {orders}\n")
+    print(f"generated {touches:,} touchpoints and {orders:,} orders in {time.perf_counter() - start:.0f} s", flush=True)
+    return out
+
+
+# --- one measurement, in its own process --------------------------------------------------------------------
+
+
+def _engine(files: list[str], model: str, backend: str | None) -> tuple[list[tuple[str, float, float]], float]:
+    import inspect
+
+    from hongmao.engine import attribute_segments
+
+    paths = [Path(f) for f in files]
+    first = next(iter(inspect.signature(attribute_segments).parameters))
+    if first == "segments":  # the engine before the Session refactor
+        if backend:
+            raise SystemExit("this engine has no Session: only the default backend")
+        res = attribute_segments(paths, model=model, by="note")
+    else:
+        from hongmao.engine.session import Session
+
+        with Session(paths, engine=backend) as session:
+            res = attribute_segments(session, model=model, by="note")
+    return [(r["key"], r["orders"], r["gmv"]) for r in res.rows], res.total_orders
+
+
+def _peak_kb_of(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_step(contender: str, model: str, data: Path, credits: Path, threads: int, memory: str) -> None:
+    files = sorted(str(p) for p in data.glob("seg-*.parquet"))
+    startup = 0.0
+    other_kb = 0
+    start = time.perf_counter()
+    if is_engine(contender):
+        backend = contender.partition("@")[2] or None
+        rows, attributed = _engine(files, model, backend)
+    else:
+        if contender.startswith("duckdb"):
+            rows = hand.run_duckdb(contender, model, files, threads, memory)
+        elif contender.startswith("polars"):
+            rows = hand.run_polars(contender, model, files)
+        else:
+            spark = hand.spark_session(threads)
+            startup = time.perf_counter() - start
+            start = time.perf_counter()
+            rows = hand.run_spark(spark, model, files)
+            gateway = spark.sparkContext._gateway
+            other_kb = _peak_kb_of(gateway.proc.pid) if getattr(gateway, "proc", None) else 0
+        attributed = sum(r[1] for r in rows)
+    seconds = time.perf_counter() - start
+    credits.write_text(json.dumps(sorted([k, o, g] for k, o, g in rows)))
+    print(json.dumps({"seconds": seconds, "startup_s": startup, "attributed": attributed, "jvm_peak_kb": other_kb}))
+
+
+def measure(contender: str, model: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
+    credits = data / f"credits-{contender}-{model}.json"
+    env = dict(os.environ)
+    src = args.candidate_src if contender.startswith(CANDIDATE) else args.engine_src
+    if src:
+        env["PYTHONPATH"] = os.pathsep.join([str(src), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    argv = [sys.executable, __file__, "--step", contender, "--model", model, "--step-data", str(data)]
+    argv += ["--credits", str(credits), "--threads", str(args.threads), "--memory", args.memory]
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env=env)
+        # wait4, not Popen.wait: the child's own rusage, so its peak RSS (and its waited children's) is its own.
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
-        raise SystemExit(f"step {argv} failed:\n{proc.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["wall_s"] = elapsed
+        raise SystemExit(f"{contender} {model} failed:\n{stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    # ru_maxrss of the step and of every process it waited for (Spark's JVM is read from /proc instead).
+    peak_kb = usage.ru_maxrss
+    result.update(contender=contender, model=model, wall_s=wall, credits=str(credits))
+    result["peak_mb"] = max(peak_kb, result.pop("jvm_peak_kb")) / 1024
     return result
 
 
-def run_step(step: str, out: Path) -> None:
-    files = sorted(str(p) for p in out.glob("seg-*.parquet"))
-    start = time.perf_counter()
-    if step == "floor":
-        import duckdb
+# --- the run -------------------------------------------------------------------------------------------------
 
-        con = duckdb.connect()
-        con.execute("SET memory_limit = '3GB'")
-        con.execute("SET preserve_insertion_order = false")
-        rows = con.execute(FLOOR_SQL.format(files=json.dumps(files).replace('"', "'"))).fetchall()
-        total = sum(r[1] for r in rows)
-    else:
-        from hongmao.engine import attribute_segments
 
-        res = attribute_segments([Path(f) for f in files], model=step, by="note")
-        total = res.total_orders
-    seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "attributed_orders": total}))
+def _credited(result: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """key -> (orders, gmv), keys credited nothing left out (the engine lists every touched note, last or not)."""
+    rows = json.loads(Path(result["credits"]).read_text())
+    return {k: (o, g) for k, o, g in rows if abs(o) > 1e-12}
+
+
+def check_same(results: list[dict[str, Any]]) -> None:
+    """The same attributed order count everywhere (asserted), and the engine's credit per note (checked)."""
+    counts = {(r["contender"], r["model"]): round(r["attributed"]) for r in results}
+    assert len(set(counts.values())) == 1, f"attributed orders differ: {counts}"
+    for model in MODELS:
+        mine = [r for r in results if r["model"] == model]
+        ref = next((r for r in mine if is_engine(r["contender"])), mine[0] if mine else None)
+        if ref is None:
+            continue
+        want = _credited(ref)
+        for r in mine:
+            got = _credited(r)
+            assert got.keys() == want.keys(), f"{r['contender']} {model}: other notes than {ref['contender']}"
+            worst = max((abs(got[k][0] - want[k][0]) + abs(got[k][1] - want[k][1]) / 1000 for k in want), default=0)
+            assert worst < 1e-6, f"{r['contender']} {model}: credit differs from {ref['contender']} by {worst}"
+
+
+def run_rounds(steps: list[tuple[str, str]], data: Path, args: argparse.Namespace, rounds: int) -> list[dict]:
+    results = []
+    for rnd in range(rounds):
+        order = steps[rnd % len(steps) :] + steps[: rnd % len(steps)]
+        for contender, model in order:
+            r = measure(contender, model, data, args)
+            r["round"] = rnd
+            results.append(r)
+            extra = f" (start-up {r['startup_s']:.1f} s)" if r["startup_s"] else ""
+            print(
+                f"  round {rnd + 1} {contender:<14} {model:<7} {r['seconds']:8.1f} s{extra} "
+                f"{r['peak_mb']:7.0f} MB  {r['attributed']:,.0f} attributed",
+                flush=True,
+            )
+    check_same(results)
+    return results
+
+
+def summarise(results: list[dict], title: str) -> list[dict]:
+    rounds = sorted({r["round"] for r in results})
+    table = []
+    for contender, model in dict.fromkeys((r["contender"], r["model"]) for r in results):
+        mine = [r for r in results if (r["contender"], r["model"]) == (contender, model)]
+        secs = [r["seconds"] for r in mine]
+        table.append(
+            {
+                "contender": contender,
+                "model": model,
+                "median_s": statistics.median(secs),
+                "min_s": min(secs),
+                "max_s": max(secs),
+                "startup_s": statistics.median(r["startup_s"] for r in mine),
+                "peak_mb": max(r["peak_mb"] for r in mine),
+                "attributed": round(mine[0]["attributed"]),
+            }
+        )
+    for model in MODELS:
+        hand_rows = [t for t in table if t["model"] == model and not is_engine(t["contender"])]
+        if not hand_rows:
+            continue
+        best = min(hand_rows, key=lambda t: t["median_s"])
+        for t in table:
+            if t["model"] != model:
+                continue
+            t["x_fastest"] = t["median_s"] / best["median_s"]
+            t["fastest_hand"] = best["contender"]
+            per_round = []
+            for rnd in rounds:
+                this = {r["contender"]: r["seconds"] for r in results if r["round"] == rnd and r["model"] == model}
+                hands = [s for c, s in this.items() if not is_engine(c)]
+                if t["contender"] in this and hands:
+                    per_round.append(this[t["contender"]] / min(hands))
+            t["x_rounds"] = per_round
+    print(f"\n{title}")
+    print(
+        f"{'contender':<16} {'model':<7} {'median s':>9} {'min-max s':>13} {'x fastest':>9} {'rounds':>11} "
+        f"{'peak MB':>8} {'attributed':>11}"
+    )
+    for t in table:
+        rr = t.get("x_rounds") or [0.0]
+        print(
+            f"{t['contender']:<16} {t['model']:<7} {t['median_s']:9.1f} {t['min_s']:6.1f}-{t['max_s']:<6.1f} "
+            f"{t.get('x_fastest', 0):9.2f} {min(rr):5.2f}-{max(rr):<5.2f} {t['peak_mb']:8.0f} {t['attributed']:11,}"
+        )
+    return table
+
+
+def spark_ready() -> str | None:
+    """None when Spark can run here, else why not."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "PySpark is not installed"
+    try:
+        subprocess.run(["java", "-version"], capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "no Java runtime answers `java -version`"
+    return None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--touches", type=int, default=50_000_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
-    parser.add_argument("--out", type=Path, default=Path("bench/out/attribution"))
-    parser.add_argument("--reuse", action="store_true", help="Keep segments already generated in --out.")
+    parser.add_argument("--data", type=Path, default=Path("/tmp/hongmao-bench-attribution"))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--contenders",
+        default="engine,duckdb-range,duckdb-eq,duckdb-int,polars-eq,polars-int",
+        help="comma-separated; each runs every model it answers",
+    )
+    parser.add_argument("--models", default="last,linear")
+    parser.add_argument("--spark-touches", type=int, default=10_000_000)
+    parser.add_argument("--spark-rounds", type=int, default=1)
+    parser.add_argument("--engine-src", type=Path, help="a src directory to import hongmao from instead")
+    parser.add_argument("--candidate-src", type=Path, help="another src directory: the contender 'candidate'")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory", default="3GB", help="DuckDB's memory limit for the hand-written queries")
+    parser.add_argument("--json", type=Path, help="write every measurement and the summaries here")
     parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--step-data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--credits", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
-        run_step(args.step, args.out)
+        run_step(args.step, args.model, args.step_data, args.credits, args.threads, args.memory)
         return
-    import duckdb
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    users, brands, notes = args.orders, 20, 100_000
-    start = time.perf_counter()
-    con = duckdb.connect()
-    con.execute("SET preserve_insertion_order = false")
-    if args.reuse and (args.out / "seg-touches.parquet").exists():
-        print(f"reusing the segments in {args.out}")
-    else:
-        sql = GEN_SQL.format(
-            touches=args.touches, orders=args.orders, users=users, brands=brands, notes=notes, out=args.out
-        )
-        con.execute(sql)
-        took = time.perf_counter() - start
-        print(f"generated {args.touches:,} touchpoints and {args.orders:,} orders in {took:.1f} s")
-    results = {step: child(["--out", str(args.out), "--step", step]) for step in ("floor", "last", "linear")}
-    floor = results["floor"]["seconds"]
-    print(f"{'step':<8} {'seconds':>9} {'x floor':>8} {'peak MB':>9} {'attributed':>11}")
-    for step, r in results.items():
-        print(
-            f"{step:<8} {r['seconds']:>9.1f} {r['seconds'] / floor:>8.2f} {r['peak_mb']:>9.0f} "
-            f"{r['attributed_orders']:>11,.0f}"
-        )
+    models = [m for m in args.models.split(",") if m]
+    steps = []
+    for contender in args.contenders.split(","):
+        answers = MODELS if is_engine(contender) else hand.FORMULATIONS[contender]
+        steps += [(contender, m) for m in models if m in answers]
+    report: dict[str, Any] = {"machine": {"cores": os.cpu_count(), "load_before": os.getloadavg()}}
+    data = dataset(args.data, args.touches, args.orders)
+    results = run_rounds(steps, data, args, args.rounds)
+    title = f"{args.touches:,} touchpoints, {args.orders:,} orders, {args.rounds} rounds"
+    report["main"] = {"results": results, "table": summarise(results, title)}
+    if args.spark_touches:
+        why_not = spark_ready()
+        if why_not:
+            print(f"\nSpark: not run ({why_not})")
+            report["spark"] = {"skipped": why_not}
+        else:
+            spark_orders = args.spark_touches // 50
+            sdata = dataset(args.data, args.spark_touches, spark_orders)
+            best_duck = min(
+                (t for t in report["main"]["table"] if t["contender"].startswith("duckdb")),
+                key=lambda t: t["median_s"],
+                default={"contender": "duckdb-eq"},
+            )["contender"]
+            ssteps = [(c, m) for c in (ENGINE, best_duck, "spark-eq") for m in models]
+            sresults = run_rounds(ssteps, sdata, args, args.spark_rounds)
+            stitle = f"Spark local[{args.threads}], DuckDB: {args.spark_touches:,} touches, {spark_orders:,} orders"
+            report["spark"] = {"results": sresults, "table": summarise(sresults, stitle)}
+    report["machine"]["load_after"] = os.getloadavg()
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1, default=str))
 
 
 if __name__ == "__main__":
