@@ -36,17 +36,12 @@ def open_lake(
     """The lake in ``data_dir``. Unless ``create``, a directory holding no lake raises
     :class:`~hongmao.errors.NoLakeError`: a mistyped ``--data`` must not become a new, empty lake whose zeros
     read like an answer."""
-    from hongmao.errors import NoLakeError
     from hongmao.lake import Lake
-    from hongmao.lake.lake import MARKER
+    from hongmao.lake.lake import require
 
     directory = settings.data_dir(data_dir)
-    # catalog.sqlite: a lake from before the marker file, which gets one when it is next opened.
-    if not create and not (directory / MARKER).is_file() and not (directory / "catalog.sqlite").is_file():
-        raise NoLakeError(
-            f"no lake at {directory}: check --data (or HONGMAO_DATA); `hongmao ingest FILE --data {directory}` "
-            "creates one"
-        )
+    if not create:
+        require(directory)
     return Lake.open(directory, catalog_url or settings.get("catalog_url"), lock_timeout=lock_timeout)
 
 

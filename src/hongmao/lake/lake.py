@@ -50,6 +50,19 @@ MARKER = "lake.json"
 DEFAULT_LOCK_TIMEOUT = 10.0
 
 
+def require(directory: Path) -> None:
+    """Raise :class:`~hongmao.errors.NoLakeError` unless ``directory`` holds a lake: a mistyped ``--data`` must
+    not become a new, empty lake whose zeros read like an answer."""
+    from hongmao.errors import NoLakeError
+
+    # catalog.sqlite: a lake from before the marker file, which gets one when it is next opened.
+    if not (directory / MARKER).is_file() and not (directory / "catalog.sqlite").is_file():
+        raise NoLakeError(
+            f"no lake at {directory}: check --data (or HONGMAO_DATA); `hongmao ingest FILE --data {directory}` "
+            "creates one"
+        )
+
+
 @dataclass(frozen=True)
 class AppendResult:
     """What an append did: rows stored, rows dropped as duplicates, and the new segment's file name."""

@@ -18,6 +18,7 @@ from hongmao import settings
 from hongmao.contract import to_row, validate
 from hongmao.errors import ContractError, LinkError
 from hongmao.lake import Lake
+from hongmao.lake.lake import require
 from hongmao.links import keys, registry
 from hongmao.links.markets import check_destination, get_market, item_destination
 from hongmao.links.registry import LinkRecord
@@ -40,8 +41,12 @@ class CreatedLink:
         return {"link_id": self.link_id, "token": self.token, "url": self.url, "share_code": self.share_code}
 
 
-def _open(data_dir: str | Path | None, catalog_url: str | None) -> Lake:
-    return Lake.open(settings.data_dir(data_dir), catalog_url or settings.get("catalog_url"))
+def _open(data_dir: str | Path | None, catalog_url: str | None, *, create: bool = False) -> Lake:
+    """The lake; only creating a link may start a new one (looking a link up in a mistyped --data is an error)."""
+    directory = settings.data_dir(data_dir)
+    if not create:
+        require(directory)
+    return Lake.open(directory, catalog_url or settings.get("catalog_url"))
 
 
 def link_url(token: str, base_url: str | None = None) -> str:
@@ -101,7 +106,7 @@ def create_link(
     if isinstance(event, list):
         raise ContractError("; ".join(f"{p.field}: {p.reason}" for p in event))
     token = ring.sign(Claims(link_id, adapter.name, destination, int(expiry.timestamp()) if expiry else None))
-    with _open(data_dir, catalog_url) as lake:
+    with _open(data_dir, catalog_url, create=True) as lake:
         lake.append([to_row(event)])
         for _ in range(_CODE_ATTEMPTS):
             record = LinkRecord(
