@@ -51,7 +51,9 @@ def _spark_session(options: EngineOptions) -> Any:
 
         raise ConfigError("the spark engine needs PySpark: pip install 'hongmao[spark]' (and Java 17)") from error
     if options.remote:
-        session = SparkSession.builder.remote(options.remote).getOrCreate()
+        # A session of its own (getOrCreate would hand back the process's first remote session, whatever its
+        # address); disconnect releases it on the server.
+        session = SparkSession.builder.remote(options.remote).create()
         for key, value in SESSION_CONF.items():
             session.conf.set(key, value)
         return session
@@ -237,7 +239,13 @@ def read_parquet(con: Any, paths: Sequence[Path]) -> Any:
 
 
 def disconnect(con: Any) -> None:
-    """The Spark session is shared by the process; nothing to close per engine session."""
+    """A Spark Connect session is released; the local Spark session is shared by the process and stays."""
+    if _is_remote(con._session):
+        con._session.stop()
+
+
+def _is_remote(spark: Any) -> bool:
+    return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
 def errors() -> tuple[type[BaseException], ...]:
