@@ -121,7 +121,8 @@ def connect_server(workdir: Path, cores: int = 2) -> Iterator[str]:
                 if server.poll() is not None:
                     raise RuntimeError(f"the Spark Connect server exited ({server.returncode}):\n{_tail(log)}")
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"no Spark Connect server on port {port} after {READY_SECONDS:g} s:\n{_tail(log)}")
+                    waited = f"no Spark Connect server on port {port} after {READY_SECONDS:g} s"
+                    raise RuntimeError(f"{waited}:\n{_tail(log)}")
                 time.sleep(0.5)
             yield f"sc://127.0.0.1:{port}"
         finally:
