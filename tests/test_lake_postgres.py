@@ -116,14 +116,28 @@ def test_failures_inside_a_transaction_are_catalog_errors(pg_url: str, tmp_path:
         assert len(lake.segment_paths()) == 1
 
 
-def test_a_failed_copy_of_ids_is_a_catalog_error_and_leaves_the_lake_usable(pg_url: str, tmp_path: Path) -> None:
-    # PostgreSQL text cannot hold a zero byte: COPY refuses the id on the raw driver connection, where
-    # SQLAlchemy's error translation does not reach.
+def test_a_failed_copy_of_ids_is_a_catalog_error_and_leaves_the_lake_usable(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # COPY runs on the raw driver connection, where SQLAlchemy's error translation does not reach. PostgreSQL
+    # refuses a zero byte in text, but the lake now refuses such an id before any COPY (the contract does too),
+    # so the driver's refusal is made here by the driver itself.
+    import psycopg
+    from psycopg import errors as pg_errors
+
+    def refuse(self: object, row: object) -> None:
+        raise pg_errors.CharacterNotInRepertoire("invalid byte sequence for encoding UTF8: 0x00")
+
     row = {k: v for k, v in sample_rows(0, 1)[0].items() if k in ("id", "type", "time")}
-    table = segments.conform({name: pa.array([value]) for name, value in {**row, "id": "bad\x00id"}.items()})
+    table = segments.conform({name: pa.array([value]) for name, value in {**row, "id": "copy-refused"}.items()})
+    with_nul = segments.conform({name: pa.array([value]) for name, value in {**row, "id": "bad\x00id"}.items()})
     with Lake.open(tmp_path / "lake", pg_url) as lake:
-        with pytest.raises(CatalogError, match="copying event ids failed"):
-            lake.append_table(table, expect_new=True)
+        with pytest.raises(LakeError, match="NUL"):
+            lake.append_table(with_nul, expect_new=True)
+        with monkeypatch.context() as patched:
+            patched.setattr(psycopg.Copy, "write_row", refuse)
+            with pytest.raises(CatalogError, match="copying event ids failed"):
+                lake.append_table(table, expect_new=True)
         assert lake.append(sample_rows(0, 10)).accepted == 10
         assert lake.segment_paths() and not list(lake.segments_dir.glob(".tmp-*"))
     assert scalar(pg_url, "SELECT count(*) FROM event_ids") == 10
