@@ -171,6 +171,7 @@ def spark_session(threads: int) -> Any:
         .config("spark.driver.memory", "3g")
         .config("spark.sql.shuffle.partitions", str(threads * 4))
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
