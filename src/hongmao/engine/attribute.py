@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+from ibis.expr.types import Table
 
 from hongmao.attribution.registry import MODEL_SPECS
 from hongmao.engine import credit, tables
@@ -117,7 +118,7 @@ def attribute(
 Credits = tuple[list[dict[str, Any]], int, dict[str, Any]]
 
 
-def _rule_based(session: Session, j: Any, model: str, by: str, half_life_days: float) -> Credits:
+def _rule_based(session: Session, j: Table, model: str, by: str, half_life_days: float) -> Credits:
     weighted = credit.weights(j, model, credit.rule_params(model, half_life_days))
     by_key = credit.credited(weighted, by).order_by([ibis.desc("orders"), "key"])
     records = session.arrow(by_key).to_pylist()
@@ -132,9 +133,9 @@ def _rule_based(session: Session, j: Any, model: str, by: str, half_life_days: f
 
 def _hazard(
     session: Session,
-    ev: Any,
-    conv: Any,
-    touch: Any,
+    ev: Table,
+    conv: Table,
+    touch: Table,
     by: str,
     kinds: frozenset[str],
     orders: int,
@@ -159,10 +160,10 @@ def _hazard(
 
 def _data_driven(
     session: Session,
-    ev: Any,
-    j: Any,
-    touch: Any,
-    conv: Any,
+    ev: Table,
+    j: Table,
+    touch: Table,
+    conv: Table,
     model: str,
     by: str,
     order: int,

@@ -29,6 +29,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 from ibis import _
+from ibis.expr.types import Table
 
 from hongmao.engine import tables
 from hongmao.engine.exact import exact_sum
@@ -125,7 +126,7 @@ def _when(text: Any) -> datetime:
     return value
 
 
-def campaigns(session: Session, ev: Any) -> dict[str, CampaignInfo]:
+def campaigns(session: Session, ev: Table) -> dict[str, CampaignInfo]:
     """Every campaign declared in the lake, by id (a later ``campaign.created`` of an id replaces an earlier)."""
     created = ev.filter(ev.type == "campaign.created").select("id", "time", "data").order_by(["time", "id"])
     out: dict[str, CampaignInfo] = {}
@@ -145,7 +146,7 @@ def campaigns(session: Session, ev: Any) -> dict[str, CampaignInfo]:
     return out
 
 
-def brand_categories(session: Session, ev: Any) -> dict[str, str]:
+def brand_categories(session: Session, ev: Table) -> dict[str, str]:
     """Each brand's category: the category of most of its listed items (ties: the first by name)."""
     it = tables.items(ev).filter(_.item_brand.notnull() & _.item_category.notnull())
     counts = it.group_by(["item_brand", "item_category"]).aggregate(n=_.count())
@@ -155,13 +156,13 @@ def brand_categories(session: Session, ev: Any) -> dict[str, str]:
     return out
 
 
-def lake_end(session: Session, ev: Any) -> datetime | None:
+def lake_end(session: Session, ev: Table) -> datetime | None:
     """The time of the last event in the lake."""
     value = session.scalar(ev.time.max())
     return value if isinstance(value, datetime) else None
 
 
-def campaign_notes(ev: Any, info: CampaignInfo) -> Any:
+def campaign_notes(ev: Table, info: CampaignInfo) -> Any:
     """Touches of the campaign's notes: the notes it lists, and notes or links that carry its id."""
     kinds = frozenset({"impression", "read", "engagement", "click"})
     touch = tables.touches(ev, kinds)

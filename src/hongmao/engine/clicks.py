@@ -18,13 +18,14 @@ from typing import Any
 
 import ibis
 from ibis import _
+from ibis.expr.types import Table
 
 from hongmao.engine import tables
 
 REPEAT_WINDOW_SECONDS = 3600
 
 
-def counted_clicks(ev: Any, window_seconds: float = REPEAT_WINDOW_SECONDS) -> Any:
+def counted_clicks(ev: Table, window_seconds: float = REPEAT_WINDOW_SECONDS) -> Any:
     """The human link clicks that count in rate metrics. Columns: id, click_id, link_id, visitor, t."""
     clicks = ev.filter((ev.type == "link.click") & ~ev.bot.fill_null(False))
     chain = tables.click_people(ev)

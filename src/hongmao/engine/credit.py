@@ -13,6 +13,7 @@ from typing import Any
 
 import ibis
 from ibis import _
+from ibis.expr.types import Table
 
 from hongmao.attribution import rules
 from hongmao.engine.exact import exact_sum
@@ -36,7 +37,7 @@ def window_seconds(kind: Any, category: Any, windows: Windows) -> Any:
     return ibis.cases(*branches, else_=0.0)
 
 
-def journeys(conv: Any, touch: Any, windows: Windows) -> Any:
+def journeys(conv: Table, touch: Table, windows: Windows) -> Any:
     """(order, touch) pairs inside the window, with the touch's age in seconds."""
     horizon = windows.max_days * SECONDS_PER_DAY
     c = conv.mutate(ct=conv.t.epoch_seconds())
@@ -51,7 +52,7 @@ def journeys(conv: Any, touch: Any, windows: Windows) -> Any:
     return j.filter(j.age <= window_seconds(j.kind, j.category, windows))
 
 
-def weights(j: Any, model: str, params: Mapping[str, float]) -> Any:
+def weights(j: Table, model: str, params: Mapping[str, float]) -> Any:
     """Each journey row's weight under a rule model: the formula of :data:`hongmao.attribution.rules.RULES`,
     evaluated on the order's touches ranked by (time, touch id); ``params`` are the model's parameters
     (``MODEL_SPECS`` defaults overridden by the caller's; ``half_life`` in days)."""
@@ -80,7 +81,7 @@ def rule_params(model: str, half_life_days: float | None = None, **given: float)
     return params
 
 
-def credit_key(j: Any, by: str) -> Any:
+def credit_key(j: Table, by: str) -> Any:
     from hongmao.engine.tables import NO_NOTE
 
     if by == "note":
@@ -96,7 +97,7 @@ def credit_key(j: Any, by: str) -> Any:
     raise AttributionError(f"unknown grouping {by!r}; use note, creator, brand, campaign or item")
 
 
-def credited(weighted: Any, by: str) -> Any:
+def credited(weighted: Table, by: str) -> Any:
     keyed = weighted.mutate(key=credit_key(weighted, by))
     return keyed.group_by("key").aggregate(
         orders=exact_sum(_.weight),

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import ibis
+from ibis.expr.types import Table
 
 from hongmao.engine import credit, tables
 from hongmao.engine.attribute import parse_kinds
@@ -74,14 +75,14 @@ def _dense(rows: Iterable[dict[str, Any]], column: str, bins: int) -> list[float
     return out
 
 
-def _span(session: Session, ev: Any) -> tuple[float, float] | None:
+def _span(session: Session, ev: Table) -> tuple[float, float] | None:
     row = session.arrow(ev.aggregate(s=ev.time.min().epoch_seconds(), e=ev.time.max().epoch_seconds())).to_pylist()[0]
     if row["s"] is None or row["e"] is None:
         return None
     return float(row["s"]), float(row["e"])
 
 
-def lag_histograms(session: Session, ev: Any, kinds: frozenset[str], lookback_days: int) -> dict[str, dict[str, Any]]:
+def lag_histograms(session: Session, ev: Table, kinds: frozenset[str], lookback_days: int) -> dict[str, dict[str, Any]]:
     """Per category: ``observed``, ``gaps`` (day bins), ``remaining`` counts and fractions, ``purchases``."""
     span = _span(session, ev)
     if span is None:
@@ -192,7 +193,7 @@ def cycle_windows(report: CycleReport, base: Windows | None = None) -> Windows:
 
 
 def _credit(
-    session: Session, ev: Any, info: Any, category: str | None, days: float, model: str, half_life: float, kinds: Any
+    session: Session, ev: Table, info: Any, category: str | None, days: float, model: str, half_life: float, kinds: Any
 ) -> dict[str, float]:
     """Orders, GMV and net GMV credited to the campaign's notes and links, orders up to ``days`` after its end."""
     windows = (

@@ -8,6 +8,7 @@ from typing import Any
 
 import ibis
 from ibis import _
+from ibis.expr.types import Table
 
 from hongmao.engine import tables
 from hongmao.engine.clicks import counted_clicks
@@ -19,7 +20,7 @@ FUNNEL_STEPS = ("impressions", "reads", "clicks", "store_visits", "search_back_u
 
 
 def funnel_expr(
-    ev: Any, search_back_days: float = SEARCH_BACK_DAYS, exclude_users: Iterable[str] | Any | None = None
+    ev: Table, search_back_days: float = SEARCH_BACK_DAYS, exclude_users: Iterable[str] | Any | None = None
 ) -> dict[str, Any]:
     # Accounts left out (e.g. flagged fake engagement) lose their engagement — impressions, reads, likes, clicks,
     # searches in the community — in every step; their marketplace events stay (a sale is a sale), as in attribution.

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from ibis.expr.types import Table
 
 from hongmao.attribution.hazard import HazardFit, fit_additive_hazard, hazard_shares
 from hongmao.engine.hazard_data import BrandInput, brand_inputs, gather
@@ -111,13 +112,13 @@ def _summary(fit: HazardFit, part: BrandInput, baseline: float) -> dict[str, Any
     }
 
 
-def hazard_credits(session: Session, ev: Any, conv: Any, touch: Any, by: str, **params: Any) -> HazardCredits:
+def hazard_credits(session: Session, ev: Table, conv: Table, touch: Table, by: str, **params: Any) -> HazardCredits:
     """Fit every brand and credit its orders by ``by`` (see the module docstring)."""
     return hazard_credits_by(session, ev, conv, touch, (by,), **params)[by]
 
 
 def hazard_credits_by(
-    session: Session, ev: Any, conv: Any, touch: Any, groupings: tuple[str, ...], **params: Any
+    session: Session, ev: Table, conv: Table, touch: Table, groupings: tuple[str, ...], **params: Any
 ) -> dict[str, HazardCredits]:
     """Fit every brand once and credit its orders by each of ``groupings``."""
     check_params(params)

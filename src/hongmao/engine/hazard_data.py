@@ -31,6 +31,7 @@ import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from ibis.expr.types import Table
 
 from hongmao.attribution.hazard_data import FloatArray, HazardData, IntArray, quantile_strata
 from hongmao.engine import tables
@@ -74,7 +75,9 @@ def _day(ts: Any, utc_offset_hours: float) -> Any:
     return (seconds / SECONDS_PER_DAY).floor().cast("int64")
 
 
-def gather(session: Session, ev: Any, conv: Any, touch: Any, horizon_days: int, utc_offset_hours: float) -> LakeHazard:
+def gather(
+    session: Session, ev: Table, conv: Table, touch: Table, horizon_days: int, utc_offset_hours: float
+) -> LakeHazard:
     """Run the engine queries of the module docstring; days are calendar days at ``utc_offset_hours``."""
     # The window people were observed in: their own events only. Listings, notes and brand records carry no
     # person and are often dated long before (a real export lists every item ever sold); counting from them
@@ -124,7 +127,7 @@ def gather(session: Session, ev: Any, conv: Any, touch: Any, horizon_days: int, 
     return LakeHazard(float(days), users, feed_share, brand_category, touch_rows, order_rows, pair_rows)
 
 
-def _feed_share(session: Session, ev: Any, categories: Any, users: list[str]) -> dict[str, FloatArray]:
+def _feed_share(session: Session, ev: Table, categories: Any, users: list[str]) -> dict[str, FloatArray]:
     """Per category, the share of each person's impressions of brand notes that were of the category's brands
     (0 for a person who saw no brand note)."""
     notes = tables.notes(ev)

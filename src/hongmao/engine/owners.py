@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import ibis
+from ibis.expr.types import Table
 
 from hongmao.engine.session import Session
 
@@ -48,7 +49,7 @@ DERIVED: dict[str, tuple[str, str]] = {"links": ("link.created", "link_id"), "or
 KINDS = (*REGISTRATIONS, *DERIVED)
 
 
-def _column(ev: Any, name: str) -> Any:
+def _column(ev: Table, name: str) -> Any:
     if name.startswith("data."):
         return ev.data.cast("json")[name[5:]].str
     return ev[name]
@@ -69,7 +70,7 @@ def _first(rel: Any) -> Any:
     return rel.mutate(_rank=ibis.row_number().over(window)).filter(ibis._._rank == 0).drop("_rank")
 
 
-def _registrations(ev: Any, kind: str, ids: Iterable[str] | None) -> Any:
+def _registrations(ev: Table, kind: str, ids: Iterable[str] | None) -> Any:
     parts = []
     wanted = sorted(set(ids)) if ids is not None else None
     for event_type, column in REGISTRATIONS[kind]:
@@ -85,7 +86,7 @@ def _registrations(ev: Any, kind: str, ids: Iterable[str] | None) -> Any:
     return union
 
 
-def owners(ev: Any, kind: str, ids: Iterable[str] | None = None) -> Any:
+def owners(ev: Table, kind: str, ids: Iterable[str] | None = None) -> Any:
     """(id, owner): the owner of each id of ``kind`` in ``ev`` (only ``ids``, when given)."""
     if kind in REGISTRATIONS:
         return _first(_registrations(ev, kind, ids)).select("id", "owner")
@@ -105,13 +106,13 @@ def owners(ev: Any, kind: str, ids: Iterable[str] | None = None) -> Any:
     return joined.select(id=joined.id, owner=joined.note_owner.coalesce(joined.item_owner))
 
 
-def owned_by(ev: Any, kind: str, brand: str) -> Any:
+def owned_by(ev: Table, kind: str, brand: str) -> Any:
     """The ids of ``kind`` that ``brand`` owns, as a one-column (``id``) table."""
     rel = owners(ev, kind)
     return rel.filter(rel.owner == brand).select("id")
 
 
-def lookup(session: Session, ev: Any, wanted: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str | None]]:
+def lookup(session: Session, ev: Table, wanted: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str | None]]:
     """For each kind, the ids of ``wanted`` that exist and their owner (None: the platform's)."""
     out: dict[str, dict[str, str | None]] = {}
     for kind, ids in wanted.items():

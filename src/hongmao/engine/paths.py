@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
+from ibis.expr.types import Table
 
 from hongmao.attribution import PathRow
 from hongmao.engine.credit import credit_key, window_seconds
@@ -54,7 +55,7 @@ def _collapse(steps: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _idle_touches(touch: Any, conv: Any, null_window: str, windows: Windows | None, items: Any) -> Any:
+def _idle_touches(touch: Table, conv: Table, null_window: str, windows: Windows | None, items: Any) -> Any:
     """Touches of people about brands they did not buy, optionally cut to the windows before their last touch."""
     buyers = conv.select("user", "brand").distinct()
     idle = touch.anti_join(buyers, [touch.user == buyers.user, touch.brand == buyers.brand])
@@ -76,9 +77,9 @@ def _idle_touches(touch: Any, conv: Any, null_window: str, windows: Windows | No
 
 def brand_journey_paths(
     session: Session,
-    journeys: Any,
-    touch: Any,
-    conv: Any,
+    journeys: Table,
+    touch: Table,
+    conv: Table,
     by: str,
     *,
     null_window: str = "all",
@@ -130,7 +131,7 @@ def brand_journey_paths(
 
 
 def journey_paths(
-    session: Session, journeys: Any, touch: Any, conv: Any, by: str
+    session: Session, journeys: Table, touch: Table, conv: Table, by: str
 ) -> tuple[list[PathRow], list[PathRow]]:
     """Every brand's paths pooled into one list (valued by GMV, and by net GMV): one chain for all brands.
 

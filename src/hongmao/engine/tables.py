@@ -12,6 +12,7 @@ from typing import Any
 
 import ibis
 from ibis import _
+from ibis.expr.types import Table
 
 from hongmao.contract import ENGAGEMENT_TYPES, EVENT_TYPES
 from hongmao.engine import owners
@@ -54,7 +55,7 @@ PERSON_ENGAGEMENT = (
 )
 
 
-def without_engagement(ev: Any, users: Iterable[str] | Any | None) -> Any:
+def without_engagement(ev: Table, users: Iterable[str] | Any | None) -> Any:
     """``ev`` without the community engagement (impressions, reads, likes, collects, comments, shares, searches,
     link clicks) of ``users``; their marketplace events stay (a flagged account's purchase is still a sale)."""
     excluded = user_set(users)
@@ -65,7 +66,7 @@ def without_engagement(ev: Any, users: Iterable[str] | Any | None) -> Any:
     return ev.filter(~(engagement & flagged))
 
 
-def notes(ev: Any) -> Any:
+def notes(ev: Table) -> Any:
     """One row per note; its brand is its owner (first registration, :mod:`hongmao.engine.owners`)."""
     published = ev.filter(ev.type == "note.published")
     published = published.mutate(_first=owners.is_first(published, "note_id"))
@@ -76,7 +77,7 @@ def notes(ev: Any) -> Any:
     )
 
 
-def links(ev: Any) -> Any:
+def links(ev: Table) -> Any:
     created = ev.filter(ev.type == "link.created")
     return created.group_by("link_id").aggregate(
         link_note=created.note_id.max(),
@@ -84,7 +85,7 @@ def links(ev: Any) -> Any:
     )
 
 
-def items(ev: Any) -> Any:
+def items(ev: Table) -> Any:
     """One row per item; its brand is its owner (first registration, :mod:`hongmao.engine.owners`)."""
     listed = ev.filter(ev.type == "item.listed")
     listed = listed.mutate(_first=owners.is_first(listed, "item_id"))
@@ -94,17 +95,17 @@ def items(ev: Any) -> Any:
     )
 
 
-def click_people(ev: Any) -> Any:
+def click_people(ev: Table) -> Any:
     """click_id -> the pseudonym the marketplace saw on the visit or order carrying that click id."""
     carried = ev.filter(ev.type.isin(["market.visit", "market.order"]) & ev.click_id.notnull() & ev.user.notnull())
     return carried.group_by("click_id").aggregate(chain_user=carried.user.min())
 
 
-def brands(ev: Any) -> Any:
+def brands(ev: Table) -> Any:
     return items(ev).select(brand=_.item_brand).filter(_.brand.notnull()).distinct()
 
 
-def touches(ev: Any, kinds: frozenset[str], exclude_users: Iterable[str] | Any | None = None) -> Any:
+def touches(ev: Table, kinds: frozenset[str], exclude_users: Iterable[str] | Any | None = None) -> Any:
     """Every touch a person had with seeding, less the touches of ``exclude_users`` (pseudonyms or a table with
     a ``user`` column: flagged fake-engagement accounts, say).
 
@@ -183,12 +184,12 @@ def touches(ev: Any, kinds: frozenset[str], exclude_users: Iterable[str] | Any |
     return without_users(out, exclude_users)
 
 
-def refunds(ev: Any) -> Any:
+def refunds(ev: Table) -> Any:
     r = ev.filter(ev.type == "market.refund")
     return r.group_by("order_id").aggregate(refunded=exact_sum(r.amount))
 
 
-def conversions(ev: Any) -> Any:
+def conversions(ev: Table) -> Any:
     """One row per order: order_id, user, t, amount, net (after refunds), item_id, brand, category."""
     o = ev.filter(ev.type == "market.order")
     # The same order id sent twice under two event ids is one order: keep its earliest record.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ibis.expr.types import Table
+
 from hongmao.engine import trust_disclosure, trust_engagement, trust_outcomes
 from hongmao.engine.session import Session
 from hongmao.trust.disclosure import judge
@@ -57,14 +59,14 @@ def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustIn
     )
 
 
-def judge_accounts_in(session: Session, ev: Any, rules: EngagementRules) -> list[AccountFinding]:
+def judge_accounts_in(session: Session, ev: Table, rules: EngagementRules) -> list[AccountFinding]:
     """Every engaging account of ``ev`` judged for fake engagement (activity, lockstep pairs, then the rules)."""
     activity = session.arrow(trust_engagement.account_activity(ev, rules.short_dwell_ms)).to_pylist()
     return judge_accounts(activity, lockstep_pairs(session, ev, activity, rules), rules)
 
 
 def lockstep_pairs(
-    session: Session, ev: Any, activity: list[dict[str, Any]], rules: EngagementRules
+    session: Session, ev: Table, activity: list[dict[str, Any]], rules: EngagementRules
 ) -> list[dict[str, Any]]:
     """Pairs sharing ``min_shared_notes`` notes, and pairs sharing any note among short-dwell accounts."""
     window = rules.lockstep_window_seconds

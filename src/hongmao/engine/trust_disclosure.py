@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ibis.expr.types import Table
+
 from hongmao.engine.exact import exact_sum
 from hongmao.engine.session import Session
 
 
-def published_notes(ev: Any) -> Any:
+def published_notes(ev: Table) -> Any:
     """One row per note: its latest published record (a re-sent note.published corrects the earlier one)."""
     p = ev.filter(ev.type == "note.published")
     data = p.data.cast("json")
@@ -41,7 +43,7 @@ def published_notes(ev: Any) -> Any:
     )
 
 
-def campaign_listings(ev: Any) -> Any:
+def campaign_listings(ev: Table) -> Any:
     """(note_id, campaign_id, campaign_brand): every note a brand's campaign record lists."""
     c = ev.filter(ev.type == "campaign.created")
     listed = c.select(
@@ -50,7 +52,7 @@ def campaign_listings(ev: Any) -> Any:
     return listed.select(note_id=listed.note.str, campaign_id=listed.campaign_id, campaign_brand=listed.campaign_brand)
 
 
-def note_links(ev: Any) -> Any:
+def note_links(ev: Table) -> Any:
     """(note_id, link_ids, link_campaigns): the shoppable links created for each note."""
     lk = ev.filter((ev.type == "link.created") & ev.note_id.notnull())
     return lk.group_by("note_id").aggregate(
@@ -59,7 +61,7 @@ def note_links(ev: Any) -> Any:
     )
 
 
-def named_deals(ev: Any) -> Any:
+def named_deals(ev: Table) -> Any:
     """(note_id, deal_ids, deal_brand): the collaboration records that name their note."""
     d = ev.filter((ev.type == "collaboration.created") & ev.note_id.notnull())
     return d.group_by("note_id").aggregate(
@@ -67,7 +69,7 @@ def named_deals(ev: Any) -> Any:
     )
 
 
-def unnamed_deals(ev: Any) -> Any:
+def unnamed_deals(ev: Table) -> Any:
     """(deal_id, creator_id, brand, logged): collaboration records that name no note."""
     d = ev.filter((ev.type == "collaboration.created") & ev.note_id.isnull())
     return d.select(
@@ -75,13 +77,13 @@ def unnamed_deals(ev: Any) -> Any:
     ).order_by(["logged", "deal_id"])
 
 
-def boosts(ev: Any) -> Any:
+def boosts(ev: Table) -> Any:
     """(note_id, boost_brand, boost_spend): the paid boosting of each note."""
     b = ev.filter((ev.type == "note.boosted") & ev.note_id.notnull())
     return b.group_by("note_id").aggregate(boost_brand=b.brand.max(), boost_spend=exact_sum(b.amount))
 
 
-def commercial_evidence(ev: Any) -> Any:
+def commercial_evidence(ev: Table) -> Any:
     """One row per published note with every commercial tie the lake holds.
 
     Columns: note_id, creator_id, brand, tier, published, disclosed, collaboration_id, note_campaign,
@@ -122,7 +124,7 @@ def commercial_evidence(ev: Any) -> Any:
     ).order_by("note_id")
 
 
-def evidence_rows(session: Session, ev: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def evidence_rows(session: Session, ev: Table) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The evidence row of every note, and the collaboration records that name no note."""
     rows: list[dict[str, Any]] = session.arrow(commercial_evidence(ev)).to_pylist()
     deals: list[dict[str, Any]] = session.arrow(unnamed_deals(ev)).to_pylist()

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import ibis
+from ibis.expr.types import Table
 
 from hongmao.contract import ENGAGEMENT_TYPES
 from hongmao.engine import tables
@@ -25,7 +26,7 @@ from hongmao.engine import tables
 ACTION_TYPES = ("note.read", *ENGAGEMENT_TYPES)
 
 
-def account_activity(ev: Any, short_dwell_ms: int) -> Any:
+def account_activity(ev: Table, short_dwell_ms: int) -> Any:
     """One row per community account with any read or engagement."""
     acts = ev.filter(ev.type.isin(list(ACTION_TYPES)) & ev.user.notnull() & ev.note_id.notnull())
     meta = tables.notes(ev)
@@ -67,7 +68,7 @@ def account_activity(ev: Any, short_dwell_ms: int) -> Any:
     )
 
 
-def lockstep_pairs(ev: Any, window_seconds: int, min_shared: int, among: Iterable[str] | Any | None = None) -> Any:
+def lockstep_pairs(ev: Table, window_seconds: int, min_shared: int, among: Iterable[str] | Any | None = None) -> Any:
     """(user_a, user_b, shared): pairs of accounts that engaged at least ``min_shared`` of the same notes, each
     time within ``window_seconds`` of each other (user_a < user_b); only pairs within ``among`` when given."""
     eng = ev.filter(ev.type.isin(list(ENGAGEMENT_TYPES)) & ev.user.notnull() & ev.note_id.notnull())
@@ -90,7 +91,7 @@ def lockstep_pairs(ev: Any, window_seconds: int, min_shared: int, among: Iterabl
 
 
 def note_engagement(
-    ev: Any, burst_seconds: int, flagged: Iterable[str] | Any | None = None, short_dwell_ms: int = 3_000
+    ev: Table, burst_seconds: int, flagged: Iterable[str] | Any | None = None, short_dwell_ms: int = 3_000
 ) -> Any:
     """One row per published note: reads (and those under ``short_dwell_ms``), likes, engagements, early
     (burst-window) engagements, and the reads, engagements and distinct accounts from ``flagged`` accounts."""

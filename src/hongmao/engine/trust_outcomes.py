@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import ibis
+from ibis.expr.types import Table
 
 from hongmao.engine import credit, tables
 from hongmao.engine.exact import exact_sum
@@ -25,7 +26,7 @@ OUTCOMES = ("refund", "nad", "low", "bad")
 LOW_RATING = 2
 
 
-def order_outcomes(ev: Any) -> Any:
+def order_outcomes(ev: Table) -> Any:
     """One row per order: order_id, item_id, t, refund, nad, low, bad (booleans) and the time each was first seen
     (refund_t, nad_t, low_t, bad_t; null when it did not happen)."""
     conv = tables.conversions(ev)
@@ -57,7 +58,7 @@ def order_outcomes(ev: Any) -> Any:
 
 
 def credited(
-    ev: Any,
+    ev: Table,
     by: str,
     model: str = "linear",
     kinds: Iterable[str] = ("read", "engagement", "click"),
@@ -74,6 +75,6 @@ def credited(
     return keyed.group_by(["order_id", "key"]).aggregate(weight=exact_sum(keyed.weight))
 
 
-def data_end(ev: Any) -> Any:
+def data_end(ev: Table) -> Any:
     """The time of the lake's last event: outcomes after it cannot have been seen yet."""
     return ev.time.max()
