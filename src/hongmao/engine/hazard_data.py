@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from ibis.expr.types import Table
 
 from hongmao.attribution.hazard_data import FloatArray, HazardData, IntArray, quantile_strata
-from hongmao.engine import tables
+from hongmao.engine import owners, tables
 from hongmao.engine.credit import SECONDS_PER_DAY
 from hongmao.engine.session import Session
 
@@ -98,7 +98,7 @@ def gather(
 
     items = tables.items(ev)
     categories = items.filter(items.item_brand.notnull() & items.item_category.notnull())
-    categories = categories.group_by(brand=categories.item_brand).aggregate(category=categories.item_category.mode())
+    categories = owners.most_common(categories.rename(brand="item_brand"), "brand", "item_category", "category")
     brand_category = {r["brand"]: r["category"] for r in _table(session, categories.order_by("brand")).to_pylist()}
 
     feed_share = _feed_share(session, ev, categories, users)

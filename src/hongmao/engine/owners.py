@@ -64,6 +64,17 @@ def is_first(rel: Any, key: str) -> Any:
     return ibis.row_number().over(ibis.window(group_by=key, order_by=["time", "id"])) == 0
 
 
+def most_common(rel: Any, key: str, value: str, name: str) -> Any:
+    """(``key``, ``name``): each key's most frequent non-null ``value``, ties to the first by value. Engines'
+    own ``mode()`` break ties each their own way (DuckDB in no stated order), which would make a brand's
+    category, and every figure that follows from it, depend on the engine."""
+    known = rel.filter(rel[key].notnull() & rel[value].notnull())
+    counts = known.group_by([key, value]).aggregate(_n=known.count())
+    first = ibis.window(group_by=counts[key], order_by=[ibis.desc(counts._n), counts[value]])
+    ranked = counts.mutate(_rank=ibis.row_number().over(first))
+    return ranked.filter(ranked._rank == 0).select(key, **{name: ranked[value]})
+
+
 def _first(rel: Any) -> Any:
     """One row per ``id``: the earliest by (t, event_id)."""
     window = ibis.window(group_by="id", order_by=["t", "event_id"])

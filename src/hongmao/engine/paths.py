@@ -25,6 +25,7 @@ import ibis
 from ibis.expr.types import Table
 
 from hongmao.attribution import PathRow
+from hongmao.engine import owners
 from hongmao.engine.credit import credit_key, window_seconds
 from hongmao.engine.exact import exact_sum
 from hongmao.engine.session import Session
@@ -68,7 +69,7 @@ def _idle_touches(touch: Table, conv: Table, null_window: str, windows: Windows 
     idle = idle.mutate(last_tt=idle.tt.max().over(ibis.window(group_by=[idle.user, idle.brand])))
     category = ibis.null("string")
     if items is not None and windows.by_category:
-        cats = items.group_by(brand=items.item_brand).aggregate(brand_category=items.item_category.mode())
+        cats = owners.most_common(items.rename(brand="item_brand"), "brand", "item_category", "brand_category")
         idle = idle.left_join(cats, idle.brand == cats.brand).drop("brand_right")
         category = idle.brand_category
     age = (idle.last_tt - idle.tt).cast("float64")
