@@ -231,7 +231,7 @@ def check_same(results: list[dict[str, Any]]) -> None:
             assert worst < 1e-6, f"{r['contender']} {model}: credit differs from {ref['contender']} by {worst}"
 
 
-def run_rounds(steps: list[tuple[str, str]], data: Path, args: argparse.Namespace, rounds: int) -> list[dict]:
+def run_rounds(steps: list[tuple[str, str]], data: Path, args: argparse.Namespace, rounds: int) -> list[dict[str, Any]]:
     results = []
     for rnd in range(rounds):
         order = steps[rnd % len(steps) :] + steps[: rnd % len(steps)]
@@ -256,7 +256,7 @@ def run_rounds(steps: list[tuple[str, str]], data: Path, args: argparse.Namespac
     return results
 
 
-def summarise(results: list[dict], title: str) -> list[dict]:
+def summarise(results: list[dict[str, Any]], title: str) -> list[dict[str, Any]]:
     rounds = sorted({r["round"] for r in results})
     table = []
     for contender, model in dict.fromkeys((r["contender"], r["model"]) for r in results):
