@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hongmao.contract import EventBase, Problem
+from hongmao.contract import EVENT_TYPES, EventBase, Problem
 from hongmao.engine import owners
 from hongmao.engine.session import Session
 from hongmao.lake import Lake
@@ -96,6 +96,8 @@ class Ownership:
     creators: frozenset[str] = frozenset()
 
 
+#: A person's contact with a note (impression, read, like, ...): the contract's note events but the brand's own.
+NOTE_TOUCHES = tuple(t for t in EVENT_TYPES if t.startswith("note.") and t not in BRAND_RECORDS)
 #: How a field of an event relates to the sending brand's ids:
 #: ``claim`` -- the record registers the id: it must be new to the lake or already the brand's;
 #: ``own``   -- the id must be the brand's (in the lake, or claimed earlier in the same batch);
@@ -118,10 +120,7 @@ ID_FIELDS: dict[str, tuple[tuple[str, str, Role], ...]] = {
         ("campaign_id", "campaigns", "claim"),
     ),
     "note.boosted": (("note_id", "notes", "own"), ("campaign_id", "campaigns", "claim")),
-    **{
-        kind: (("note_id", "notes", "own"),)
-        for kind in ("note.impression", "note.read", "note.like", "note.collect", "note.comment", "note.share")
-    },
+    **{kind: (("note_id", "notes", "own"),) for kind in NOTE_TOUCHES},
     # A link needs one of note and item to be the brand's (checked below); neither may be another's.
     "link.created": (
         ("link_id", "links", "claim"),
