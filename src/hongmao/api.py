@@ -36,8 +36,7 @@ def open_lake(
     """The lake in ``data_dir``. Unless ``create``, a directory holding no lake raises
     :class:`~hongmao.errors.NoLakeError`: a mistyped ``--data`` must not become a new, empty lake whose zeros
     read like an answer."""
-    from hongmao.lake import Lake
-    from hongmao.lake.lake import require
+    from hongmao.lake import Lake, require
 
     directory = settings.data_dir(data_dir)
     if not create:

@@ -12,7 +12,7 @@ translation, migrations), :mod:`~hongmao.lake.segments` (Parquet files and their
 :mod:`~hongmao.lake.recovery` (tidying after a crash).
 """
 
-from hongmao.lake.lake import AppendResult, Lake, SegmentInfo
+from hongmao.lake.lake import AppendResult, Lake, SegmentInfo, require
 from hongmao.lake.segments import empty_table, segment_schema
 
-__all__ = ["AppendResult", "Lake", "SegmentInfo", "empty_table", "segment_schema"]
+__all__ = ["AppendResult", "Lake", "SegmentInfo", "empty_table", "require", "segment_schema"]

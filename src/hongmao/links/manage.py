@@ -17,8 +17,7 @@ from typing import Any
 from hongmao import settings
 from hongmao.contract import to_row, validate
 from hongmao.errors import ContractError, LinkError
-from hongmao.lake import Lake
-from hongmao.lake.lake import require
+from hongmao.lake import Lake, require
 from hongmao.links import keys, registry
 from hongmao.links.markets import check_destination, get_market, item_destination
 from hongmao.links.registry import LinkRecord
