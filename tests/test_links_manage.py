@@ -230,3 +230,15 @@ def test_the_visitor_learned_from_the_click_chain_is_de_duplicated_too(tmp_path:
     assert counted(tmp_path, events) == ["x1"]
     f = funnel(on([tmp_path / "c.parquet"]))
     assert (f["clicks"], f["counted_clicks"]) == (2, 1)
+
+
+def test_looking_a_link_up_in_a_missing_lake_creates_nothing(tmp_path: Path) -> None:
+    from hongmao.errors import NoLakeError
+
+    typo = tmp_path / "typo"
+    for call in (lambda: get_link("lk-x", data_dir=typo), lambda: revoke_link("lk-x", data_dir=typo)):
+        with pytest.raises(NoLakeError, match="no lake"):
+            call()
+    assert not typo.exists()
+    result = subprocess.run([HONGMAO, "link", "show", "lk-x", "--data", str(typo)], capture_output=True, text=True)
+    assert result.returncode != 0 and "Traceback" not in result.stderr and not typo.exists()
