@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from hongmao.errors import ConfigError
+from hongmao.sim.rings import ring_style
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,9 @@ class WorldConfig:
     deceptive_refund_rate: float = 0.4  # ... and its buyers refund as not_as_described this often
 
     # fake engagement (水军)
-    fake_rings: int = 3  # each ring serves one creator who buys fake engagement
+    fake_rings: int = 3  # each ring serves the client creators its style says (hongmao.sim.rings)
     ring_size: int = 30
+    ring_styles: tuple[str, ...] = ("crude", "sloppy", "careful")  # ring r works in style r mod len
 
     # campaigns
     campaigns_per_brand: int = 1
@@ -122,6 +124,10 @@ class WorldConfig:
         for name, count in counts.items():
             if count < 0:
                 raise ConfigError(f"{name} must not be negative, got {count}")
+        if self.fake_rings and not self.ring_styles:
+            raise ConfigError("ring_styles must name at least one style when fake_rings > 0")
+        for style in self.ring_styles:
+            ring_style(style)
         if self.creators is not None and self.creators < 1:
             raise ConfigError(f"creators must be at least 1, got {self.creators}")
         if self.campaign_creators is not None and self.campaign_creators < 1:
@@ -148,4 +154,5 @@ class WorldConfig:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["start"] = self.start.isoformat()
+        out["ring_styles"] = list(self.ring_styles)
         return out
