@@ -1,6 +1,6 @@
 """What happens in the community each day: notes and links appear, feeds show notes, people read, engage and
-click shoppable links, bots and link previews fetch links, and fake-engagement rings burst on their creator's
-new notes.
+click shoppable links, bots and link previews fetch links, and fake-engagement rings work their clients' new
+notes (crude rings in a lockstep burst, careful ones over hours with ordinary reading between jobs).
 
 The bulk (impressions, reads, engagements, clicks) is drawn with NumPy for the whole day and handed to the
 sink as sorted column blocks. Every read of a brand note becomes a *touch* — (person, brand, note, intent
@@ -20,7 +20,8 @@ from numpy.typing import NDArray
 from hongmao.sim.clock import DAY, seconds_in_day
 from hongmao.sim.config import MARKETS
 from hongmao.sim.holdout import in_holdout
-from hongmao.sim.world import CAMPAIGN_BOOST, NOTE_LIFETIME_DAYS, REACH_HALF_LIFE_DAYS, World
+from hongmao.sim.rings import RING_STYLES, cover_times, dwell_ms, job_times
+from hongmao.sim.world import CAMPAIGN_BOOST, NOTE_LIFETIME_DAYS, REACH_HALF_LIFE_DAYS, Ring, World
 from hongmao.sim.writer import EventSink, dumps, head
 
 READ_BASE, READ_GAIN = 0.12, 0.5  # P(read | impression) = (base + gain * sqrt(interest)) * sqrt(quality)
@@ -36,8 +37,6 @@ READ_INTENT = 1.0
 CLICK_BASE, CLICK_INTENT = 0.05, 2.0
 DECEPTIVE_ENGAGEMENT = 1.3  # overselling is catchy
 CLICK_LANDS = 0.92  # share of human clicks whose store page loads (a visit with the click id)
-FAKE_TURNOUT, FAKE_LIKE, FAKE_COLLECT, FAKE_COMMENT = 0.85, 0.95, 0.7, 0.05
-FAKE_DWELL_MS = (300, 1800)  # implausibly short
 
 
 @dataclass
@@ -75,6 +74,7 @@ class Community:
     def __init__(self, world: World, rng: np.random.Generator, sink: EventSink) -> None:
         self.w = world
         self.rng = rng
+        self.ring_rng = rng.spawn(1)[0]  # rings draw apart: their style never shifts what people do
         self.sink = sink
         self.note_ids = [n.id for n in world.notes]
         self.link_ids = [lk.id for lk in world.links]
@@ -136,38 +136,78 @@ class Community:
                 emit("links", note.pub_t + 1 + k, "link.created", "links", dumps(ldata))
 
     def fake_bursts(self, day: int) -> None:
-        """Rings of fake accounts like and collect their client's new notes within the hour, barely reading."""
-        w, rng, emit = self.w, self.rng, self.sink.emit
+        """Rings of fake accounts work their clients' new notes of the day, each in its style
+        (:mod:`hongmao.sim.rings`), and the rings that hide read ordinary notes as cover."""
+        w = self.w
         for n in self._by_pub_day.get(day, []):
             note = w.notes[n]
             ring_index = w.creators[note.creator].ring
-            if ring_index < 0:
+            if ring_index >= 0:
+                self._ring_job(w.rings[ring_index], note.index)
+        if any(RING_STYLES[r.style].cover_reads_per_day > 0 for r in w.rings):
+            weight = self._note_weights(day)
+            live = np.flatnonzero(weight > 0)
+            if len(live):
+                cum = np.cumsum(weight[live])
+                for ring in w.rings:
+                    self._ring_cover(ring, day, live, cum)
+
+    def _ring_job(self, ring: Ring, n: int) -> None:
+        w, rng, emit = self.w, self.ring_rng, self.sink.emit
+        style = RING_STYLES[ring.style]
+        note = w.notes[n]
+        campaign = w.campaigns[note.campaign] if note.campaign >= 0 else None
+        nid = note.id
+        accounts = ring.accounts
+        times = job_times(rng, style, note.pub_t, len(accounts))
+        dwells = dwell_ms(rng, style, len(accounts))
+        draws = rng.random((len(accounts), 4))
+        for account, t, dwell, d in zip(accounts, times.tolist(), dwells.tolist(), draws.tolist(), strict=True):
+            if d[0] >= style.turnout:
                 continue
-            campaign = w.campaigns[note.campaign] if note.campaign >= 0 else None
-            start = note.pub_t + int(rng.integers(1200, 7200))
-            nid = note.id
-            for account in w.rings[ring_index].accounts:
-                draws = rng.random(4)
-                if draws[0] >= FAKE_TURNOUT:
-                    continue
-                if campaign is not None and in_holdout(account, campaign.id, campaign.holdout_share, w.cfg.holdout_key):
-                    continue
-                t = start + int(rng.integers(0, 2400))
-                dwell = int(rng.integers(*FAKE_DWELL_MS))
-                emit(
-                    "community",
-                    t,
-                    "note.read",
-                    "community",
-                    f'{{"note_id":"{nid}","user":"{account}","dwell_ms":{dwell}}}',
-                )
-                touch = f'{{"note_id":"{nid}","user":"{account}"}}'
-                if draws[1] < FAKE_LIKE:
-                    emit("community", t + 1, "note.like", "community", touch)
-                if draws[2] < FAKE_COLLECT:
-                    emit("community", t + 2, "note.collect", "community", touch)
-                if draws[3] < FAKE_COMMENT:
-                    emit("community", t + 3, "note.comment", "community", touch)
+            if campaign is not None and in_holdout(account, campaign.id, campaign.holdout_share, w.cfg.holdout_key):
+                continue
+            touch = f'{{"note_id":"{nid}","user":"{account}"}}'
+            if style.impressions:
+                emit("community", t - 5, "note.impression", "community", touch)
+            read = f'{{"note_id":"{nid}","user":"{account}","dwell_ms":{dwell}}}'
+            emit("community", t, "note.read", "community", read)
+            done = t + 1 + dwell // 1000
+            if d[1] < style.like:
+                emit("community", done, "note.like", "community", touch)
+            if d[2] < style.collect:
+                emit("community", done + 1, "note.collect", "community", touch)
+            if d[3] < style.comment:
+                emit("community", done + 2, "note.comment", "community", touch)
+
+    def _ring_cover(self, ring: Ring, day: int, live: NDArray[np.int64], cum: NDArray[np.float64]) -> None:
+        """Ordinary reads between jobs: notes drawn as a feed would show them, read and liked like a person."""
+        rng, emit, nids = self.ring_rng, self.sink.emit, self.note_ids
+        style = RING_STYLES[ring.style]
+        if style.cover_reads_per_day <= 0:
+            return
+        counts = rng.poisson(style.cover_reads_per_day, len(ring.accounts))
+        total = int(counts.sum())
+        if not total:
+            return
+        pick = live[np.minimum(np.searchsorted(cum, rng.random(total) * cum[-1], side="right"), len(live) - 1)]
+        times = cover_times(rng, day, total)
+        dwells = np.clip(rng.lognormal(np.log(DWELL_MEDIAN_MS), DWELL_SIGMA, total), 1500, 900_000).astype(np.int64)
+        likes = rng.random(total) < style.cover_like
+        who = np.repeat(np.arange(len(ring.accounts)), counts)
+        pub = self.w.na.pub_t[pick]
+        times = np.maximum(times, pub + 60)
+        for a, n, t, dwell, liked in zip(
+            who.tolist(), pick.tolist(), times.tolist(), dwells.tolist(), likes.tolist(), strict=True
+        ):
+            account, nid = ring.accounts[a], nids[n]
+            touch = f'{{"note_id":"{nid}","user":"{account}"}}'
+            if style.impressions:
+                emit("community", t - 5, "note.impression", "community", touch)
+            read = f'{{"note_id":"{nid}","user":"{account}","dwell_ms":{dwell}}}'
+            emit("community", t, "note.read", "community", read)
+            if liked:
+                emit("community", t + 1 + dwell // 1000, "note.like", "community", touch)
 
     # -- the feed ----------------------------------------------------------------------------------------------
     def _note_weights(self, day: int) -> NDArray[np.float64]:

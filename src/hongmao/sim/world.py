@@ -18,6 +18,7 @@ from hongmao.identity import Pseudonymizer
 from hongmao.sim.clock import DAY, Clock, seconds_in_day
 from hongmao.sim.config import BRAND_NAMES, CATEGORIES, MARKET_URLS, MARKETS, Category, WorldConfig
 from hongmao.sim.holdout import holdout_mask
+from hongmao.sim.rings import ring_style
 
 NOTE_LIFETIME_DAYS = 21  # a note stops being shown in feeds after this many days
 REACH_HALF_LIFE_DAYS = 2.0  # feeds favour fresh notes
@@ -129,8 +130,10 @@ class Campaign:
 @dataclass(frozen=True)
 class Ring:
     index: int
-    creator: int
+    creator: int  # its first client
     accounts: tuple[str, ...]  # pseudonyms of the fake accounts
+    style: str = "crude"  # a key of hongmao.sim.rings.RING_STYLES
+    clients: tuple[int, ...] = ()  # every creator it serves (indices), the first one included
 
 
 @dataclass
@@ -267,12 +270,32 @@ def _creators(rng: np.random.Generator, n: int, cfg: WorldConfig, brands: list[B
     if n_rings:
         chosen = rng.choice(n, size=n_rings, replace=False, p=ring_weight / ring_weight.sum())
         ring_of = {int(c): r for r, c in enumerate(chosen.tolist())}
+        ring_of.update(_more_clients(chosen.tolist(), ring_weight, cfg))
     out: list[Creator] = []
     for c in range(n):
         tier = str(tiers[c])
         cat = int(rng.choice(brand_cats)) if rng.random() < 0.8 else int(rng.integers(0, k))
         reach = (6.0 if tier == "kol" else 1.0) * float(rng.lognormal(0.0, 0.35))
         out.append(Creator(c, f"cr-{c:04d}", tier, cat, c in deceptive, ring_of.get(c, -1), reach))
+    return out
+
+
+def _more_clients(first: list[int], weight: NDArray[np.float64], cfg: WorldConfig) -> dict[int, int]:
+    """creator -> ring for the clients after each ring's first, as its style asks. Drawn from a stream of their
+    own (seeded by the first clients), so the rest of the world is the one a single-client ring would live in."""
+    sub = np.random.default_rng([*first, len(weight), 2025])
+    taken = set(first)
+    out: dict[int, int] = {}
+    for r in range(len(first)):
+        extra = ring_style(cfg.ring_styles[r % len(cfg.ring_styles)]).clients - 1
+        free = np.array([c for c in range(len(weight)) if c not in taken], dtype=np.int64)
+        extra = min(extra, len(free))
+        if extra <= 0:
+            continue
+        p = weight[free] / weight[free].sum()
+        for c in sub.choice(free, size=extra, replace=False, p=p).tolist():
+            out[int(c)] = r
+            taken.add(int(c))
     return out
 
 
@@ -454,11 +477,14 @@ def build_world(rng: np.random.Generator, users: int, days: int, n_brands: int, 
 
     rings: list[Ring] = []
     pz = Pseudonymizer(cfg.match_key)
+    clients: dict[int, list[int]] = {}
     for c in creators:
         if c.ring >= 0:
-            accounts = tuple(pz(f"fake-{c.ring}-{j}") for j in range(cfg.ring_size))
-            rings.append(Ring(c.ring, c.index, accounts))
-    rings.sort(key=lambda r: r.index)
+            clients.setdefault(c.ring, []).append(c.index)
+    for r in sorted(clients):
+        accounts = tuple(pz(f"fake-{r}-{j}") for j in range(cfg.ring_size))
+        style = cfg.ring_styles[r % len(cfg.ring_styles)]
+        rings.append(Ring(r, clients[r][0], accounts, style, tuple(clients[r])))
 
     k = len(CATEGORIES)
     per_cat = np.bincount([b.category for b in brands], minlength=k) if brands else np.zeros(k, dtype=np.int64)
