@@ -76,6 +76,8 @@ class TruthWriter:
                     "category": w.categories[c.category].id,
                     "deceptive": c.deceptive,
                     "buys_fake_engagement": c.ring >= 0,
+                    "ring": c.ring if c.ring >= 0 else None,
+                    "ring_style": w.rings[c.ring].style if c.ring >= 0 else None,
                 }
                 for c in w.creators
             ),
@@ -105,7 +107,13 @@ class TruthWriter:
         self._write(
             "fake_accounts.jsonl",
             (
-                {"user": account, "ring": r.index, "creator_id": w.creators[r.creator].id}
+                {
+                    "user": account,
+                    "ring": r.index,
+                    "creator_id": w.creators[r.creator].id,
+                    "style": r.style,
+                    "client_creators": [w.creators[c].id for c in r.clients],
+                }
                 for r in w.rings
                 for account in r.accounts
             ),
