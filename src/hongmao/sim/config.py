@@ -13,6 +13,7 @@ from typing import Any
 
 from hongmao.errors import ConfigError
 from hongmao.sim.rings import ring_style
+from hongmao.sim.worlds import WORLDS
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,16 @@ class WorldConfig:
     match_key: str = "hongmao-sim-match-key-2025"
     holdout_key: str = "hongmao-sim-holdout-key-2025"
 
+    # the causal structure: a kind of hongmao.sim.worlds.WORLD_KINDS (additive, saturating, targeted, routes)
+    world: str = "additive"
+
     # output
     shard_by_day: bool = False  # events/<side>/<date>.jsonl instead of events/<side>.jsonl
 
     def check(self) -> None:
         """Raise :class:`~hongmao.errors.ConfigError` for values that cannot make a world."""
+        if self.world not in WORLDS:
+            raise ConfigError(f"unknown world kind {self.world!r}; known kinds: {', '.join(WORLDS)}")
         shares = {
             "kol_share": self.kol_share,
             "deceptive_creator_share": self.deceptive_creator_share,
