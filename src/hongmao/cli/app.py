@@ -15,6 +15,7 @@ from hongmao.cli import ingest_cmd as ingest_cmd
 from hongmao.cli import keys_cmd as keys_cmd
 from hongmao.cli import lift_cmd as lift_cmd
 from hongmao.cli import link_cmd as link_cmd
+from hongmao.cli import match_cmd as match_cmd
 from hongmao.cli import measure_cmd as measure_cmd
 from hongmao.cli import misc_cmd as misc_cmd
 from hongmao.cli import serve_cmd as serve_cmd
@@ -40,6 +41,7 @@ keys_cmd.register(app)
 link_cmd.register(app)
 serve_cmd.register(app)
 trust_cmd.register(app)
+match_cmd.register(app)
 
 
 def main() -> None:
