@@ -1,8 +1,12 @@
-"""Keyed pseudonyms: HMAC-SHA256 of a normalised identifier under a match key both sides share.
+"""Keyed pseudonyms: HMAC-SHA256 of a normalised identifier under one match key — the single-party mode.
 
-Each platform applies :func:`pseudonymize` with the same match key *before* its data leaves it; the two sides
-then meet on equal pseudonyms without either seeing the other's raw identifiers. The key is configuration
-(``HONGMAO_MATCH_KEY`` or a key file), never data; Hongmao never stores or logs the raw value.
+**Single party owning both sides** (one company runs the community and the store, or a demo): it applies
+:func:`pseudonymize` with one match key to both sides' data before it reaches the lake, and the two sides meet
+on equal pseudonyms. Whoever holds that key can hash every candidate phone number and read back who is in the
+data, so two *separate* platforms must not share it: they match with :mod:`hongmao.cleanroom` (each side its
+own secret, commutative blinding), where each side still uses this HMAC under its *own* key for its refs.
+The key is configuration (``HONGMAO_MATCH_KEY`` or a key file), never data; Hongmao never stores or logs the
+raw value.
 """
 
 from __future__ import annotations
