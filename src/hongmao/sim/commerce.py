@@ -24,17 +24,20 @@ Hazards add, so a campaign's effect on its treated group is the sum of its notes
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from hongmao.sim.behaviour import Clicks, Touches
+from hongmao.sim.behaviour import CLICK_INTENT, Clicks, Touches
 from hongmao.sim.clock import DAY, seconds_in_day
 from hongmao.sim.config import MARKETS
+from hongmao.sim.shapley import shapley
 from hongmao.sim.truth import CampaignTally, TruthWriter
 from hongmao.sim.world import World
+from hongmao.sim.worlds import WORLD_KINDS, Dynamics
 from hongmao.sim.writer import EventSink
 
 SESSION_VIA_CLICK = 0.85  # a note-caused buyer who clicked its link today buys in that session
@@ -92,11 +95,26 @@ def _cum(p: tuple[float, ...]) -> tuple[float, ...]:
 class Commerce:
     """The marketplace side of a world and everyone's purchase intent, stepped one day at a time."""
 
-    def __init__(self, world: World, rng: np.random.Generator, sink: EventSink, truth: TruthWriter) -> None:
+    def __init__(
+        self,
+        world: World,
+        rng: np.random.Generator,
+        sink: EventSink,
+        truth: TruthWriter,
+        dynamics: Dynamics | None = None,
+    ) -> None:
         self.w = world
         self.rng = rng
         self.sink = sink
         self.truth = truth
+        # The additive world keeps its running decayed intent and its closed-form truth (no dynamics); every
+        # other kind recomputes intent from the touch log with its kernel and credits orders by Shapley values.
+        self.dyn = dynamics
+        self.kind = dynamics.kind if dynamics is not None else WORLD_KINDS["additive"]
+        kernel = self.kind.kernel
+        self._weight: Callable[[int, float], float] = (
+            (lambda age, tau: math.exp(-age / tau)) if dynamics is None else (lambda age, tau: float(kernel(age, tau)))
+        )
         w = world
         self.n_brands = nb = len(w.brands)
         self.tau = np.array([w.categories[b.category].mean_delay_days for b in w.brands], dtype=np.float64)
@@ -107,6 +125,8 @@ class Commerce:
         self.k_search = cfg.search_back_rate / self.tau
         self.k_community = cfg.community_search_rate / self.tau
         self.intent = np.zeros((w.n_users, nb), dtype=np.float64)
+        self.organic = w.organic
+        self.routes: dict[tuple[int, int], tuple[int, int, int]] = {}  # (user, brand) -> latest landed click
         self.logs: list[_DayLog] = []
         self.keep_days = np.minimum(np.ceil(MEMORY_CYCLES * self.tau), MAX_LOG_DAYS).astype(np.int64)
         self.pending: dict[int, list[tuple[int, str, str, str]]] = {}
@@ -172,11 +192,30 @@ class Commerce:
             lo = np.searchsorted(log.key, keys, side="left")
             hi = np.searchsorted(log.key, keys, side="right")
             for j in np.flatnonzero(hi > lo).tolist():
-                f = math.exp(-(day - log.day) / float(self.tau[int(keys[j]) % self.n_brands]))
+                f = self._weight(day - log.day, float(self.tau[int(keys[j]) % self.n_brands]))
                 acc = out[j]
                 for n, a in zip(log.note[lo[j] : hi[j]].tolist(), log.amount[lo[j] : hi[j]].tolist(), strict=True):
                     acc[n] = acc.get(n, 0.0) + a * f
         return out
+
+    def _kernel_intent(self, day: int) -> NDArray[np.float64]:
+        """Everyone's intent for every brand, each touch weighted by the kind's kernel of its age."""
+        out = np.zeros_like(self.intent)
+        for log in self.logs:
+            b = log.key % self.n_brands
+            weight = self.kind.kernel(day - log.day, self.tau[b])
+            np.add.at(out, (log.key // self.n_brands, b), log.amount * weight)
+        return out
+
+    def _causal(self, touches: Touches, clicks: Clicks) -> Touches:
+        """Touches with only the causal share of a link click's intent (all of it but in the routes world)."""
+        keep = self.kind.click_cause
+        if keep >= 1.0 or len(clicks.t) == 0 or len(touches.user) == 0:
+            return touches
+        n = len(self.w.notes)
+        clicked = np.isin(touches.user * n + touches.note, clicks.user * n + clicks.note)
+        cut = (1.0 - keep) * CLICK_INTENT * self.w.na.persuasion[touches.note]
+        return replace(touches, amount=touches.amount - np.where(clicked, cut, 0.0))
 
     # -- the day ----------------------------------------------------------------------------------------------
     def step(self, day: int, touches: Touches, clicks: Clicks) -> None:
@@ -187,16 +226,26 @@ class Commerce:
         if day > 0:
             self.intent *= self.decay
         self._prune(day)
-        self._add_touches(day, touches)
+        self._add_touches(day, self._causal(touches, clicks))
         last_touch = _last_times(touches.user * self.n_brands + touches.brand, touches.t)
 
         w, rng, cfg = self.w, self.rng, self.w.cfg
-        hazard = w.organic + self.k_buy * self.intent
+        if self.dyn is None:
+            hazard = w.organic + self.k_buy * self.intent
+        else:
+            self.intent = self._kernel_intent(day)
+            self.organic = self.dyn.organic()
+            hazard = self.dyn.hazard(self.organic, self.intent, self.k_buy)
         impulse: dict[int, dict[int, float]] = {}
         sessions: dict[tuple[int, int], tuple[int, int, int]] = {}  # (user, note) -> latest landed click
         if len(clicks.t):
             # an impulse buy is likelier for snacks than for a stroller: the impulse shrinks with the cycle
-            amount = cfg.click_impulse * w.na.persuasion[clicks.note] * self.impulse_scale[clicks.brand]
+            amount = (
+                cfg.click_impulse
+                * w.na.persuasion[clicks.note]
+                * self.impulse_scale[clicks.brand]
+                * self.kind.click_cause
+            )
             np.add.at(hazard, (clicks.user, clicks.brand), amount)
             for u, b, n, lk, t, s, ok, a in zip(
                 clicks.user.tolist(),
@@ -213,12 +262,16 @@ class Commerce:
                 per[n] = per.get(n, 0.0) + a
                 if ok and ((u, n) not in sessions or sessions[(u, n)][0] < t):
                     sessions[(u, n)] = (t, s, lk)
+                if ok and self.kind.route_days and ((u, b) not in self.routes or self.routes[(u, b)][0] < t):
+                    self.routes[(u, b)] = (t, s, lk)  # the brand's latest click, whichever note it came from
 
         buy = rng.random(hazard.shape) < -np.expm1(-hazard)
         search = (rng.random(hazard.shape) < -np.expm1(-self.k_search * self.intent)) & ~buy
         community = rng.random(hazard.shape) < -np.expm1(-self.k_community * self.intent)
         bu, bb = np.nonzero(buy)
         self._orders(day, bu.astype(np.int64), bb.astype(np.int64), impulse, sessions, last_touch)
+        if self.dyn is not None:
+            self.dyn.bought(bu.astype(np.int64), bb.astype(np.int64))
         su, sb = np.nonzero(search)
         self._search_backs(day, su.astype(np.int64), sb.astype(np.int64), last_touch)
         cu, cb = np.nonzero(community)
@@ -269,12 +322,17 @@ class Commerce:
         records: list[dict[str, Any]] = []
         for j, (u, b) in enumerate(zip(users.tolist(), brands.tolist(), strict=True)):
             r = draws[j]
-            k_buy = float(self.k_buy[b])
-            parts = {n: k_buy * c for n, c in contribs[j].items()}
-            for n, a in impulse.get(u * self.n_brands + b, {}).items():
-                parts[n] = parts.get(n, 0.0) + a
+            bought_now = impulse.get(u * self.n_brands + b, {})
+            extra: dict[str, Any] = {}
+            if self.dyn is None:
+                k_buy = float(self.k_buy[b])
+                parts = {n: k_buy * c for n, c in contribs[j].items()}
+                for n, a in bought_now.items():
+                    parts[n] = parts.get(n, 0.0) + a
+                organic = float(w.organic[u, b])
+            else:
+                parts, organic, extra = self._shapley_parts(u, b, contribs[j], bought_now)
             total = sum(parts.values())
-            organic = float(w.organic[u, b])
             incremental = total > 0 and r[0] * (organic + total) >= organic
             notes: list[int] = []
             weights: list[float] = []
@@ -288,7 +346,13 @@ class Commerce:
                     if pick < acc:
                         cause = n
                         break
-            session = sessions.get((u, cause)) if incremental else None
+            if self.kind.route_days:
+                # the brand's latest click within the route window routes the order, whatever caused it
+                session = self.routes.get((u, b))
+                if session is not None and session[0] < (day + 1 - self.kind.route_days) * DAY:
+                    session = None
+            else:
+                session = sessions.get((u, cause)) if incremental else None
             via_click = session is not None and r[2] < SESSION_VIA_CLICK
 
             # what is bought, where
@@ -311,7 +375,18 @@ class Commerce:
             user = w.pseudonyms[u]
 
             # the path to the order
-            if session is not None and via_click:
+            if session is not None and via_click and session[0] < day * DAY:
+                # back days after the click through the app's own tracking: the order still carries the click
+                path = "click"
+                t = start[j]
+                emit(
+                    "market",
+                    t,
+                    "market.visit",
+                    source,
+                    f'{{"user":"{user}","item_id":"{item.id}","store_id":"{store.id}"}}',
+                )
+            elif session is not None and via_click:
                 path = "click"
                 t = session[0] + 30 + int(r[9] * 300)
             else:
@@ -378,10 +453,32 @@ class Commerce:
                     "campaign_id": w.campaigns[campaign].id if campaign >= 0 else None,
                     "path": path,
                     "click_id": f"ck{session[1]}" if session is not None and via_click else None,
+                    **_truth_extra(extra, notes, parts, organic, total),
                 }
             )
         records.sort(key=lambda rec: (rec["time"], rec["order_id"]))
         self.truth.orders(records)
+
+    def _shapley_parts(
+        self, u: int, b: int, intent: dict[int, float], impulse: dict[int, float]
+    ) -> tuple[dict[int, float], float, dict[str, Any]]:
+        """Each note's Shapley value in the buyer's intensity today, the organic intensity v(none), and how
+        the values were found (exact, or sampled with standard errors)."""
+        assert self.dyn is not None
+        players = sorted(set(intent) | set(impulse))
+        organic = float(self.organic[u, b])
+        prior = float(self.dyn.prior[u, b])
+        k = float(self.k_buy[b])
+        if not players:
+            return {}, organic + float(self.kind.response(np.array([prior]), k)[0]), {"shapley": "exact"}
+        x = np.array([intent.get(n, 0.0) for n in players], dtype=np.float64)
+        y = np.array([impulse.get(n, 0.0) for n in players], dtype=np.float64)
+        sv = shapley(self.dyn.game(organic, prior, k, x, y), len(players), self.dyn.rng)
+        parts = {n: max(float(v), 0.0) for n, v in zip(players, sv.values.tolist(), strict=True)}
+        extra: dict[str, Any] = {"shapley": "exact" if sv.se is None else "sampled", "players": len(players)}
+        if sv.se is not None:
+            extra["se"] = dict(zip(players, sv.se.tolist(), strict=True))
+        return parts, sv.empty, extra
 
     def _after_sale(
         self, t: int, order_id: str, user: str, source: str, amount: int, deceived: bool, r: list[float]
@@ -528,6 +625,27 @@ class Commerce:
                 emit("market", t + 15, "market.favorite", source, f'{{"user":"{user}","item_id":"{item.id}"}}')
             elif r[5] < 0.25:
                 emit("market", t + 25, "market.cart", source, f'{{"user":"{user}","item_id":"{item.id}","quantity":1}}')
+
+
+def _truth_extra(
+    extra: dict[str, Any], notes: list[int], parts: dict[int, float], organic: float, total: float
+) -> dict[str, Any]:
+    """What a Shapley truth adds to an order's row (nothing in the additive world, whose rows stay as they were):
+    the organic share v(none) / v(all), the method, and when sampled the standard error of each listed note's
+    weight (its Shapley value's standard error over the notes' total)."""
+    if not extra:
+        return {}
+    out: dict[str, Any] = {
+        "organic_share": round(organic / (organic + total), 6) if organic + total > 0 else 1.0,
+        "shapley": extra["shapley"],
+    }
+    if "players" in extra:
+        out["players"] = extra["players"]
+    se = extra.get("se")
+    if se is not None and notes:
+        mass = sum(parts[n] for n in notes)
+        out["weights_se"] = [round(se[n] / mass, 6) for n in notes]
+    return out
 
 
 def _keyword(keywords: tuple[str, ...], r: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from hongmao.sim.config import WorldConfig
 from hongmao.sim.deals import BrandBooks
 from hongmao.sim.truth import TruthWriter
 from hongmao.sim.world import World, build_world
+from hongmao.sim.worlds import WORLD_KINDS, Dynamics
 from hongmao.sim.writer import EventSink
 
 TRUTH_FILES = ("orders.jsonl", "notes.jsonl", "creators.jsonl", "campaigns.jsonl", "fake_accounts.jsonl", "world.json")
@@ -70,12 +71,17 @@ def simulate(
     brands: int = 6,
     config: WorldConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
+    world: str | None = None,
 ) -> SimSummary:
     """Write a simulated world under ``out``: event files in ``out/events/*.jsonl``, ground truth in ``out/truth/``.
 
     The same arguments give byte-identical files. ``progress(day_done, days)`` is called after each day.
+    ``world`` (default: ``config.world``, ``additive``) picks the causal structure, a kind of
+    :data:`hongmao.sim.worlds.WORLD_KINDS`.
     """
     cfg = config or WorldConfig()
+    if world is not None:
+        cfg = replace(cfg, world=world)
     cfg.check()
     for name, value in (("users", users), ("days", days), ("brands", brands)):
         if value < 1:
@@ -84,18 +90,23 @@ def simulate(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _clear(out)
-    # A fourth stream for the brands' books: spawn(4) gives the same first three children as spawn(3) did.
-    world_seed, community_seed, commerce_seed, books_seed = np.random.SeedSequence(seed).spawn(4)
-    world = build_world(np.random.default_rng(world_seed), users, days, brands, cfg)
-    sink = EventSink(out / "events", world.clock, cfg.shard_by_day)
+    # A fourth stream for the brands' books, a fifth for the world kind's own state: spawn(n) gives the same
+    # first children as spawn(n - 1) did, so the additive world is drawn exactly as before.
+    world_seed, community_seed, commerce_seed, books_seed, kind_seed = np.random.SeedSequence(seed).spawn(5)
+    built = build_world(np.random.default_rng(world_seed), users, days, brands, cfg)
+    kind = WORLD_KINDS[cfg.world]
+    dynamics = None if kind.linear else Dynamics(kind, built, np.random.default_rng(kind_seed))
+    sink = EventSink(out / "events", built.clock, cfg.shard_by_day)
     truth = TruthWriter(out / "truth")
-    community = Community(world, np.random.default_rng(community_seed), sink)
-    commerce = Commerce(world, np.random.default_rng(commerce_seed), sink, truth)
-    books = BrandBooks(world, np.random.default_rng(books_seed), sink)
+    community = Community(built, np.random.default_rng(community_seed), sink)
+    commerce = Commerce(built, np.random.default_rng(commerce_seed), sink, truth, dynamics)
+    books = BrandBooks(built, np.random.default_rng(books_seed), sink)
     try:
         for day in range(days):
             if day == 0:
-                _list_items(world, sink)
+                _list_items(built, sink)
+            if dynamics is not None:
+                dynamics.before_feed(day)
             community.publish(day)
             books.log(day)
             community.fake_bursts(day)
@@ -109,7 +120,7 @@ def simulate(
     for tally, exposed in zip(commerce.tallies, community.exposed, strict=True):
         tally.exposed = int(exposed.sum())
     events = dict(sorted(sink.counts.items()))
-    truth.finish(world, commerce.tallies, _meta(world, seed, users, days, brands, events))
+    truth.finish(built, commerce.tallies, _meta(built, seed, users, days, brands, events))
     return SimSummary(
         out=out,
         events=events,
@@ -148,5 +159,8 @@ def _meta(world: World, seed: int, users: int, days: int, brands: int, events: d
             for b in w.brands
         ],
         "events": events,
-        "model": "see hongmao.sim.commerce: additive purchase hazards, causes drawn in proportion",
+        "world": w.cfg.world,
+        "model": f"{w.cfg.world}: {WORLD_KINDS[w.cfg.world].summary} (see hongmao.sim.worlds)",
+        "truth": "an order's credit to a note is the note's Shapley value in the buyer's purchase intensity "
+        "for the brand on the order's day, the organic part being the intensity without notes",
     }

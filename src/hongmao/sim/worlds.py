@@ -105,7 +105,8 @@ class WorldKind:
     organic_scale: float  # organic intensity multiplier, so the kinds have comparable order volumes
     in_market: InMarket | None
     click_cause: float  # share of a click's intent and impulse that is causal
-    route_any_cause: bool  # a buyer with a landed click of the brand today orders through it, whatever the cause
+    route_days: int  # 0, or: a buyer with a landed click of the brand in this many days orders through it,
+    # whatever the cause (the click id rides along, as a marketplace's affiliate window keeps it)
 
 
 WORLD_KINDS: Mapping[str, WorldKind] = {
@@ -122,7 +123,7 @@ WORLD_KINDS: Mapping[str, WorldKind] = {
             organic_scale=1.0,
             in_market=None,
             click_cause=1.0,
-            route_any_cause=False,
+            route_days=0,
         ),
         WorldKind(
             "saturating",
@@ -136,7 +137,7 @@ WORLD_KINDS: Mapping[str, WorldKind] = {
             organic_scale=0.6,
             in_market=None,
             click_cause=1.0,
-            route_any_cause=False,
+            route_days=0,
         ),
         WorldKind(
             "targeted",
@@ -151,7 +152,7 @@ WORLD_KINDS: Mapping[str, WorldKind] = {
                 share=0.08, spell_days=(3.0, 14.0), organic_boost=12.0, interest=0.85, activity_boost=1.6
             ),
             click_cause=1.0,
-            route_any_cause=False,
+            route_days=0,
         ),
         WorldKind(
             "routes",
@@ -167,7 +168,7 @@ WORLD_KINDS: Mapping[str, WorldKind] = {
                 share=0.08, spell_days=(2.0, 10.0), organic_boost=12.0, interest=0.95, activity_boost=1.3
             ),
             click_cause=0.15,
-            route_any_cause=True,
+            route_days=7,
         ),
     )
 }
