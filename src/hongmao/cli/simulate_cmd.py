@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from hongmao.cli.output import console, print_table, progress
+from hongmao.sim.worlds import WORLDS
 
 
 def simulate(
@@ -16,12 +17,18 @@ def simulate(
     users: Annotated[int, typer.Option("--users", min=10, help="People in the world.")] = 10_000,
     days: Annotated[int, typer.Option("--days", min=1, help="Days simulated.")] = 30,
     brands: Annotated[int, typer.Option("--brands", min=1, help="Brands selling on the marketplace.")] = 6,
+    world: Annotated[str, typer.Option("--world", help=f"Causal structure, one of: {', '.join(WORLDS)}.")] = "additive",
 ) -> None:
     """Simulate seeding, search-back, orders, refunds and campaigns, with ground truth under OUT/truth/."""
     from hongmao.sim import simulate as run
 
+    if world not in WORLDS:
+        known = ", ".join(WORLDS)
+        raise typer.BadParameter(f"unknown world kind {world!r}; known kinds: {known}", param_hint="--world")
     with progress("simulating days", total=days) as advance:
-        summary = run(out, seed=seed, users=users, days=days, brands=brands, progress=lambda _done, _days: advance())
+        summary = run(
+            out, seed=seed, users=users, days=days, brands=brands, world=world, progress=lambda _d, _n: advance()
+        )
     rows = [{"type": k, "events": v} for k, v in sorted(summary.events.items())]
     print_table(f"Simulated world in {out}", ["type", "events"], rows)
     console.print(f"{sum(summary.events.values()):,} events · truth in {out / 'truth'}")
