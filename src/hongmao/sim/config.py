@@ -13,7 +13,7 @@ from typing import Any
 
 from hongmao.errors import ConfigError
 from hongmao.sim.rings import ring_style
-from hongmao.sim.worlds import WORLDS
+from hongmao.sim.worlds import WORLD_KINDS
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,8 @@ class WorldConfig:
 
     def check(self) -> None:
         """Raise :class:`~hongmao.errors.ConfigError` for values that cannot make a world."""
-        if self.world not in WORLDS:
-            raise ConfigError(f"unknown world kind {self.world!r}; known kinds: {', '.join(WORLDS)}")
+        if self.world not in WORLD_KINDS:
+            raise ConfigError(f"unknown world kind {self.world!r}; known kinds: {', '.join(WORLD_KINDS)}")
         shares = {
             "kol_share": self.kol_share,
             "deceptive_creator_share": self.deceptive_creator_share,
