@@ -56,6 +56,7 @@ def identifiers(party: str, paths: Iterable[str | Path]) -> list[str]:
 def localize(keys: PartyKeys, id_kind: IdentifierKind, paths: Iterable[str | Path], out: str | Path) -> int:
     """Write the party's own events to ``out`` (one JSONL file) with refs for raw identifiers; the count."""
     pz, own, count = keys.pseudonymizer(id_kind), SIDES_OF_PARTY[keys.party], 0
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     with Path(out).open("w", encoding="utf-8", newline="\n") as dst:
         for where, _, body, event in _events(paths):
             if event is None:
