@@ -10,7 +10,8 @@ timestamps are UTC instants.
 Results come back as Arrow (``DataFrame.toArrow``), not through pandas as Ibis's own PySpark backend does:
 decimals and UTC timestamps arrive exactly as typed, and nothing depends on the pandas version's conversions.
 Queries compile with Ibis's PySpark compiler plus the rules it lacks for the engine's expressions (JSON as
-VARIANT, ordered ``collect``, ``mode``; :func:`_compiler_class`), so the engine's code is the same on every backend.
+VARIANT, ordered ``collect``, ``mode``, epoch seconds with their fraction; :func:`_compiler_class`), so the
+engine's code is the same on every backend.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def _compiler_class() -> type:
     ``variant_get``, an unwrap checks the value's type as DuckDB's does (a number is not a string), and an array
     is an array of variants that ``unnest`` explodes: every JSON expression of the engine runs in the JVM.
     """
+    import ibis.expr.datatypes as dt
     import ibis.expr.operations as ops
     import sqlglot as sg
     import sqlglot.expressions as sge
@@ -160,6 +162,11 @@ def _compiler_class() -> type:
             ordered = self.f.array_sort(self.f.collect_list(self.if_(keep, row, NULL)))
             value = sge.Lambda(this=sg.column("v", table="s"), expressions=[sg.to_identifier("s")])
             return self.f.transform(ordered, value)
+
+        def visit_ExtractEpochSeconds(self, op: Any, *, arg: Any) -> Any:
+            # Seconds since 1970-01-01 UTC with their fraction, as the DuckDB backend's ``epoch`` gives them
+            # (Ibis's ``unix_timestamp`` drops the fraction, so touches within one second would tie).
+            return self.f.unix_micros(self.cast(arg, dt.timestamp)) / sge.convert(1_000_000.0)
 
         def visit_Mode(self, op: Any, *, arg: Any, where: Any) -> Any:
             # Spark 4's deterministic mode: of values tied for most frequent, the least.
