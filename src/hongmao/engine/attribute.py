@@ -22,7 +22,8 @@ GROUPINGS = ("note", "creator", "brand", "campaign", "item")
 #: which needs the lake itself.
 DATA_DRIVEN = tuple(name for name in MODEL_SPECS if name not in credit.RULE_MODELS)
 HAZARD = "hazard"
-MODELS = (*MODEL_SPECS, HAZARD)
+DATADRIVEN = "datadriven"  # the fitted purchase probability credited by Shapley values (engine/datadriven.py)
+MODELS = (*MODEL_SPECS, HAZARD, DATADRIVEN)
 
 
 @dataclass
@@ -36,6 +37,8 @@ class AttributionResult:
     params: dict[str, Any] = field(default_factory=dict)
     baseline_orders: float | None = None
     """hazard only: orders' worth credited to the baseline (the ``(baseline)`` row), not to any touch."""
+    lift_checks: list[dict[str, Any]] | None = None
+    """datadriven with a holdout key: per campaign, its notes' credit against the measured lift."""
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -47,6 +50,8 @@ class AttributionResult:
         }
         if self.baseline_orders is not None:
             out["baseline_orders"] = self.baseline_orders
+        if self.lift_checks is not None:
+            out["lift_checks"] = self.lift_checks
         return out
 
 
@@ -77,6 +82,7 @@ def attribute(
     exclude_users: Iterable[str] | Any | None = None,
     null_window: str = "all",
     hazard: dict[str, Any] | None = None,
+    datadriven: dict[str, Any] | None = None,
 ) -> AttributionResult:
     """Credit the lake's orders; touches of ``exclude_users`` (e.g. flagged fake accounts) are left out.
 
@@ -98,6 +104,8 @@ def attribute(
     orders = int(session.scalar(conv.count()))
     if model == HAZARD:
         return _hazard(session, ev, conv, touch, by, kinds, orders, hazard or {})
+    if model == DATADRIVEN:
+        return _datadriven(session, ev, conv, touch, by, kinds, orders, dict(datadriven or {}))
     if model in DATA_DRIVEN:
         rows, attributed, params = _data_driven(
             session, ev, j, touch, conv, model, by, markov_order, null_window, windows
@@ -126,8 +134,9 @@ def _rule_based(session: Session, j: Table, model: str, by: str, half_life_days:
         {"key": r["key"], "orders": float(r["orders"]), "gmv": float(r["gmv"]), "net_gmv": float(r["net_gmv"])}
         for r in records
     ]
-    # One pass over the journeys gives both the rows and the attributed count.
-    attributed = sum(int(r["journeys"]) for r in records)
+    # An order's weights sum to one: the credits add up to the attributed orders (exact sums, so the rounding
+    # only removes the last bits of the decimal-to-float conversion).
+    attributed = round(sum(float(r["orders"]) for r in records))
     return rows, attributed, {"half_life_days": half_life_days}
 
 
@@ -155,6 +164,35 @@ def _hazard(
         orders=orders,
         params={"touches": sorted(kinds & set(KINDS)), **DEFAULTS, **params, "brands": credits.fits},
         baseline_orders=credits.baseline,
+    )
+
+
+def _datadriven(
+    session: Session,
+    ev: Table,
+    conv: Table,
+    touch: Table,
+    by: str,
+    kinds: frozenset[str],
+    orders: int,
+    params: dict[str, Any],
+) -> AttributionResult:
+    """The data-driven model (``datadriven`` parameters; a ``holdout_key`` among them checks campaigns' lift)."""
+    from hongmao.attribution.datadriven import KINDS
+    from hongmao.engine.datadriven import DEFAULTS, datadriven_credits
+
+    key = params.pop("holdout_key", None)
+    credits = datadriven_credits(session, ev, conv, touch, by, holdout_key=key, **params)
+    return AttributionResult(
+        model=DATADRIVEN,
+        by=by,
+        rows=credits.rows,
+        total_orders=credits.attributed,
+        unattributed_orders=orders - round(credits.attributed + credits.baseline),
+        orders=orders,
+        params={"touches": sorted(KINDS), **DEFAULTS, **params, "brands": credits.fits},
+        baseline_orders=credits.baseline,
+        lift_checks=credits.lift_checks if key else None,
     )
 
 

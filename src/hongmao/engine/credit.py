@@ -52,6 +52,20 @@ def journeys(conv: Table, touch: Table, windows: Windows) -> Any:
     return j.filter(j.age <= window_seconds(j.kind, j.category, windows))
 
 
+#: The window columns each rule reads: ``r``, the touch's rank in its order's journey, and ``n``, the journey's
+#: touch count. Only those are computed (each is a window over every journey row).
+RULE_INPUTS: dict[str, frozenset[str]] = {
+    "first": frozenset({"r"}),
+    "last": frozenset({"r"}),
+    "linear": frozenset({"n"}),
+    "position": frozenset({"r", "n"}),
+    "time_decay": frozenset(),
+}
+#: Rules evaluated on the journey ranked from its newest touch: ``last`` is ``first`` of the reversed order, one
+#: ranking instead of a ranking and a count.
+MIRRORED = {"last": "first"}
+
+
 def weights(j: Table, model: str, params: Mapping[str, float]) -> Any:
     """Each journey row's weight under a rule model: the formula of :data:`hongmao.attribution.rules.RULES`,
     evaluated on the order's touches ranked by (time, touch id); ``params`` are the model's parameters
@@ -59,11 +73,18 @@ def weights(j: Table, model: str, params: Mapping[str, float]) -> Any:
     if model not in RULE_MODELS:
         raise AttributionError(f"unknown model {model!r}; rule models: {', '.join(RULE_MODELS)}")
     rules.check_params(model, params)
-    w = ibis.window(group_by=j.order_id, order_by=[j.tt, j.touch_id])
+    rule = MIRRORED.get(model, model)
+    order = [j.tt.desc(), j.touch_id.desc()] if model in MIRRORED else [j.tt, j.touch_id]
     whole = ibis.window(group_by=j.order_id)
-    j = j.mutate(r=ibis.row_number().over(w), n=j.touch_id.count().over(whole).cast("float64"))
-    raw = rules.RULES[model](j.r, j.n, j.age / SECONDS_PER_DAY, params, ibis.ifelse)
-    if model not in rules.NORMALISED:
+    needs = RULE_INPUTS[rule]
+    if "r" in needs:
+        j = j.mutate(r=ibis.row_number().over(ibis.window(group_by=j.order_id, order_by=order)))
+    if "n" in needs:
+        j = j.mutate(n=j.touch_id.count().over(whole).cast("float64"))
+    r = j.r if "r" in needs else None
+    n = j.n if "n" in needs else None
+    raw = rules.RULES[rule](r, n, j.age / SECONDS_PER_DAY, params, ibis.ifelse)
+    if rule not in rules.NORMALISED:
         return j.mutate(weight=ibis.literal(1.0) * raw)
     j = j.mutate(raw=raw)
     return j.mutate(weight=j.raw / exact_sum(j.raw, over=whole))
@@ -103,6 +124,4 @@ def credited(weighted: Table, by: str) -> Any:
         orders=exact_sum(_.weight),
         gmv=exact_sum(_.weight * _.amount),
         net_gmv=exact_sum(_.weight * _.net),
-        # Each order has exactly one first-ranked touch: summed over keys, the number of attributed orders.
-        journeys=(_.r == 0).cast("int64").sum(),
     )
