@@ -659,6 +659,10 @@ def _credit(parts: dict[int, float], total: float) -> tuple[list[int], list[floa
     notes = [n for n, _ in kept]
     weights = [round(v / mass, 6) for _, v in kept]
     weights[0] = round(1.0 - sum(weights[1:]), 6)
+    if len(weights) > 1 and weights[0] < weights[1]:
+        # tied shares: the rounding remainder pushed the first below the second; keep the rows largest first
+        pairs = sorted(zip(notes, weights, strict=True), key=lambda p: (-p[1], p[0]))
+        notes, weights = [n for n, _ in pairs], [w for _, w in pairs]
     return notes, weights
 
 
