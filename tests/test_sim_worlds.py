@@ -109,6 +109,7 @@ def test_shapley_truth_rows_are_shares_of_the_order(worlds: dict[str, Path], kin
             assert math.isclose(math.fsum(o["weights"]), 1.0, abs_tol=1e-6)
             assert all(w > 0 for w in o["weights"]) and o["cause_note"] in o["notes"]
             assert o["organic_share"] < 1.0
+        assert all(0.0 <= share <= 1.0 for share in o.get("campaign_effect", {}).values())
     # the sampled incremental flags follow the Shapley organic shares: their sums agree within sampling error
     expected = math.fsum(1.0 - o["organic_share"] for o in orders)
     drawn = sum(o["incremental"] for o in orders)

@@ -473,11 +473,21 @@ class Commerce:
             return {}, organic + float(self.kind.response(np.array([prior]), k)[0]), {"shapley": "exact"}
         x = np.array([intent.get(n, 0.0) for n in players], dtype=np.float64)
         y = np.array([impulse.get(n, 0.0) for n in players], dtype=np.float64)
-        sv = shapley(self.dyn.game(organic, prior, k, x, y), len(players), self.dyn.rng)
+        game = self.dyn.game(organic, prior, k, x, y)
+        sv = shapley(game, len(players), self.dyn.rng)
         parts = {n: max(float(v), 0.0) for n, v in zip(players, sv.values.tolist(), strict=True)}
         extra: dict[str, Any] = {"shapley": "exact" if sv.se is None else "sampled", "players": len(players)}
         if sv.se is not None:
             extra["se"] = dict(zip(players, sv.se.tolist(), strict=True))
+        # What a holdout measures is not a Shapley value but a removal effect: the share of this order that
+        # would not happen without the campaign's notes (the same thing only when effects add).
+        camp = self.w.na.campaign[np.array(players, dtype=np.int64)]
+        effects: dict[str, float] = {}
+        for c in sorted(set(camp.tolist()) - {-1}):
+            without = float(game((camp != c)[None, :])[0])
+            effects[self.w.campaigns[c].id] = round(max(sv.full - without, 0.0) / sv.full, 6)
+        if effects:
+            extra["campaign_effect"] = effects
         return parts, sv.empty, extra
 
     def _after_sale(
@@ -641,6 +651,8 @@ def _truth_extra(
     }
     if "players" in extra:
         out["players"] = extra["players"]
+    if "campaign_effect" in extra:
+        out["campaign_effect"] = extra["campaign_effect"]
     se = extra.get("se")
     if se is not None and notes:
         mass = sum(parts[n] for n in notes)
