@@ -20,7 +20,7 @@ def test_blinding_commutes_and_stays_in_the_group() -> None:
     a, b = group.new_scalar(), group.new_scalar()
     p = group.hash_to_group("phone:13800000001")
     assert group.blind_one(group.blind_one(p, a), b) == group.blind_one(group.blind_one(p, b), a)
-    assert group.blind_one(group.blind_one(p, a), group.invert(a)) == p
+    assert group.blind_one(p, a) not in {p, group.blind_one(p, b)}
     assert group.hash_to_group("phone:13800000001") == p != group.hash_to_group("phone:13800000002")
     assert group.hash_and_blind(["phone:13800000001"], a) == [group.blind_one(p, a)]
 

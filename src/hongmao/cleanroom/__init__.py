@@ -9,8 +9,8 @@ Three parties, each with only its own secret; the protocol messages are files::
     └────────▶ M.double  H(y)^ba ──────────────────────────────────────────▶
                                        M.index (row → own ref) ────────────▶
 
-* ``H`` hashes a normalised identifier into libsodium's prime-order Ed25519 group (:mod:`.group`); blinding is
-  scalar multiplication, so ``(H^a)^b == (H^b)^a`` and equal people meet only as doubly blinded values.
+* ``H`` hashes a normalised identifier to a prime-order point of libsodium's Curve25519 (:mod:`.group`);
+  blinding is X25519, so ``(H^a)^b == (H^b)^a`` and equal people meet only as doubly blinded values.
 * Each side sends its events under its *own* keyed pseudonyms ("refs", HMAC under a key only it holds) and an
   index from row number to ref; the measurer maps refs to lake pseudonyms (a hash of the doubly blinded value),
   so the lake holds neither raw identifiers nor anything a single party can recompute from a phone number.
