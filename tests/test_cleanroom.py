@@ -219,3 +219,11 @@ def test_messages_refuse_a_row_count_that_does_not_match_the_header(tmp_path: Pa
     path.write_text(path.read_text() + "c\n")
     with pytest.raises(InputError, match="header says 2 rows, the file has 3"):
         messages.read(path, "index")
+
+
+def test_the_library_twin_of_match_join_reads_an_inbox(tmp_path: Path, keys: tuple[Path, Path]) -> None:
+    from hongmao import api
+
+    d = _run(tmp_path, C_IDS, M_IDS, *keys, "api")
+    assert api.match_join(d / "inbox", d / "out", k=1)["matched"] == 2
+    assert json.loads((d / "out" / "match_report.json").read_text())["market"]["sent"] == 3

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from hongmao import settings
 
@@ -307,3 +307,46 @@ def flagged_accounts(
 
     with engine_session(data_dir, catalog_url) as session:
         return run(session, params)
+
+
+# The clean room (``hongmao match``): each twin runs the step in hongmao.cleanroom.steps, files in, files out.
+
+
+def match_blind(
+    key: str | Path,
+    out_dir: str | Path,
+    kind: Literal["phone", "account", "email"] = "account",
+    *,
+    ids_file: str | Path | None = None,
+    events: Sequence[str | Path] = (),
+    workers: int = 1,
+) -> dict[str, Any]:
+    """A side's first step: PARTY.blinded for the other side, PARTY.index for the measurer."""
+    from hongmao.cleanroom import steps
+
+    return steps.blind(key, out_dir, kind, ids_file=ids_file, events=events, workers=workers)
+
+
+def match_reblind(key: str | Path, blinded: str | Path, out_dir: str | Path, *, workers: int = 1) -> dict[str, Any]:
+    """A side raises the other side's blinded values to its own key: ORIGIN.double for the measurer."""
+    from hongmao.cleanroom import steps
+
+    return steps.reblind(key, blinded, out_dir, workers=workers)
+
+
+def match_join(
+    inbox: str | Path, out_dir: str | Path, *, previous: str | Path | None = None, k: int = 50
+) -> dict[str, Any]:
+    """The measurer's join over an inbox of both sides' .index and .double files; the match report."""
+    from hongmao.cleanroom import steps
+
+    inbox = Path(inbox)
+    pair = {side: (inbox / f"{side}.index", inbox / f"{side}.double") for side in ("community", "market")}
+    return steps.join(pair["community"], pair["market"], out_dir, previous=previous, k=k)
+
+
+def match_coverage(events: Sequence[str | Path], identity: str | Path | None = None) -> dict[str, Any]:
+    """How complete the join is: orders with a matched person or a click id, days a side sent too little."""
+    from hongmao.cleanroom import steps
+
+    return steps.coverage(events, identity)
