@@ -13,6 +13,7 @@ from ibis.expr.types import Table
 
 from hongmao.engine import trust_disclosure, trust_engagement, trust_outcomes
 from hongmao.engine.session import Session
+from hongmao.trust.coengagement import TargetFocus, dense_core, target_focus
 from hongmao.trust.disclosure import judge
 from hongmao.trust.engagement import AccountFinding, EngagementRules, judge_accounts, judge_notes, short_dwell
 from hongmao.trust.report import DeceptiveResult, TrustInputs, TrustParams, deceptive_scores
@@ -62,7 +63,15 @@ def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustIn
 def judge_accounts_in(session: Session, ev: Table, rules: EngagementRules) -> list[AccountFinding]:
     """Every engaging account of ``ev`` judged for fake engagement (activity, lockstep pairs, then the rules)."""
     activity = session.arrow(trust_engagement.account_activity(ev, rules.short_dwell_ms)).to_pylist()
-    return judge_accounts(activity, lockstep_pairs(session, ev, activity, rules), rules)
+    co_pairs = session.arrow(
+        trust_engagement.coengagement_pairs(ev, rules.coengagement_seconds, rules.coengagement_min_shared)
+    ).to_pylist()
+    core = dense_core(co_pairs, rules.core_degree, rules.min_cluster)
+    focus: dict[str, TargetFocus] = {}
+    if core:
+        rows = session.arrow(trust_engagement.creator_reads(ev, sorted(core))).to_pylist()
+        focus = target_focus(core, rows, rules.client_share, rules.focus_rate)
+    return judge_accounts(activity, lockstep_pairs(session, ev, activity, rules), rules, core, focus)
 
 
 def lockstep_pairs(

@@ -90,6 +90,54 @@ def lockstep_pairs(ev: Table, window_seconds: int, min_shared: int, among: Itera
     return counted.filter(counted.shared >= min_shared)
 
 
+def coengagement_pairs(ev: Table, tolerance_seconds: int, min_shared: int) -> Any:
+    """(user_a, user_b, shared, creators): pairs of accounts that engaged at least ``min_shared`` of the same
+    notes, each time within ``tolerance_seconds`` of each other (hours, not minutes: a careful ring spreads a
+    job over a day), and how many distinct creators those shared notes belong to (a ring serves several)."""
+    eng = ev.filter(ev.type.isin(list(ENGAGEMENT_TYPES)) & ev.user.notnull() & ev.note_id.notnull())
+    first = eng.group_by(["user", "note_id"]).aggregate(t=eng.time.min().epoch_seconds())
+    a = first.view()
+    b = first.view()
+    pairs = a.join(
+        b,
+        [a.note_id == b.note_id, a.user < b.user, (a.t - b.t).abs() <= tolerance_seconds],
+        lname="{name}_a",
+        rname="{name}_b",
+    )
+    counted = pairs.group_by(["user_a", "user_b"]).aggregate(shared=pairs.note_id_a.nunique())
+    kept = counted.filter(counted.shared >= min_shared)
+    meta = tables.notes(ev)
+    hits = pairs.semi_join(kept, [pairs.user_a == kept.user_a, pairs.user_b == kept.user_b])
+    hits = hits.left_join(meta, hits.note_id_a == meta.note_id)
+    spread = hits.group_by(["user_a", "user_b"]).aggregate(creators=hits.note_creator.nunique())
+    out = kept.left_join(spread, [kept.user_a == spread.user_a, kept.user_b == spread.user_b])
+    return out.select(kept.user_a, kept.user_b, kept.shared, creators=out.creators.fill_null(0))
+
+
+def creator_reads(ev: Table, among: Iterable[str] | Any) -> Any:
+    """(user, creator, read_notes, engaged_notes) for the accounts ``among``: of each creator's notes, how many
+    the account read and how many it engaged (like, collect, comment, share)."""
+    acts = ev.filter(ev.type.isin(list(ACTION_TYPES)) & ev.user.notnull() & ev.note_id.notnull())
+    keep = tables.user_set(among)
+    if keep is None:
+        return acts.select(
+            user=acts.user,
+            creator=acts.user,
+            read_notes=ibis.literal(0, "int64"),
+            engaged_notes=ibis.literal(0, "int64"),
+        ).limit(0)
+    acts = acts.semi_join(keep, acts.user == keep.user)
+    meta = tables.notes(ev)
+    acts = acts.join(meta, acts.note_id == meta.note_id).select(
+        user=acts.user, type=acts.type, note_id=acts.note_id, creator=meta.note_creator
+    )
+    out = acts.group_by(["user", "creator"]).aggregate(
+        read_notes=acts.note_id.nunique(where=acts.type == "note.read"),
+        engaged_notes=acts.note_id.nunique(where=acts.type != "note.read"),
+    )
+    return out.order_by(["user", "creator"])
+
+
 def note_engagement(
     ev: Table, burst_seconds: int, flagged: Iterable[str] | Any | None = None, short_dwell_ms: int = 3_000
 ) -> Any:
@@ -122,7 +170,7 @@ def note_engagement(
         flagged_reads=(is_read & acts.is_flagged).cast("int64").sum(),
         flagged_likes=((acts.type == "note.like") & acts.is_flagged).cast("int64").sum(),
         flagged_engagements=(is_eng & acts.is_flagged).cast("int64").sum(),
-        flagged_accounts=acts.user.nunique(where=acts.is_flagged),
+        flagged_accounts=acts.user.nunique(where=acts.is_flagged & is_eng),
     )
     j = meta.join(pub, meta.note_id == pub.pub_note).left_join(per_note, meta.note_id == per_note.note_id)
     zero = ibis.literal(0)

@@ -15,11 +15,23 @@ Accounts. Signals, each a reason code:
 * ``ONE_CREATOR`` — nearly all of its engagement (``concentration``) goes to one creator, over at least
   ``min_engaged_notes`` notes. Weak alone (fans exist); corroborating only.
 
-An account is flagged when it is in a lockstep cluster and shows at least one behavioural signal, or, outside
-any cluster, shows all of SHORT_DWELL, ENGAGES_EVERYTHING and ONE_CREATOR over at least ``min_reads`` reads.
-Lockstep alone (busy people who like the same fresh notes) and a few odd reads alone are not enough.
+* ``CO_ENGAGEMENT`` — the account is in the dense core of the co-engagement graph
+  (:mod:`hongmao.trust.coengagement`): at least ``core_degree`` partners, each met on at least
+  ``coengagement_min_shared`` notes within ``coengagement_seconds`` (hours: what a ring that spreads its jobs
+  over a day still leaves), the partners themselves in the core.
+* ``CLIENT_FOCUS`` — a core account that engaged at least ``focus_rate`` of the notes it read from its group's
+  clients (creators engaged by at least ``client_share`` of the group), and at least ``min_focus_engaged`` of
+  them. Hired accounts engage nearly every client note they open, however much ordinary reading they do in
+  between; a real reader who met the ring by coincidence engages some.
 
-Notes. ``RING_ENGAGEMENT`` when at least ``min_note_accounts`` flagged accounts engaged it; ``BURST`` when most
+An account is flagged when it is in a lockstep cluster and shows at least one behavioural signal
+(SHORT_DWELL, ENGAGES_EVERYTHING), or is in the co-engagement core and shows one of SHORT_DWELL,
+ENGAGES_EVERYTHING or CLIENT_FOCUS, or, outside any cluster, shows all of SHORT_DWELL, ENGAGES_EVERYTHING and
+ONE_CREATOR over at least ``min_reads`` reads. Lockstep or co-engagement alone (busy people who like the same
+fresh notes) and a few odd reads alone are not enough.
+
+Notes. ``RING_ENGAGEMENT`` when at least ``min_note_accounts`` flagged accounts engaged it and their engagement
+is at least ``ring_share`` of its engagement (a ring's cover likes on a popular note are a sliver); ``BURST`` when most
 of its engagement came within ``burst_seconds`` of publication; ``SHORT_READS`` when at least
 ``min_short_reads`` of its reads, and ``short_read_share`` of them, lasted under ``short_dwell_ms``;
 ``LIKE_READ_OUTLIER`` when its likes per read are far (binomial z >= ``outlier_z``) above its creator's norm
@@ -40,6 +52,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hongmao.trust.coengagement import CoreMember, TargetFocus
+
 
 @dataclass(frozen=True)
 class EngagementRules:
@@ -52,6 +66,7 @@ class EngagementRules:
     concentration: float = 0.9
     min_engaged_notes: int = 5
     min_note_accounts: int = 5
+    ring_share: float = 0.15
     burst_seconds: int = 7_200
     burst_share: float = 0.5
     min_burst_engagements: int = 10
@@ -61,6 +76,12 @@ class EngagementRules:
     min_norm_notes: int = 3
     min_creator_notes: int = 2
     creator_share: float = 0.3
+    coengagement_seconds: int = 18 * 3_600
+    coengagement_min_shared: int = 5
+    core_degree: int = 5
+    client_share: float = 0.5  # a group's clients: creators engaged by at least this share of its accounts
+    focus_rate: float = 0.6
+    min_focus_engaged: int = 4
 
 
 @dataclass
@@ -101,11 +122,19 @@ def short_dwell(a: dict[str, Any]) -> bool:
 
 
 def judge_accounts(
-    activity: Iterable[dict[str, Any]], pairs: list[dict[str, Any]], rules: EngagementRules
+    activity: Iterable[dict[str, Any]],
+    pairs: list[dict[str, Any]],
+    rules: EngagementRules,
+    core: dict[str, CoreMember] | None = None,
+    focus: dict[str, TargetFocus] | None = None,
 ) -> list[AccountFinding]:
     """Every account with a signal (flagged or not), flagged ones first. ``pairs``: lockstep pairs sharing at
-    least ``min_shared_notes`` notes, plus any pairs among SHORT_DWELL accounts (see the module docstring)."""
+    least ``min_shared_notes`` notes, plus any pairs among SHORT_DWELL accounts; ``core``: the dense core of the
+    co-engagement graph, and ``focus``: each core account's engagement of its group's clients (see the module
+    docstring and :mod:`hongmao.trust.coengagement`)."""
     member = clusters(pairs, rules.min_cluster)
+    core = core or {}
+    focus = focus or {}
     partners: dict[str, int] = defaultdict(int)
     shared: dict[str, int] = defaultdict(int)
     for p in pairs:
@@ -127,11 +156,22 @@ def judge_accounts(
         top_share = a["top_creator_engagements"] / eng if eng else 0.0
         if a["engaged_notes"] >= rules.min_engaged_notes and top_share >= rules.concentration:
             reasons.append("ONE_CREATOR")
+        in_core = core.get(user)
+        if in_core is not None:
+            reasons.append("CO_ENGAGEMENT")
+        aim = focus.get(user)
+        if aim is not None and aim.engaged >= rules.min_focus_engaged and aim.engaged >= rules.focus_rate * aim.reads:
+            reasons.append("CLIENT_FOCUS")
         if not reasons:
             continue
         behaviour = [r for r in reasons if r in ("SHORT_DWELL", "ENGAGES_EVERYTHING")]
-        alone = "LOCKSTEP" not in reasons and len(reasons) >= 3 and reads >= rules.min_reads
-        flagged = ("LOCKSTEP" in reasons and bool(behaviour)) or alone
+        solo = {"SHORT_DWELL", "ENGAGES_EVERYTHING", "ONE_CREATOR"}
+        alone = "LOCKSTEP" not in reasons and solo <= set(reasons) and reads >= rules.min_reads
+        flagged = (
+            ("LOCKSTEP" in reasons and bool(behaviour))
+            or (in_core is not None and (bool(behaviour) or "CLIENT_FOCUS" in reasons))
+            or alone
+        )
         cluster = member.get(user)
         out.append(
             AccountFinding(
@@ -150,6 +190,22 @@ def judge_accounts(
                     "lockstep_partners": partners.get(user, 0),
                     "max_shared_notes": shared.get(user, 0),
                     **({"cluster_size": cluster[1]} if cluster else {}),
+                    **(
+                        {"client_creators": list(aim.targets), "client_reads": aim.reads, "client_engaged": aim.engaged}
+                        if aim is not None
+                        else {}
+                    ),
+                    **(
+                        {
+                            "coengagement_group": in_core.group,
+                            "coengagement_group_size": in_core.group_size,
+                            "coengagement_partners": in_core.partners,
+                            "coengagement_max_shared_notes": in_core.max_shared,
+                            "coengagement_creators": in_core.creators,
+                        }
+                        if in_core is not None
+                        else {}
+                    ),
                 },
             )
         )
@@ -198,7 +254,8 @@ def judge_notes(rows: list[dict[str, Any]], rules: EngagementRules) -> list[Note
             norm, basis = platform, "platform"
         z = _z(likes, reads, norm)
         reasons: list[str] = []
-        if int(r["flagged_accounts"]) >= rules.min_note_accounts:
+        ring_eng = int(r["flagged_engagements"])
+        if int(r["flagged_accounts"]) >= rules.min_note_accounts and ring_eng >= rules.ring_share * max(eng, 1):
             reasons.append("RING_ENGAGEMENT")
         early = int(r["early_engagements"])
         if eng and early >= rules.min_burst_engagements and early / eng >= rules.burst_share:
