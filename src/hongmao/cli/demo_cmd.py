@@ -7,6 +7,7 @@ to sign in are printed before serving. ``--no-serve`` stops after the report.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hongmao.cli.output import console, fmt_number
+from hongmao.cli.output import console, err_console, fmt_number
 
 
 def _side_by_side(title: str, a: Any, b: Any, top: int) -> Table:
@@ -57,6 +58,8 @@ def demo(
     from hongmao.engine.funnel import funnel
     from hongmao.sim import WorldConfig, simulate
 
+    if serve:
+        _check_port(host, port)  # before minutes of simulating, not after
     if data.exists():
         shutil.rmtree(data)
     world, lake_dir = data / "world", data / "lake"
@@ -116,11 +119,34 @@ def demo(
         ("search-back rate", "search_back_rate"),
     ]
     console.print("   " + " · ".join(f"{name} {f[key]:.2%}" for name, key in rates if f[key] is not None))
-    console.print(f"\nNext: hongmao attribute --data {lake_dir} --model time_decay --by campaign")
+    # One unwrapped, unstyled line, so it pastes into a shell as printed.
+    next_step = f"hongmao attribute --data {shlex.quote(str(lake_dir))} --model time_decay --by campaign"
+    console.print(f"\nNext: {next_step}", soft_wrap=True, highlight=False, markup=False)
     if serve:
         by_brand = api.attribute(lake_dir, "last", "brand")
         brand = by_brand.rows[0]["key"] if by_brand.rows else None
         _serve(lake_dir, world, host, port, brand)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit with a clear message (code 2) when ``host:port`` cannot be listened on, naming the flag to use."""
+    import errno
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((host, port))
+    except OSError as failure:
+        why = "is taken" if failure.errno == errno.EADDRINUSE else f"cannot be used ({failure.strerror})"
+        err_console.print(
+            f"error: port {port} on {host} {why}; serve on another with --port (e.g. --port {port + 1}), "
+            "or run with --no-serve",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(2) from None
 
 
 def _serve(lake_dir: Path, world: Path, host: str, port: int, brand: str | None) -> None:
