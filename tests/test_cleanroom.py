@@ -208,8 +208,8 @@ def test_coverage_counts_orders_and_names_the_days_a_side_went_quiet() -> None:
     assert report["orders"] == 33 and report["orders_with_click_id"] == 9
     assert report["orders_with_matched_person"] == 16
     assert report["share_with_click_id"] == round(9 / 33, 6)
-    gaps = {(g["side"], g["day"]) for g in report["gaps"]}
-    assert gaps == {("market", "2023-03-05"), ("market", "2023-03-06")}
+    gaps = {(g["side"], g["day"], g["edge"]) for g in report["gaps"]}
+    assert gaps == {("market", "2023-03-05", False), ("market", "2023-03-06", False)}
     assert coverage.coverage(events)["share_with_matched_person"] is None
 
 

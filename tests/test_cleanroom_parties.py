@@ -91,6 +91,13 @@ def test_three_processes_reach_the_single_party_attribution(
     )
     _cli(meas, "ingest", "--data", "lake", *sorted(str(p) for p in (meas / "ready").glob("*.jsonl")))
 
+    ready = sorted(str(p) for p in (meas / "ready").glob("*.jsonl"))
+    cover = json.loads(_cli(meas, "match", "coverage", *ready, "--identity", "room/identity.json"))
+    single_orders = hongmao.attribute(single_lake, "last", by="note").orders
+    assert cover["orders"] == single_orders and 0 < cover["orders_with_matched_person"] <= cover["orders"]
+    assert 0 < cover["orders_with_click_id"] < cover["orders"]
+    assert [g for g in cover["gaps"] if not g["edge"]] == []  # the world's last day is cut short, nothing else
+
     # The match report: as many matched people as both sides' raw logs share.
     raw_users = {
         p: {json.loads(x)["data"].get("user") for x in (parties[p] / "raw.jsonl").read_text().splitlines()} - {None}
@@ -208,3 +215,31 @@ def test_in_the_clean_room_neither_the_other_side_nor_the_measurer_can_map_a_num
     # community number, so the empty results above are the protocol's doing, not a broken attack.
     colluding = {"H(x)^a": lambda n, s, p: group.blind_one(p, a_scalar).hex()}
     assert set(_dictionary_attack(market_view, colluding)) == set(COMMUNITY)
+
+
+def test_a_step_pointed_at_the_wrong_file_says_why_without_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HONGMAO_")}
+    _cli(tmp_path, "match", "keygen", "--key", "c.key", "--party", "community")
+    (tmp_path / "ids.txt").write_text("13800000001\n")
+    _cli(tmp_path, "match", "blind", "--key", "c.key", "--ids", "ids.txt", "--kind", "phone", "--out", "out")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hongmao.cli",
+            "match",
+            "reblind",
+            "out/community.index",
+            "--key",
+            "c.key",
+            "--out",
+            "x",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "field kind is 'index'" in done.stderr

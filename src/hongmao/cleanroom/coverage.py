@@ -52,7 +52,9 @@ def coverage(
         for d in span:
             n = per_day[party][d]
             if n == 0 or n < low_share * usual:
-                gap: dict[str, Any] = {"side": party, "day": d, "events": n, "usual": usual}
+                # The first and last day are often partial (the export's cut-off), not an outage: said so.
+                edge = d in (span[0], span[-1])
+                gap: dict[str, Any] = {"side": party, "day": d, "events": n, "usual": usual, "edge": edge}
                 if party == "market":
                     gap["orders"] = orders_per_day[d]
                 gaps.append(gap)
