@@ -1,27 +1,32 @@
-"""Accuracy against ground truth on simulated worlds: attribution error and holdout-lift coverage, per seed.
+"""Accuracy against ground truth on simulated worlds of every kind: attribution error and holdout-lift coverage.
 
-    python bench/accuracy.py                          # 5 default worlds (10,000 people x 30 days, 6 brands)
-    python bench/accuracy.py --seeds 3 --users 4000   # quicker
-    python bench/accuracy.py --reuse                  # keep worlds and lakes under --out between runs
-    python bench/accuracy.py --diagnose               # + caused orders only, Markov variants (slower)
+    python bench/accuracy.py                                # reported seeds 101-103, every world kind
+    python bench/accuracy.py --dev                          # development seeds 1-2 (tune here, never on reported)
+    python bench/accuracy.py --worlds routes --models last,hazard --users 2000
+    python bench/accuracy.py --reuse --json out.json        # keep worlds and lakes under --out; every figure
+    python bench/accuracy.py --diagnose                     # + caused orders only, Markov variants (slower)
 
-For each seed: simulate a world (``hongmao.simulate``), ingest its events into a fresh lake (``hongmao.ingest``),
-then, against the world's ``truth/``:
+World kinds (``hongmao.sim.worlds``): additive, saturating, targeted, routes; in every one an order's true credit
+to a note is the note's Shapley value in the buyer's purchase intensity on the order's day (docs/simulator.md).
+Seeds: ``--seeds`` are the reported ones, ``--dev-seeds`` the development ones (``--dev`` runs those instead);
+the two lists must not overlap, and the output says which were run.
 
-1. attribute every order with every model (first, last, linear, time_decay, position, markov, shapley,
-   hazard), by note and by creator, and measure the misplaced share of credit (``hongmao.measure.accuracy``);
-   the hazard model's ``(baseline)`` row is credit to no note: left out of the shares (like every model, its
-   shares are normalised over what it credits to notes) and counted as "no note" in misplaced-with-organic;
+For each world kind and seed: simulate (``hongmao.simulate(world=KIND)``), ingest into a fresh lake
+(``hongmao.ingest``), then, against the world's ``truth/``:
+
+1. attribute every order with every registered model (``hongmao.engine.attribute.MODELS``: the registry's
+   models plus hazard, and any model registered later), by note and by creator, and measure the misplaced share
+   of credit (``hongmao.measure.accuracy``); a ``(baseline)`` row is credit to no note: left out of the shares
+   and counted as "no note" in misplaced-with-organic;
 2. the floor organic orders set: an "oracle" exact on every caused order that credits the organic orders as
    last-click or linear does (rows ``oracle+last``, ``oracle+linear``);
-3. with ``--diagnose``: the same with the organic orders taken out of the lake ("caused orders only": how well
-   each model splits the orders notes really caused), and Markov with one chain for all brands (the engine
-   before 2026-11-24) and with windowed null paths (see docs/accuracy.md);
+3. with ``--diagnose``: the same with the organic orders taken out of the lake, and Markov variants;
 4. run the holdout lift of every campaign and check whether its 95% interval covers the true incremental
-   orders (and GMV) inside the measured window;
+   orders inside the measured window (the sum of the orders' removal effects of the campaign's notes where the
+   truth has them, else the orders a campaign note caused);
 5. estimate the decision cycle of every category (excess-lag, q = 0.9).
 
-Prints the tables of docs/accuracy.md; ``--json FILE`` writes every figure.
+Prints one table per world kind and a summary of every model on every kind; ``--json FILE`` writes every figure.
 """
 
 from __future__ import annotations
@@ -43,18 +48,26 @@ import hongmao
 from hongmao import api
 from hongmao.attribution import attribute_paths
 from hongmao.engine import Session, Windows, attribute, credit, tables
+from hongmao.engine.attribute import MODELS as REGISTERED
 from hongmao.engine.attribute import parse_kinds
 from hongmao.engine.campaign import campaign_lift
 from hongmao.engine.cycles import decision_cycles
 from hongmao.engine.hazard import BASELINE, hazard_credits_by
 from hongmao.engine.paths import brand_journey_paths, journey_paths
+from hongmao.errors import HongmaoError
 from hongmao.measure.accuracy import coverage, credit_error, true_credit
+from hongmao.sim.worlds import WORLDS
 
-MODELS = ("first", "last", "linear", "time_decay", "position", "markov", "shapley", "hazard")
-DATA_DRIVEN = ("markov", "shapley", "hazard")
+#: every model the registry knows, plus hazard: a model registered later is scored with no change here
+MODELS: tuple[str, ...] = tuple(REGISTERED)
+PATH_MODELS = ("markov", "shapley")  # scored from one aggregation of the paths per brand (as the engine does)
+DATA_DRIVEN = tuple(m for m in MODELS if m not in credit.RULE_MODELS)
+DEV_SEEDS = "1,2"
+REPORTED_SEEDS = "101,102,103"
 GROUPINGS = ("note", "creator")
 DIAGNOSTICS = ("markov/pooled", "markov/windowed")  # one chain for all brands; null paths in the windows
 FLOOR = "oracle+"  # exact on caused orders, a rule model on organic ones
+BASELINE_MODEL = "hazard"  # fitted once for both groupings (hazard_credits_by)
 
 
 def log(message: str) -> None:
@@ -66,9 +79,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def build(seed: int, args: argparse.Namespace) -> tuple[Path, Path, dict[str, float]]:
+def build(kind: str, seed: int, args: argparse.Namespace) -> tuple[Path, Path, dict[str, float]]:
     """Simulate and ingest one world (or reuse it); returns the world, the lake and timings."""
-    root = Path(args.out) / f"seed-{seed}-u{args.users}-d{args.days}-b{args.brands}"
+    root = Path(args.out) / f"{kind}-seed-{seed}-u{args.users}-d{args.days}-b{args.brands}"
     world, lake = root / "world", root / "lake"
     timings: dict[str, float] = {}
     done = root / "ingested"
@@ -76,7 +89,7 @@ def build(seed: int, args: argparse.Namespace) -> tuple[Path, Path, dict[str, fl
         return world, lake, timings
     shutil.rmtree(root, ignore_errors=True)
     began = time.perf_counter()
-    summary = hongmao.simulate(world, seed=seed, users=args.users, days=args.days, brands=args.brands)
+    summary = hongmao.simulate(world, seed=seed, users=args.users, days=args.days, brands=args.brands, world=kind)
     timings["simulate"] = time.perf_counter() - began
     began = time.perf_counter()
     report = hongmao.ingest(summary.files, lake)
@@ -123,7 +136,7 @@ def data_driven(
                     summed[c.channel] += c.conversions
             out[name] = dict(summed)
 
-    wanted = [m for m in ("markov", "shapley") if m in models]
+    wanted = [m for m in PATH_MODELS if m in models]
     if wanted:
         per_brand("all", wanted)
     if diagnose:
@@ -155,15 +168,22 @@ def attribution_errors(
     out: dict[str, dict[str, Any]] = {}
     for by in GROUPINGS:
         for model in models:
-            if model in DATA_DRIVEN:
+            if model in PATH_MODELS or model == BASELINE_MODEL:
                 continue
-            result = attribute(session, model=model, by=by)
-            credited = {r["key"]: r["orders"] for r in result.rows}
-            out[f"{model}|{by}"] = credit_error(truths[by], credited, result.orders).to_dict()
+            try:
+                result = attribute(session, model=model, by=by)
+            except HongmaoError as exc:  # a model that cannot run on this world is reported, not fatal
+                log(f"  {model} by {by}: {exc}")
+                continue
+            credited = {r["key"]: r["orders"] for r in result.rows if r["key"] != BASELINE}
+            err = credit_error(truths[by], credited, result.orders).to_dict()
+            if result.baseline_orders is not None:
+                err["baseline_orders"] = result.baseline_orders
+            out[f"{model}|{by}"] = err
         credits, total = data_driven(session, by, models, diagnose)
         for model, credited in credits.items():
             out[f"{model}|{by}"] = credit_error(truths[by], credited, total).to_dict()
-    if "hazard" in models:
+    if BASELINE_MODEL in models:
         out.update(hazard_errors(session, truths))
     return out
 
@@ -171,16 +191,22 @@ def attribution_errors(
 def lift_rows(session: Session, world: Path, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     key = api.holdout_key_from_world(world)
     rows = []
-    by_campaign: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_campaign: dict[str, list[tuple[dict[str, Any], float]]] = defaultdict(list)
     for o in orders:
-        if o.get("campaign_id"):
-            by_campaign[o["campaign_id"]].append(o)
+        # the share of the order the campaign's notes made happen: its removal effect where the truth has it
+        # (interacting worlds), else whether a campaign note caused it (additive: the same in expectation)
+        effects = o.get("campaign_effect")
+        if effects is not None:
+            for cid, share in effects.items():
+                by_campaign[cid].append((o, float(share)))
+        elif o.get("campaign_id"):
+            by_campaign[o["campaign_id"]].append((o, 1.0))
     for c in read_jsonl(world / "truth" / "campaigns.jsonl"):
         result = campaign_lift(session, c["campaign_id"], key)
         end = result.window_end
-        inside = [o for o in by_campaign[c["campaign_id"]] if datetime.fromisoformat(o["time"]) <= end]
-        true_orders = len(inside)
-        true_gmv = math.fsum(o["amount"] for o in inside)
+        inside = [(o, s) for o, s in by_campaign[c["campaign_id"]] if datetime.fromisoformat(o["time"]) <= end]
+        true_orders = math.fsum(s for _, s in inside)
+        true_gmv = math.fsum(o["amount"] * s for o, s in inside)
         cmp = result.comparison
         rows.append(
             {
@@ -204,8 +230,8 @@ def lift_rows(session: Session, world: Path, orders: list[dict[str, Any]]) -> li
     return rows
 
 
-def run_seed(seed: int, args: argparse.Namespace, models: tuple[str, ...]) -> dict[str, Any]:
-    world, lake, timings = build(seed, args)
+def run_seed(kind: str, seed: int, args: argparse.Namespace, models: tuple[str, ...]) -> dict[str, Any]:
+    world, lake, timings = build(kind, seed, args)
     with api.open_lake(lake) as opened:
         segments = opened.segment_paths()
     orders = read_jsonl(world / "truth" / "orders.jsonl")
@@ -248,6 +274,7 @@ def run_seed(seed: int, args: argparse.Namespace, models: tuple[str, ...]) -> di
     timings["cycles"] = time.perf_counter() - began
     meta = json.loads((world / "truth" / "world.json").read_text(encoding="utf-8"))
     return {
+        "world": kind,
         "seed": seed,
         "orders": truths["note"].total_orders,
         "incremental_orders": truths["note"].incremental_orders,
@@ -266,9 +293,10 @@ def mean_sd(values: list[float]) -> str:
     return f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
-def print_tables(results: list[dict[str, Any]], models: tuple[str, ...]) -> dict[str, Any]:
+def print_tables(kind: str, results: list[dict[str, Any]], models: tuple[str, ...]) -> dict[str, Any]:
     names = (*models, *DIAGNOSTICS, f"{FLOOR}last", f"{FLOOR}linear")
     summary: dict[str, Any] = {}
+    print(f"\n===== world kind: {kind} — seeds {', '.join(str(r['seed']) for r in results)} =====")
     for field, title in (
         ("errors", "Misplaced share of credit (total-variation distance to the true causal shares), all orders"),
         ("errors_caused", "Misplaced share, caused orders only (organic orders removed from the lake)"),
@@ -278,7 +306,7 @@ def print_tables(results: list[dict[str, Any]], models: tuple[str, ...]) -> dict
         print(f"\n{title} — mean ± sd over {len(results)} seeds; ratio = model / last")
         print(f"{'model':<14} {'by note':>16} {'ratio':>6}   {'by creator':>16} {'ratio':>6}")
         for name in names:
-            if f"{name}|note" not in results[0][field]:
+            if any(f"{name}|{by}" not in r[field] for r in results for by in GROUPINGS):
                 continue
             cells = []
             for by in GROUPINGS:
@@ -290,7 +318,7 @@ def print_tables(results: list[dict[str, Any]], models: tuple[str, ...]) -> dict
             print(f"{name:<14} {cells[0]}   {cells[1]}")
     print("\nMisplaced with organic (organic orders credited to notes count as misplaced), all orders, by note")
     for name in names:
-        if f"{name}|note" not in results[0]["errors"]:
+        if any(f"{name}|note" not in r["errors"] for r in results):
             continue
         vals = [r["errors"][f"{name}|note"]["misplaced_with_organic"] for r in results]
         excess = [r["errors"][f"{name}|note"]["excess_credit"] for r in results]
@@ -307,11 +335,11 @@ def print_tables(results: list[dict[str, Any]], models: tuple[str, ...]) -> dict
         print(f"seed {r['seed']}: {cov}/{len(r['lift'])} covered")
         for x in r["lift"]:
             lo, hi = x["ci95"]
-            mark = "" if x["covered"] else "   <- missed"
-            print(
-                f"   {x['campaign_id']:<18} {x['estimate']:>8.1f} [{lo:>7.1f}, {hi:>7.1f}]  "
-                f"true {x['true_orders']:>4} (all {x['true_orders_all']:>4}){mark}"
-            )
+            if not x["covered"]:
+                print(
+                    f"   {x['campaign_id']:<18} {x['estimate']:>8.1f} [{lo:>7.1f}, {hi:>7.1f}]  "
+                    f"true {x['true_orders']:>7.1f} (all {x['true_orders_all']:>4})   <- missed"
+                )
             pairs.append(((lo, hi), x["true_orders"]))
             gmv_pairs.append(((x["gmv_ci95"][0], x["gmv_ci95"][1]), x["true_gmv"]))
     orders_cov = coverage([p[0] for p in pairs], [p[1] for p in pairs])
@@ -333,7 +361,7 @@ def print_tables(results: list[dict[str, Any]], models: tuple[str, ...]) -> dict
 
     print("\nHazard model: orders credited to its baseline vs the organic orders of the truth")
     for r in results:
-        if "hazard|note" in r["errors"]:
+        if "hazard|note" in r["errors"] and "baseline_orders" in r["errors"]["hazard|note"]:
             organic = r["orders"] - r["incremental_orders"]
             print(
                 f"seed {r['seed']}: baseline {r['errors']['hazard|note']['baseline_orders']:,.0f}, organic {organic:,}"
@@ -354,14 +382,49 @@ def print_tables(results: list[dict[str, Any]], models: tuple[str, ...]) -> dict
     return summary
 
 
+def seed_list(text: str, flag: str) -> list[int]:
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SystemExit(f"{flag} must be comma-separated whole numbers, got {text!r}") from None
+    if not seeds:
+        raise SystemExit(f"{flag} names no seed")
+    return seeds
+
+
+def print_summary(summaries: dict[str, dict[str, Any]], models: tuple[str, ...]) -> None:
+    """Every model on every world kind: misplaced share by note / by creator as a ratio to last-click."""
+    kinds = list(summaries)
+    print("\n===== summary: misplaced share as a ratio to last-click, by note / by creator (mean over seeds) =====")
+    print(f"{'model':<14} " + " ".join(f"{k:>17}" for k in kinds))
+    for name in (*models, f"{FLOOR}last", f"{FLOOR}linear"):
+        cells = []
+        for k in kinds:
+            note, creator = (summaries[k].get(f"errors|{name}|{by}") for by in GROUPINGS)
+            cells.append(
+                f"{note['ratio_to_last']:>8.2f} /{creator['ratio_to_last']:>6.2f}" if note and creator else f"{'—':>17}"
+            )
+        print(f"{name:<14} " + " ".join(cells))
+    print(
+        f"{'last (share)':<14} "
+        + " ".join(
+            f"{summaries[k]['errors|last|note']['mean']:>8.3f} /{summaries[k]['errors|last|creator']['mean']:>6.3f}"
+            for k in kinds
+        )
+    )
+    print(f"{'lift coverage':<14} " + " ".join(f"{summaries[k]['lift']['orders_coverage']:>17.0%}" for k in kinds))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=5, help="number of worlds (seeds first-seed, first-seed+1, ...)")
-    parser.add_argument("--first-seed", type=int, default=1)
-    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--worlds", default=",".join(WORLDS), help="comma-separated world kinds")
+    parser.add_argument("--seeds", default=REPORTED_SEEDS, help="reported seeds, comma-separated")
+    parser.add_argument("--dev-seeds", default=DEV_SEEDS, help="development seeds, comma-separated")
+    parser.add_argument("--dev", action="store_true", help="run the development seeds instead of the reported ones")
+    parser.add_argument("--users", type=int, default=3_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--brands", type=int, default=6)
-    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated models")
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated models (default: all registered)")
     parser.add_argument("--out", default="bench/out/accuracy")
     parser.add_argument("--reuse", action="store_true", help="keep simulated worlds and lakes between runs")
     parser.add_argument("--json", help="write every figure to this file")
@@ -370,22 +433,44 @@ def main() -> None:
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     if "last" not in models:
         raise SystemExit("--models must include last (the reference)")
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise SystemExit(f"unknown models {', '.join(unknown)}; registered: {', '.join(MODELS)}")
+    kinds = [k.strip() for k in args.worlds.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in WORLDS]
+    if bad or not kinds:
+        raise SystemExit(f"unknown world kinds {', '.join(bad)}; known: {', '.join(WORLDS)}")
+    reported, dev = seed_list(args.seeds, "--seeds"), seed_list(args.dev_seeds, "--dev-seeds")
+    if set(reported) & set(dev):
+        raise SystemExit(f"development and reported seeds overlap: {sorted(set(reported) & set(dev))}")
+    seeds, stage = (dev, "development") if args.dev else (reported, "reported")
+    print(
+        f"{stage} seeds {', '.join(map(str, seeds))} (development: {', '.join(map(str, dev))}; "
+        f"reported: {', '.join(map(str, reported))}); worlds {', '.join(kinds)}; "
+        f"{args.users:,} people x {args.days} days, {args.brands} brands; models {', '.join(models)}"
+    )
     began = time.perf_counter()
-    results = []
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
-        log(f"seed {seed}: simulate, ingest, attribute, lift ...")
-        result = run_seed(seed, args, models)
-        log("  " + ", ".join(f"{k} {v:.1f}s" for k, v in result["timings"].items()))
-        results.append(result)
-    summary = print_tables(results, models)
+    results: dict[str, list[dict[str, Any]]] = {}
+    summaries: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        for seed in seeds:
+            log(f"{kind} seed {seed}: simulate, ingest, attribute, lift ...")
+            result = run_seed(kind, seed, args, models)
+            log("  " + ", ".join(f"{k} {v:.1f}s" for k, v in result["timings"].items()))
+            results.setdefault(kind, []).append(result)
+        summaries[kind] = print_tables(kind, results[kind], models)
+    print_summary(summaries, models)
     wall = time.perf_counter() - began
     print(
-        f"\nwall time {wall:.0f} s for {args.seeds} seeds "
+        f"\nwall time {wall:.0f} s for {len(kinds)} world kinds x {len(seeds)} {stage} seeds "
         f"({args.users:,} people x {args.days} days, {args.brands} brands)"
     )
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"args": vars(args), "results": results, "summary": summary, "wall_s": wall}, indent=1),
+            json.dumps(
+                {"args": vars(args), "stage": stage, "results": results, "summary": summaries, "wall_s": wall},
+                indent=1,
+            ),
             encoding="utf-8",
         )
 
