@@ -227,3 +227,13 @@ def test_the_library_twin_of_match_join_reads_an_inbox(tmp_path: Path, keys: tup
     d = _run(tmp_path, C_IDS, M_IDS, *keys, "api")
     assert api.match_join(d / "inbox", d / "out", k=1)["matched"] == 2
     assert json.loads((d / "out" / "match_report.json").read_text())["market"]["sent"] == 3
+
+
+def test_worker_processes_give_the_same_bytes_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hongmao.cleanroom import parallel
+
+    ids, scalar = [f"phone:1380000000{i}" for i in range(7)], group.new_scalar()
+    one = parallel.hash_and_blind(ids, scalar, workers=1)
+    monkeypatch.setattr(parallel, "CHUNK", 2)  # chunks are cut in this process: 4 chunks over 2 workers
+    assert parallel.hash_and_blind(ids, scalar, workers=2) == one
+    assert parallel.blind(one, scalar, workers=2) == group.blind(one, scalar)
