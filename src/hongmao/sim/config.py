@@ -71,6 +71,7 @@ class WorldConfig:
     sponsored_share_kol: float = 0.5  # of a KOL's brand notes outside campaigns
     sponsored_share_koc: float = 0.2
     undisclosed_share: float = 0.3  # of sponsored notes: paid for but not labelled (no 报备)
+    offplatform_wave_size: int = 5  # notes paid off-platform before each campaign, no record (hongmao.sim.seeding)
     deceptive_intent_boost: float = 1.8  # overselling seeds more intent ...
     deceptive_refund_rate: float = 0.4  # ... and its buyers refund as not_as_described this often
 
@@ -126,6 +127,7 @@ class WorldConfig:
             "fake_rings": self.fake_rings,
             "ring_size": self.ring_size,
             "campaigns_per_brand": self.campaigns_per_brand,
+            "offplatform_wave_size": self.offplatform_wave_size,
         }
         for name, count in counts.items():
             if count < 0:

@@ -8,6 +8,9 @@ spend. How much a record says depends on how the deal was made:
 * a private deal outside any campaign and never filed pays for "a post": the record is logged one to seven days
   before the note appears and names the creator and the brand, not the note.
 
+The one exception is a deal paid off-platform (an off-platform seeding wave, :mod:`hongmao.sim.seeding`): the
+brand logs nothing, and the note carries no label, link or boost.
+
 Boosted notes get one ``note.boosted`` for a week of promotion. The draws come from their own random stream
 (``deal_rng``), so adding the books changed no other event of a world.
 """
@@ -46,8 +49,8 @@ def draw_deals(world: World, rng: np.random.Generator) -> list[Deal]:
     deals: list[Deal] = []
     private = 0
     for note in world.notes:
-        if not note.sponsored:
-            continue
+        if not note.sponsored or note.offplatform:
+            continue  # an off-platform deal (hongmao.sim.seeding) leaves nothing in the books
         creator = world.creators[note.creator]
         fee_cents = note.fee_cents
         if note.campaign < 0:

@@ -19,6 +19,7 @@ from hongmao.sim.clock import DAY, Clock, seconds_in_day
 from hongmao.sim.config import BRAND_NAMES, CATEGORIES, MARKET_URLS, MARKETS, Category, WorldConfig
 from hongmao.sim.holdout import holdout_mask
 from hongmao.sim.rings import ring_style
+from hongmao.sim.seeding import plant_waves
 
 NOTE_LIFETIME_DAYS = 21  # a note stops being shown in feeds after this many days
 REACH_HALF_LIFE_DAYS = 2.0  # feeds favour fresh notes
@@ -102,6 +103,7 @@ class Note:
     boosted: bool = False
     title: str = ""
     fee_cents: int = 0  # what the brand paid for a campaign note
+    offplatform: bool = False  # paid outside the platform: no record anywhere (hongmao.sim.seeding)
 
 
 @dataclass(frozen=True)
@@ -468,6 +470,7 @@ def build_world(rng: np.random.Generator, users: int, days: int, n_brands: int, 
                 note.links.append(link.index)
         notes.append(note)
 
+    plant_waves(np.random.default_rng([len(notes), users, 1_024]), cfg, notes, brands, windows)
     campaigns: list[Campaign] = []
     for index, brand_index, k, start_t, end_t, fees in windows:
         cid = f"cmp-{brands[brand_index].id}-{k + 1}"
