@@ -57,6 +57,7 @@ class TruthWriter:
                     "published": w.clock.text(n.pub_t),
                     "sponsored": n.sponsored,
                     "disclosed": n.disclosed,
+                    "offplatform": n.offplatform,
                     "deceptive": n.deceptive,
                     "campaign_id": campaign_of.get(n.index),
                     "boosted": n.boosted,
