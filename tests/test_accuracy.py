@@ -111,3 +111,16 @@ def test_models_on_a_simulated_world(sim: tuple[Path, Path]) -> None:
         errors[model] = err.misplaced_share
     # first touch is the worst of the rule models on a world where intent fades
     assert errors["first"] > errors["linear"]
+
+
+@pytest.mark.parametrize("kind", ["saturating", "targeted", "routes"])
+def test_every_world_kinds_truth_reads_as_true_credit(tmp_path: Path, kind: str) -> None:
+    """The Shapley truth of every world kind has the shape the measures read: caused orders sum to their count."""
+    from hongmao.sim import simulate
+
+    out = simulate(tmp_path / kind, seed=2, users=1200, days=12, brands=3, world=kind).out
+    rows = [json.loads(line) for line in (out / "truth" / "orders.jsonl").read_text(encoding="utf-8").splitlines()]
+    truth = true_credit(rows)
+    assert truth.incremental_orders > 5 and truth.organic_orders > 5
+    assert sum(truth.by_key.values()) == pytest.approx(truth.incremental_orders)
+    assert credit_error(truth, truth.by_key).misplaced_share == 0.0
