@@ -44,19 +44,27 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def build(out: Path, seed: int, users: int, days: int, brands: int, reuse: bool) -> tuple[Path, Path]:
+#: World kinds by their rings: every style together (the default world), or one style alone.
+RINGS = {"mixed": ("crude", "sloppy", "careful"), "crude": ("crude",), "sloppy": ("sloppy",), "careful": ("careful",)}
+
+
+def build(
+    out: Path, seed: int, users: int, days: int, brands: int, reuse: bool, rings: str = "mixed"
+) -> tuple[Path, Path]:
     """Simulate and ingest one world (or reuse what is already in ``out``)."""
     import hongmao
+    from hongmao.sim.config import WorldConfig
 
-    world, lake = out / f"world-{seed}", out / f"lake-{seed}"
-    stamp = out / f"lake-{seed}.done"
-    wanted = f"{seed} {users} {days} {brands}"
+    world, lake = out / f"world-{rings}-{seed}", out / f"lake-{rings}-{seed}"
+    stamp = out / f"lake-{rings}-{seed}.done"
+    wanted = f"{seed} {users} {days} {brands} {rings}"
     if reuse and stamp.exists() and stamp.read_text().strip() == wanted:
         return world, lake
     import shutil
 
     shutil.rmtree(lake, ignore_errors=True)
-    summary = hongmao.simulate(world, seed=seed, users=users, days=days, brands=brands)
+    config = WorldConfig(ring_styles=RINGS[rings])
+    summary = hongmao.simulate(world, seed=seed, users=users, days=days, brands=brands, config=config)
     report = hongmao.ingest([str(p) for p in summary.files], lake)
     if report.rejected:
         raise SystemExit(f"seed {seed}: {report.rejected} events rejected")
@@ -105,6 +113,23 @@ def evaluate(world: Path, report: dict[str, Any], evaluable: int) -> dict[str, d
     accounts = {a["user"] for a in report["accounts"].get("list", [])}
 
     un_notes, dn, dc = flagged("note", "undisclosed"), flagged("note", "deceptive"), flagged("creator", "deceptive")
+    suspected = {e["note_id"] for e in report["notes"] if "sponsored" in e.get("suspected", [])}
+    offplatform = {k for k, n in notes.items() if n.get("offplatform")}
+    watch = {e["creator_id"] for e in report["creators"] if "deceptive" in e.get("watch", [])} | dc
+    credited = {
+        e["creator_id"]: (e["evidence"].get("deceptive") or {}).get("orders") or 0.0 for e in report["creators"]
+    }
+    credited_creators = {k for k in dec_creators if credited.get(k, 0.0) >= evaluable}
+    flagged_credited = {k for k in dc if credited.get(k, 0.0) >= evaluable}
+    styles = sorted({a["style"] for a in _lines(world / "truth" / "fake_accounts.jsonl")})
+    by_style: dict[str, Any] = {}
+    for style in styles:
+        acc = {a["user"] for a in _lines(world / "truth" / "fake_accounts.jsonl") if a["style"] == style}
+        cre = {k for k, c in creators.items() if c.get("ring_style") == style}
+        by_style[f"fake_engagement accounts ({style} rings, recall)"] = prf(accounts, acc, recall_only=True)
+        by_style[f"fake_engagement creators ({style} rings, recall)"] = prf(
+            flagged("creator", "fake_engagement"), cre, recall_only=True
+        )
     return {
         "undisclosed notes (the rule: paid, boosted or linked, unlabelled)": prf(un_notes, rule),
         "undisclosed notes (planted hidden ads)": prf(un_notes, hidden, recall_only=True),
@@ -120,7 +145,39 @@ def evaluate(world: Path, report: dict[str, Any], evaluable: int) -> dict[str, d
         "fake_engagement notes": prf(flagged("note", "fake_engagement"), fake_notes),
         "fake_engagement creators": prf(flagged("creator", "fake_engagement"), fake_creators),
         "fake_engagement accounts": prf(accounts, fake_accounts),
+        **by_style,
+        "suspected sponsored notes (paid off-platform, no record)": prf(suspected, offplatform),
+        "suspected sponsored notes that are evidenced undisclosed too (must be 0)": prf(
+            suspected & un_notes, set(), recall_only=True
+        ),
+        f"deceptive creators with >= {evaluable} credited orders (flag)": prf(flagged_credited, credited_creators),
+        "deceptive creators (watch list, flags included)": prf(watch, dec_creators),
+        **ranking(report, dec_creators),
     }
+
+
+def ranking(report: dict[str, Any], truth: set[str]) -> dict[str, dict[str, Any]]:
+    """Precision at k of the creators ranked by deceptive score, and the ranking's AUC (as a 'precision')."""
+    scored = [(float(e["score"]), e["creator_id"]) for e in report["creators"] if e.get("score") is not None]
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    out: dict[str, dict[str, Any]] = {}
+    for k in (5, 10, 20):
+        top = {c for _, c in scored[:k]}
+        out[f"deceptive creators, precision at {k} by score"] = prf(top, truth)
+    pos = [s for s, c in scored if c in truth]
+    neg = [s for s, c in scored if c not in truth]
+    auc = None
+    if pos and neg:
+        wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+        auc = wins / (len(pos) * len(neg))
+    out["deceptive creators, AUC of the score (in the precision column)"] = {
+        "flagged": len(scored),
+        "true": len(truth),
+        "tp": len(pos),
+        "precision": auc,
+        "recall": None,
+    }
+    return out
 
 
 #: (posterior level, minimum credited orders) for the ceiling: the default policy first, then looser ones

@@ -14,9 +14,11 @@ from ibis.expr.types import Table
 from hongmao.engine import trust_disclosure, trust_engagement, trust_outcomes
 from hongmao.engine.session import Session
 from hongmao.trust.coengagement import TargetFocus, dense_core, target_focus
-from hongmao.trust.disclosure import judge
+from hongmao.trust.disclosure import DisclosureFinding, judge
 from hongmao.trust.engagement import AccountFinding, EngagementRules, judge_accounts, judge_notes, short_dwell
 from hongmao.trust.report import DeceptiveResult, TrustInputs, TrustParams, deceptive_scores
+from hongmao.trust.suspected import SuspectFinding
+from hongmao.trust.suspected import judge as judge_suspects
 
 
 def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustInputs:
@@ -24,7 +26,9 @@ def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustIn
     params = params or TrustParams()
     ev = session.events
 
-    disclosure = judge(*trust_disclosure.evidence_rows(session, ev))
+    evidence, deals = trust_disclosure.evidence_rows(session, ev)
+    disclosure = judge(evidence, deals)
+    suspected = suspect_notes(session, ev, disclosure, evidence, deals)
 
     rules = params.engagement
     accounts = judge_accounts_in(session, ev, rules)
@@ -57,7 +61,27 @@ def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustIn
         deceptive_creators=results["creator"],
         data_end=end_value,
         orders=len(orders),
+        suspected=suspected,
     )
+
+
+def suspect_notes(
+    session: Session,
+    ev: Table,
+    disclosure: list[DisclosureFinding],
+    evidence: list[dict[str, Any]],
+    deals: list[dict[str, Any]],
+) -> list[SuspectFinding]:
+    """Notes that look sponsored with no record (:mod:`hongmao.trust.suspected`)."""
+    notes, campaigns = trust_disclosure.suspect_rows(session, ev)
+    evidenced = {f.note_id for f in disclosure if f.commercial}
+    tied = [
+        {"creator_id": r["creator_id"], "brand": r["brand"], "t": r["published"]}
+        for r in evidence
+        if r["note_id"] in evidenced
+    ]
+    tied += [{"creator_id": d["creator_id"], "brand": d["brand"], "t": d["logged"]} for d in deals]
+    return judge_suspects(notes, campaigns, tied, evidenced)
 
 
 def judge_accounts_in(session: Session, ev: Table, rules: EngagementRules) -> list[AccountFinding]:

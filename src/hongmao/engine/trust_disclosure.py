@@ -15,6 +15,7 @@ One row per published note; the judgement itself is :mod:`hongmao.trust.disclosu
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ibis.expr.types import Table
@@ -31,6 +32,7 @@ def published_notes(ev: Table) -> Any:
         disclosed=data["disclosed"].bool.fill_null(False),
         collaboration_id=data["collaboration_id"].str,
         tier=data["creator_tier"].str,
+        title=data["title"].str,
     )
     return p.group_by("note_id").aggregate(
         creator_id=p.creator_id.argmax(p.time),
@@ -39,8 +41,15 @@ def published_notes(ev: Table) -> Any:
         collaboration_id=p.collaboration_id.argmax(p.time),
         note_campaign=p.campaign_id.argmax(p.time),
         tier=p.tier.argmax(p.time),
+        title=p.title.argmax(p.time),
         published=p.time.min(),
     )
+
+
+def campaign_starts(ev: Table) -> Any:
+    """(campaign_id, brand, start): when each campaign says it starts (ISO text, as the record has it)."""
+    c = ev.filter(ev.type == "campaign.created")
+    return c.select(c.campaign_id, c.brand, start=c.data.cast("json")["start"].str).order_by("campaign_id")
 
 
 def campaign_listings(ev: Table) -> Any:
@@ -122,6 +131,22 @@ def commercial_evidence(ev: Table) -> Any:
         "boost_brand",
         "boost_spend",
     ).order_by("note_id")
+
+
+def suspect_rows(session: Session, ev: Table) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every published note with its title, and every campaign's brand and start (parsed), for
+    :mod:`hongmao.trust.suspected`."""
+    notes: list[dict[str, Any]] = session.arrow(
+        published_notes(ev).select("note_id", "creator_id", "brand", "published", "disclosed", "title")
+    ).to_pylist()
+    campaigns = []
+    for c in session.arrow(campaign_starts(ev)).to_pylist():
+        try:
+            start = datetime.fromisoformat(str(c["start"]))
+        except ValueError:
+            continue  # a campaign with no readable start cannot time a warm-up
+        campaigns.append({"brand": c["brand"], "start": start})
+    return notes, campaigns
 
 
 def evidence_rows(session: Session, ev: Table) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -26,6 +26,7 @@ from hongmao.trust.engagement import (
     judge_creators,
 )
 from hongmao.trust.shrinkage import ScoreRules, Scores, outcome_exposure, reason_codes, score
+from hongmao.trust.suspected import SuspectFinding
 
 FLAGS = ("undisclosed", "deceptive", "fake_engagement")
 OUTCOMES = ("bad", "nad", "low", "refund")
@@ -45,6 +46,11 @@ class TrustParams:
     # or for this many undisclosed notes of any kind (a single unlabelled shoppable link flags the note only)
     min_undisclosed_notes: int = 2
     exclude_flagged_accounts: bool = True  # leave flagged fake accounts out of the credit the score uses
+    # the deceptive watch list: suggestive evidence, judged sequentially before it is strong enough to flag.
+    # An entry is watched when P(excess > min_excess) reaches watch_level on at least watch_min_orders credited
+    # orders; it is flagged when the score's own level and minimum are met (ScoreRules).
+    watch_level: float = 0.5
+    watch_min_orders: float = 1.0
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -74,6 +80,7 @@ class TrustInputs:
     deceptive_creators: DeceptiveResult | None
     data_end: datetime | None = None
     orders: int = 0
+    suspected: list[SuspectFinding] = field(default_factory=list)
 
 
 def _days(seconds: float | None) -> float:
@@ -155,7 +162,8 @@ def _deceptive_evidence(res: DeceptiveResult, j: int, rules: ScoreRules) -> dict
 
 
 def _entry(kind: str, key: str, extra: dict[str, Any]) -> dict[str, Any]:
-    return {f"{kind}_id": key, **extra, "flags": [], "score": None, "evidence": {}}
+    # flags: findings on evidence; watch: suggestive evidence, not yet a flag; suspected: no record, shape only
+    return {f"{kind}_id": key, **extra, "flags": [], "watch": [], "suspected": [], "score": None, "evidence": {}}
 
 
 def assemble(inputs: TrustInputs, params: TrustParams | None = None, include_accounts: bool = False) -> dict[str, Any]:
@@ -201,6 +209,7 @@ def assemble(inputs: TrustInputs, params: TrustParams | None = None, include_acc
     ):
         if res is None:
             continue
+        watched = res.primary.flagged_at(params.watch_level, params.watch_min_orders)
         for j, key in enumerate(res.keys):
             if key.startswith("("):
                 continue
@@ -210,7 +219,17 @@ def assemble(inputs: TrustInputs, params: TrustParams | None = None, include_acc
             e["evidence"]["deceptive"] = ev
             if res.primary.flagged[j]:
                 e["flags"].append("deceptive")
+                ev["stage"] = "flag"
+            elif watched[j]:
+                e["watch"].append("deceptive")
+                ev["stage"] = "watch"
         del kind
+
+    for hint in inputs.suspected:
+        e = note(hint.note_id, hint.creator_id, hint.brand)
+        e["evidence"]["suspected_sponsored"] = {"reasons": hint.reasons, **hint.evidence}
+        if hint.suspected:
+            e["suspected"].append("sponsored")
 
     for n in inputs.note_engagement:
         e = note(n.note_id, n.creator_id)
@@ -255,6 +274,9 @@ def assemble(inputs: TrustInputs, params: TrustParams | None = None, include_acc
         "data_end": inputs.data_end.isoformat() if inputs.data_end else None,
         "flagged_notes": {f: sum(f in e["flags"] for e in note_list) for f in FLAGS},
         "flagged_creators": {f: sum(f in e["flags"] for e in creator_list) for f in FLAGS},
+        "watched_notes": {"deceptive": sum("deceptive" in e["watch"] for e in note_list)},
+        "watched_creators": {"deceptive": sum("deceptive" in e["watch"] for e in creator_list)},
+        "suspected_notes": {"sponsored": sum("sponsored" in e["suspected"] for e in note_list)},
         "deceptive_prior": _prior(inputs),
         "params": params.as_dict(),
     }
