@@ -80,6 +80,20 @@ def test_deceptive_flags_are_mostly_right_and_ranked_by_score(world: tuple[Path,
     assert scores == sorted(scores, reverse=True)
 
 
+def test_the_watch_list_comes_before_the_flag_and_holds_more_deceivers(world: tuple[Path, dict[str, Any]]) -> None:
+    root, report = world
+    creators = {c["creator_id"]: c for c in lines(root / "world" / "truth" / "creators.jsonl")}
+    watched = [e for e in report["creators"] if "deceptive" in e["watch"]]
+    flagged = [e for e in report["creators"] if "deceptive" in e["flags"]]
+    assert watched and not any("deceptive" in e["flags"] for e in watched)  # a stage of its own
+    assert {e["evidence"]["deceptive"]["stage"] for e in watched} == {"watch"}
+    assert {e["evidence"]["deceptive"]["stage"] for e in flagged} == {"flag"}
+    assert all(e["evidence"]["deceptive"]["p_exceed"] >= 0.5 for e in watched)
+    caught = sum(creators[e["creator_id"]]["deceptive"] for e in watched + flagged)
+    assert caught > sum(creators[e["creator_id"]]["deceptive"] for e in flagged)
+    assert report["summary"]["watched_creators"] == {"deceptive": len(watched)}
+
+
 def test_flagged_accounts_match_the_report(world: tuple[Path, dict[str, Any]]) -> None:
     root, report = world
     assert api.flagged_accounts(root / "lake") == sorted(a["user"] for a in report["accounts"]["list"])
