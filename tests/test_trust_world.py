@@ -12,6 +12,8 @@ import pytest
 import hongmao
 from hongmao import api
 
+pytestmark = pytest.mark.slow  # one 4,000-person world, simulated and ingested: about a minute
+
 
 def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x]
