@@ -17,22 +17,23 @@ protected against cross-site submission (:mod:`~hongmao.web.csrf`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter
 
 from hongmao import __version__, settings
 from hongmao.contract import Event
+from hongmao.errors import HongmaoError
 from hongmao.lake import Lake
 from hongmao.reports.service import Reports
-from hongmao.web import auth, csrf, errors
+from hongmao.web import auth, csrf, errors, logs, metrics
 from hongmao.web.limits import BodyLimit
 from hongmao.web.state import DemoSettings, WebState
 
@@ -49,6 +50,43 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
     "connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+
+
+#: The API docs: Swagger UI from the installed ``fastapi-offline`` assets, started by ``static/docs-init.js``. No
+#: inline script: the CSP's ``script-src 'self'`` refuses one (FastAPI's own page starts Swagger UI inline, so it
+#: stayed blank in a browser).
+DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>Hongmao API · 接口文档</title>
+<link rel="icon" href="/static/favicon.svg">
+<link rel="stylesheet" href="/static-docs/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/static-docs/swagger-ui-bundle.js"></script>
+<script src="/static/docs-init.js"></script>
+</body>
+</html>
+"""
+
+
+#: Paths no API route matches, counted under a template of their own (a file name is not an identifier, but the
+#: number of label values must stay bounded).
+MOUNTS = {"/static/": "/static/{file}", "/static-docs/": "/static-docs/{file}", "/l/": "/l/{token}", "/c/": "/c/{code}"}
+
+
+def route_of(scope: Scope) -> str:
+    """The template of the route that answered (``/api/v1/notes/{note_id}``), never the path itself."""
+    path: str = scope.get("path", "")
+    template = getattr(scope.get("route"), "path", None)
+    if isinstance(template, str):
+        # A route of an included router knows its path below the router's prefix (``/notes/{note_id}``): the
+        # prefix is what the request's path holds before the template's segments (prefixes have no parameters).
+        parts = path.split("/")
+        return "/".join(parts[: max(len(parts) - template.count("/"), 0)]) + template
+    return next((name for prefix, name in MOUNTS.items() if path.startswith(prefix)), metrics.UNMATCHED)
 
 
 def _docs_assets() -> Path | None:
@@ -94,7 +132,7 @@ def create_app(
     k = privacy_k if privacy_k is not None else int(settings.get("privacy_k") or 50)
     state = WebState(
         lake=lake,
-        reports=Reports(lake, privacy_k=k),
+        reports=Reports(lake, privacy_k=k, on_lookup=metrics.observe_cache),
         sessions=auth.Sessions(auth.server_secret(directory), directory / auth.SESSIONS_FILE),
         data_dir=directory,
         public_url=(public_url or settings.get("public_base_url") or "http://127.0.0.1:8000").rstrip("/"),
@@ -104,6 +142,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for hook in state.extras.pop("on_start", []):
+            hook()
         yield
         for hook in state.extras.pop("on_close", []):
             hook()
@@ -141,14 +181,7 @@ def create_app(
 
         @app.get("/docs", include_in_schema=False)
         def docs() -> HTMLResponse:
-            return get_swagger_ui_html(
-                openapi_url="/openapi.json",
-                title="Hongmao API",
-                swagger_js_url="/static-docs/swagger-ui-bundle.js",
-                swagger_css_url="/static-docs/swagger-ui.css",
-                swagger_favicon_url="/static/favicon.svg",
-                swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
-            )
+            return HTMLResponse(DOCS_PAGE)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
@@ -156,13 +189,30 @@ def create_app(
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:
+        """Alive: the process answers."""
         return Response("ok\n", media_type="text/plain")
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        """Ready: the lake's directory and its catalog answer (a load balancer sends traffic only then)."""
+        try:
+            lake.segment_paths()
+        except HongmaoError as error:
+            return Response(f"not ready: {type(error).__name__}\n", status_code=503, media_type="text/plain")
+        if not lake.segments_dir.is_dir():  # the volume went away under the server
+            return Response("not ready: no segments directory\n", status_code=503, media_type="text/plain")
+        return Response("ready\n", media_type="text/plain")
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_page() -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
 
     errors.install(app)
     app.add_middleware(BodyLimit)  # inside the headers below, so its 413 carries them too
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
         if csrf.foreign_origin(request):  # before any handler: another site's form never reaches one
             response: Response = errors.error_response(403, "cross-site form submissions are refused")
         else:
@@ -170,6 +220,10 @@ def create_app(
         response.headers.setdefault("content-security-policy", CSP)
         response.headers.setdefault("x-content-type-options", "nosniff")
         response.headers.setdefault("referrer-policy", "same-origin")
+        seconds = time.perf_counter() - start
+        route = route_of(request.scope)
+        metrics.observe_request(request.method, route, response.status_code, seconds)
+        logs.access(request.method, route, response.status_code, seconds)
         return response
 
     return app

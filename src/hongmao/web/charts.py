@@ -12,6 +12,7 @@ from typing import Any
 
 import pygal  # type: ignore[import-untyped]
 from markupsafe import Markup
+from pygal.etree import etree  # type: ignore[import-untyped]
 from pygal.style import Style  # type: ignore[import-untyped]
 
 # pygal puts an import hook on sys.meta_path (for its optional ``pygal.maps`` plugins, unused here) that lacks
@@ -56,8 +57,31 @@ def _config(**extra: Any) -> dict[str, Any]:
     return base
 
 
+def _local(node: Any) -> str:
+    """An element's name without its namespace ("" for comments)."""
+    return node.tag.rpartition("}")[2] if isinstance(node.tag, str) else ""
+
+
 def _svg(chart: Any) -> Markup:
-    return Markup(chart.render(is_unicode=True))
+    """The chart as SVG with no script and a native tooltip on every value.
+
+    pygal writes an inline ``<script>`` with its tooltip configuration into every chart, even with ``js=[]``:
+    the console's CSP (``script-src 'self'``) refuses it and the browser logs a violation. It is dropped, and each
+    value's ``<desc class="value">`` becomes an SVG ``<title>``, which the browser shows on hover by itself.
+    """
+    tree = chart.render_tree()
+    namespace = tree.tag.rpartition("}")[0] + "}" if tree.tag.startswith("{") else ""
+    for parent in list(tree.iter()):
+        for child in list(parent):
+            if _local(child) == "script":
+                parent.remove(child)
+        descs = {c.get("class"): c.text for c in parent if _local(c) == "desc"}
+        if descs.get("value"):
+            title = etree.Element(f"{namespace}title")
+            label = descs.get("x_label")
+            title.text = f"{label}: {descs['value']}" if label else str(descs["value"])
+            parent.insert(0, title)
+    return Markup(etree.tostring(tree, encoding="unicode"))
 
 
 def _every(labels: Sequence[str], most: int = 12) -> list[str]:
