@@ -146,6 +146,7 @@ def test_keys_command_prints_the_key_on_its_last_line(tmp_path: Path) -> None:
     assert made.exit_code == 0, made.output
     key = made.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"hm_[0-9a-f]{16}_[A-Za-z0-9_-]{43}", key)
+    assert "sign in at http://127.0.0.1:8000/console/login" in made.stderr  # where to use it
     listed = runner.invoke(app, ["keys", "list", "--data", data, "--json"])
     assert '"brand": "acme"' in listed.stdout and key not in listed.stdout
     assert runner.invoke(app, ["keys", "create", "--data", data]).exit_code == 2

@@ -31,6 +31,16 @@ def create(
     with api.open_lake(data, create=True) as lake:  # a key may come before the first events
         info, key = auth.create_key(lake, "operator" if operator else "brand", brand, label)
     who = "operator" if operator else f"brand {brand}"
+    from hongmao import settings
+
+    base = (settings.get("public_base_url") or "http://127.0.0.1:8000").rstrip("/")
+    err_console.print(
+        f"sign in at {base}/console/login with it (served by `hongmao serve --data {lake.data_dir}`), "
+        f"or send it as `Authorization: Bearer <key>` to {base}/api/v1 (docs at {base}/docs)",
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
     err_console.print(f"created key {info.key_id} ({who}); store it now, it is not shown again:", highlight=False)
     print(key)
 

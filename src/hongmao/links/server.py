@@ -23,6 +23,7 @@ import logging
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,15 +67,24 @@ class ServeConfig:
     revocations_every: float = 1.0
     header_timeout: float = HEADER_TIMEOUT
     stop_timeout: int = STOP_TIMEOUT
+    #: The factory each worker serves (``module:function``): the redirect alone, or the whole product
+    #: (``hongmao.web.served:worker_app``: API, console and redirect on one origin).
+    target: str = "hongmao.links.server:worker_app"
+    #: Where people reach this server (behind a proxy: the proxy's address), for the links and pages it makes.
+    public_url: str | None = None
+    #: Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated addresses or networks).
+    forwarded_allow_ips: str | None = None
 
 
 class FoldLoop:
     """Folds the click log into the lake every ``interval`` seconds, in a thread of the main process."""
 
-    def __init__(self, config: ServeConfig) -> None:
+    def __init__(self, config: ServeConfig, on_fold: Callable[[int], None] | None = None) -> None:
+        """``on_fold(clicks)`` is told how many clicks each fold brought in (the server's metrics count them)."""
         self.config = config
         self.directory = clicklog.log_dir(Path(config.data_dir))
         self.total = FoldResult()
+        self.on_fold = on_fold
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hongmao-fold", daemon=True)
 
@@ -90,6 +100,8 @@ class FoldLoop:
         result = clicklog.fold(lake, self.directory)
         self.total.clicks += result.clicks
         self.total.stored += result.stored
+        if self.on_fold is not None:
+            self.on_fold(result.clicks)
         if result.malformed:
             log.warning("skipped %d malformed click log lines", result.malformed)
 
@@ -132,7 +144,7 @@ def fold_now(config: ServeConfig) -> FoldResult:
         return clicklog.fold(lake, clicklog.log_dir(Path(config.data_dir)))
 
 
-def serve(config: ServeConfig) -> None:
+def serve(config: ServeConfig, on_fold: Callable[[int], None] | None = None) -> None:
     """Serve until interrupted (SIGINT/SIGTERM); folds the log at start-up, continually, and at the end."""
     config = ServeConfig(**{**asdict(config), "data_dir": str(Path(config.data_dir).absolute())})
     keys.load(config.data_dir)  # creates the key file (if needed) once, before any worker reads it
@@ -142,7 +154,7 @@ def serve(config: ServeConfig) -> None:
     # Workers are spawned: a forked child would inherit the folding thread's locks in whatever state they were.
     multiprocessing.set_start_method("spawn", force=True)
     server = granian_server(config)
-    folder = FoldLoop(config).start()
+    folder = FoldLoop(config, on_fold).start()
     try:
         server.serve()
     finally:
@@ -161,7 +173,7 @@ def granian_server(config: ServeConfig) -> Server:
     from hongmao.links.workers import Server
 
     return Server(
-        "hongmao.links.server:worker_app",
+        config.target,
         address=config.host,
         port=config.port,
         interface=Interfaces.ASGI,
@@ -194,11 +206,16 @@ def _watch_parent(on_orphaned: list[ClickLog]) -> None:
     threading.Thread(target=watch, name="hongmao-parent-watch", daemon=True).start()
 
 
-def worker_app() -> RedirectApp:
-    """The app of one worker process (Granian calls this factory in each worker)."""
+def worker_config() -> ServeConfig:
+    """The configuration the main process handed its workers (in the environment: they are spawned)."""
+    return ServeConfig(**json.loads(os.environ[CONFIG_ENV]))
+
+
+def worker_redirect(config: ServeConfig) -> RedirectApp:
+    """The redirect of one worker process: its own click log, the lake's revocations and share codes; the main
+    process folds the log. Ctrl-C is the main process's: it stops the workers (links/workers.py)."""
     from hongmao.links.workers import ignore_ctrl_c
 
-    config = ServeConfig(**json.loads(os.environ[CONFIG_ENV]))
     data = Path(config.data_dir)
     ring = keys.load(data, create=False)
     lake = Lake.open(data, config.catalog_url)
@@ -206,18 +223,27 @@ def worker_app() -> RedirectApp:
     revoked = Revocations(lake, interval=config.revocations_every)
     revoked.start()
     _watch_parent([sink])
-    app = RedirectApp(
+    return RedirectApp(
         ring,
         sink,
         revoked=revoked,
         codes=ShareCodes(code_lookup(lake)),
         reload_keys=lambda: keys.load(data, create=False),
-        startup=[ignore_ctrl_c],  # Ctrl-C is the main process's: it stops the workers (links/workers.py)
+        startup=[ignore_ctrl_c],
         shutdown=[revoked.stop, sink.close, lake.close],
     )
-    # The ~100,000 objects imported so far (SQLAlchemy, Alembic, PyArrow, pydantic) live as long as the worker:
-    # frozen, the collector never walks them again. Unfrozen, each full collection stopped the event loop for
-    # tens of milliseconds and set the redirect's p99 latency.
+
+
+def freeze_imports() -> None:
+    """The ~100,000 objects imported so far (SQLAlchemy, Alembic, PyArrow, pydantic) live as long as the worker:
+    frozen, the collector never walks them again. Unfrozen, each full collection stopped the event loop for tens
+    of milliseconds and set the redirect's p99 latency."""
     gc.collect()
     gc.freeze()
+
+
+def worker_app() -> RedirectApp:
+    """The app of one worker process serving links alone (Granian calls this factory in each worker)."""
+    app = worker_redirect(worker_config())
+    freeze_imports()
     return app

@@ -65,7 +65,16 @@ def _ratio(num: float | None, den: float | None) -> float | None:
 
 
 class Reports:
-    def __init__(self, lake: Lake, *, privacy_k: int = 50, cache_size: int = 256, exclude_flagged: bool = True) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        *,
+        privacy_k: int = 50,
+        cache_size: int = 256,
+        exclude_flagged: bool = True,
+        on_lookup: Callable[[bool], None] | None = None,
+    ) -> None:
+        """``on_lookup(hit)`` is told of every cache lookup (the server's metrics count them)."""
         self.lake = lake
         self.view = LakeView(lake)
         self.privacy_k = privacy_k
@@ -73,6 +82,7 @@ class Reports:
         self.exclude_flagged = exclude_flagged
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._cache_size = cache_size
+        self._on_lookup = on_lookup
         self._lock = threading.Lock()
 
     # --- plumbing ----------------------------------------------------------------------------------------
@@ -80,9 +90,14 @@ class Reports:
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         full = (self.view.version(), *key)
         with self._lock:
-            if full in self._cache:
+            hit = full in self._cache
+            if hit:
                 self._cache.move_to_end(full)
-                return self._cache[full]  # type: ignore[no-any-return]
+                value: T = self._cache[full]
+        if self._on_lookup is not None:
+            self._on_lookup(hit)
+        if hit:
+            return value
         value = compute()
         with self._lock:
             self._cache[full] = value

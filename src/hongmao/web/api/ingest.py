@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from hongmao.ingestion.batch import ingest_batch
+from hongmao.web import metrics
 from hongmao.web.deps import Caller, State
 
 router = APIRouter(tags=["ingest"])
@@ -92,4 +93,6 @@ async def post_events(request: Request, principal: Caller, state: State) -> dict
         raise HTTPException(413, f"at most {MAX_RECORDS} events per request; split the batch")
     gate = state.gate(principal)
     report = await run_in_threadpool(ingest_batch, state.lake, records, name=f"api:{principal.key_id}", gate=gate)
-    return report.to_dict()
+    answer = report.to_dict()
+    metrics.observe_ingest(answer["accepted"], answer["duplicate"], answer["rejected"])
+    return answer
