@@ -10,16 +10,19 @@ Modules, one job each:
 * :mod:`~hongmao.attribution.registry` — models by name and :func:`attribute_paths`;
 * :mod:`~hongmao.attribution.hazard_data` — the additive-hazard model's input (one brand's person-days);
 * :mod:`~hongmao.attribution.hazard` — the additive-hazard model: fit and each order's shares (run on the lake
-  by ``hongmao attribute --model hazard``, not on aggregated paths).
+  by ``hongmao attribute --model hazard``, not on aggregated paths);
+* :mod:`~hongmao.attribution.datadriven` — the data-driven model: a fitted daily purchase probability and each
+  order's Shapley shares (``hongmao attribute --model datadriven``).
 
 Only NumPy, SciPy and the standard library are imported here: no web framework, no database driver.
 """
 
+from hongmao.attribution.datadriven import DataDrivenData, DataDrivenFit, fit_datadriven, shapley_shares
 from hongmao.attribution.hazard import HazardFit, fit_additive_hazard, hazard_shares
 from hongmao.attribution.hazard_data import HazardData, quantile_strata
 from hongmao.attribution.markov import MarkovResult, markov_attribution
 from hongmao.attribution.paths import PathRow, format_paths, parse_paths, read_paths, write_paths
-from hongmao.attribution.registry import MODEL_SPECS, MODELS, ChannelCredit, ModelSpec, attribute_paths
+from hongmao.attribution.registry import LAKE_MODELS, MODEL_SPECS, MODELS, ChannelCredit, ModelSpec, attribute_paths
 from hongmao.attribution.rules import (
     first_touch_weights,
     last_touch_weights,
@@ -38,9 +41,12 @@ from hongmao.attribution.shapley import (
 )
 
 __all__ = [
+    "LAKE_MODELS",
     "MODELS",
     "MODEL_SPECS",
     "ChannelCredit",
+    "DataDrivenData",
+    "DataDrivenFit",
     "HazardData",
     "HazardFit",
     "MarkovResult",
@@ -51,6 +57,7 @@ __all__ = [
     "attribute_paths",
     "first_touch_weights",
     "fit_additive_hazard",
+    "fit_datadriven",
     "format_paths",
     "hazard_shares",
     "last_touch_weights",
@@ -65,6 +72,7 @@ __all__ = [
     "sample_shapley_paths",
     "shapley_lattice",
     "shapley_paths",
+    "shapley_shares",
     "time_decay_weights",
     "write_paths",
 ]

@@ -205,6 +205,13 @@ MODEL_SPECS: Mapping[str, ModelSpec] = {
 
 MODELS: tuple[str, ...] = tuple(MODEL_SPECS)
 
+#: Models fitted on the lake itself rather than on aggregated paths (``hongmao attribute`` runs them on the
+#: engine): name -> one-line summary.
+LAKE_MODELS: Mapping[str, str] = {
+    "datadriven": "each order split by the Shapley values of its notes in a fitted daily purchase probability, "
+    "the rest to the baseline (hongmao.attribution.datadriven)",
+}
+
 
 def _row_key(row: PathRow) -> tuple[tuple[str, ...], float, float, float]:
     return (row.steps, row.conversions, row.value, row.nulls)
