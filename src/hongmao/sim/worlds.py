@@ -25,8 +25,8 @@ Kinds:
 ``targeted``    additive effects, but people drift in and out of the market; while in it they buy far more on
                 their own *and* the feed targets them: exposure is confounded with purchase.
 ``routes``      in-market people click links to buy what they would have bought anyway: a click adds little
-                intent and a small impulse, but any buyer who clicked the brand's link that day orders through
-                it; notes act with a delay, so the orders they cause come days later by search (回搜).
+                intent and a small impulse, but any buyer who clicked the brand's link in the last 7 days orders
+                through it; notes act with a delay, so the orders they cause come days later by search (回搜).
 """
 
 from __future__ import annotations
