@@ -1,6 +1,8 @@
 """Precision and recall of the trust guard's flags against the simulator's planted truth, across seeds.
 
-    python bench/trust.py                                   # seeds 1-5 of the default world (10,000 people, 30 days)
+    python bench/trust.py                                   # reported seeds 101-103 of the default world
+                                                            # (10,000 people, 30 days, all ring styles)
+    python bench/trust.py --rings careful                   # a world whose rings are all careful ones
     python bench/trust.py --seeds 7 --reuse                 # one seed, keeping worlds and lakes in --out
     python bench/trust.py --users 30000 --days 60 --seeds 1 # a bigger world: more evidence per creator
     python bench/trust.py --json bench/out/trust.json       # also write every figure as JSON
@@ -9,10 +11,11 @@ Each seed: simulate the world, ingest it into a fresh lake, run ``hongmao.trust.
 with ``truth/notes.jsonl``, ``truth/creators.jsonl`` and ``truth/fake_accounts.jsonl``. The truths:
 
 * ``undisclosed`` (notes): the rule as the issue states it — a note tied to a brand (paid for, boosted, or carrying
-  a shoppable link) without the label: ``not disclosed and (sponsored or boosted or links)``. Shown again against
-  the planted hidden ads alone (``sponsored and not disclosed``, recall only: a creator's own unlabelled link is a
-  violation of the rule but not a hidden ad), split by whether the brand's record names the note (campaign
-  notes) or not (private deals, matched by creator, brand and time).
+  a shoppable link) without the label: ``not disclosed and (sponsored or boosted or links)``, less the notes paid
+  off-platform (``offplatform`` in the truth: no record exists, so they are scored as ``suspected`` instead).
+  Shown again against the planted hidden ads alone (``sponsored and not disclosed``, recall only: a creator's
+  own unlabelled link is a violation of the rule but not a hidden ad), split by whether the brand's record names
+  the note (campaign notes) or not (private deals, matched by creator, brand and time).
 * ``undisclosed`` (creators): the creator published at least one hidden ad.
 * ``deceptive``: ``deceptive`` in the truth. Recall is also shown on the notes and creators with enough evidence
   to be judged at all: at least ``--evaluable`` orders truly caused by their deceptive notes (recall only: the
@@ -100,9 +103,13 @@ def evaluate(world: Path, report: dict[str, Any], evaluable: int) -> dict[str, d
             caused[cause] += 1
             caused_by_creator[notes[cause]["creator_id"]] += 1
 
-    hidden = {k for k, n in notes.items() if n["sponsored"] and not n["disclosed"]}
+    # Off-platform notes (no record anywhere) are scored apart, as "suspected": the evidenced flag cannot see them.
+    offplatform = {k for k, n in notes.items() if n.get("offplatform")}
+    hidden = {k for k, n in notes.items() if n["sponsored"] and not n["disclosed"]} - offplatform
     private = {k for k in hidden if notes[k]["campaign_id"] is None}
-    rule = {k for k, n in notes.items() if not n["disclosed"] and (n["sponsored"] or n["boosted"] or n["links"])}
+    rule = {
+        k for k, n in notes.items() if not n["disclosed"] and (n["sponsored"] or n["boosted"] or n["links"])
+    } - offplatform
     hidden_creators = {notes[k]["creator_id"] for k in hidden}
     dec_notes = {k for k, n in notes.items() if n["deceptive"]}
     dec_creators = {k for k, c in creators.items() if c["deceptive"]}
@@ -114,7 +121,6 @@ def evaluate(world: Path, report: dict[str, Any], evaluable: int) -> dict[str, d
 
     un_notes, dn, dc = flagged("note", "undisclosed"), flagged("note", "deceptive"), flagged("creator", "deceptive")
     suspected = {e["note_id"] for e in report["notes"] if "sponsored" in e.get("suspected", [])}
-    offplatform = {k for k, n in notes.items() if n.get("offplatform")}
     watch = {e["creator_id"] for e in report["creators"] if "deceptive" in e.get("watch", [])} | dc
     credited = {
         e["creator_id"]: (e["evidence"].get("deceptive") or {}).get("orders") or 0.0 for e in report["creators"]
@@ -147,6 +153,7 @@ def evaluate(world: Path, report: dict[str, Any], evaluable: int) -> dict[str, d
         "fake_engagement accounts": prf(accounts, fake_accounts),
         **by_style,
         "suspected sponsored notes (paid off-platform, no record)": prf(suspected, offplatform),
+        "undisclosed notes among the off-platform ones (recall only)": prf(un_notes, offplatform, recall_only=True),
         "suspected sponsored notes that are evidenced undisclosed too (must be 0)": prf(
             suspected & un_notes, set(), recall_only=True
         ),
@@ -262,7 +269,12 @@ def _fmt(x: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", default="1,2,3,4,5", help="comma-separated seeds")
+    parser.add_argument(
+        "--seeds",
+        default="101,102,103",
+        help="comma-separated seeds (reported: 101-103; seeds 1, 3 and 11 were used to tune the rules)",
+    )
+    parser.add_argument("--rings", default="mixed", choices=sorted(RINGS), help="the world's ring styles")
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--brands", type=int, default=6)
@@ -282,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     ceilings: dict[int, dict[str, dict[str, Any]]] = {}
     timings: dict[int, float] = {}
     for seed in seeds:
-        world, lake = build(args.out, seed, args.users, args.days, args.brands, args.reuse)
+        world, lake = build(args.out, seed, args.users, args.days, args.brands, args.reuse, args.rings)
         started = time.perf_counter()
         inputs = trust_inputs(lake)
         rep = assemble(inputs, include_accounts=True)
@@ -292,7 +304,10 @@ def main(argv: list[str] | None = None) -> None:
             ceilings[seed] = ceiling(world, lake, inputs)
         print(f"seed {seed}: trust report in {timings[seed]:.1f} s", file=sys.stderr)
 
-    print(f"world: users={args.users} days={args.days} brands={args.brands}; seeds {','.join(map(str, seeds))}")
+    print(
+        f"world: users={args.users} days={args.days} brands={args.brands} rings={args.rings}; "
+        f"seeds {','.join(map(str, seeds))}"
+    )
     print()
     summary = _table(per_seed, seeds, "flag (truth)")
     print()

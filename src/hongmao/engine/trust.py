@@ -13,9 +13,16 @@ from ibis.expr.types import Table
 
 from hongmao.engine import trust_disclosure, trust_engagement, trust_outcomes
 from hongmao.engine.session import Session
-from hongmao.trust.coengagement import TargetFocus, dense_core, target_focus
+from hongmao.trust.coengagement import CoreMember, TargetFocus, dense_core, target_focus
 from hongmao.trust.disclosure import DisclosureFinding, judge
-from hongmao.trust.engagement import AccountFinding, EngagementRules, judge_accounts, judge_notes, short_dwell
+from hongmao.trust.engagement import (
+    AccountFinding,
+    EngagementRules,
+    clusters,
+    judge_accounts,
+    judge_notes,
+    short_dwell,
+)
 from hongmao.trust.report import DeceptiveResult, TrustInputs, TrustParams, deceptive_scores
 from hongmao.trust.suspected import SuspectFinding
 from hongmao.trust.suspected import judge as judge_suspects
@@ -91,11 +98,18 @@ def judge_accounts_in(session: Session, ev: Table, rules: EngagementRules) -> li
         trust_engagement.coengagement_pairs(ev, rules.coengagement_seconds, rules.coengagement_min_shared)
     ).to_pylist()
     core = dense_core(co_pairs, rules.core_degree, rules.min_cluster)
+    pairs = lockstep_pairs(session, ev, activity, rules)
+    # Client focus is asked of the co-engagement core and of lockstep clusters alike: a sloppy ring hired for a
+    # few notes leaves a lockstep trail too short for the core, and reads too long for SHORT_DWELL.
+    groups = dict(core)
+    first = max((m.group for m in core.values()), default=-1) + 1
+    for user, (cluster, size) in clusters(pairs, rules.min_cluster).items():
+        groups.setdefault(user, CoreMember(first + cluster, size, 0, 0, 0))
     focus: dict[str, TargetFocus] = {}
-    if core:
-        rows = session.arrow(trust_engagement.creator_reads(ev, sorted(core))).to_pylist()
-        focus = target_focus(core, rows, rules.client_share, rules.focus_rate)
-    return judge_accounts(activity, lockstep_pairs(session, ev, activity, rules), rules, core, focus)
+    if groups:
+        rows = session.arrow(trust_engagement.creator_reads(ev, sorted(groups))).to_pylist()
+        focus = target_focus(groups, rows, rules.client_share, rules.focus_rate)
+    return judge_accounts(activity, pairs, rules, core, focus)
 
 
 def lockstep_pairs(

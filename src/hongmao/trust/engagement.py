@@ -19,16 +19,16 @@ Accounts. Signals, each a reason code:
   (:mod:`hongmao.trust.coengagement`): at least ``core_degree`` partners, each met on at least
   ``coengagement_min_shared`` notes within ``coengagement_seconds`` (hours: what a ring that spreads its jobs
   over a day still leaves), the partners themselves in the core.
-* ``CLIENT_FOCUS`` — a core account that engaged at least ``focus_rate`` of the notes it read from its group's
-  clients (creators engaged by at least ``client_share`` of the group), and at least ``min_focus_engaged`` of
-  them. Hired accounts engage nearly every client note they open, however much ordinary reading they do in
-  between; a real reader who met the ring by coincidence engages some.
+* ``CLIENT_FOCUS`` — a core (or lockstep-cluster) account that engaged at least ``focus_rate`` of the notes it
+  read from its group's clients (creators engaged by at least ``client_share`` of the group), and at least
+  ``min_focus_engaged`` of them. Hired accounts engage nearly every client note they open, however much
+  ordinary reading they do in between; a real reader who met the ring by coincidence engages some.
 
-An account is flagged when it is in a lockstep cluster and shows at least one behavioural signal
-(SHORT_DWELL, ENGAGES_EVERYTHING), or is in the co-engagement core and shows one of SHORT_DWELL,
-ENGAGES_EVERYTHING or CLIENT_FOCUS, or, outside any cluster, shows all of SHORT_DWELL, ENGAGES_EVERYTHING and
-ONE_CREATOR over at least ``min_reads`` reads. Lockstep or co-engagement alone (busy people who like the same
-fresh notes) and a few odd reads alone are not enough.
+An account is flagged when it is in a lockstep cluster or in the co-engagement core and shows at least one
+behavioural signal (SHORT_DWELL, ENGAGES_EVERYTHING, CLIENT_FOCUS — client focus is asked of lockstep
+clusters too, their clients being the creators most of the cluster engages), or, outside any cluster, shows
+all of SHORT_DWELL, ENGAGES_EVERYTHING and ONE_CREATOR over at least ``min_reads`` reads. Lockstep or
+co-engagement alone (busy people who like the same fresh notes) and a few odd reads alone are not enough.
 
 Notes. ``RING_ENGAGEMENT`` when at least ``min_note_accounts`` flagged accounts engaged it and their engagement
 is at least ``ring_share`` of its engagement (a ring's cover likes on a popular note are a sliver); ``BURST`` when most
@@ -164,14 +164,10 @@ def judge_accounts(
             reasons.append("CLIENT_FOCUS")
         if not reasons:
             continue
-        behaviour = [r for r in reasons if r in ("SHORT_DWELL", "ENGAGES_EVERYTHING")]
+        behaviour = [r for r in reasons if r in ("SHORT_DWELL", "ENGAGES_EVERYTHING", "CLIENT_FOCUS")]
         solo = {"SHORT_DWELL", "ENGAGES_EVERYTHING", "ONE_CREATOR"}
         alone = "LOCKSTEP" not in reasons and solo <= set(reasons) and reads >= rules.min_reads
-        flagged = (
-            ("LOCKSTEP" in reasons and bool(behaviour))
-            or (in_core is not None and (bool(behaviour) or "CLIENT_FOCUS" in reasons))
-            or alone
-        )
+        flagged = ("LOCKSTEP" in reasons and bool(behaviour)) or (in_core is not None and bool(behaviour)) or alone
         cluster = member.get(user)
         out.append(
             AccountFinding(
