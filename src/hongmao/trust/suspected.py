@@ -8,9 +8,9 @@ without any record (an evidenced note is already judged by :mod:`hongmao.trust.d
 Signals, each a reason code with its evidence:
 
 * ``SAME_BRIEF`` — at least ``brief_twins`` other creators' unlabelled notes about the same brand without a
-  record, within ``brief_days``, have a near-identical title (character-bigram Jaccard of the titles, letters
-  and digits only, at least ``title_similarity``): notes written from one brief. Two titles alike happen by
-  chance; three are a brief.
+  record, each its creator's first note about the brand, within ``brief_days``, have a near-identical title
+  (character-bigram Jaccard of the titles, letters and digits only, at least ``title_similarity``): notes
+  written from one brief. Two titles alike happen by chance; three first posts alike are a brief.
 * ``BRAND_BURST`` — at least ``burst_creators`` distinct creators posted about the brand within
   ``burst_days`` either side of the note, at least ``burst_ratio`` times the brand's usual rate.
 * ``FIRST_POST_BEFORE_CAMPAIGN`` — the creator's first note about the brand, published within
@@ -115,7 +115,10 @@ def judge(
             twins = [
                 (m["note_id"], round(similarity(str(n.get("title") or ""), str(m.get("title") or "")), 2))
                 for m in items[lo:hi]
-                if m["creator_id"] != n["creator_id"] and m["note_id"] not in evidenced and not m.get("disclosed")
+                if m["creator_id"] != n["creator_id"]
+                and m["note_id"] not in evidenced
+                and not m.get("disclosed")
+                and first_by_creator[str(m["creator_id"])] == m["published"]
             ]
             twins = [(k, s) for k, s in twins if s >= rules.title_similarity]
             if len(twins) >= rules.brief_twins:
