@@ -114,6 +114,7 @@ def attribute(
     cycle_quantile: float = 0.9,
     null_window: str = "all",
     hazard: dict[str, Any] | None = None,
+    datadriven: dict[str, Any] | None = None,
     exclude_flagged: bool = True,
     exclude_users: Iterable[str] | None = None,
 ) -> AttributionResult:
@@ -125,6 +126,10 @@ def attribute(
     the touches of a non-buyer's path (``all`` or ``windowed``). ``model="hazard"`` fits the additive-hazard
     model per brand (parameters in ``hazard``: horizon_days, strata, prior_sd_creator, prior_sd_note,
     utc_offset_hours; windows do not apply) and reports the baseline's share as the ``(baseline)`` row.
+    ``model="datadriven"`` fits a daily purchase probability per brand and credits each order by its notes'
+    Shapley values (parameters in ``datadriven``, see :data:`hongmao.engine.datadriven.DEFAULTS`; rows carry
+    ``orders_low``/``orders_high`` bootstrap intervals; a ``holdout_key`` among them checks every campaign with a
+    holdout against its measured lift, in ``lift_checks``).
 
     The touches of accounts the trust guard flags for fake engagement are left out (``exclude_flagged``; see
     :func:`flagged_accounts`), and those of ``exclude_users`` too.
@@ -151,6 +156,7 @@ def attribute(
             markov_order=markov_order,
             null_window=null_window,
             hazard=hazard,
+            datadriven=datadriven,
             exclude_users=sorted(excluded) or None,
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,7 +34,10 @@ def _parse_category_windows(values: list[str]) -> dict[str, float]:
 def attribute(
     data: DataOpt = None,
     model: Annotated[
-        str, typer.Option("--model", help="first, last, linear, time_decay, position, markov, shapley or hazard.")
+        str,
+        typer.Option(
+            "--model", help="first, last, linear, time_decay, position, markov, shapley, hazard or datadriven."
+        ),
     ] = "last",
     by: Annotated[str, typer.Option("--by", help="note, creator, brand, campaign or item.")] = "note",
     touches: Annotated[
@@ -62,10 +65,18 @@ def attribute(
             "--null-window", help="markov: a non-buyer's path holds 'all' their touches or the 'windowed' ones."
         ),
     ] = "all",
-    horizon: Annotated[int, typer.Option("--horizon", min=0, help="hazard: days a touch can act.")] = 60,
+    horizon: Annotated[int, typer.Option("--horizon", min=0, help="hazard, datadriven: days a touch can act.")] = 60,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=0, help="datadriven: refits on resampled people for the intervals.")
+    ] = 5,
+    world: Annotated[
+        Path | None,
+        typer.Option("--world", help="datadriven: a simulated world whose holdout key checks campaigns' lift."),
+    ] = None,
     strata: Annotated[int, typer.Option("--strata", min=1, help="hazard: baseline strata (by feed share).")] = 8,
     utc_offset: Annotated[
-        float, typer.Option("--utc-offset", min=-12, max=14, help="hazard: calendar days at this UTC offset.")
+        float,
+        typer.Option("--utc-offset", min=-12, max=14, help="hazard, datadriven: calendar days at this UTC offset."),
     ] = 8.0,
     include_flagged: Annotated[
         bool,
@@ -96,14 +107,21 @@ def attribute(
             hazard={"horizon_days": horizon, "strata": strata, "utc_offset_hours": utc_offset}
             if model == "hazard"
             else None,
+            datadriven=_datadriven_params(horizon, bootstrap, utc_offset, world) if model == "datadriven" else None,
         )
+    columns = ["key", "orders", "gmv", "net_gmv"]
+    if result.rows and "orders_low" in result.rows[0]:
+        columns[2:2] = ["orders_low", "orders_high"]
     if fmt == "json":
         print_json(result.to_dict())
     elif fmt == "csv":
-        print_csv(["key", "orders", "gmv", "net_gmv"], result.rows)
+        print_csv(columns, result.rows)
     else:
-        print_table(f"Attribution by {by} · model {model}", ["key", "orders", "gmv", "net_gmv"], result.rows[:limit])
-        baseline = "" if result.baseline_orders is None else f" · baseline {result.baseline_orders:,.0f}"
+        print_table(f"Attribution by {by} · model {model}", columns, result.rows[:limit])
+        baseline = ""
+        if result.baseline_orders is not None:
+            share = result.baseline_orders / result.orders if result.orders else 0.0
+            baseline = f" · baseline {result.baseline_orders:,.0f} ({share:.0%})"
         console.print(
             f"attributed orders {result.total_orders:,.0f}{baseline} · unattributed {result.unattributed_orders:,}"
             + (
@@ -112,6 +130,27 @@ def attribute(
                 else ""
             )
         )
+        if result.lift_checks:
+            _print_lift_checks(result.lift_checks)
+
+
+def _print_lift_checks(checks: list[dict[str, Any]]) -> None:
+    for c in checks:
+        verdict = "agrees" if c["agrees"] else f"calibration x{c['calibration'] or 0:.2f}"
+        lo, hi = c["lift_ci95"]
+        console.print(
+            f"campaign {c['campaign_id']}: model {c['model_orders']:,.1f} orders · holdout lift "
+            f"{c['lift_orders']:,.1f} [{lo:,.1f}, {hi:,.1f}] · {verdict}"
+        )
+
+
+def _datadriven_params(horizon: int, bootstrap: int, utc_offset: float, world: Path | None) -> dict[str, object]:
+    from hongmao import api
+
+    params: dict[str, object] = {"horizon_days": horizon, "bootstrap": bootstrap, "utc_offset_hours": utc_offset}
+    if world is not None:
+        params["holdout_key"] = api.holdout_key_from_world(world)
+    return params
 
 
 def attribute_paths(
