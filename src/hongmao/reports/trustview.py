@@ -102,6 +102,8 @@ def trust_view(segments: Sequence[Path], params: TrustParams | None = None) -> d
             "flagged_notes": report["summary"]["flagged_notes"],
             "flagged_creators": report["summary"]["flagged_creators"],
             "flagged_accounts": report["accounts"]["flagged"],
+            "watched_creators": report["summary"]["watched_creators"],
+            "suspected_notes": report["summary"]["suspected_notes"],
             "commercial_notes": len(commercial),
             "undisclosed_notes": len(undisclosed),
         },
