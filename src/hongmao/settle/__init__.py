@@ -1,0 +1,12 @@
+"""Settlement: creator commissions from the lake's credited orders, kept as an append-only ledger.
+
+* :mod:`hongmao.settle.programs` — a brand's commission terms as a declarative table (what an order earns);
+* :mod:`hongmao.settle.facts` — what the lake says: credited orders, refunds, the trust guard's creator flags;
+* :mod:`hongmao.settle.ledger` — pure reconciliation: the entries that bring each commission to what the facts
+  say (pending -> locked -> payable -> paid; reversals, clawbacks, fraud holds, operator decisions);
+* :mod:`hongmao.settle.store` — the catalog tables (migration 0005) and their reads and appends;
+* :mod:`hongmao.settle.statements` — per creator and period: earned, held, reversed, clawed back, payable;
+* :mod:`hongmao.settle.api` — the library calls the ``hongmao settle/statements/programs/holds`` commands run.
+
+Money is integer cents (fen) throughout; the lake's float amounts are converted once, in ``facts``.
+"""

@@ -1,0 +1,254 @@
+"""The ledger's rules, pure: which entries bring a commission from what the ledger holds to what the facts say.
+
+Every entry moves ``amount_cents`` of one commission (program, order, creator) from one state to another; an
+``earn`` entry has no source (it is where money enters). A state's balance is the sum of the entries into it
+less the entries out of it, so the balances of a commission always add up to what it has earned: no entry kind
+but ``earn`` can create or lose money. States:
+
+    pending --lock--> locked --payable--> payable --paid--> paid
+       \\________________\\____hold____> held --release--> (locked or payable) / --void--> voided
+    any unpaid state --reverse--> reversed;   a paid commission refunded: payable --clawback--> reversed
+
+A commission is locked when its holding period ends (refunds still reverse it), payable at the start of the
+month after it locked, and paid only by a payout (:func:`payout`). A refund after payout is a clawback: a
+negative payable balance, netted against the creator's later earnings in the next payout. Commissions of a
+creator flagged by the trust guard (fake engagement, deceptive seeding) are held with the evidence until an
+operator's recorded decision releases or voids them; a decision covers the creator's orders up to its time.
+
+:func:`reconcile` is idempotent: its entries are derived from the difference between the ledger and the facts,
+with ids from (program, order, creator, kind, sequence), so a second run on the same facts adds nothing and a
+late event adds exactly the adjusting entries. Corrections are new entries, never edits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+STATES = ("pending", "locked", "held", "payable", "paid", "voided", "reversed")
+UNPAID = ("pending", "locked", "held", "payable")
+TIMING = ("pending", "locked", "payable")
+KINDS = ("earn", "lock", "payable", "hold", "release", "void", "reverse", "clawback", "paid")
+#: Entry kind of a move into a state (a move out of ``held`` into a timing state is a release).
+MOVE_KIND = {"locked": "lock", "payable": "payable", "held": "hold", "voided": "void"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    entry_id: str
+    program_id: str
+    brand: str
+    creator_id: str
+    order_id: str
+    kind: str
+    seq: int
+    from_state: str | None
+    to_state: str
+    amount_cents: int
+    effective: datetime
+    ref: str = ""
+    note: str = ""
+
+    @property
+    def commission(self) -> tuple[str, str, str]:
+        return (self.program_id, self.order_id, self.creator_id)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An operator's recorded decision on a creator's held commissions (brand None: the operator's, for all)."""
+
+    decision_id: str
+    creator_id: str
+    brand: str | None
+    action: str  # release | void
+    reason: str
+    operator: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class Commission:
+    """What the facts say one commission is worth and where it stands, as of a settlement date."""
+
+    program_id: str
+    brand: str
+    creator_id: str
+    order_id: str
+    value_cents: int
+    t: datetime
+    hold_until: datetime
+    hold_reason: str | None = None  # the trust guard's evidence when the creator is flagged
+    last_change: datetime | None = None  # the latest refund (or other change) on or before the settlement date
+
+
+def entry_id(program_id: str, order_id: str, creator_id: str, kind: str, seq: int) -> str:
+    key = "\x1f".join((program_id, order_id, creator_id, kind, str(seq)))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def month_start_after(moment: datetime) -> datetime:
+    """The first instant of the calendar month after ``moment`` (UTC)."""
+    first = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def balances(entries: Iterable[Entry]) -> dict[str, int]:
+    out = dict.fromkeys(STATES, 0)
+    for e in entries:
+        out[e.to_state] += e.amount_cents
+        if e.from_state is not None:
+            out[e.from_state] -= e.amount_cents
+    return out
+
+
+def applicable(decisions: Iterable[Decision], c: Commission, through: datetime) -> Decision | None:
+    """The latest decision on the creator within the program's brand, made by ``through``, covering the order."""
+    best: Decision | None = None
+    for d in decisions:
+        if d.creator_id != c.creator_id or d.brand not in (None, c.brand):
+            continue
+        if not (c.t <= d.decided_at <= through):
+            continue
+        if best is None or (d.decided_at, d.decision_id) > (best.decided_at, best.decision_id):
+            best = d
+    return best
+
+
+def timing_state(c: Commission, through: datetime) -> tuple[str, datetime]:
+    if through < c.hold_until:
+        return "pending", c.t
+    payable_at = month_start_after(c.hold_until)
+    if through < payable_at:
+        return "locked", c.hold_until
+    return "payable", payable_at
+
+
+class _Builder:
+    def __init__(self, c: Commission, existing: list[Entry]) -> None:
+        self.c = c
+        self.seq: dict[str, int] = {}
+        for e in existing:
+            self.seq[e.kind] = max(self.seq.get(e.kind, 0), e.seq + 1)
+        self.bal = balances(existing)
+        self.out: list[Entry] = []
+
+    def add(
+        self, kind: str, src: str | None, dst: str, amount: int, at: datetime, ref: str = "", note: str = ""
+    ) -> None:
+        if amount == 0:
+            return
+        c, seq = self.c, self.seq.get(kind, 0)
+        self.seq[kind] = seq + 1
+        self.out.append(
+            Entry(
+                entry_id(c.program_id, c.order_id, c.creator_id, kind, seq),
+                c.program_id,
+                c.brand,
+                c.creator_id,
+                c.order_id,
+                kind,
+                seq,
+                src,
+                dst,
+                amount,
+                at,
+                ref,
+                note,
+            )
+        )
+        self.bal[dst] += amount
+        if src is not None:
+            self.bal[src] -= amount
+
+
+def target_state(
+    c: Commission, bal: dict[str, int], decision: Decision | None, through: datetime
+) -> tuple[str, datetime]:
+    """Where the commission's unpaid money belongs now, and since when."""
+    flagged = c.hold_reason is not None or bal["held"] > 0
+    if decision is not None and decision.action == "void" and flagged:
+        return "voided", decision.decided_at
+    state, since = timing_state(c, through)
+    if decision is not None and decision.action == "release":
+        return state, max(since, decision.decided_at)
+    if c.hold_reason is not None:
+        return "held", max(c.t, min(through, since))
+    return state, since
+
+
+def reconcile(c: Commission, existing: list[Entry], decisions: Iterable[Decision], through: datetime) -> list[Entry]:
+    """The new entries that bring commission ``c`` from ``existing`` (its entries so far) to the facts."""
+    b = _Builder(c, existing)
+    changed = c.last_change or c.t
+    accounted = sum(b.bal[s] for s in (*UNPAID, "paid", "voided"))
+    if c.value_cents > accounted:
+        b.add("earn", None, "pending", c.value_cents - accounted, c.t if accounted == 0 else max(c.t, changed))
+    elif c.value_cents < accounted:
+        short = accounted - c.value_cents
+        for state in (*UNPAID, "voided"):
+            take = min(short, max(b.bal[state], 0))
+            b.add("reverse", state, "reversed", take, changed)
+            short -= take
+        # Already paid: the creator owes it back, netted against later earnings (a negative payable balance).
+        b.add("clawback", "payable", "reversed", short, changed)
+    decision = applicable(decisions, c, through)
+    target, since = target_state(c, b.bal, decision, through)
+    ref = decision.decision_id if decision is not None else ""
+    note = decision.reason if decision is not None else ""
+    for state in UNPAID:
+        amount = b.bal[state]
+        if state == target or amount <= 0:
+            continue
+        if target in TIMING and state in TIMING and TIMING.index(state) > TIMING.index(target):
+            continue  # never backwards (a settlement through an earlier date than before)
+        if target == "held":
+            b.add("hold", state, "held", amount, since, note=c.hold_reason or "")
+        elif state == "held":
+            b.add("void" if target == "voided" else "release", "held", target, amount, since, ref, note)
+        elif target == "voided":
+            b.add("void", state, "voided", amount, since, ref, note)
+        else:
+            b.add(MOVE_KIND[target], state, target, amount, since)
+    return b.out
+
+
+def payable_at(entries: Iterable[Entry], cutoff: datetime) -> int:
+    """The payable balance of ``entries`` counting only entries effective before ``cutoff``."""
+    return balances(e for e in entries if e.effective < cutoff)["payable"]
+
+
+def payout(by_commission: dict[tuple[str, str, str], list[Entry]], cutoff: datetime, batch: str) -> list[Entry]:
+    """Paid entries for one creator's commissions (of one brand): each commission's payable balance as of
+    ``cutoff`` moves to paid, when their sum is positive (a clawback nets against the earnings beside it;
+    a negative total waits for later earnings)."""
+    due = {key: payable_at(entries, cutoff) for key, entries in sorted(by_commission.items())}
+    if sum(due.values()) <= 0:
+        return []
+    out: list[Entry] = []
+    paid_at = cutoff - timedelta(seconds=1)
+    for (program_id, order_id, creator_id), amount in due.items():
+        if amount == 0:
+            continue
+        existing = by_commission[(program_id, order_id, creator_id)]
+        seq = max((e.seq + 1 for e in existing if e.kind == "paid"), default=0)
+        brand = existing[0].brand
+        out.append(
+            Entry(
+                entry_id(program_id, order_id, creator_id, "paid", seq),
+                program_id,
+                brand,
+                creator_id,
+                order_id,
+                "paid",
+                seq,
+                "payable",
+                "paid",
+                amount,
+                paid_at,
+                batch,
+            )
+        )
+    return out

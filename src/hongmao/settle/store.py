@@ -1,0 +1,168 @@
+"""The ledger's tables in the lake's catalog (mirror of migration 0005) and their reads and appends.
+
+Nothing here updates or deletes a row: programs, entries and decisions are only ever inserted. Reads take the
+brand scope (None: the operator, every brand).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hongmao.errors import InputError
+from hongmao.lake.catalog import UTCDateTime
+from hongmao.settle.ledger import Decision, Entry
+from hongmao.settle.programs import Program, parse_program
+
+metadata = sa.MetaData()
+
+programs = sa.Table(
+    "settle_programs",
+    metadata,
+    sa.Column("program_id", sa.String, primary_key=True),
+    sa.Column("brand", sa.String, nullable=False),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+entries = sa.Table(
+    "ledger_entries",
+    metadata,
+    sa.Column("entry_id", sa.String, primary_key=True),
+    sa.Column("program_id", sa.String, nullable=False),
+    sa.Column("brand", sa.String, nullable=False),
+    sa.Column("creator_id", sa.String, nullable=False),
+    sa.Column("order_id", sa.String, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("from_state", sa.String, nullable=True),
+    sa.Column("to_state", sa.String, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("effective", UTCDateTime, nullable=False),
+    sa.Column("ref", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+decisions = sa.Table(
+    "hold_decisions",
+    metadata,
+    sa.Column("decision_id", sa.String, primary_key=True),
+    sa.Column("creator_id", sa.String, nullable=False),
+    sa.Column("brand", sa.String, nullable=True),
+    sa.Column("action", sa.String, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("operator", sa.String, nullable=False),
+    sa.Column("decided_at", UTCDateTime, nullable=False),
+)
+
+#: Rows per INSERT statement when appending entries.
+CHUNK = 5_000
+
+
+def add_program(conn: Connection, program: Program, now: datetime) -> bool:
+    """Store ``program``; False when the same program is stored already; a different one under its id fails."""
+    spec = json.dumps(program.spec, sort_keys=True, ensure_ascii=False)
+    row = conn.execute(sa.select(programs).where(programs.c.program_id == program.program_id)).first()
+    if row is not None:
+        if row.spec_json == spec:
+            return False
+        raise InputError(
+            f"program {program.program_id}: already stored with other terms; terms are not edited once "
+            "settled on (create a program with a new id)"
+        )
+    conn.execute(
+        sa.insert(programs).values(program_id=program.program_id, brand=program.brand, spec_json=spec, created_at=now)
+    )
+    return True
+
+
+def load_programs(conn: Connection, brand: str | None) -> list[Program]:
+    query = sa.select(programs.c.spec_json).order_by(programs.c.program_id)
+    if brand is not None:
+        query = query.where(programs.c.brand == brand)
+    return [parse_program(json.loads(spec)) for spec in conn.execute(query).scalars()]
+
+
+def _entry(row: sa.Row[tuple[object, ...]]) -> Entry:
+    m = row._mapping
+    return Entry(
+        m["entry_id"],
+        m["program_id"],
+        m["brand"],
+        m["creator_id"],
+        m["order_id"],
+        m["kind"],
+        int(m["seq"]),
+        m["from_state"],
+        m["to_state"],
+        int(m["amount_cents"]),
+        m["effective"],
+        m["ref"],
+        m["note"],
+    )
+
+
+def load_entries(conn: Connection, brand: str | None, creator: str | None = None) -> list[Entry]:
+    """Entries in scope, in a stable order (effective time, entry id)."""
+    query = sa.select(entries).order_by(entries.c.effective, entries.c.entry_id)
+    if brand is not None:
+        query = query.where(entries.c.brand == brand)
+    if creator is not None:
+        query = query.where(entries.c.creator_id == creator)
+    return [_entry(row) for row in conn.execute(query)]
+
+
+def append_entries(conn: Connection, new: Sequence[Entry], now: datetime | None = None) -> int:
+    """Insert ``new`` (ids the caller has checked are absent, inside its transaction); returns how many."""
+    recorded = now or datetime.now(UTC)
+    rows = [
+        {
+            "entry_id": e.entry_id,
+            "program_id": e.program_id,
+            "brand": e.brand,
+            "creator_id": e.creator_id,
+            "order_id": e.order_id,
+            "kind": e.kind,
+            "seq": e.seq,
+            "from_state": e.from_state,
+            "to_state": e.to_state,
+            "amount_cents": e.amount_cents,
+            "effective": e.effective,
+            "ref": e.ref,
+            "note": e.note,
+            "recorded_at": recorded,
+        }
+        for e in new
+    ]
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(sa.insert(entries), rows[start : start + CHUNK])
+    return len(rows)
+
+
+def add_decision(conn: Connection, decision: Decision) -> None:
+    conn.execute(
+        sa.insert(decisions).values(
+            decision_id=decision.decision_id,
+            creator_id=decision.creator_id,
+            brand=decision.brand,
+            action=decision.action,
+            reason=decision.reason,
+            operator=decision.operator,
+            decided_at=decision.decided_at,
+        )
+    )
+
+
+def load_decisions(conn: Connection, brand: str | None) -> list[Decision]:
+    query = sa.select(decisions).order_by(decisions.c.decided_at, decisions.c.decision_id)
+    if brand is not None:
+        query = query.where(sa.or_(decisions.c.brand == brand, decisions.c.brand.is_(None)))
+    return [
+        Decision(r.decision_id, r.creator_id, r.brand, r.action, r.reason, r.operator, r.decided_at)
+        for r in conn.execute(query)
+    ]
