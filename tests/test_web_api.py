@@ -109,7 +109,8 @@ def test_reports_overview_funnel_series_and_compare(site: Site) -> None:
     with site.client(site.keys["lumiere"]) as c:
         overview = c.get("/api/v1/reports/overview", params={"model": "last"}).json()
         assert overview["brand"] == "lumiere" and overview["orders"] >= 3 and overview["spend"] > 0
-        assert overview["roi"] == pytest.approx(overview["attributed_net_gmv"] / overview["spend"])
+        assert overview["attributed_roi"] == pytest.approx(overview["attributed_net_gmv"] / overview["spend"])
+        assert overview["roi_kind"] == "attributed_all_notes" and "roi" not in overview
         funnel = c.get("/api/v1/reports/funnel").json()
         assert funnel["impressions"] >= funnel["reads"] >= funnel["clicks"] > 0
         days = c.get("/api/v1/reports/timeseries").json()["days"]

@@ -53,7 +53,7 @@ def test_every_page_renders_in_chinese_then_english_with_only_own_origin(site: S
             assert foreign_references(zh.text) == [], page
             assert '<script src="/static/console.js"' in zh.text and "cdn" not in zh.text.lower()
         overview = c.get("/console/")
-        for label in ["投放花费", "归因 GMV", "归因净 GMV", "投产比 ROI", "成交订单", "新客占比", "每日趋势", "<svg"]:
+        for label in ["投放花费", "归因 GMV", "归因净 GMV", "品牌归因ROI", "成交订单", "新客占比", "每日趋势", "<svg"]:
             assert label in overview.text, label
         funnel = c.get("/console/funnel").text
         for label in ["曝光", "阅读", "点击", "进店", "回搜人数", "加购", "成交", "退款"]:

@@ -200,3 +200,37 @@ def order_credits(j: Any, model: str, half_life_days: float = 7.0) -> Any:
     return keyed.group_by(["order_id", "note_key"]).aggregate(
         weight=exact_sum(_.weight), kinds=_.kind.collect(distinct=True, order_by=_.kind)
     )
+
+
+def collaborations(ev: Any) -> Any:
+    """One row per ``collaboration.created`` (the latest of an id): collaboration_id, creator_id, brand, the
+    note it delivered (its own ``note_id``, else the note whose ``note.published`` names the collaboration),
+    campaign_id and fee."""
+    c = ev.filter(ev.type == "collaboration.created")
+    rows = c.select(
+        collaboration_id=_json(c)["collaboration_id"].str,
+        creator_id=c.creator_id,
+        brand=c.brand,
+        note_id=c.note_id,
+        campaign_id=c.campaign_id,
+        fee=c.amount,
+        time=c.time,
+        id=c.id,
+    )
+    latest = rows.mutate(
+        rank=ibis.row_number().over(group_by=rows.collaboration_id, order_by=[ibis.desc(rows.time), ibis.desc(rows.id)])
+    ).filter(_.rank == 0)
+    p = ev.filter(ev.type == "note.published")
+    named = p.select(named_collab=_json(p)["collaboration_id"].str, named_note=p.note_id).filter(
+        _.named_collab.notnull()
+    )
+    named = named.group_by("named_collab").aggregate(named_note=_.named_note.min())
+    joined = latest.left_join(named, latest.collaboration_id == named.named_collab)
+    return joined.select(
+        "collaboration_id",
+        "creator_id",
+        "brand",
+        "campaign_id",
+        "fee",
+        note_id=joined.note_id.coalesce(joined.named_note),
+    )

@@ -84,6 +84,8 @@ class Reports:
         self._cache_size = cache_size
         self._on_lookup = on_lookup
         self._lock = threading.Lock()
+        #: The campaigns' holdout key; None: read it from the settings (or a simulated world beside the lake).
+        self._holdout_key: str | None = None
 
     # --- plumbing ----------------------------------------------------------------------------------------
 
@@ -238,7 +240,10 @@ class Reports:
         return self._cached(("funnel", scope.brand), compute)
 
     def overview(self, scope: Scope, model: str = DEFAULT_MODEL) -> dict[str, Any]:
-        """Spend, GMV, attributed GMV and net GMV under ``model``, ROI, orders and new-customer share."""
+        """Spend, GMV, attributed GMV and net GMV under ``model``, attributed ROI, orders and new-customer share.
+
+        ``attributed_roi`` is the net GMV ``model`` credits to *every* note of the scope (organic notes too) ÷
+        the spend of all its campaigns (``roi_kind`` says so): not a campaign's ROI, and not incremental."""
 
         def compute() -> dict[str, Any]:
             with self._query(scope) as q:
@@ -268,7 +273,9 @@ class Reports:
                 "attributed_orders": result.total_orders,
                 "attributed_gmv": attributed_gmv,
                 "attributed_net_gmv": attributed_net,
-                "roi": _ratio(attributed_net, _num(spend)),
+                # Every note's credit (organic ones too) over the campaigns' spend: not any campaign's ROI.
+                "attributed_roi": _ratio(attributed_net, _num(spend)),
+                "roi_kind": "attributed_all_notes",
                 "attributed_buyers": buyers,
                 "new_customers": buyers - returning,
                 "new_customer_share": _ratio(buyers - returning, buyers),
@@ -396,10 +403,124 @@ class Reports:
                 got = credit.get(r["campaign_id"], {})
                 r["orders"], r["gmv"], r["net_gmv"] = (_num(got.get(k)) for k in ("orders", "gmv", "net_gmv"))
                 r["spend"] = _num(r["spend"])
-                r["roi"] = _ratio(r["net_gmv"], r["spend"])
+                r["attributed_roi"] = _ratio(r["net_gmv"], r["spend"])
             return rows
 
         return self._cached(("campaigns", scope.brand, model), compute)
+
+    def campaign_rois(self, scope: Scope, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
+        """Each campaign of the scope with its three ROIs, named apart (see :mod:`hongmao.reports.roi`):
+        ``attributed`` (``model``'s credit over the lake), ``at_cycle`` (a rule model's credit over T+x, x the
+        category's decision cycle) and ``incremental`` (the holdout lift over the same T+x), and ``why``: a code
+        saying why the attributed and incremental figures differ.
+
+        ROI(T+x) is computed on the scope's own view. The lift is computed on the whole lake, for the scope's
+        own campaigns only: its units are everyone seen in the community during the campaign, and a brand's
+        view keeps only the people who touched its notes, which the holdout itself changes (held-out people
+        never see the campaign's notes), so a lift on it would be biased. Only aggregates leave it."""
+        from hongmao.errors import HongmaoError
+        from hongmao.reports import roi
+
+        def compute() -> list[dict[str, Any]]:
+            camps = self.campaigns(scope, model)
+            with Session(self.view.segments(scope)) as session:
+                try:
+                    cycles, cycle_error = roi.cycle_rois(session, model), None
+                except HongmaoError as error:
+                    cycles, cycle_error = {}, str(error)
+            key = self.holdout_key()
+            out = []
+            with Session(self.view.segments(Scope(None))) as whole:
+                for c in camps:
+                    cid = c["campaign_id"]
+                    at = cycles.get(cid)
+                    x_days = {at["category"]: at["x_days"]} if at and at["category"] and at["x_from"] == "cycle" else {}
+                    lift, reason = _lift(whole, cid, key, x_days, self.privacy_k, roi.campaign_lift)
+                    out.append(
+                        {
+                            "campaign_id": cid,
+                            "name": c["name"],
+                            "brand": c["brand"],
+                            "start": c["start"],
+                            "end": c["end"],
+                            "spend": c["spend"],
+                            "attributed": {
+                                "model": model,
+                                "orders": c["orders"],
+                                "net_gmv": c["net_gmv"],
+                                "roi": c["attributed_roi"],
+                            },
+                            "at_cycle": _at_cycle(at) if at else None,
+                            "at_cycle_unavailable": None if at else (cycle_error or "no ROI(T+x) for this campaign"),
+                            "incremental": lift,
+                            "incremental_unavailable": reason,
+                            "why": _why(c["attributed_roi"], lift),
+                        }
+                    )
+            return out
+
+        return self._cached(("campaign_rois", scope.brand, model), compute)
+
+    def economics(self, scope: Scope, model: str = DEFAULT_MODEL) -> dict[str, list[dict[str, Any]]]:
+        """蒲公英's view: per creator and per note, the fees paid (``collaboration.created``), CPM (fee per
+        thousand impressions), CPE (fee per engagement), cost per attributed order, attributed ROI (``model``'s
+        credited net GMV ÷ fee) and incremental ROI: the note's share of its campaign's holdout-measured
+        incremental net GMV, shared by the note's attributed credit within the campaign, ÷ fee (None where
+        the note is in no campaign with a lift). A collaboration naming no note counts for its creator only."""
+
+        def compute() -> dict[str, list[dict[str, Any]]]:
+            with self._query(scope) as q:
+                collabs = q.rows(metrics.collaborations(q.ev).order_by("collaboration_id"))
+            notes = self.notes(scope, model)
+            lifts = {
+                c["campaign_id"]: c["incremental"]["net_gmv"]["estimate"]
+                for c in self.campaign_rois(scope, model)
+                if c["incremental"] is not None
+            }
+            in_campaign: dict[str, float] = {}
+            for n in notes:
+                if n["campaign_id"]:
+                    in_campaign[n["campaign_id"]] = in_campaign.get(n["campaign_id"], 0.0) + n["net_gmv"]
+            note_fee: dict[str, float] = {}
+            creator_fee: dict[str, float] = {}
+            for c in collabs:
+                if c["note_id"]:
+                    note_fee[c["note_id"]] = note_fee.get(c["note_id"], 0.0) + _num(c["fee"])
+                creator_fee[c["creator_id"]] = creator_fee.get(c["creator_id"], 0.0) + _num(c["fee"])
+            note_rows = []
+            for n in notes:
+                cid = n["campaign_id"]
+                share = _ratio(n["net_gmv"], in_campaign.get(cid or "")) if cid in lifts else None
+                incremental = lifts[cid] * share if cid in lifts and share is not None else None
+                note_rows.append(
+                    _economics(
+                        {k: n[k] for k in ("note_id", "title", "creator_id", "campaign_id", "disclosed")},
+                        note_fee.get(n["note_id"]),
+                        n,
+                        incremental,
+                    )
+                )
+            creator_rows = []
+            for c in self.creators(scope, model):
+                mine = [r for r in note_rows if r["creator_id"] == c["creator_id"]]
+                parts = [r["incremental_net_gmv"] for r in mine if r["incremental_net_gmv"] is not None]
+                creator_rows.append(
+                    _economics(
+                        {k: c[k] for k in ("creator_id", "tier", "notes", "disclosed_notes")},
+                        creator_fee.get(c["creator_id"]),
+                        c,
+                        sum(parts) if parts else None,
+                    )
+                )
+            return {"creators": creator_rows, "notes": note_rows}
+
+        return self._cached(("economics", scope.brand, model), compute)
+
+    def holdout_key(self) -> str | None:
+        """The holdout key the lift needs: set on the object, else from the settings or a simulated world."""
+        from hongmao.reports.roi import configured_holdout_key
+
+        return self._holdout_key if self._holdout_key is not None else configured_holdout_key(self.lake.data_dir)
 
     def items(self, scope: Scope) -> list[dict[str, Any]]:
         def compute() -> list[dict[str, Any]]:
@@ -524,7 +645,7 @@ class Reports:
                         "net_gmv": _num(s.get("net")),
                         "spend": _num(spend.get(brand)),
                         "attributed_net_gmv": net,
-                        "roi": _ratio(net, _num(spend.get(brand))),
+                        "attributed_roi": _ratio(net, _num(spend.get(brand))),
                         "notes": int(n.get("notes") or 0),
                         "disclosed_notes": int(n.get("disclosed") or 0),
                     }
@@ -532,6 +653,79 @@ class Reports:
             return out
 
         return self._cached(("platform", model), compute)
+
+
+def _lift(
+    session: Session,
+    campaign_id: str,
+    key: str | None,
+    x_days: dict[str, float],
+    min_group: int,
+    run: Callable[..., dict[str, Any]],
+) -> tuple[dict[str, Any] | None, str | None]:
+    """(the campaign's lift, None) or (None, why there is none)."""
+    from hongmao.errors import HongmaoError
+
+    if key is None:
+        return None, "no holdout key: set HONGMAO_HOLDOUT_KEY (or HONGMAO_HOLDOUT_KEY_FILE) for the server"
+    try:
+        lift = run(session, campaign_id, key, x_days, min_group)
+    except HongmaoError as error:
+        return None, str(error)
+    return {
+        "orders": lift["incremental_orders"],
+        "gmv": lift["incremental_gmv"],
+        "net_gmv": lift["incremental_net_gmv"],
+        "roi": lift["incremental_roi"],
+        "roi_ci95": lift["incremental_roi_ci95"],
+        "window": lift["window"],
+        "treated_n": lift["treated"]["n"],
+        "holdout_n": lift["holdout"]["n"],
+        "srm_p_value": lift["srm_p_value"],
+        "method": lift["method"],
+        "warnings": lift["warnings"],
+    }, None
+
+
+def _economics(
+    head: dict[str, Any], fee: float | None, activity: dict[str, Any], incremental: float | None
+) -> dict[str, Any]:
+    """One row of the creator economics: ``head`` plus fee, activity, the cost ratios and both ROIs."""
+    cost = fee or None  # no fee recorded: no cost ratio (not a zero cost)
+    return {
+        **head,
+        "fee": fee or 0.0,
+        "impressions": activity["impressions"],
+        "engagements": activity["engagements"],
+        "orders": activity["orders"],
+        "net_gmv": activity["net_gmv"],
+        "cpm": _ratio(cost * 1000.0 if cost else None, activity["impressions"]),
+        "cpe": _ratio(cost, activity["engagements"]),
+        "cost_per_order": _ratio(cost, activity["orders"]),
+        "attributed_roi": _ratio(activity["net_gmv"], cost),
+        "incremental_net_gmv": incremental,
+        "incremental_roi": _ratio(incremental, cost),
+    }
+
+
+def _at_cycle(row: dict[str, Any]) -> dict[str, Any]:
+    keep = ("model", "category", "x_days", "x_from", "complete", "orders", "gmv", "net_gmv", "roi")
+    return {k: row[k] for k in keep}
+
+
+#: Why a campaign's attributed and incremental ROI differ: (test on (attributed, incremental, ci95), code).
+WHY: tuple[tuple[Callable[[float, float, list[float]], bool], str], ...] = (
+    (lambda a, i, ci: ci[0] <= 0.0 <= ci[1], "spans_zero"),
+    (lambda a, i, ci: i < a, "lower"),
+    (lambda a, i, ci: i >= a, "higher"),
+)
+
+
+def _why(attributed: float | None, lift: dict[str, Any] | None) -> str:
+    """Which one-line explanation of the gap applies (messages ``why.<code>``)."""
+    if lift is None or lift["roi"] is None or attributed is None or lift["roi_ci95"] is None:
+        return "no_lift"
+    return next(code for test, code in WHY if test(attributed, lift["roi"], lift["roi_ci95"]))
 
 
 def _iso(value: Any) -> str | None:

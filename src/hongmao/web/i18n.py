@@ -55,13 +55,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kpi.spend": ("投放花费", "Spend"),
     "kpi.attributed_gmv": ("归因 GMV", "Attributed GMV"),
     "kpi.attributed_net_gmv": ("归因净 GMV", "Attributed net GMV"),
-    "kpi.roi": ("投产比 ROI", "ROI"),
+    "kpi.roi": ("品牌归因ROI", "Brand attributed ROI"),
     "kpi.orders": ("成交订单", "Orders"),
     "kpi.attributed_orders": ("归因订单", "Attributed orders"),
     "kpi.new_customer_share": ("新客占比", "New-customer share"),
     "kpi.gmv": ("GMV", "GMV"),
     "kpi.net_gmv": ("净 GMV", "Net GMV"),
-    "kpi.roi_help": ("归因净 GMV ÷ 花费", "attributed net GMV ÷ spend"),
+    "kpi.roi_help": (
+        "全部笔记（含自然笔记）的归因净 GMV ÷ 全部活动花费：不是某个活动的 ROI，也不是增量",
+        "every note's attributed net GMV (organic ones too) ÷ all campaigns' spend: no one campaign's ROI, "
+        "and not incremental",
+    ),
     "kpi.of_total": ("全部", "of all"),
     "chart.daily": ("每日趋势", "Daily trend"),
     "chart.gmv": ("GMV", "GMV"),
@@ -118,7 +122,75 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.notes": ("笔记数", "Notes"),
     "col.campaign": ("活动", "Campaign"),
     "col.spend": ("花费", "Spend"),
-    "col.roi": ("ROI", "ROI"),
+    "col.attributed_roi": ("活动归因ROI", "Campaign attributed ROI"),
+    "col.brand_roi": ("品牌归因ROI", "Brand attributed ROI"),
+    # creator economics (蒲公英's view)
+    "col.fee": ("合作费用", "Fees"),
+    "col.cpm": ("CPM 千次曝光成本", "CPM (per 1,000 impressions)"),
+    "col.cpe": ("CPE 单次互动成本", "CPE (per engagement)"),
+    "col.cost_per_order": ("单个归因订单成本", "Cost per attributed order"),
+    "col.fee_attributed_roi": ("费用归因ROI", "Attributed ROI on fees"),
+    "col.fee_incremental_roi": ("费用增量ROI（分摊）", "Incremental ROI on fees (shared)"),
+    "econ.help": (
+        "费用来自品牌的合作记录（collaboration.created）。费用归因ROI = 归因净 GMV ÷ 费用；"
+        "费用增量ROI = 所在活动经留出组实测的增量净 GMV，按笔记在活动内的归因份额分摊后 ÷ 费用"
+        "（不在有留出组的活动中则为 —）。",
+        "Fees come from the brand's collaboration records (collaboration.created). Attributed ROI on fees = "
+        "attributed net GMV ÷ fees; incremental ROI on fees = the campaign's holdout-measured incremental net GMV, "
+        "shared by each note's attributed credit within the campaign, ÷ fees (— outside a campaign with a holdout).",
+    ),
+    "econ.notes": ("笔记的费用与回报", "Notes: fees and returns"),
+    # one ROI story (campaign page)
+    "roi.title": ("三种 ROI，各说一件事", "Three ROIs, three questions"),
+    "roi.attributed": ("活动归因ROI", "Campaign attributed ROI"),
+    "roi.attributed_help": (
+        "{model} 模型分给活动笔记的归因净 GMV ÷ 活动花费（全部数据期）",
+        "net GMV the {model} model credits to the campaign's notes ÷ its spend (whole lake)",
+    ),
+    "roi.at_cycle": ("活动归因ROI(T+{x})", "Campaign attributed ROI(T+{x})"),
+    "roi.at_cycle_help": (
+        "同样的归因（{model}），只算活动开始到结束后 {x} 天（{why}）的订单",
+        "the same credit ({model}), orders from the start to {x} days after the end only ({why})",
+    ),
+    "roi.x_from.cycle": ("品类决策周期", "the category's decision cycle"),
+    "roi.x_from.default window": ("未估出决策周期，用默认窗口", "no decision cycle estimated: the default window"),
+    "roi.incremental": ("活动增量ROI", "Campaign incremental ROI"),
+    "roi.incremental_help": (
+        "留出组实验：实验组比随机留出组多出的净 GMV ÷ 花费，同一 T+{x} 窗口",
+        "holdout test: net GMV the treated group bought beyond the randomly held-out one ÷ spend, same T+{x}",
+    ),
+    "roi.ci95": ("95% 区间", "95% interval"),
+    "roi.lift": ("留出组增量", "Holdout lift"),
+    "roi.incremental_orders": ("增量订单", "Incremental orders"),
+    "roi.incremental_gmv": ("增量 GMV", "Incremental GMV"),
+    "roi.incremental_net_gmv": ("增量净 GMV", "Incremental net GMV"),
+    "roi.groups": ("实验组 {t} 人 · 留出组 {h} 人", "treated {t} people · held out {h}"),
+    "roi.unavailable": ("无法计算：{reason}", "Not available: {reason}"),
+    "roi.repro": ("命令行复现", "Reproduce"),
+    "why.lower": (
+        "为什么不同：归因ROI 把触达后的订单都记给笔记，包括本来就会买的；"
+        "增量ROI 只算留出组证明由活动带来的部分，所以更低。",
+        "Why they differ: attributed ROI credits every order that followed a touch, including those that would "
+        "have happened anyway; incremental ROI counts only what the holdout shows the campaign caused, so it "
+        "is lower.",
+    ),
+    "why.higher": (
+        "为什么不同：留出组显示活动带来的订单比归因到的更多——有些购买没有留下可归因的触点（如口碑、线下），归因看不到。",
+        "Why they differ: the holdout shows the campaign caused more than attribution credits: some purchases left "
+        "no touch that attribution can see (word of mouth, offline).",
+    ),
+    "why.spans_zero": (
+        "为什么不同：归因ROI 把触达后的订单都记给笔记；而增量ROI 的 95% 区间包含 0，"
+        "留出组无法区分活动效果与本来就会发生的购买。",
+        "Why they differ: attributed ROI credits every order that followed a touch; the incremental ROI's 95% "
+        "interval includes 0, so the holdout cannot tell the campaign's effect from purchases that would have "
+        "happened anyway.",
+    ),
+    "why.no_lift": (
+        "归因ROI 把触达后的订单都记给笔记，不等于活动带来的增量；增量要靠留出组测量，这里没有。",
+        "Attributed ROI credits every order that followed a touch, which is not what the campaign caused; that "
+        "takes a holdout, which is not available here.",
+    ),
     "col.period": ("周期", "Period"),
     "col.brand": ("品牌", "Brand"),
     "col.disclosure_share": ("报备率", "Disclosed share"),

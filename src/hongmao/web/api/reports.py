@@ -187,3 +187,51 @@ async def platform(_: Operator, state: State, model: ModelName = "linear") -> di
     check_model(model)
     rows = await run_in_threadpool(state.reports.platform, model)
     return {"model": model, "brands": rows}
+
+
+@router.get(
+    "/campaign-roi",
+    summary="Each campaign's attributed ROI, attributed ROI(T+x) at its category's decision cycle and incremental "
+    "ROI from its holdout lift (95% intervals), named apart, with why they differ",
+)
+async def campaign_roi(scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+    check_model(model)
+    rows = await run_in_threadpool(state.reports.campaign_rois, scope, model)
+    return {"brand": scope.brand, "model": model, "campaigns": rows}
+
+
+ECONOMICS_COLUMNS = [
+    "fee",
+    "impressions",
+    "engagements",
+    "orders",
+    "net_gmv",
+    "cpm",
+    "cpe",
+    "cost_per_order",
+    "attributed_roi",
+    "incremental_net_gmv",
+    "incremental_roi",
+]
+
+
+@router.get(
+    "/economics",
+    summary="Creator economics (蒲公英's view): fees, CPM, CPE, cost per attributed order, attributed and "
+    "incremental ROI on fees, per creator or per note",
+    responses=CSV_TOO,
+)
+async def economics(
+    scope: TenantScope,
+    state: State,
+    model: ModelName = "linear",
+    by: Annotated[Literal["creator", "note"], Query(description="creator (default) or note.")] = "creator",
+    format: Format = "json",
+) -> Any:
+    check_model(model)
+    data = await run_in_threadpool(state.reports.economics, scope, model)
+    rows = data["creators" if by == "creator" else "notes"]
+    if format == "csv":
+        head = ["creator_id", "tier", "notes"] if by == "creator" else ["note_id", "title", "creator_id", "campaign_id"]
+        return csv_response(rows, [*head, *ECONOMICS_COLUMNS], f"economics-{by}.csv")
+    return {"brand": scope.brand, "model": model, "by": by, "rows": rows}

@@ -220,15 +220,32 @@ async def _rows(kind: str, v: View, state: State) -> list[dict[str, Any]]:
     if kind == "notes":
         return await run_in_threadpool(reports.notes, v.scope, v.model)
     if kind == "creators":
-        return await run_in_threadpool(reports.creators, v.scope, v.model)
+        economics = await run_in_threadpool(reports.economics, v.scope, v.model)
+        return economics["creators"]
     return await run_in_threadpool(reports.campaigns, v.scope, v.model)
+
+
+async def _extras(kind: str, v: View, state: State) -> dict[str, Any]:
+    """What a table page shows beside its table: the creators page its notes' economics, the campaigns page
+    each campaign's three ROIs."""
+    reports = state.reports
+    if kind == "creators":
+        economics = await run_in_threadpool(reports.economics, v.scope, v.model)
+        paid = [r for r in economics["notes"] if r["fee"]]
+        return {"note_economics": sort_rows(paid, "fee", "desc"), "note_columns": COLUMNS["note_economics"]}
+    if kind == "campaigns":
+        return {"story": await run_in_threadpool(reports.campaign_rois, v.scope, v.model)}
+    return {}
 
 
 def _table_page(kind: str) -> Any:
     async def html(request: Request, state: State) -> Response:
         v = view(request, state)
         rows, sort, direction = _table(kind, await _rows(kind, v, state), request)
-        return page(v, "table.html", kind=kind, rows=rows, columns=COLUMNS[kind], sort=sort, direction=direction)
+        extras = await _extras(kind, v, state)
+        return page(
+            v, "table.html", kind=kind, rows=rows, columns=COLUMNS[kind], sort=sort, direction=direction, **extras
+        )
 
     async def csv(request: Request, state: State) -> Response:
         v = view(request, state)

@@ -38,18 +38,22 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("gmv", "col.gmv"),
         ("net_gmv", "col.net_gmv"),
     ],
+    # 蒲公英's view: what each creator cost and what it brought (Reports.economics)
     "creators": [
         ("creator_id", "col.creator"),
         ("tier", "col.tier"),
         ("notes", "col.notes"),
         ("disclosed_notes", "col.disclosed"),
+        ("fee", "col.fee"),
         ("impressions", "col.impressions"),
-        ("reads", "col.reads"),
-        ("clicks", "col.clicks"),
-        ("ctr", "col.ctr"),
+        ("cpm", "col.cpm"),
+        ("engagements", "col.engagements"),
+        ("cpe", "col.cpe"),
         ("orders", "col.orders"),
-        ("gmv", "col.gmv"),
+        ("cost_per_order", "col.cost_per_order"),
         ("net_gmv", "col.net_gmv"),
+        ("attributed_roi", "col.fee_attributed_roi"),
+        ("incremental_roi", "col.fee_incremental_roi"),
     ],
     "campaigns": [
         ("campaign_id", "col.campaign"),
@@ -59,13 +63,41 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("orders", "col.orders"),
         ("gmv", "col.gmv"),
         ("net_gmv", "col.net_gmv"),
-        ("roi", "col.roi"),
+        ("attributed_roi", "col.attributed_roi"),
+    ],
+    "note_economics": [
+        ("note_id", "col.note"),
+        ("title", "col.title"),
+        ("creator_id", "col.creator"),
+        ("fee", "col.fee"),
+        ("impressions", "col.impressions"),
+        ("cpm", "col.cpm"),
+        ("engagements", "col.engagements"),
+        ("cpe", "col.cpe"),
+        ("orders", "col.orders"),
+        ("cost_per_order", "col.cost_per_order"),
+        ("net_gmv", "col.net_gmv"),
+        ("attributed_roi", "col.fee_attributed_roi"),
+        ("incremental_roi", "col.fee_incremental_roi"),
     ],
 }
 SORTABLE = {kind: {c for c, _ in cols} for kind, cols in COLUMNS.items()}
-MONEY = {"gmv", "net_gmv", "spend", "amount", "refunded", "attributed_gmv", "attributed_net_gmv", "price"}
+MONEY = {
+    "gmv",
+    "net_gmv",
+    "spend",
+    "amount",
+    "refunded",
+    "attributed_gmv",
+    "attributed_net_gmv",
+    "price",
+    "fee",
+    "cpm",
+    "cpe",
+    "cost_per_order",
+}
 RATIOS = {"ctr", "read_rate", "engagement_rate", "store_visit_rate", "search_back_rate", "new_customer_share"}
-DECIMALS = {"orders", "roi"}
+DECIMALS = {"orders", "roi", "attributed_roi", "incremental_roi"}
 
 
 def money(value: Any) -> str:
