@@ -19,6 +19,7 @@ from hongmao.cli import match_cmd as match_cmd
 from hongmao.cli import measure_cmd as measure_cmd
 from hongmao.cli import misc_cmd as misc_cmd
 from hongmao.cli import serve_cmd as serve_cmd
+from hongmao.cli import settle_cmd as settle_cmd
 from hongmao.cli import simulate_cmd as simulate_cmd
 from hongmao.cli import trust_cmd as trust_cmd
 from hongmao.errors import HongmaoError
@@ -42,6 +43,7 @@ link_cmd.register(app)
 serve_cmd.register(app)
 trust_cmd.register(app)
 match_cmd.register(app)
+settle_cmd.register(app)
 
 
 def main() -> None:
