@@ -3,6 +3,7 @@
     python bench/trust.py                                   # reported seeds 201-203 of the default world
                                                             # (10,000 people, 30 days, all ring styles)
     python bench/trust.py --rings careful                   # a world whose rings are all careful ones
+    python bench/trust.py --world saturating --seeds 201    # another world kind (hongmao.sim.worlds)
     python bench/trust.py --seeds 7 --reuse                 # one seed, keeping worlds and lakes in --out
     python bench/trust.py --users 30000 --days 60 --seeds 1 # a bigger world: more evidence per creator
     python bench/trust.py --json bench/out/trust.json       # also write every figure as JSON
@@ -52,21 +53,29 @@ RINGS = {"mixed": ("crude", "sloppy", "careful"), "crude": ("crude",), "sloppy":
 
 
 def build(
-    out: Path, seed: int, users: int, days: int, brands: int, reuse: bool, rings: str = "mixed"
+    out: Path,
+    seed: int,
+    users: int,
+    days: int,
+    brands: int,
+    reuse: bool,
+    rings: str = "mixed",
+    kind: str = "additive",
 ) -> tuple[Path, Path]:
     """Simulate and ingest one world (or reuse what is already in ``out``)."""
     import hongmao
     from hongmao.sim.config import WorldConfig
 
-    world, lake = out / f"world-{rings}-{seed}", out / f"lake-{rings}-{seed}"
-    stamp = out / f"lake-{rings}-{seed}.done"
-    wanted = f"{seed} {users} {days} {brands} {rings}"
+    name = f"{rings}-{seed}" if kind == "additive" else f"{kind}-{rings}-{seed}"
+    world, lake = out / f"world-{name}", out / f"lake-{name}"
+    stamp = out / f"lake-{name}.done"
+    wanted = f"{seed} {users} {days} {brands} {rings} {kind}"
     if reuse and stamp.exists() and stamp.read_text().strip() == wanted:
         return world, lake
     import shutil
 
     shutil.rmtree(lake, ignore_errors=True)
-    config = WorldConfig(ring_styles=RINGS[rings])
+    config = WorldConfig(ring_styles=RINGS[rings], world=kind)
     summary = hongmao.simulate(world, seed=seed, users=users, days=days, brands=brands, config=config)
     report = hongmao.ingest([str(p) for p in summary.files], lake)
     if report.rejected:
@@ -275,6 +284,7 @@ def main(argv: list[str] | None = None) -> None:
         help="comma-separated seeds (reported: 201-203; 1, 3, 11 and 101-103 were used to tune the rules)",
     )
     parser.add_argument("--rings", default="mixed", choices=sorted(RINGS), help="the world's ring styles")
+    parser.add_argument("--world", default="additive", help="the world kind (hongmao.sim.worlds.WORLD_KINDS)")
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--brands", type=int, default=6)
@@ -294,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     ceilings: dict[int, dict[str, dict[str, Any]]] = {}
     timings: dict[int, float] = {}
     for seed in seeds:
-        world, lake = build(args.out, seed, args.users, args.days, args.brands, args.reuse, args.rings)
+        world, lake = build(args.out, seed, args.users, args.days, args.brands, args.reuse, args.rings, args.world)
         started = time.perf_counter()
         inputs = trust_inputs(lake)
         rep = assemble(inputs, include_accounts=True)
@@ -305,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"seed {seed}: trust report in {timings[seed]:.1f} s", file=sys.stderr)
 
     print(
-        f"world: users={args.users} days={args.days} brands={args.brands} rings={args.rings}; "
+        f"world: {args.world}, users={args.users} days={args.days} brands={args.brands} rings={args.rings}; "
         f"seeds {','.join(map(str, seeds))}"
     )
     print()
