@@ -117,7 +117,7 @@ def refunds(session: Session, through: datetime) -> dict[str, tuple[int, datetim
     ev = session.events
     r = ev.filter((ev.type == "market.refund") & ev.order_id.notnull() & (ev.time < ibis.literal(through)))
     out: dict[str, tuple[int, datetime]] = {}
-    for row in session.rows(r.select("order_id", "time", "amount").order_by(["order_id", "time", "id"])):
+    for row in session.rows(r.select("order_id", "time", "amount", "id").order_by(["order_id", "time", "id"])):
         total, _last = out.get(row["order_id"], (0, row["time"]))
         out[row["order_id"]] = (total + cents(row["amount"]), row["time"])
     return out

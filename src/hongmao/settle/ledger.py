@@ -13,7 +13,7 @@ A commission is locked when its holding period ends (refunds still reverse it), 
 month after it locked, and paid only by a payout (:func:`payout`). A refund after payout is a clawback: a
 negative payable balance, netted against the creator's later earnings in the next payout. Commissions of a
 creator flagged by the trust guard (fake engagement, deceptive seeding) are held with the evidence until an
-operator's recorded decision releases or voids them; a decision covers the creator's orders up to its time.
+operator's recorded decision releases or voids them; the first decision after an order decides it.
 
 :func:`reconcile` is idempotent: its entries are derived from the difference between the ledger and the facts,
 with ids from (program, order, creator, kind, sequence), so a second run on the same facts adds nothing and a
@@ -105,14 +105,16 @@ def balances(entries: Iterable[Entry]) -> dict[str, int]:
 
 
 def applicable(decisions: Iterable[Decision], c: Commission, through: datetime) -> Decision | None:
-    """The latest decision on the creator within the program's brand, made by ``through``, covering the order."""
+    """The decision that settles the commission's hold: the first one on the creator within the program's brand
+    made after the order (and by ``through``). Later decisions are about later orders: a release is not undone
+    by a void that follows it, nor a void by a release."""
     best: Decision | None = None
     for d in decisions:
         if d.creator_id != c.creator_id or d.brand not in (None, c.brand):
             continue
         if not (c.t <= d.decided_at <= through):
             continue
-        if best is None or (d.decided_at, d.decision_id) > (best.decided_at, best.decision_id):
+        if best is None or (d.decided_at, d.decision_id) < (best.decided_at, best.decision_id):
             best = d
     return best
 
@@ -134,6 +136,8 @@ class _Builder:
             self.seq[e.kind] = max(self.seq.get(e.kind, 0), e.seq + 1)
         self.bal = balances(existing)
         self.out: list[Entry] = []
+        # An entry is never dated before the commission's latest one: its history reads in order.
+        self.last = max((e.effective for e in existing), default=c.t)
 
     def add(
         self, kind: str, src: str | None, dst: str, amount: int, at: datetime, ref: str = "", note: str = ""
@@ -142,6 +146,7 @@ class _Builder:
             return
         c, seq = self.c, self.seq.get(kind, 0)
         self.seq[kind] = seq + 1
+        at = self.last = max(at, self.last)
         self.out.append(
             Entry(
                 entry_id(c.program_id, c.order_id, c.creator_id, kind, seq),
@@ -175,7 +180,7 @@ def target_state(
     if decision is not None and decision.action == "release":
         return state, max(since, decision.decided_at)
     if c.hold_reason is not None:
-        return "held", max(c.t, min(through, since))
+        return "held", c.t
     return state, since
 
 
@@ -198,20 +203,26 @@ def reconcile(c: Commission, existing: list[Entry], decisions: Iterable[Decision
     target, since = target_state(c, b.bal, decision, through)
     ref = decision.decision_id if decision is not None else ""
     note = decision.reason if decision is not None else ""
-    for state in UNPAID:
-        amount = b.bal[state]
-        if state == target or amount <= 0:
-            continue
-        if target in TIMING and state in TIMING and TIMING.index(state) > TIMING.index(target):
-            continue  # never backwards (a settlement through an earlier date than before)
-        if target == "held":
-            b.add("hold", state, "held", amount, since, note=c.hold_reason or "")
-        elif state == "held":
-            b.add("void" if target == "voided" else "release", "held", target, amount, since, ref, note)
-        elif target == "voided":
-            b.add("void", state, "voided", amount, since, ref, note)
-        else:
-            b.add(MOVE_KIND[target], state, target, amount, since)
+    if target in TIMING:
+        if b.bal["held"] > 0:
+            b.add("release", "held", target, b.bal["held"], since, ref, note)
+        # Forward one step at a time, each at the moment it happened: pending -> locked -> payable.
+        arrival = {"locked": c.hold_until, "payable": month_start_after(c.hold_until)}
+        for src, dst in (("pending", "locked"), ("locked", "payable")):
+            if TIMING.index(dst) <= TIMING.index(target) and b.bal[src] > 0:
+                b.add(MOVE_KIND[dst], src, dst, b.bal[src], arrival[dst])
+    else:
+        for state in UNPAID:
+            if state != target and b.bal[state] > 0:
+                kind = MOVE_KIND[target]
+                b.add(
+                    kind,
+                    state,
+                    target,
+                    b.bal[state],
+                    since,
+                    *((ref, note) if kind == "void" else ("", c.hold_reason or "")),
+                )
     return b.out
 
 

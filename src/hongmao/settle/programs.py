@@ -19,6 +19,7 @@ The holding period is ``hold_days`` when set, else the longer of the marketplace
 from __future__ import annotations
 
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ class Program:
             return self.hold_days
         known = cycles or {}
         cycle = known.get(category or "") or DECISION_CYCLE_DAYS.get(category or "", DEFAULT_CYCLE_DAYS)
-        return max(self.refund_window_days, int(-(-Decimal(str(cycle)) // 1)))
+        return max(self.refund_window_days, math.ceil(cycle))
 
 
 def _ident(spec: dict[str, Any], key: str, where: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -57,7 +58,7 @@ def statement_rows(entries: Iterable[Entry], period: str | None = None) -> list[
                     flows[FLOW_KIND[e.kind]] += e.amount_cents
             bal = balances(upto)
             held_keys = _held_commissions(upto)
-            reasons = sorted({e.note for e in upto if e.kind == "hold" and e.commission in held_keys and e.note})
+            reasons = sorted({reason_of(e.note) for e in upto if e.kind == "hold" and e.commission in held_keys})
             row = {"period": p, "brand": brand, "creator_id": creator}
             row.update({k: yuan(v) for k, v in flows.items()})
             row.update({f"{s}_end": yuan(bal[s]) for s in UNPAID})
@@ -65,6 +66,15 @@ def statement_rows(entries: Iterable[Entry], period: str | None = None) -> list[
             rows.append(row)
     rows.sort(key=lambda r: (r["period"], r["brand"], r["creator_id"]))
     return rows
+
+
+def reason_of(note: str) -> str:
+    """A hold's reason in a few words: the trust flags of its evidence (the entry keeps the evidence itself)."""
+    try:
+        flags = json.loads(note).get("flags")
+    except (ValueError, AttributeError):
+        return note
+    return ",".join(str(f) for f in flags) if isinstance(flags, list) else note
 
 
 def _held_commissions(entries: list[Entry]) -> set[tuple[str, str, str]]:
