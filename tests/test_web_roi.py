@@ -197,3 +197,58 @@ def test_the_console_campaign_page_tells_the_roi_story(site: Site, story: dict[s
         assert 'id="note_economics"' in creators
     finally:
         c.close()
+
+
+def test_drill_down_note_to_orders_to_journeys_adds_up(site: Site) -> None:
+    with site.client(site.keys["lumiere"]) as c:
+        notes = c.get("/api/v1/notes").json()["notes"]
+        top = max(notes, key=lambda n: n["orders"])
+        orders = c.get(f"/api/v1/notes/{top['note_id']}/orders").json()["orders"]
+        # the note's shares of its orders add up to the orders the notes report credits it with
+        assert sum(o["share"] for o in orders) == pytest.approx(top["orders"])
+        assert sum(o["credited_net"] for o in orders) == pytest.approx(top["net_gmv"])
+        for o in orders[:5]:
+            j = c.get(f"/api/v1/orders/{o['order_id']}/journey").json()
+            assert sum(s["credit"] for s in j["touches"]) == pytest.approx(1.0)  # an order is credited once
+            mine = sum(s["credit"] for s in j["touches"] if s["note_id"] == top["note_id"])
+            assert mine == pytest.approx(o["share"])
+            times = [s["time"] for s in j["touches"]]
+            assert times == sorted(times) and all(s["time"] <= j["time"] for s in j["touches"])
+            assert {s["title"] for s in j["touches"] if s["note_id"] == top["note_id"]} == {top["title"]}
+    with site.client(site.keys["beibei"]) as c:
+        assert c.get(f"/api/v1/notes/{top['note_id']}/orders").status_code == 404  # not beibei's note
+        assert c.get(f"/api/v1/orders/{orders[0]['order_id']}/journey").status_code == 404
+
+
+def test_console_drill_down_pages_show_names_with_ids_on_hover(site: Site) -> None:
+    with site.client(site.keys["lumiere"]) as api:
+        notes = api.get("/api/v1/notes").json()["notes"]
+        top = max(notes, key=lambda n: n["orders"])
+        orders = api.get(f"/api/v1/notes/{top['note_id']}/orders").json()["orders"]
+        journey = api.get(f"/api/v1/orders/{orders[0]['order_id']}/journey").json()
+        campaign = api.get("/api/v1/reports/campaign-roi").json()["campaigns"][0]
+    c = console_client(site, site.keys["lumiere"], "/console/notes")
+    try:
+        listing = c.get("/console/notes").text
+        assert f'href="/console/notes/{top["note_id"]}" title="{top["note_id"]}">{top["title"]}</a>' in listing
+        note = c.get(f"/console/notes/{top['note_id']}").text
+        assert top["title"] in note and f'href="/console/orders/{orders[0]["order_id"]}"' in note
+        assert f"¥{orders[0]['credited_net']:,.2f}" in note
+        order = c.get(f"/console/orders/{orders[0]['order_id']}").text
+        assert 'id="journey"' in order and order.count("data-touch=") == len(journey["touches"])
+        for step in journey["touches"]:
+            assert f"{step['credit']:.1%}" in order
+        creator = c.get(f"/console/creators/{top['creator_id']}").text
+        assert f'href="/console/notes/{top["note_id"]}"' in creator and 'id="creator_notes"' in creator
+        page = c.get(f"/console/campaigns/{campaign['campaign_id']}").text
+        assert "活动增量ROI" in page and 'id="campaign_notes"' in page and 'id="campaign_creators"' in page
+        assert c.get("/console/notes/note-nope").status_code == 404
+        assert c.get("/console/orders/ord-nope").status_code == 404
+    finally:
+        c.close()
+    b = console_client(site, site.keys["beibei"], "/console/notes")
+    try:
+        assert b.get(f"/console/notes/{top['note_id']}").status_code == 404
+        assert b.get(f"/console/campaigns/{campaign['campaign_id']}").status_code == 404
+    finally:
+        b.close()

@@ -234,3 +234,10 @@ def collaborations(ev: Any) -> Any:
         "fee",
         note_id=joined.note_id.coalesce(joined.named_note),
     )
+
+
+def order_touches(j: Any, model: str, half_life_days: float = 7.0) -> Any:
+    """Per (order, touch) of a journey: the touch's time, kind, note and its credit under a rule model."""
+    weighted = credit.weights(j, model, credit.rule_params(model, half_life_days))
+    keyed = weighted.mutate(note_key=credit.credit_key(weighted, "note"))
+    return keyed.select("order_id", "touch_id", "kind", "note_key", "weight", touched=keyed.t_touch)

@@ -540,7 +540,7 @@ class Reports:
 
     def orders(self, scope: Scope, model: str = DEFAULT_MODEL, limit: int = 50) -> list[dict[str, Any]]:
         """The latest orders with the notes credited for each (a rule model's per-order split)."""
-        split = model if model not in ("markov", "shapley") else PER_ORDER_FALLBACK
+        split = _split(model)
 
         def compute() -> list[dict[str, Any]]:
             with self._query(scope) as q:
@@ -585,6 +585,92 @@ class Reports:
             if row["order_id"] == order_id:
                 return row
         return None
+
+    # --- drill-down --------------------------------------------------------------------------------------
+
+    def note_orders(self, scope: Scope, note_id: str, model: str = DEFAULT_MODEL) -> list[dict[str, Any]] | None:
+        """The orders credited to a note, each with the note's share under ``model``'s per-order split (a rule
+        model; the data-driven ones fall back to linear, as :meth:`orders`), newest first; None: not the scope's."""
+        if note_id not in self.ownership(scope).notes:
+            return None
+        split = _split(model)
+
+        def compute() -> list[dict[str, Any]]:
+            with self._query(scope) as q:
+                conv, j = metrics.journeys(q.ev)
+                shares = metrics.order_credits(j, split).filter(ibis._.note_key == note_id)
+                items = metrics.item_meta(q.ev).select("item_id", item_title="title")
+                hit = conv.join(shares, "order_id")
+                hit = hit.left_join(items, hit.item_id == items.item_id).drop("item_id_right")
+                rows = q.rows(hit.order_by([ibis.desc("t"), "order_id"]))
+            return [
+                {
+                    "order_id": r["order_id"],
+                    "time": _iso(r["t"]),
+                    "item_id": r["item_id"],
+                    "item_title": r["item_title"],
+                    "amount": _num(r["amount"]),
+                    "net": _num(r["net"]),
+                    "share": float(r["weight"]),
+                    "credited_net": float(r["weight"]) * _num(r["net"]),
+                    "kinds": sorted(r["kinds"] or []),
+                    "model": split,
+                }
+                for r in rows
+            ]
+
+        return self._cached(("note_orders", scope.brand, note_id, split), compute)
+
+    def journey(self, scope: Scope, order_id: str, model: str = DEFAULT_MODEL) -> dict[str, Any] | None:
+        """One order and its journey: every touch inside its window, oldest first, with the note's title and
+        creator and the credit the touch got under ``model``'s per-order split; None: not the scope's order."""
+        if order_id not in self.ownership(scope).orders:
+            return None
+        split = _split(model)
+
+        def compute() -> dict[str, Any] | None:
+            with self._query(scope) as q:
+                conv, j = metrics.journeys(q.ev)
+                one = j.filter(j.order_id == order_id)
+                touches = q.rows(metrics.order_touches(one, split).order_by(["touched", "touch_id"]))
+                notes = metrics.note_meta(q.ev).select("note_id", "title", "creator_id", "campaign_id")
+                named = {
+                    r["note_id"]: r for r in q.rows(notes.filter(notes.note_id.isin([t["note_key"] for t in touches])))
+                }
+                items = metrics.item_meta(q.ev).select("item_id", item_title="title")
+                order = conv.filter(conv.order_id == order_id)
+                found = q.rows(order.left_join(items, order.item_id == items.item_id).drop("item_id_right"))
+            if not found:
+                return None
+            o = found[0]
+            steps = []
+            for t in touches:
+                n = named.get(t["note_key"], {})
+                steps.append(
+                    {
+                        "touch_id": t["touch_id"],
+                        "time": _iso(t["touched"]),
+                        "kind": t["kind"],
+                        "note_id": t["note_key"],
+                        "title": n.get("title"),
+                        "creator_id": n.get("creator_id"),
+                        "campaign_id": n.get("campaign_id"),
+                        "credit": float(t["weight"]),
+                    }
+                )
+            return {
+                "order_id": order_id,
+                "time": _iso(o["t"]),
+                "item_id": o["item_id"],
+                "item_title": o["item_title"],
+                "amount": _num(o["amount"]),
+                "refunded": _num(o["refunded"]),
+                "net": _num(o["net"]),
+                "model": split,
+                "touches": steps,
+            }
+
+        return self._cached(("journey", scope.brand, order_id, split), compute)
 
     def link_clicks(self, scope: Scope) -> dict[str, int]:
         """Human clicks (bots and previews left out) per link id."""
@@ -653,6 +739,13 @@ class Reports:
             return out
 
         return self._cached(("platform", model), compute)
+
+
+def _split(model: str) -> str:
+    """The rule model that splits single orders for ``model`` (data-driven models credit only in aggregate)."""
+    from hongmao.engine import credit
+
+    return model if model in credit.RULE_MODELS else PER_ORDER_FALLBACK
 
 
 def _lift(

@@ -140,6 +140,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "shared by each note's attributed credit within the campaign, ÷ fees (— outside a campaign with a holdout).",
     ),
     "econ.notes": ("笔记的费用与回报", "Notes: fees and returns"),
+    # drill-down
+    "drill.note_orders": ("这篇笔记分到功劳的订单", "Orders this note is credited with"),
+    "drill.share": ("本笔记份额", "This note's share"),
+    "drill.credited_net": ("分得净 GMV", "Credited net GMV"),
+    "drill.kinds": ("触点类型", "Touch kinds"),
+    "drill.journey": ("购买路径", "Journey"),
+    "drill.touch": ("触点", "Touch"),
+    "drill.credit": ("功劳", "Credit"),
+    "touch.impression": ("曝光", "impression"),
+    "touch.read": ("阅读", "read"),
+    "touch.engagement": ("互动", "engagement"),
+    "touch.click": ("点击", "click"),
     # one ROI story (campaign page)
     "roi.title": ("三种 ROI，各说一件事", "Three ROIs, three questions"),
     "roi.attributed": ("活动归因ROI", "Campaign attributed ROI"),

@@ -96,6 +96,35 @@ async def order(order_id: str, scope: TenantScope, state: State, model: ModelNam
     return found
 
 
+@router.get("/notes/{note_id}/orders", summary="The orders a note is credited with, and its share of each")
+async def note_orders(note_id: str, scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+    check_model(model)
+    owned(state, scope, "notes", note_id)
+    rows = await run_in_threadpool(state.reports.note_orders, scope, note_id, model)
+    if rows is None:
+        raise HTTPException(404, f"no note {note_id!r}")
+    return {"note_id": note_id, "orders": rows}
+
+
+@router.get("/orders/{order_id}/journey", summary="An order's journey: every touch in its window and its credit")
+async def journey(order_id: str, scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+    check_model(model)
+    owned(state, scope, "orders", order_id)
+    found = await run_in_threadpool(state.reports.journey, scope, order_id, model)
+    if found is None:
+        raise HTTPException(404, f"no order {order_id!r}")
+    return found
+
+
+@router.get("/campaigns/{campaign_id}/roi", summary="A campaign's attributed, T+x and incremental ROI")
+async def campaign_roi(
+    campaign_id: str, scope: TenantScope, state: State, model: ModelName = "linear"
+) -> dict[str, Any]:
+    check_model(model)
+    owned(state, scope, "campaigns", campaign_id)
+    return _one(await run_in_threadpool(state.reports.campaign_rois, scope, model), "campaign_id", campaign_id)
+
+
 def _one(rows: list[dict[str, Any]], key: str, value: str) -> dict[str, Any]:
     for row in rows:
         if row.get(key) == value:

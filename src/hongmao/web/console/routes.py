@@ -11,7 +11,7 @@ Cookies are ``Secure`` whenever the page was asked for over https.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -33,6 +33,7 @@ MODEL_COOKIE = "hm_model"
 BRAND_COOKIE = "hm_brand"
 DEFAULT_MODEL = "linear"
 BY_CHOICES = ("note", "creator", "campaign", "item")
+T = TypeVar("T")
 
 
 def _pick_model(request: Request) -> str:
@@ -260,6 +261,69 @@ def _table_page(kind: str) -> Any:
 
 for _kind in ("notes", "creators", "campaigns"):
     _table_page(_kind)
+
+
+# --- drill-down: note -> orders -> journey; creator -> notes; campaign -> notes and creators -------------------
+
+
+def _found(value: T | None, what: str, key: str) -> T:
+    if value is None:
+        raise HTTPException(404, f"no {what} {key!r}")
+    return value
+
+
+@router.get("/notes/{note_id}", response_class=HTMLResponse)
+async def note_page(request: Request, state: State, note_id: str) -> Response:
+    v = view(request, state)
+    orders = _found(await run_in_threadpool(state.reports.note_orders, v.scope, note_id, v.model), "note", note_id)
+    economics = await run_in_threadpool(state.reports.economics, v.scope, v.model)
+    note = next(r for r in economics["notes"] if r["note_id"] == note_id)
+    return page(v, "note.html", note=note, orders=orders, columns=COLUMNS["note_economics"])
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+async def order_page(request: Request, state: State, order_id: str) -> Response:
+    v = view(request, state)
+    journey = await run_in_threadpool(state.reports.journey, v.scope, order_id, v.model)
+    return page(v, "order.html", order=_found(journey, "order", order_id))
+
+
+@router.get("/creators/{creator_id}", response_class=HTMLResponse)
+async def creator_page(request: Request, state: State, creator_id: str) -> Response:
+    v = view(request, state)
+    economics = await run_in_threadpool(state.reports.economics, v.scope, v.model)
+    creator = _found(
+        next((r for r in economics["creators"] if r["creator_id"] == creator_id), None), "creator", creator_id
+    )
+    notes = [r for r in economics["notes"] if r["creator_id"] == creator_id]
+    return page(
+        v,
+        "creator.html",
+        creator=creator,
+        notes=notes,
+        columns=COLUMNS["creators"],
+        note_columns=COLUMNS["note_economics"],
+    )
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+async def campaign_page(request: Request, state: State, campaign_id: str) -> Response:
+    v = view(request, state)
+    story = await run_in_threadpool(state.reports.campaign_rois, v.scope, v.model)
+    mine = _found([c for c in story if c["campaign_id"] == campaign_id] or None, "campaign", campaign_id)
+    economics = await run_in_threadpool(state.reports.economics, v.scope, v.model)
+    notes = [r for r in economics["notes"] if r["campaign_id"] == campaign_id]
+    ids = {r["creator_id"] for r in notes}
+    creators = [r for r in economics["creators"] if r["creator_id"] in ids]
+    return page(
+        v,
+        "campaign.html",
+        story=mine,
+        notes=notes,
+        creators=creators,
+        note_columns=COLUMNS["note_economics"],
+        columns=COLUMNS["creators"],
+    )
 
 
 @router.get("/models", response_class=HTMLResponse)
