@@ -30,6 +30,7 @@ def true_fit(beta1: float = 0.0, beta2: float = 0.0) -> DataDrivenFit:
         beta2=beta2,
         theta=theta,
         phi=phi,
+        note=np.zeros(60),
         log_likelihood=0.0,
         iterations=0,
         converged=True,
@@ -108,8 +109,13 @@ def synthetic(
     un_buy = rng.random(un_person.size) < un_p
     o_person = np.concatenate([ex_person[ex_buy], un_person[un_buy]])
     o_day = np.concatenate([ex_day[ex_buy], un_day[un_buy]])
-    o_x = np.concatenate([ex_x[ex_buy], np.zeros((int(un_buy.sum()), k * j))])
     controls = np.arange(ex_key.size)[rng.random(ex_key.size) < 1.0 / control_every]
+    # each control's notes: the (person, day, note) entries of its person-day
+    control_pos = np.full(ex_key.size, -1, dtype=np.int64)
+    control_pos[controls] = np.arange(controls.size)
+    pdn_ex = np.searchsorted(ex_key, pdn_pd)
+    pdn_control = control_pos[pdn_ex]
+    c_pairs = np.flatnonzero(pdn_control >= 0)
     n_o, n_c = o_person.size, controls.size
     # pairs: the notes of each order's person-day
     o_key = o_person * days + o_day
@@ -124,9 +130,13 @@ def synthetic(
         row_person=np.concatenate([o_person, ex_person[controls]]).astype(np.int64),
         row_y=np.concatenate([np.ones(n_o), np.zeros(n_c)]),
         row_w=np.concatenate([np.zeros(n_o), np.full(n_c, float(control_every))]),
-        row_x=np.concatenate([o_x, ex_x[controls]]),
+        n_notes=notes,
+        xp_row=np.concatenate([pair_order, n_o + pdn_control[c_pairs]]).astype(np.int64),
+        xp_note=np.concatenate([uniq[pair_rows] % notes, uniq[c_pairs] % notes]).astype(np.int64),
+        xp_x=np.concatenate([pdn_x[pair_rows], pdn_x[c_pairs]]),
         order_row=np.arange(n_o, dtype=np.int64),
         pair_order=pair_order,
+        pair_note=(uniq[pair_rows] % notes).astype(np.int64),
         pair_x=pdn_x[pair_rows],
         person_cell=person_cell,
         range_person=exposed_people.astype(np.int64),

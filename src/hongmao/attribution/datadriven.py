@@ -67,7 +67,17 @@ SMALL = 1e-8
 X_MAX = 1e6  # exposure sums are capped here: far beyond any saturation, and no overflow in the link
 
 #: Gaussian penalty scales (and centres: 0) of each parameter group, and its bounds.
-PRIOR_SD = {"cell": 5.0, "day": 0.5, "scale": 10.0, "omega": 0.5, "beta1": 1.0, "beta2": 1.0, "theta": 2.0, "phi": 2.0}
+PRIOR_SD = {
+    "cell": 5.0,
+    "day": 0.5,
+    "scale": 10.0,
+    "omega": 0.5,
+    "beta1": 1.0,
+    "beta2": 1.0,
+    "theta": 5.0,
+    "phi": 5.0,
+    "note": 1.0,
+}
 BOUNDS = {
     "cell": (-15.0, 15.0),
     "day": (-3.0, 3.0),
@@ -77,6 +87,7 @@ BOUNDS = {
     "beta2": (0.0, 6.0),
     "theta": (-12.0, 3.0),
     "phi": (-12.0, 3.0),
+    "note": (-5.0, 5.0),
 }
 
 
@@ -99,8 +110,8 @@ class DataDrivenData:
     """One brand's aggregates (see the module docstring).
 
     Rows are person-days: the order days (``row_y`` orders, weight 0) and the sampled exposed days (no order,
-    ``row_w`` days each). ``row_x`` is the exposure of the row summed over its notes (kinds × basis, flattened);
-    ``pair_*`` holds each order's exposure note by note (for crediting). People: ``person_cell`` and the exposed
+    ``row_w`` days each). ``xp_*`` holds every row's exposure note by note (row, note, kinds × basis flattened);
+    ``pair_*`` the same for each order (for crediting). People: ``person_cell`` and the exposed
     range of each person (``range_person``, ``range_first``, ``range_last``, day indices, both included).
     """
 
@@ -111,9 +122,13 @@ class DataDrivenData:
     row_person: IntArray
     row_y: FloatArray
     row_w: FloatArray
-    row_x: FloatArray  # (R, N_FEATURES)
+    n_notes: int
+    xp_row: IntArray  # (Q,) index into rows
+    xp_note: IntArray  # (Q,) index into notes
+    xp_x: FloatArray  # (Q, N_FEATURES)
     order_row: IntArray  # (O,) each order's row
     pair_order: IntArray  # (M,) index into orders
+    pair_note: IntArray  # (M,) index into notes
     pair_x: FloatArray  # (M, N_FEATURES)
     person_cell: IntArray  # (P,)
     range_person: IntArray
@@ -134,15 +149,22 @@ def _problem(d: DataDrivenData) -> str | None:
     rows = d.row_cell.size
     if d.n_cells < 1 or d.n_days < 1:
         return "at least one cell and one day are needed"
-    if not (d.row_day.size == d.row_person.size == d.row_y.size == d.row_w.size == rows == d.row_x.shape[0]):
-        return "row_cell, row_day, row_person, row_y, row_w and row_x must have one entry per row"
-    if d.row_x.ndim != 2 or d.row_x.shape[1] != N_FEATURES or d.pair_x.shape[1:] != (N_FEATURES,):
-        return f"row_x and pair_x must have {N_FEATURES} columns (kinds x basis)"
+    if not (d.row_day.size == d.row_person.size == d.row_y.size == d.row_w.size == rows):
+        return "row_cell, row_day, row_person, row_y and row_w must have one entry per row"
+    if d.xp_x.ndim != 2 or d.xp_x.shape[1] != N_FEATURES or d.pair_x.shape[1:] != (N_FEATURES,):
+        return f"xp_x and pair_x must have {N_FEATURES} columns (kinds x basis)"
+    if not (d.xp_row.size == d.xp_note.size == d.xp_x.shape[0]):
+        return "xp_row, xp_note and xp_x must have one entry per pair"
+    if not (d.pair_order.size == d.pair_note.size == d.pair_x.shape[0]):
+        return "pair_order, pair_note and pair_x must have one entry per pair"
     for name, values, size in (
         ("row_cell", d.row_cell, d.n_cells),
         ("row_day", d.row_day, d.n_days),
         ("order_row", d.order_row, rows),
         ("pair_order", d.pair_order, d.order_row.size),
+        ("xp_row", d.xp_row, rows),
+        ("xp_note", d.xp_note, d.n_notes),
+        ("pair_note", d.pair_note, d.n_notes),
         ("person_cell", d.person_cell, d.n_cells),
         ("row_person", d.row_person, d.person_cell.size),
         ("range_person", d.range_person, d.person_cell.size),
@@ -151,7 +173,7 @@ def _problem(d: DataDrivenData) -> str | None:
     ):
         if values.size and (int(values.min()) < 0 or int(values.max()) >= size):
             return f"{name} holds an index outside [0, {size})"
-    for name, floats in (("row_y", d.row_y), ("row_w", d.row_w), ("row_x", d.row_x), ("pair_x", d.pair_x)):
+    for name, floats in (("row_y", d.row_y), ("row_w", d.row_w), ("xp_x", d.xp_x), ("pair_x", d.pair_x)):
         if floats.size and not (np.all(np.isfinite(floats)) and float(floats.min()) >= 0.0):
             return f"{name} must be finite and not negative"
     if d.range_first.size and np.any(d.range_first > d.range_last):
@@ -172,6 +194,7 @@ class DataDrivenFit:
     beta2: float
     theta: FloatArray  # (K,)
     phi: FloatArray  # (J,)
+    note: FloatArray  # (N,) each note's log multiplier of its exposure (persuasion, quality)
     log_likelihood: float
     iterations: int
     converged: bool
@@ -226,12 +249,13 @@ def _psi(beta1: float, beta2: float, e: FloatArray) -> FloatArray:
 class _Layout:
     c: int
     d: int  # days less the reference day
+    n: int = 0  # notes
     k: int = len(KINDS)
     j: int = len(BASIS)
 
     @property
     def size(self) -> int:
-        return self.c + self.d + 4 + self.k + self.j
+        return self.c + self.d + 4 + self.k + self.j + self.n
 
     def groups(self) -> list[str]:
         return (
@@ -240,12 +264,13 @@ class _Layout:
             + ["scale", "omega", "beta1", "beta2"]
             + ["theta"] * self.k
             + ["phi"] * self.j
+            + ["note"] * self.n
         )
 
 
 def _unpack(
     x: FloatArray, lay: _Layout
-) -> tuple[FloatArray, FloatArray, float, float, float, float, FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, float, float, float, float, FloatArray, FloatArray, FloatArray]:
     c, d = lay.c, lay.d
     i = c + d
     day = np.concatenate([np.zeros(1), x[c:i]])
@@ -257,7 +282,8 @@ def _unpack(
         float(x[i + 2]),
         float(x[i + 3]),
         x[i + 4 : i + 4 + lay.k],
-        x[i + 4 + lay.k :],
+        x[i + 4 + lay.k : i + 4 + lay.k + lay.j],
+        x[i + 4 + lay.k + lay.j :],
     )
 
 
@@ -279,7 +305,7 @@ class _Objective:
 
     def __init__(self, data: DataDrivenData, b_ref: float, person_weight: FloatArray | None) -> None:
         self.d = data
-        self.lay = _Layout(data.n_cells, data.n_days - 1)
+        self.lay = _Layout(data.n_cells, data.n_days - 1, data.n_notes)
         self.b_ref = b_ref
         pw = np.ones(data.person_cell.size) if person_weight is None else person_weight
         rw = pw[data.row_person]
@@ -291,10 +317,13 @@ class _Objective:
 
     def __call__(self, x: FloatArray) -> tuple[float, FloatArray]:
         d, lay = self.d, self.lay
-        cell, day, a, omega, beta1, beta2, theta, phi = _unpack(x, lay)
+        cell, day, a, omega, beta1, beta2, theta, phi, note = _unpack(x, lay)
         weights = np.exp(theta[:, None] + phi[None, :])
         # BLAS-free products: BLAS threads spin against each other on thin matrices on a shared machine
-        e = np.einsum("ij,j->i", d.row_x, weights.reshape(-1))
+        s_p = np.einsum("ij,j->i", d.xp_x, weights.reshape(-1))
+        m_p = np.exp(note[d.xp_note])
+        e_p = m_p * s_p
+        e = np.bincount(d.xp_row, weights=e_p, minlength=d.row_y.size).astype(np.float64)
         u, du_de, du_db1 = _f(beta1, e)
         psi, dpsi_du, dpsi_dnb2 = _f(-beta2, u)
         bc = cell[d.row_cell]
@@ -320,9 +349,18 @@ class _Objective:
         grad_b1 = float(np.sum(gpsi * dpsi_du * du_db1))
         grad_b2 = float(-np.sum(gpsi * dpsi_dnb2))
         ge = gpsi * dpsi_du * du_de  # dℓ/dE
-        grad_w = np.einsum("ij,i->j", d.row_x, ge).reshape(lay.k, lay.j) * weights
+        ge_p = ge[d.xp_row]
+        grad_w = np.einsum("ij,i->j", d.xp_x, ge_p * m_p).reshape(lay.k, lay.j) * weights
+        grad_note = np.bincount(d.xp_note, weights=ge_p * e_p, minlength=lay.n)
         grad = np.concatenate(
-            [grad_cell, grad_day[1:], [grad_a, grad_omega, grad_b1, grad_b2], grad_w.sum(axis=1), grad_w.sum(axis=0)]
+            [
+                grad_cell,
+                grad_day[1:],
+                [grad_a, grad_omega, grad_b1, grad_b2],
+                grad_w.sum(axis=1),
+                grad_w.sum(axis=0),
+                grad_note,
+            ]
         )
         grad = grad - x / self.sd**2
         return -(ll - pen) * self.scale, -grad * self.scale
@@ -334,7 +372,7 @@ class _Objective:
 
 
 def _start(data: DataDrivenData, b_ref: float) -> FloatArray:
-    lay = _Layout(data.n_cells, data.n_days - 1)
+    lay = _Layout(data.n_cells, data.n_days - 1, data.n_notes)
     x = np.zeros(lay.size)
     i = lay.c + lay.d
     # the effect scale starts at a tenth of the mean rate per unit of exposure: a small, additive effect
@@ -361,7 +399,7 @@ def fit_datadriven(
         raise AttributionError("data-driven model: no orders to fit")
     people_days = float(data.person_cell.size) * data.n_days
     b_ref = math.log(max(float(data.row_y.sum()), 1.0) / max(people_days, 1.0))
-    lay = _Layout(data.n_cells, data.n_days - 1)
+    lay = _Layout(data.n_cells, data.n_days - 1, data.n_notes)
     x0 = _start(data, b_ref) if start is None else _pack(start, lay)
     objective = _Objective(data, b_ref, person_weight)
     result = minimize(
@@ -373,7 +411,7 @@ def fit_datadriven(
         options={"maxiter": max_iter, "maxfun": 2 * max_iter, "ftol": 1e-11, "gtol": 1e-7},
     )
     x = np.asarray(result.x, dtype=np.float64)
-    cell, day, a, omega, beta1, beta2, theta, phi = _unpack(x, lay)
+    cell, day, a, omega, beta1, beta2, theta, phi, note = _unpack(x, lay)
     return DataDrivenFit(
         b_ref=b_ref,
         cell=cell.copy(),
@@ -384,6 +422,7 @@ def fit_datadriven(
         beta2=beta2,
         theta=theta.copy(),
         phi=phi.copy(),
+        note=note.copy(),
         log_likelihood=objective.log_likelihood(x),
         iterations=int(result.nit),
         converged=bool(result.success),
@@ -392,7 +431,7 @@ def fit_datadriven(
 
 def _pack(fit: DataDrivenFit, lay: _Layout) -> FloatArray:
     return np.concatenate(
-        [fit.cell, fit.day[1:], [fit.scale, fit.omega, fit.beta1, fit.beta2], fit.theta, fit.phi]
+        [fit.cell, fit.day[1:], [fit.scale, fit.omega, fit.beta1, fit.beta2], fit.theta, fit.phi, fit.note]
     ).astype(np.float64)
 
 
@@ -469,7 +508,9 @@ def shapley_shares(fit: DataDrivenFit, data: DataDrivenData, *, permutations: in
     o = data.n_orders
     cell = data.row_cell[data.order_row]
     day = data.row_day[data.order_row]
-    e_pair = np.einsum("ij,j->i", data.pair_x, fit.weights)
+    if fit.note.size != data.n_notes:
+        raise AttributionError("the fit and the data describe different notes")
+    e_pair = np.einsum("ij,j->i", data.pair_x, fit.weights) * np.exp(fit.note[data.pair_note])
     v_empty = _probability(fit, cell, day, np.zeros(o))
     e_all = np.bincount(data.pair_order, weights=e_pair, minlength=o).astype(np.float64)
     v_all = _probability(fit, cell, day, e_all)

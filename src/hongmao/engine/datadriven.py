@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "horizon_days": 60,
     "strata": 4,  # interest cells (quantiles of the share of the person's feed in the brand's category)
     "activity_strata": 3,  # activity cells (quantiles of the person's impressions)
-    "controls": 4,  # sampled days per exposed range
+    "controls": 16,  # sampled days per exposed range (they carry the per-note exposure integral)
     "bootstrap": 5,  # refits on resampled people for the intervals (0: none)
     "level": 0.9,
     "permutations": 200,  # Monte Carlo permutations for orders with more than 12 notes
@@ -149,7 +149,7 @@ class LakeRows:
     orders: pa.Table  # order_id, user, brand, item_id, amount, net, t, day
     pairs: pa.Table  # order_id, note_id, creator_id, campaign_id, k, basis...
     controls: pa.Table  # user, brand, day, weight
-    control_x: pa.Table  # user, brand, day, k, basis...
+    control_x: pa.Table  # user, brand, day, note_id, k, basis...
 
 
 def gather(
@@ -216,8 +216,8 @@ def gather(
         [slots.s_user == td.user, slots.s_brand == td.brand, td.day <= slots.s_day, td.day >= slots.s_day - horizon],
     )
     s_age = (sj.s_day - sj.day).cast("float64")
-    sx = sj.group_by([sj.s_user, sj.s_brand, sj.s_day, sj.k]).aggregate(**_basis_sums(s_age))
-    control_x = session.arrow(sx.order_by(["s_brand", "s_user", "s_day", "k"]))
+    sx = sj.group_by([sj.s_user, sj.s_brand, sj.s_day, sj.note_id, sj.k]).aggregate(**_basis_sums(s_age))
+    control_x = session.arrow(sx.order_by(["s_brand", "s_user", "s_day", "note_id", "k"]))
     return LakeRows(
         first_day, n_days, users, impressions, feed_share, brand_category, ranges, orders, pairs, sampled, control_x
     )
@@ -312,11 +312,12 @@ def brand_rows(lake: LakeRows, horizon: int, strata: int, activity: int) -> list
         pair_x = _features(pairs, pair_of_row, len(distinct))
         pair_order = _index(pairs["order_id"].take(pa.array(first_row)), orders["order_id"])
         pick = pairs.take(pa.array(first_row))
-        order_x = np.zeros((n_o, pair_x.shape[1]))
-        np.add.at(order_x, pair_order, pair_x)
+        cx = _of_brand(lake.control_x, "s_brand", brand)
+        notes = pc.unique(pa.chunked_array([pick["note_id"], cx["note_id"]]).combine_chunks().drop_null())
+        notes = notes.take(pc.sort_indices(notes))
+        pair_note = _index(pick["note_id"], notes)
 
         controls = _of_brand(lake.controls, "s_brand", brand)
-        cx = _of_brand(lake.control_x, "s_brand", brand)
         c_person = _index(controls["s_user"], lake.users)
         c_day = np.asarray(controls["s_day"].to_numpy(), dtype=np.int64)
         c_key = c_person * (lake.n_days + 1) + (c_day - lake.first_day)
@@ -327,7 +328,11 @@ def brand_rows(lake: LakeRows, horizon: int, strata: int, activity: int) -> list
         x_row = np.minimum(np.searchsorted(c_key, x_key), max(controls.num_rows - 1, 0))
         if x_key.size and not np.array_equal(c_key[x_row], x_key):
             raise AttributionError(f"datadriven: the controls of brand {brand!r} and their features do not match")
-        control_x = _features(cx, x_row, controls.num_rows)
+        # one pair per (control, note): the kinds of a note are summed
+        cx_note = _index(cx["note_id"], notes)
+        combo = x_row * max(len(notes), 1) + cx_note
+        c_pairs, c_pair_of_row = np.unique(combo, return_inverse=True)
+        c_pair_x = _features(cx, c_pair_of_row.reshape(-1), c_pairs.size)
         c_w = np.asarray(controls["weight"].to_numpy(), dtype=np.float64)
 
         def fill(values: pa.ChunkedArray, none: str) -> list[str]:
@@ -341,9 +346,13 @@ def brand_rows(lake: LakeRows, horizon: int, strata: int, activity: int) -> list
             row_person=np.concatenate([o_person, c_person]).astype(np.int64),
             row_y=np.concatenate([np.ones(n_o), np.zeros(controls.num_rows)]),
             row_w=np.concatenate([np.zeros(n_o), c_w]),
-            row_x=np.concatenate([order_x, control_x]),
+            n_notes=len(notes),
+            xp_row=np.concatenate([pair_order, n_o + c_pairs // max(len(notes), 1)]).astype(np.int64),
+            xp_note=np.concatenate([pair_note, c_pairs % max(len(notes), 1)]).astype(np.int64),
+            xp_x=np.concatenate([pair_x, c_pair_x]),
             order_row=np.arange(n_o, dtype=np.int64),
             pair_order=pair_order,
+            pair_note=pair_note,
             pair_x=pair_x,
             person_cell=person_cell.astype(np.int64),
             range_person=r_person,
