@@ -115,7 +115,7 @@ def load_entries(conn: Connection, brand: str | None, creator: str | None = None
     # Plain tuples: a settlement re-reads every entry, and row mappings cost more than the rows themselves.
     return [
         Entry(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), r[7], r[8], int(r[9]), r[10], r[11], r[12])
-        for r in conn.execute(query).tuples()
+        for r in conn.execute(query)
     ]
 
 
