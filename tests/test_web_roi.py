@@ -179,7 +179,7 @@ def test_the_console_campaign_page_tells_the_roi_story(site: Site, story: dict[s
         at = row["at_cycle"]
         for text in ("活动归因ROI", f"活动归因ROI(T+{at['x_days']:,.0f})", "活动增量ROI", "95% 区间", "增量订单",
                      f"{row['attributed']['roi']:,.2f}", f"{at['roi']:,.2f}", f"{row['incremental']['roi']:+.2f}",
-                     "为什么不同", f"--window-days {at['x_days']}"):  # fmt: skip
+                     "为什么不同", f"--window-days {at['x_days']:g}"):  # fmt: skip
             assert text in zh, text
         en = c.get("/console/campaigns?lang=en").text
         for text in ("Campaign attributed ROI", "Campaign incremental ROI", "95% interval", "Why they differ"):
@@ -252,3 +252,12 @@ def test_console_drill_down_pages_show_names_with_ids_on_hover(site: Site) -> No
         assert b.get(f"/console/campaigns/{campaign['campaign_id']}").status_code == 404
     finally:
         b.close()
+
+
+def test_every_model_is_named_and_negative_money_reads_as_money() -> None:
+    from hongmao.engine.attribute import MODELS
+    from hongmao.web.console.view import money
+    from hongmao.web.i18n import MESSAGES
+
+    assert [m for m in MODELS if f"model.{m}" not in MESSAGES] == []
+    assert money(-1234.5) == "−¥1,234.50" and money(0.0) == "¥0.00" and money(None) == "—"

@@ -42,6 +42,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "model.markov": ("马尔可夫", "Markov"),
     "model.shapley": ("沙普利", "Shapley"),
     "model.hazard": ("风险率（生存分析）", "Hazard (survival)"),
+    "model.datadriven": ("数据驱动（Shapley）", "Data-driven (Shapley)"),
     # sign in
     "login.title": ("登录控制台", "Sign in to the console"),
     "login.key": ("API 密钥", "API key"),

@@ -101,7 +101,10 @@ DECIMALS = {"orders", "roi", "attributed_roi", "incremental_roi"}
 
 
 def money(value: Any) -> str:
-    return "—" if value is None else f"¥{value:,.2f}"
+    """¥1,234.50; a negative amount (an incremental GMV) as −¥1,234.50, the sign before the currency."""
+    if value is None:
+        return "—"
+    return f"{'−' if value < 0 else ''}¥{abs(value):,.2f}"
 
 
 def number(value: Any, digits: int = 0) -> str:
