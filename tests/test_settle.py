@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +22,7 @@ from hongmao.settle import api
 from hongmao.settle.ledger import STATES, Decision, Entry, balances, payout
 from hongmao.settle.programs import parse_program
 from hongmao.settle.statements import statement_rows
+from lakekit import catalog_url as catalog_url
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 runner = CliRunner()
@@ -372,22 +371,12 @@ def test_settlement_end_to_end_on_a_simulated_lake(lake: Path, tmp_path: Path) -
     assert cli("statements", *data, "--period", "2025-07", "--format", "csv") == csv_out
 
 
-# --- the catalog on PostgreSQL ---------------------------------------------------------------------------
+# --- the catalog, SQLite and PostgreSQL ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    from hongmao.lake.testing import postgres_available, postgres_schema
-
-    reason = postgres_available()
-    if reason:
-        pytest.skip(f"PostgreSQL catalog tests need a server (HONGMAO_TEST_POSTGRES_URL): {reason}")
-    with ExitStack() as stack:
-        yield stack.enter_context(postgres_schema())
-
-
-@pytest.mark.postgres
-def test_the_ledger_lives_in_the_postgresql_catalog(pg_url: str, tmp_path: Path) -> None:
+def test_the_ledger_round_trips_through_the_catalog(catalog_url: str | None, tmp_path: Path) -> None:
+    """On the default SQLite catalog and on PostgreSQL (lakekit's fixture)."""
+    pg_url = catalog_url
     from hongmao.lake import Lake
     from hongmao.settle import store
 

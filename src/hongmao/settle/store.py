@@ -122,6 +122,9 @@ def load_entries(conn: Connection, brand: str | None, creator: str | None = None
 def append_entries(conn: Connection, new: Sequence[Entry], now: datetime | None = None) -> int:
     """Insert ``new`` (ids the caller has checked are absent, inside its transaction); returns how many."""
     recorded = now or datetime.now(UTC)
+    if conn.dialect.name == "sqlite":
+        _append_sqlite(conn, new, recorded)
+        return len(new)
     rows = [
         {
             "entry_id": e.entry_id,
@@ -144,6 +147,41 @@ def append_entries(conn: Connection, new: Sequence[Entry], now: datetime | None 
     for start in range(0, len(rows), CHUNK):
         conn.execute(sa.insert(entries), rows[start : start + CHUNK])
     return len(rows)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores (naive UTC), so the column reads back as usual."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _append_sqlite(conn: Connection, new: Sequence[Entry], recorded: datetime) -> None:
+    # One INSERT ... SELECT over a JSON array per chunk (as catalog.insert_ids does): binding each row's
+    # parameters through the driver costs several times more than the insert itself.
+    names = [*ENTRY_COLUMNS, "recorded_at"]
+    picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(names)))
+    statement = sa.text(f"INSERT INTO ledger_entries ({', '.join(names)}) SELECT {picks} FROM json_each(:rows)")
+    stamp = _sqlite_time(recorded)
+    for start in range(0, len(new), CHUNK * 4):
+        batch = [
+            [
+                e.entry_id,
+                e.program_id,
+                e.brand,
+                e.creator_id,
+                e.order_id,
+                e.kind,
+                e.seq,
+                e.from_state,
+                e.to_state,
+                e.amount_cents,
+                _sqlite_time(e.effective),
+                e.ref,
+                e.note,
+                stamp,
+            ]
+            for e in new[start : start + CHUNK * 4]
+        ]
+        conn.execute(statement, {"rows": json.dumps(batch, ensure_ascii=False)})
 
 
 def add_decision(conn: Connection, decision: Decision) -> None:
