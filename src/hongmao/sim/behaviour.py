@@ -197,10 +197,16 @@ class Community:
         who = np.repeat(np.arange(len(ring.accounts)), counts)
         pub = self.w.na.pub_t[pick]
         times = np.maximum(times, pub + 60)
+        w = self.w
         for a, n, t, dwell, liked in zip(
             who.tolist(), pick.tolist(), times.tolist(), dwells.tolist(), likes.tolist(), strict=True
         ):
             account, nid = ring.accounts[a], nids[n]
+            camp = int(w.na.campaign[n])
+            if camp >= 0:  # held-out accounts never see a campaign's notes, fake ones included
+                c = w.campaigns[camp]
+                if in_holdout(account, c.id, c.holdout_share, w.cfg.holdout_key):
+                    continue
             touch = f'{{"note_id":"{nid}","user":"{account}"}}'
             if style.impressions:
                 emit("community", t - 5, "note.impression", "community", touch)

@@ -37,7 +37,8 @@ class RingStyle:
     delay_seconds: tuple[int, int]  # the job starts this long after publication (uniform)
     spread_seconds: int  # and its engagements spread over this long (uniform)
     dwell_median_ms: float  # a job read's dwell: lognormal with this median ...
-    dwell_sigma: float  # ... and this sigma
+    dwell_sigma: float  # ... and this sigma,
+    dwell_bounds_ms: tuple[int, int]  # clipped to these bounds
     like: float  # per account on a job
     collect: float
     comment: float
@@ -49,9 +50,26 @@ class RingStyle:
 RING_STYLES: dict[str, RingStyle] = {
     s.name: s
     for s in (
-        RingStyle("crude", 1, 0.85, (1200, 7200), 2400, 900.0, 0.5, 0.95, 0.7, 0.05, False, 0.0, 0.0),
-        RingStyle("sloppy", 2, 0.7, (1800, 3 * 3600), 4 * 3600, 2500.0, 0.6, 0.9, 0.5, 0.05, False, 1.0, 0.1),
-        RingStyle("careful", 3, 0.6, (3600, 8 * 3600), 14 * 3600, 15000.0, 0.7, 0.8, 0.35, 0.08, True, 5.0, 0.08),
+        RingStyle("crude", 1, 0.85, (1200, 7200), 2400, 900.0, 0.5, (300, 1800), 0.95, 0.7, 0.05, False, 0.0, 0.0),
+        RingStyle(
+            "sloppy", 2, 0.7, (1800, 3 * 3600), 4 * 3600, 2500.0, 0.6, (500, 8000), 0.9, 0.5, 0.05, False, 1.0, 0.1
+        ),
+        RingStyle(
+            "careful",
+            3,
+            0.6,
+            (3600, 8 * 3600),
+            14 * 3600,
+            15000.0,
+            0.7,
+            (1500, 600_000),
+            0.8,
+            0.35,
+            0.08,
+            True,
+            5.0,
+            0.08,
+        ),
     )
 }
 
@@ -71,7 +89,8 @@ def job_times(rng: np.random.Generator, style: RingStyle, pub_t: int, n: int) ->
 
 
 def dwell_ms(rng: np.random.Generator, style: RingStyle, n: int) -> np.ndarray:
-    return np.clip(rng.lognormal(np.log(style.dwell_median_ms), style.dwell_sigma, n), 200, 600_000).astype(np.int64)
+    low, high = style.dwell_bounds_ms
+    return np.clip(rng.lognormal(np.log(style.dwell_median_ms), style.dwell_sigma, n), low, high).astype(np.int64)
 
 
 def cover_times(rng: np.random.Generator, day: int, n: int) -> np.ndarray:
