@@ -267,7 +267,7 @@ def test_brands_record_a_deal_behind_every_sponsored_note(world: World) -> None:
     end = epoch(world.meta["end"])
     private = 0
     for note_id, truth in world.notes.items():
-        if not truth["sponsored"]:
+        if not truth["sponsored"] or truth.get("offplatform"):  # a deal paid off-platform leaves no record
             assert note_id not in named
             continue
         if truth["campaign_id"] or truth["disclosed"]:
@@ -331,14 +331,16 @@ def test_fake_accounts_engage_in_bursts_and_never_buy(world: World) -> None:
     market_users = {e["data"].get("user") for e in world.events if e["source"].startswith("market:")}
     assert not world.fakes & market_users
     assert not {o["user"] for o in world.orders} & world.fakes
-    fake_reads = [e["data"] for e in world.by_type["note.read"] if e["data"]["user"] in world.fakes]
+    # the crude ring's bursts; sloppy and careful rings hide (hongmao.sim.rings, tests/test_trust_rings.py)
+    crude = {a["user"] for a in lines(world.summary.out / "truth" / "fake_accounts.jsonl") if a["style"] == "crude"}
+    fake_reads = [e["data"] for e in world.by_type["note.read"] if e["data"]["user"] in crude]
     real_reads = [e["data"] for e in world.by_type["note.read"] if e["data"]["user"] not in world.fakes]
     assert fake_reads and all(d["dwell_ms"] < 2000 for d in fake_reads)
     assert sorted(d["dwell_ms"] for d in real_reads)[len(real_reads) // 2] > 10_000
     assert all(world.notes[d["note_id"]]["fake_engagement"] for d in fake_reads)
-    fake_likes = [e for e in world.by_type["note.like"] if e["data"]["user"] in world.fakes]
+    fake_likes = [e for e in world.by_type["note.like"] if e["data"]["user"] in crude]
     assert len(fake_likes) > 0.5 * len(fake_reads)
-    assert not [e for e in world.by_type["note.impression"] if e["data"]["user"] in world.fakes]
+    assert not [e for e in world.by_type["note.impression"] if e["data"]["user"] in crude]
 
 
 # -- decision cycles ---------------------------------------------------------------------------------------------
