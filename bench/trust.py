@@ -21,7 +21,13 @@ with ``truth/notes.jsonl``, ``truth/creators.jsonl`` and ``truth/fake_accounts.j
 * ``deceptive``: ``deceptive`` in the truth. Recall is also shown on the notes and creators with enough evidence
   to be judged at all: at least ``--evaluable`` orders truly caused by their deceptive notes (recall only: the
   precision of the flag is the row above).
-* ``fake_engagement``: notes of creators who buy fake engagement, those creators, and the fake accounts.
+* ``fake_engagement``: notes of creators who buy fake engagement, those creators, and the fake accounts; recall
+  per ring style (``style`` in ``truth/fake_accounts.jsonl``, ``ring_style`` in ``truth/creators.jsonl``).
+* ``suspected`` (sponsored notes): the notes paid off-platform (``offplatform`` in the truth); also how many of
+  them the evidenced flag catches, and how many notes carry both (must be 0).
+* deceptive creators: the flag among creators with at least ``--evaluable`` credited orders (the report's own
+  count), the watch list (flags included) against all deceptive creators, precision at 5/10/20 of the creators
+  ranked by score, and the score's AUC (shown in the precision column).
 
 ``--ceiling`` adds how far the deceptive flag could go on the same world: the same score and flag rule fed with
 credit no real system has — the simulator's true intent shares of every caused order (which notes persuaded the
