@@ -226,3 +226,24 @@ def test_windows_from_cycles_drive_attribution(sim: tuple[Path, Path]) -> None:
     )
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["total_orders"] == auto.total_orders
+
+
+def test_times_with_a_fraction_of_a_second_give_the_same_histograms(tmp_path: Path) -> None:
+    """Links made by the server stamp sub-second times: the span is read as a float, not Ibis's int32."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "fraction").mkdir()
+    whole = on([lake(tmp_path / "whole")])
+    seg = lake(tmp_path / "fraction")
+
+    table = pq.read_table(seg)
+    column = table.schema.get_field_index("time")
+    moved = pc.add(table["time"], pc.cast(250_000, "duration[us]"))
+    pq.write_table(table.set_column(column, "time", moved), seg)
+    fraction = on([seg])
+    kinds = parse_kinds(["read", "engagement", "click"])
+    want = lag_histograms(whole, whole.events, kinds, 12)
+    got = lag_histograms(fraction, fraction.events, kinds, 12)
+    assert got == want  # every time moved by the same quarter second: the same lags and span

@@ -76,7 +76,11 @@ def _dense(rows: Iterable[dict[str, Any]], column: str, bins: int) -> list[float
 
 
 def _span(session: Session, ev: Table) -> tuple[float, float] | None:
-    row = session.arrow(ev.aggregate(s=ev.time.min().epoch_seconds(), e=ev.time.max().epoch_seconds())).to_pylist()[0]
+    # As float64: Ibis types epoch seconds as int32, which fails on the fraction of a sub-second time.
+    span = ev.aggregate(
+        s=ev.time.min().epoch_seconds().cast("float64"), e=ev.time.max().epoch_seconds().cast("float64")
+    )
+    row = session.arrow(span).to_pylist()[0]
     if row["s"] is None or row["e"] is None:
         return None
     return float(row["s"]), float(row["e"])

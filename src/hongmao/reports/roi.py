@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from hongmao.engine.session import Session
 from hongmao.engine.windows import Windows
@@ -50,30 +50,13 @@ def configured_holdout_key(data_dir: Path) -> str | None:
         return holdout_key_beside(data_dir)
 
 
-class _WholeSeconds:
-    """A session whose events' times are cut to whole seconds, for the decision-cycle estimate only.
-
-    ``hongmao.engine.cycles._span`` reads ``epoch_seconds()`` into an int32, which fails on a lake holding
-    sub-second times (links made by the server carry them). A cycle is measured in days, so cutting the
-    fraction changes no estimate. Remove once the engine reads the span as a float.
-    """
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        ev = session.events
-        self.events = ev.mutate(time=ev.time.truncate("s"))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._session, name)
-
-
 def cycle_rois(session: Session, model: str) -> dict[str, dict[str, Any]]:
     """ROI(T+x) of every campaign in the session, by campaign id, x = its category's decision cycle."""
     from hongmao.engine import credit
     from hongmao.engine.cycles import SEEDING_KINDS, decision_cycles, roi_at_cycles
 
     rule = model if model in credit.RULE_MODELS else CYCLE_FALLBACK_MODEL
-    cycles = decision_cycles(cast(Session, _WholeSeconds(session)), touches=SEEDING_KINDS)
+    cycles = decision_cycles(session, touches=SEEDING_KINDS)
     rows = roi_at_cycles(session, cycles, model=rule)
     return {r["campaign_id"]: r for r in rows}
 
