@@ -181,16 +181,20 @@ def test_read_click_buy_then_the_order_shows_attributed_in_the_console(chromium:
     assert foreign == [], f"requests to other hosts: {foreign}"
 
 
-#: Every console page an operator can open, and the API docs.
+#: Every console page an operator can open, and the API docs; then one of each detail page linked from them.
 PAGES = (
     "/console/",
     "/console/funnel",
+    "/console/notes",
+    "/console/creators",
+    "/console/campaigns",
     "/console/models",
     "/console/platform",
     "/console/trust",
     "/console/links",
     "/console/keys",
 )
+DETAILS = ("/console/notes/", "/console/creators/", "/console/campaigns/", "/console/orders/")
 
 
 def test_every_page_opens_with_no_console_error_csp_violation_or_foreign_request(
@@ -218,6 +222,7 @@ def test_every_page_opens_with_no_console_error_csp_violation_or_foreign_request
             page.fill("#key", _key(demo["lake"], "operator", None))
             page.click("button[type=submit]")
             page.wait_for_url(f"{base}/console/")
+            linked: list[str] = []
             for path in PAGES:
                 # Pages are computed on first request (the model comparison takes many seconds on a loaded
                 # machine): this test is about what the browser sees, docs/benchmarks.md about how fast.
@@ -226,6 +231,19 @@ def test_every_page_opens_with_no_console_error_csp_violation_or_foreign_request
                 page.wait_for_load_state("networkidle")
                 name = path.strip("/").replace("/", "-") or "console"
                 page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"), full_page=True)
+                linked += page.eval_on_selector_all(
+                    "a[href^='/console/']", "els => els.map(e => e.getAttribute('href'))"
+                )
+            for prefix in DETAILS:
+                target = next((href for href in linked if href.startswith(prefix) and len(href) > len(prefix)), None)
+                assert target is not None, f"no page links to a {prefix}... page"
+                response = page.goto(f"{base}{target}", timeout=240_000)
+                assert response is not None and response.status == 200, target
+                page.wait_for_load_state("networkidle")
+                linked += page.eval_on_selector_all(
+                    "a[href^='/console/']", "els => els.map(e => e.getAttribute('href'))"
+                )
+                page.screenshot(path=str(ARTIFACTS / f"detail-{prefix.strip('/').split('/')[-1]}.png"), full_page=True)
         finally:
             browser.close()
     assert problems == []
