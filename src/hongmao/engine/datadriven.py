@@ -43,6 +43,7 @@ from hongmao.attribution.datadriven import (
 from hongmao.attribution.hazard_data import quantile_strata
 from hongmao.engine import owners, tables
 from hongmao.engine.credit import SECONDS_PER_DAY
+from hongmao.engine.exact import exact_sum
 from hongmao.engine.session import Session
 from hongmao.errors import AttributionError
 
@@ -113,7 +114,7 @@ def _basis_sums(age: Any) -> dict[str, Any]:
             value = (-age / tau).exp()
         else:
             value = (age / tau) * (1.0 - age / tau).exp()
-        out[name] = value.sum()
+        out[name] = exact_sum(value)  # the same bits at any thread count: same lake, same bytes
     return out
 
 
