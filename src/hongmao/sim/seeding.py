@@ -15,15 +15,39 @@ is unchanged.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
 from hongmao.sim.clock import DAY
 from hongmao.sim.config import CATEGORIES, WorldConfig
 
-if TYPE_CHECKING:  # world.py calls this module: types only, no import circle
-    from hongmao.sim.world import Brand, Note
+
+class Note(Protocol):
+    """What a wave reads and marks of a world's note (:class:`hongmao.sim.world.Note`, which calls this module)."""
+
+    index: int
+    creator: int
+    brand: int
+    pub_t: int
+    campaign: int
+    sponsored: bool
+    disclosed: bool
+    boosted: bool
+    offplatform: bool
+    title: str
+    links: list[int]
+
+
+class Brand(Protocol):
+    """What a wave reads of a world's brand (:class:`hongmao.sim.world.Brand`)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def category(self) -> int: ...
 
 #: A brief's title templates: the wave's notes share one, its product and its hook, with small variations.
 BRIEFS = (
@@ -39,8 +63,8 @@ LEAD_DAYS = 7  # a wave goes up in the week before the campaign
 def plant_waves(
     rng: np.random.Generator,
     cfg: WorldConfig,
-    notes: list[Note],
-    brands: list[Brand],
+    notes: Sequence[Note],
+    brands: Sequence[Brand],
     windows: list[tuple[int, int, int, int, int, int]],
 ) -> list[int]:
     """Mark the notes of each campaign's wave (in place); return their indices, sorted."""
