@@ -36,7 +36,8 @@ SETTINGS: dict[str, Setting] = {
             "match_key",
             "HONGMAO_MATCH_KEY",
             None,
-            "Secret key for keyed pseudonyms (HMAC-SHA256), at least 16 bytes; both platforms use the same one.",
+            "Secret key for keyed pseudonyms (HMAC-SHA256), at least 16 bytes: the single-party mode, for one owner "
+            "of both sides (two platforms match without a shared key through `hongmao match`).",
         ),
         Setting("match_key_file", "HONGMAO_MATCH_KEY_FILE", None, "A file holding the match key (first line)."),
         Setting(
