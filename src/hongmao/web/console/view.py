@@ -22,6 +22,19 @@ from hongmao.web.auth import Principal
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 MARKETS: tuple[str, ...] = (*LINK_MARKETS, GENERIC)
 
+#: What a creator or a note cost and brought (蒲公英's view, Reports.economics): the same columns for both.
+ECONOMICS: list[tuple[str, str]] = [
+    ("fee", "col.fee"),
+    ("impressions", "col.impressions"),
+    ("cpm", "col.cpm"),
+    ("engagements", "col.engagements"),
+    ("cpe", "col.cpe"),
+    ("orders", "col.orders"),
+    ("cost_per_order", "col.cost_per_order"),
+    ("net_gmv", "col.net_gmv"),
+    ("attributed_roi", "col.fee_attributed_roi"),
+    ("incremental_roi", "col.fee_incremental_roi"),
+]
 #: Table columns per kind: (field, message key). The first is the row's name.
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "notes": [
@@ -44,16 +57,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("tier", "col.tier"),
         ("notes", "col.notes"),
         ("disclosed_notes", "col.disclosed"),
-        ("fee", "col.fee"),
-        ("impressions", "col.impressions"),
-        ("cpm", "col.cpm"),
-        ("engagements", "col.engagements"),
-        ("cpe", "col.cpe"),
-        ("orders", "col.orders"),
-        ("cost_per_order", "col.cost_per_order"),
-        ("net_gmv", "col.net_gmv"),
-        ("attributed_roi", "col.fee_attributed_roi"),
-        ("incremental_roi", "col.fee_incremental_roi"),
+        *ECONOMICS,
     ],
     "campaigns": [
         ("campaign_id", "col.campaign"),
@@ -69,16 +73,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("note_id", "col.note"),
         ("title", "col.title"),
         ("creator_id", "col.creator"),
-        ("fee", "col.fee"),
-        ("impressions", "col.impressions"),
-        ("cpm", "col.cpm"),
-        ("engagements", "col.engagements"),
-        ("cpe", "col.cpe"),
-        ("orders", "col.orders"),
-        ("cost_per_order", "col.cost_per_order"),
-        ("net_gmv", "col.net_gmv"),
-        ("attributed_roi", "col.fee_attributed_roi"),
-        ("incremental_roi", "col.fee_incremental_roi"),
+        *ECONOMICS,
     ],
 }
 SORTABLE = {kind: {c for c, _ in cols} for kind, cols in COLUMNS.items()}
