@@ -209,3 +209,17 @@ def test_engine_on_a_simulated_lake_is_deterministic_and_efficient(tmp_path_fact
     assert sum(r["orders"] for r in first.rows) == pytest.approx(total)
     assert all(r["orders_low"] <= r["orders"] <= r["orders_high"] for r in first.rows)
     assert first.lift_checks is not None and all("agrees" in c for c in first.lift_checks)
+
+
+@pytest.mark.slow
+def test_every_grouping_runs_on_the_web_tests_lake() -> None:
+    """The web tests' lake once crashed the model: a column read back empty came typed null and could not be
+    joined with strings (ArrowInvalid behind a 500 on /api/v1/reports/compare)."""
+    from hongmao.api import engine_session
+    from hongmao.engine.attribute import GROUPINGS, attribute
+    from webkit import shared_base_lake
+
+    with engine_session(shared_base_lake()) as session:
+        for by in GROUPINGS:
+            result = attribute(session, "datadriven", by=by, datadriven={"bootstrap": 0})
+            assert result.orders > 0 and result.total_orders + (result.baseline_orders or 0.0) >= 0.0

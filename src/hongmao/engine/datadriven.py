@@ -263,6 +263,9 @@ def _of_brand(rows: pa.Table, column: str, brand: str) -> pa.Table:
 
 
 def _index(values: pa.ChunkedArray | pa.Array, universe: pa.Array) -> np.ndarray:
+    """Each value's position in ``universe``; an empty column read back typed null is taken as the universe's type."""
+    if values.type != universe.type:
+        values = pc.cast(values, universe.type)
     return np.asarray(pc.index_in(values, value_set=universe).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
@@ -314,7 +317,10 @@ def brand_rows(lake: LakeRows, horizon: int, strata: int, activity: int) -> list
         pair_order = _index(pairs["order_id"].take(pa.array(first_row)), orders["order_id"])
         pick = pairs.take(pa.array(first_row))
         cx = _of_brand(lake.control_x, "s_brand", brand)
-        notes = pc.unique(pa.chunked_array([pick["note_id"], cx["note_id"]]).combine_chunks().drop_null())
+        # As strings: a brand with no order-note pairs (a scope that filters them all out) reads its empty column
+        # back typed null, which cannot be combined with the controls' strings.
+        chunks = [c for column in (pick["note_id"], cx["note_id"]) for c in pc.cast(column, pa.string()).chunks]
+        notes = pc.unique(pa.chunked_array(chunks, type=pa.string()).combine_chunks().drop_null())
         notes = notes.take(pc.sort_indices(notes))
         pair_note = _index(pick["note_id"], notes)
 
