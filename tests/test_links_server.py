@@ -91,7 +91,10 @@ class Server:
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
+        """SIGTERM to the main process alone, as a service manager sends it (systemd's ``KillMode=mixed``,
+        docs/deploy.md): the main process stops its workers. SIGTERM to the whole group reaches each worker twice,
+        and Granian reports a worker that stopped on its own signal as an unexpected exit (exit status 1)."""
+        os.kill(self.proc.pid, signal.SIGTERM)
         assert self.proc.wait(timeout=30) == 0, self.log.read_text(encoding="utf-8")
 
 

@@ -61,7 +61,7 @@ class Served:
 
     def stop(self) -> int:
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.kill(self.proc.pid, signal.SIGTERM)  # the main process alone, as systemd's KillMode=mixed does
         return self.proc.wait(timeout=60)
 
 
