@@ -45,6 +45,7 @@ class CollaborationCreated(BaseModel):
     note_id: Id | None = Field(None, description="The note delivered for it, when the brand knows it.")
     campaign_id: Id | None = Field(None, description="The campaign the collaboration is part of, if any.")
     filed: bool = Field(False, description="True when the collaboration was filed with the community (报备).")
+    agency: Id | None = Field(None, description="The agency (MCN) that placed the creator, when the brand knows it.")
 
 
 class NoteBoosted(BaseModel):
