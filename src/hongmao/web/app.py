@@ -33,7 +33,7 @@ from hongmao.contract import Event
 from hongmao.errors import HongmaoError
 from hongmao.lake import Lake
 from hongmao.reports.service import Reports
-from hongmao.web import auth, csrf, errors, logs, metrics
+from hongmao.web import auth, csrf, errors, logs, metrics, warmup
 from hongmao.web.limits import BodyLimit
 from hongmao.web.state import DemoSettings, WebState
 
@@ -139,6 +139,7 @@ def create_app(
         catalog_url=url,
         demo=demo,
     )
+    warmup.install(state)  # the console's reports computed when the lake changes (started by the lifespan)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
