@@ -89,6 +89,13 @@ SETTINGS: dict[str, Setting] = {
             "kept on the server. Default: a file generated in the data directory (web-secret, mode 0600).",
         ),
         Setting(
+            "business_tz",
+            "HONGMAO_BUSINESS_TZ",
+            "Asia/Shanghai",
+            "Time zone of the business day: report date ranges (yesterday, 7 or 30 days, from/to) run midnight to "
+            "midnight here.",
+        ),
+        Setting(
             "privacy_k",
             "HONGMAO_PRIVACY_K",
             "50",
