@@ -68,44 +68,46 @@ def account_activity(ev: Table, short_dwell_ms: int) -> Any:
     )
 
 
+def _close_pairs(eng: Table, seconds: int) -> Any:
+    """Every (user_a < user_b, note) whose first engagements of one note lie within ``seconds`` of each other."""
+    first = eng.group_by(["user", "note_id"]).aggregate(t=eng.time.min().epoch_seconds())
+    a = first.view()
+    b = first.view()
+    return a.join(
+        b,
+        [a.note_id == b.note_id, a.user < b.user, (a.t - b.t).abs() <= seconds],
+        lname="{name}_a",
+        rname="{name}_b",
+    )
+
+
+def _shared_at_least(pairs: Any, min_shared: int) -> Any:
+    counted = pairs.group_by(["user_a", "user_b"]).aggregate(shared=pairs.note_id_a.nunique())
+    return counted.filter(counted.shared >= min_shared)
+
+
+def _engagements(ev: Table) -> Any:
+    return ev.filter(ev.type.isin(list(ENGAGEMENT_TYPES)) & ev.user.notnull() & ev.note_id.notnull())
+
+
 def lockstep_pairs(ev: Table, window_seconds: int, min_shared: int, among: Iterable[str] | Any | None = None) -> Any:
     """(user_a, user_b, shared): pairs of accounts that engaged at least ``min_shared`` of the same notes, each
     time within ``window_seconds`` of each other (user_a < user_b); only pairs within ``among`` when given."""
-    eng = ev.filter(ev.type.isin(list(ENGAGEMENT_TYPES)) & ev.user.notnull() & ev.note_id.notnull())
+    eng = _engagements(ev)
     if among is not None:
         keep = tables.user_set(among)
         if keep is None:
             return eng.select(user_a=eng.user, user_b=eng.user, shared=ibis.literal(0, "int64")).limit(0)
         eng = eng.semi_join(keep, eng.user == keep.user)
-    first = eng.group_by(["user", "note_id"]).aggregate(t=eng.time.min().epoch_seconds())
-    a = first.view()
-    b = first.view()
-    pairs = a.join(
-        b,
-        [a.note_id == b.note_id, a.user < b.user, (a.t - b.t).abs() <= window_seconds],
-        lname="{name}_a",
-        rname="{name}_b",
-    )
-    counted = pairs.group_by(["user_a", "user_b"]).aggregate(shared=pairs.note_id_a.nunique())
-    return counted.filter(counted.shared >= min_shared)
+    return _shared_at_least(_close_pairs(eng, window_seconds), min_shared)
 
 
 def coengagement_pairs(ev: Table, tolerance_seconds: int, min_shared: int) -> Any:
     """(user_a, user_b, shared, creators): pairs of accounts that engaged at least ``min_shared`` of the same
     notes, each time within ``tolerance_seconds`` of each other (hours, not minutes: a careful ring spreads a
     job over a day), and how many distinct creators those shared notes belong to (a ring serves several)."""
-    eng = ev.filter(ev.type.isin(list(ENGAGEMENT_TYPES)) & ev.user.notnull() & ev.note_id.notnull())
-    first = eng.group_by(["user", "note_id"]).aggregate(t=eng.time.min().epoch_seconds())
-    a = first.view()
-    b = first.view()
-    pairs = a.join(
-        b,
-        [a.note_id == b.note_id, a.user < b.user, (a.t - b.t).abs() <= tolerance_seconds],
-        lname="{name}_a",
-        rname="{name}_b",
-    )
-    counted = pairs.group_by(["user_a", "user_b"]).aggregate(shared=pairs.note_id_a.nunique())
-    kept = counted.filter(counted.shared >= min_shared)
+    pairs = _close_pairs(_engagements(ev), tolerance_seconds)
+    kept = _shared_at_least(pairs, min_shared)
     meta = tables.notes(ev)
     hits = pairs.semi_join(kept, [pairs.user_a == kept.user_a, pairs.user_b == kept.user_b])
     hits = hits.left_join(meta, hits.note_id_a == meta.note_id)
