@@ -4,6 +4,13 @@
 the segments :class:`~hongmao.reports.scope.LakeView` hands out for it. Results are cached per lake version
 (any append makes a new version), so a console page that asks for the same numbers twice computes them once.
 
+Every report also takes a :class:`~hongmao.reports.period.Window` (a date range and filters; default: the
+whole lake, unfiltered), part of its cache key. The window narrows the events table the engine reads, in
+the engine's own query (:func:`restrict`): orders placed in the range, touches in it (and, for attribution,
+up to :data:`LOOKBACK_DAYS` before it, so an order early in the range keeps the touches that led to it),
+the activity counts (impressions, reads, clicks, the funnel) over the range alone. Registrations (notes,
+items, campaigns, links) are never cut by time: a note published last month still has its title.
+
 Privacy: counts of people (readers, search-back users, buyers, new-customer share) under ``privacy_k``
 (default 50) are suppressed: the value is ``None`` and the report's ``suppressed`` list names the field.
 """
@@ -20,13 +27,15 @@ from typing import Any, TypeVar
 
 import ibis
 
+from hongmao.contract import ENGAGEMENT_TYPES
 from hongmao.engine import AttributionResult, Session, attribute, tables
 from hongmao.engine.attribute import MODELS
 from hongmao.engine.exact import exact_sum
 from hongmao.engine.funnel import funnel
 from hongmao.lake import Lake
 from hongmao.reports import metrics
-from hongmao.reports.scope import LakeView, Ownership, Scope
+from hongmao.reports.period import WHOLE_LAKE, Window, business_tz
+from hongmao.reports.scope import BRAND_RECORDS, ITEM_TOUCHES, ORDER_CHILDREN, LakeView, Ownership, Scope
 
 T = TypeVar("T")
 CHINA = timezone(timedelta(hours=metrics.REPORT_UTC_OFFSET_HOURS))
@@ -34,14 +43,116 @@ DEFAULT_MODEL = "linear"
 PEOPLE_COUNTS = ("readers", "search_back_users", "community_people", "market_people", "matched_people")
 #: Rule models give a per-order split; the data-driven ones only credit channels in aggregate.
 PER_ORDER_FALLBACK = "linear"
+#: How far before a range's first day attribution reads touches (above every lookback window and decision cycle).
+LOOKBACK_DAYS = 90.0
+REGISTRATIONS = (*BRAND_RECORDS, "link.created")
+#: The events behind each touch kind (dropped when a ``touches`` filter leaves the kind out).
+KIND_EVENTS: dict[str, tuple[str, ...]] = {
+    "impression": ("note.impression",),
+    "read": ("note.read",),
+    "engagement": tuple(ENGAGEMENT_TYPES),
+    "click": ("link.click",),
+    "search": ("community.search", "market.search"),
+}
+
+
+def _wkey(window: Window) -> tuple[Any, ...]:
+    return (window.period.key() if window.period else None, window.filters.key())
+
+
+def restrict(ev: Any, window: Window, tz: Any, lookback_days: float = 0.0) -> Any:
+    """``ev`` (the events table) narrowed to ``window``, as one engine expression.
+
+    Orders placed inside the range (and, with an item filter, of the chosen items) with their refunds and
+    reviews; touches inside it, from ``lookback_days`` before it; registrations whatever their time, narrowed
+    by the filters: a campaign, tier or disclosure filter keeps the chosen notes and their touches, links and
+    clicks; an item or category filter the chosen items, their orders, visits, carts and favourites."""
+    period, f = window.period, window.filters
+    if period is None and f.empty:
+        return ev
+    kind = ev.type
+    meta = kind.isin(list(REGISTRATIONS))
+    order = kind == "market.order"
+    child = kind.isin(list(ORDER_CHILDREN))
+    touch = ~(meta | order | child)
+    keep_meta, keep_order, keep_touch = meta, order, touch
+    if period is not None:
+        lo, hi = period.bounds(tz)
+        keep_order = keep_order & (ev.time >= lo) & (ev.time < hi)
+        keep_touch = keep_touch & (ev.time >= lo - timedelta(days=lookback_days)) & (ev.time < hi)
+    if f.touches is not None:
+        dropped = [t for k, types in KIND_EVENTS.items() if k not in f.touches for t in types]
+        keep_touch = keep_touch & ~kind.isin(dropped)
+    if f.notes:
+        notes = metrics.note_meta(ev)
+        chosen = ibis.literal(True)
+        if f.campaign is not None:
+            chosen = chosen & (notes.campaign_id == f.campaign)
+        if f.tier is not None:
+            chosen = chosen & (notes.tier == f.tier)
+        if f.disclosed is not None:
+            chosen = chosen & (notes.disclosed.fill_null(False) == f.disclosed)
+        note_ids = notes.filter(chosen).note_id
+        links = tables.links(ev)
+        link_ids = links.filter(links.link_note.isin(note_ids)).link_id
+        note_ok, link_ok = ev.note_id.isin(note_ids), ev.link_id.isin(link_ids)
+        about_note = kind.startswith("note.")
+        about_link = kind.isin(["link.created", "link.click"])
+        keep_touch = keep_touch & (~about_note | note_ok) & (~about_link | link_ok)
+        keep_meta = keep_meta & (~about_note | note_ok) & (~about_link | link_ok)
+        if f.campaign is not None:
+            own_campaign = ev.campaign_id == f.campaign
+            keep_meta = keep_meta & ((kind != "campaign.created") | own_campaign)
+            keep_meta = keep_meta & ((kind != "collaboration.created") | note_ok | own_campaign)
+        else:
+            keep_meta = keep_meta & ((kind != "collaboration.created") | note_ok)
+    if f.items:
+        items = metrics.item_meta(ev)
+        chosen = ibis.literal(True)
+        if f.item is not None:
+            chosen = chosen & (items.item_id == f.item)
+        if f.category is not None:
+            chosen = chosen & (items.category == f.category)
+        item_ok = ev.item_id.isin(items.filter(chosen).item_id)
+        keep_meta = keep_meta & ((kind != "item.listed") | item_ok)
+        keep_order = keep_order & item_ok
+        keep_touch = keep_touch & (~kind.isin(list(ITEM_TOUCHES)) | item_ok)
+    keep_child = child
+    if period is not None or f.items:
+        keep_child = child & ev.order_id.isin(ev.filter(keep_order.fill_null(False)).order_id)
+    return ev.filter((keep_meta | keep_order | keep_child | keep_touch).fill_null(False))
+
+
+class _WindowSession(Session):
+    """An engine session whose ``events`` table is narrowed by ``narrow``: every engine function reads it."""
+
+    def __init__(self, segments: Sequence[Path], narrow: Callable[[Any], Any] | None = None) -> None:
+        super().__init__(segments)
+        self._narrow = narrow
+        self._narrowed: Any = None
+
+    @property
+    def events(self) -> Any:
+        base = super().events
+        if self._narrow is None:
+            return base
+        if self._narrowed is None:
+            self._narrowed = self._narrow(base)
+        return self._narrowed
 
 
 class _Query:
     """One engine session over one scope's segments, the flagged accounts' engagement left out; closed after use."""
 
-    def __init__(self, segments: Sequence[Path], exclude_users: Sequence[str] = ()) -> None:
+    def __init__(
+        self, segments: Sequence[Path], exclude_users: Sequence[str] = (), window: Window = WHOLE_LAKE, tz: Any = None
+    ) -> None:
         self.session = Session(segments)
-        self.ev = tables.without_engagement(self.session.events, exclude_users or None)
+        base = self.session.events
+        #: Orders in the window with the touches that led to them (attribution's view) ...
+        self.ev = tables.without_engagement(restrict(base, window, tz, LOOKBACK_DAYS), exclude_users or None)
+        #: ... and everything inside the window alone (activity counts).
+        self.act = tables.without_engagement(restrict(base, window, tz), exclude_users or None)
 
     def rows(self, expr: Any) -> list[dict[str, Any]]:
         return self.session.rows(expr)
@@ -86,6 +197,10 @@ class Reports:
         self._lock = threading.Lock()
         #: The campaigns' holdout key; None: read it from the settings (or a simulated world beside the lake).
         self._holdout_key: str | None = None
+        from hongmao import settings
+
+        #: The business day's time zone: date ranges run midnight to midnight here.
+        self.tz = business_tz(settings.get("business_tz"))
 
     # --- plumbing ----------------------------------------------------------------------------------------
 
@@ -107,8 +222,38 @@ class Reports:
                 self._cache.popitem(last=False)
         return value
 
-    def _query(self, scope: Scope) -> _Query:
-        return _Query(self.view.segments(scope), self.excluded_users())
+    def _query(self, scope: Scope, window: Window = WHOLE_LAKE) -> _Query:
+        return _Query(self.view.segments(scope), self.excluded_users(), window, self.tz)
+
+    def _session(self, scope: Scope, window: Window = WHOLE_LAKE, lookback_days: float = 0.0) -> Session:
+        """A session over the scope's segments whose events table is ``window``'s."""
+        if window == WHOLE_LAKE:
+            return Session(self.view.segments(scope))
+        return _WindowSession(self.view.segments(scope), lambda ev: restrict(ev, window, self.tz, lookback_days))
+
+    def newest_day(self) -> date | None:
+        """The business day of the lake's newest activity (presets are anchored on it); None: an empty lake.
+
+        Registrations are left out: a link made today for last month's note says nothing of the data's days."""
+
+        def compute() -> date | None:
+            with Session(self.view.segments(Scope(None))) as session:
+                ev = session.events
+                newest = session.scalar(ev.filter(~ev.type.isin(list(REGISTRATIONS))).time.max())
+            if newest is None:
+                return None
+            aware = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
+            day: date = aware.astimezone(self.tz).date()
+            return day
+
+        return self._cached(("newest_day",), compute)
+
+    def _spend(self, campaigns: list[dict[str, Any]], window: Window) -> float:
+        """The campaigns' spend, in a range only the part of it on the range's days (spread evenly per day)."""
+        if window.period is None:
+            return sum(_num(c["spend"]) for c in campaigns)
+        p = window.period
+        return sum(v for d, v in _daily_spend(campaigns).items() if p.start <= d <= p.end)
 
     def excluded_users(self) -> list[str]:
         """The accounts whose engagement every report leaves out (their sales stay): those flagged for fake
@@ -177,12 +322,16 @@ class Reports:
         touches: Sequence[str] | None = None,
         half_life_days: float = 7.0,
         markov_order: int = 1,
+        window: Window = WHOLE_LAKE,
     ) -> AttributionResult:
+        if touches is None and window.filters.touches is not None:
+            touches = window.filters.touches
         key = ("attribution", scope.brand, by, model, tuple(touches or ()), half_life_days, markov_order)
+        key = (*key, *_wkey(window))
 
         def compute() -> AttributionResult:
             excluded = self.excluded_users() or None
-            with Session(self.view.segments(scope)) as session:
+            with self._session(scope, window, LOOKBACK_DAYS) as session:
                 return attribute(
                     session,
                     model=model,
@@ -196,11 +345,18 @@ class Reports:
         return self._cached(key, compute)
 
     def compare(
-        self, scope: Scope, by: str = "note", models: Sequence[str] = MODELS, top: int = 20, rank: str | None = None
+        self,
+        scope: Scope,
+        by: str = "note",
+        models: Sequence[str] = MODELS,
+        top: int = 20,
+        rank: str | None = None,
+        *,
+        window: Window = WHOLE_LAKE,
     ) -> dict[str, Any]:
         """The same keys' credit under each model side by side, keys ranked by ``rank``'s (default: the first
         model's) net GMV, plus any key another model puts in its top three."""
-        results = {m: self.attribution(scope, by, m) for m in models}
+        results = {m: self.attribution(scope, by, m, window=window) for m in models}
         first = results[rank if rank in results else models[0]]
         keys: list[str] = [r["key"] for r in sorted(first.rows, key=lambda r: -r["net_gmv"])[:top]]
         for result in results.values():  # keys another model ranks high appear too
@@ -227,26 +383,26 @@ class Reports:
 
     # --- funnel and overview -----------------------------------------------------------------------------
 
-    def funnel(self, scope: Scope) -> dict[str, Any]:
+    def funnel(self, scope: Scope, *, window: Window = WHOLE_LAKE) -> dict[str, Any]:
         def compute() -> dict[str, Any]:
             excluded = self.excluded_users() or None
-            with Session(self.view.segments(scope)) as session:
+            with self._session(scope, window) as session:
                 out = funnel(session, exclude_users=excluded)
             out = self._suppress(out, PEOPLE_COUNTS)
             if out["search_back_users"] is None or out["readers"] is None:
                 out["search_back_rate"] = None
             return out
 
-        return self._cached(("funnel", scope.brand), compute)
+        return self._cached(("funnel", scope.brand, *_wkey(window)), compute)
 
-    def overview(self, scope: Scope, model: str = DEFAULT_MODEL) -> dict[str, Any]:
+    def overview(self, scope: Scope, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE) -> dict[str, Any]:
         """Spend, GMV, attributed GMV and net GMV under ``model``, attributed ROI, orders and new-customer share.
 
         ``attributed_roi`` is the net GMV ``model`` credits to *every* note of the scope (organic notes too) ÷
         the spend of all its campaigns (``roi_kind`` says so): not a campaign's ROI, and not incremental."""
 
         def compute() -> dict[str, Any]:
-            with self._query(scope) as q:
+            with self._query(scope, window) as q:
                 conv, j = metrics.journeys(q.ev)
                 totals = q.rows(
                     conv.aggregate(
@@ -256,9 +412,9 @@ class Reports:
                         net_gmv=exact_sum(conv.net),
                     )
                 )[0]
-                spend = q.rows(metrics.campaign_meta(q.ev).aggregate(spend=exact_sum(ibis._.spend)))[0]["spend"]
+                spend = self._spend(q.rows(metrics.campaign_meta(q.ev)), window)
                 people = q.rows(metrics.new_customers(conv, j))[0]
-            result = self.attribution(scope, "note", model)
+            result = self.attribution(scope, "note", model, window=window)
             attributed_gmv = sum(r["gmv"] for r in result.rows)
             attributed_net = sum(r["net_gmv"] for r in result.rows)
             buyers, returning = int(people["buyers"] or 0), int(people["returning"] or 0)
@@ -286,21 +442,27 @@ class Reports:
                 out["suppressed"] = ["attributed_buyers", "new_customers", "new_customer_share"]
             return out
 
-        return self._cached(("overview", scope.brand, model), compute)
+        return self._cached(("overview", scope.brand, model, *_wkey(window)), compute)
 
-    def timeseries(self, scope: Scope) -> list[dict[str, Any]]:
-        """One row per business day: spend, orders, GMV, net GMV, attributed GMV, impressions, reads, clicks."""
+    def timeseries(self, scope: Scope, *, window: Window = WHOLE_LAKE) -> list[dict[str, Any]]:
+        """One row per business day: spend, orders, GMV, net GMV, attributed GMV, impressions, reads, clicks;
+        in a range, every day of it (days without data as zeros) and no other."""
 
         def compute() -> list[dict[str, Any]]:
-            with self._query(scope) as q:
+            with self._query(scope, window) as q:
                 conv, j = metrics.journeys(q.ev)
                 sales = {r["day"]: r for r in q.rows(metrics.daily(q.ev, conv, j))}
-                activity = {r["day"]: r for r in q.rows(metrics.daily_activity(q.ev))}
+                activity = {r["day"]: r for r in q.rows(metrics.daily_activity(q.act))}
                 campaigns = q.rows(metrics.campaign_meta(q.ev))
             spend = _daily_spend(campaigns)
-            days = sorted(set(sales) | set(activity) | set(spend))
+            p = window.period
+            if p is not None:
+                spend = {d: v for d, v in spend.items() if p.start <= d <= p.end}
+                span = [p.start + timedelta(days=i) for i in range(p.days)]
+            else:
+                span = _fill_days(sorted(set(sales) | set(activity) | set(spend)))
             out = []
-            for day in _fill_days(days):
+            for day in span:
                 s, a = sales.get(day, {}), activity.get(day, {})
                 out.append(
                     {
@@ -320,27 +482,27 @@ class Reports:
                 )
             return out
 
-        return self._cached(("timeseries", scope.brand), compute)
+        return self._cached(("timeseries", scope.brand, *_wkey(window)), compute)
 
     # --- tables ------------------------------------------------------------------------------------------
 
-    def note_activity(self, scope: Scope) -> list[dict[str, Any]]:
+    def note_activity(self, scope: Scope, *, window: Window = WHOLE_LAKE) -> list[dict[str, Any]]:
         """Every note with its metadata and activity (no attribution: cheap enough for a feed)."""
 
         def compute() -> list[dict[str, Any]]:
-            with self._query(scope) as q:
-                meta = metrics.note_meta(q.ev)
-                act = metrics.note_activity(q.ev)
+            with self._query(scope, window) as q:
+                meta = metrics.note_meta(q.act)
+                act = metrics.note_activity(q.act)
                 return q.rows(meta.left_join(act, meta.note_id == act.note_id).drop("note_id_right"))
 
-        return self._cached(("note_activity", scope.brand), compute)
+        return self._cached(("note_activity", scope.brand, *_wkey(window)), compute)
 
-    def notes(self, scope: Scope, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
+    def notes(self, scope: Scope, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE) -> list[dict[str, Any]]:
         """Every note with its activity, rates and its credit under ``model``."""
 
         def compute() -> list[dict[str, Any]]:
-            rows = self.note_activity(scope)
-            credit = {r["key"]: r for r in self.attribution(scope, "note", model).rows}
+            rows = self.note_activity(scope, window=window)
+            credit = {r["key"]: r for r in self.attribution(scope, "note", model, window=window).rows}
             out = []
             for r in rows:
                 c = credit.get(r["note_id"], {})
@@ -368,14 +530,16 @@ class Reports:
             out.sort(key=lambda r: (-r["net_gmv"], r["note_id"]))
             return out
 
-        return self._cached(("notes", scope.brand, model), compute)
+        return self._cached(("notes", scope.brand, model, *_wkey(window)), compute)
 
-    def creators(self, scope: Scope, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
+    def creators(
+        self, scope: Scope, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE
+    ) -> list[dict[str, Any]]:
         """Every creator of the scope's notes: notes, activity and credit under ``model``."""
 
         def compute() -> list[dict[str, Any]]:
             per: dict[str, dict[str, Any]] = {}
-            for n in self.notes(scope, model):
+            for n in self.notes(scope, model, window=window):
                 c = per.setdefault(
                     n["creator_id"],
                     {"creator_id": n["creator_id"], "tier": n["tier"], "notes": 0, "disclosed_notes": 0}
@@ -385,30 +549,34 @@ class Reports:
                 c["disclosed_notes"] += int(n["disclosed"])
                 for k in ("impressions", "reads", "engagements", "clicks"):
                     c[k] += n[k]
-            credit = {r["key"]: r for r in self.attribution(scope, "creator", model).rows}
+            credit = {r["key"]: r for r in self.attribution(scope, "creator", model, window=window).rows}
             for c in per.values():
                 got = credit.get(c["creator_id"], {})
                 c["ctr"] = _ratio(c["clicks"], c["reads"])
                 c["orders"], c["gmv"], c["net_gmv"] = (_num(got.get(k)) for k in ("orders", "gmv", "net_gmv"))
             return sorted(per.values(), key=lambda c: (-c["net_gmv"], c["creator_id"]))
 
-        return self._cached(("creators", scope.brand, model), compute)
+        return self._cached(("creators", scope.brand, model, *_wkey(window)), compute)
 
-    def campaigns(self, scope: Scope, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
+    def campaigns(
+        self, scope: Scope, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE
+    ) -> list[dict[str, Any]]:
         def compute() -> list[dict[str, Any]]:
-            with self._query(scope) as q:
+            with self._query(scope, window) as q:
                 rows = q.rows(metrics.campaign_meta(q.ev).order_by(["start", "campaign_id"]))
-            credit = {r["key"]: r for r in self.attribution(scope, "campaign", model).rows}
+            credit = {r["key"]: r for r in self.attribution(scope, "campaign", model, window=window).rows}
             for r in rows:
                 got = credit.get(r["campaign_id"], {})
                 r["orders"], r["gmv"], r["net_gmv"] = (_num(got.get(k)) for k in ("orders", "gmv", "net_gmv"))
-                r["spend"] = _num(r["spend"])
+                r["spend"] = self._spend([r], window)
                 r["attributed_roi"] = _ratio(r["net_gmv"], r["spend"])
             return rows
 
-        return self._cached(("campaigns", scope.brand, model), compute)
+        return self._cached(("campaigns", scope.brand, model, *_wkey(window)), compute)
 
-    def campaign_rois(self, scope: Scope, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
+    def campaign_rois(
+        self, scope: Scope, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE
+    ) -> list[dict[str, Any]]:
         """Each campaign of the scope with its three ROIs, named apart (see :mod:`hongmao.reports.roi`):
         ``attributed`` (``model``'s credit over the lake), ``at_cycle`` (a rule model's credit over T+x, x the
         category's decision cycle) and ``incremental`` (the holdout lift over the same T+x), and ``why``: a code
@@ -422,8 +590,8 @@ class Reports:
         from hongmao.reports import roi
 
         def compute() -> list[dict[str, Any]]:
-            camps = self.campaigns(scope, model)
-            with Session(self.view.segments(scope)) as session:
+            camps = self.campaigns(scope, model, window=window)
+            with self._session(scope, window, LOOKBACK_DAYS) as session:
                 try:
                     cycles, cycle_error = roi.cycle_rois(session, model), None
                 except HongmaoError as error:
@@ -459,9 +627,11 @@ class Reports:
                     )
             return out
 
-        return self._cached(("campaign_rois", scope.brand, model), compute)
+        return self._cached(("campaign_rois", scope.brand, model, *_wkey(window)), compute)
 
-    def economics(self, scope: Scope, model: str = DEFAULT_MODEL) -> dict[str, list[dict[str, Any]]]:
+    def economics(
+        self, scope: Scope, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE
+    ) -> dict[str, list[dict[str, Any]]]:
         """蒲公英's view: per creator and per note, the fees paid (``collaboration.created``), CPM (fee per
         thousand impressions), CPE (fee per engagement), cost per attributed order, attributed ROI (``model``'s
         credited net GMV ÷ fee) and incremental ROI: the note's share of its campaign's holdout-measured
@@ -469,12 +639,12 @@ class Reports:
         the note is in no campaign with a lift). A collaboration naming no note counts for its creator only."""
 
         def compute() -> dict[str, list[dict[str, Any]]]:
-            with self._query(scope) as q:
+            with self._query(scope, window) as q:
                 collabs = q.rows(metrics.collaborations(q.ev).order_by("collaboration_id"))
-            notes = self.notes(scope, model)
+            notes = self.notes(scope, model, window=window)
             lifts = {
                 c["campaign_id"]: c["incremental"]["net_gmv"]["estimate"]
-                for c in self.campaign_rois(scope, model)
+                for c in self.campaign_rois(scope, model, window=window)
                 if c["incremental"] is not None
             }
             in_campaign: dict[str, float] = {}
@@ -501,7 +671,7 @@ class Reports:
                     )
                 )
             creator_rows = []
-            for c in self.creators(scope, model):
+            for c in self.creators(scope, model, window=window):
                 mine = [r for r in note_rows if r["creator_id"] == c["creator_id"]]
                 parts = [r["incremental_net_gmv"] for r in mine if r["incremental_net_gmv"] is not None]
                 creator_rows.append(
@@ -514,7 +684,7 @@ class Reports:
                 )
             return {"creators": creator_rows, "notes": note_rows}
 
-        return self._cached(("economics", scope.brand, model), compute)
+        return self._cached(("economics", scope.brand, model, *_wkey(window)), compute)
 
     def holdout_key(self) -> str | None:
         """The holdout key the lift needs: set on the object, else from the settings or a simulated world."""
@@ -522,9 +692,9 @@ class Reports:
 
         return self._holdout_key if self._holdout_key is not None else configured_holdout_key(self.lake.data_dir)
 
-    def items(self, scope: Scope) -> list[dict[str, Any]]:
+    def items(self, scope: Scope, *, window: Window = WHOLE_LAKE) -> list[dict[str, Any]]:
         def compute() -> list[dict[str, Any]]:
-            with self._query(scope) as q:
+            with self._query(scope, window) as q:
                 items = metrics.item_meta(q.ev)
                 conv = tables.conversions(q.ev)
                 sold = conv.group_by("item_id").aggregate(orders=conv.count(), gmv=exact_sum(conv.amount))
@@ -536,14 +706,16 @@ class Reports:
                 r["market"] = (r.pop("source") or "").removeprefix("market:")
             return rows
 
-        return self._cached(("items", scope.brand), compute)
+        return self._cached(("items", scope.brand, *_wkey(window)), compute)
 
-    def orders(self, scope: Scope, model: str = DEFAULT_MODEL, limit: int = 50) -> list[dict[str, Any]]:
+    def orders(
+        self, scope: Scope, model: str = DEFAULT_MODEL, limit: int = 50, *, window: Window = WHOLE_LAKE
+    ) -> list[dict[str, Any]]:
         """The latest orders with the notes credited for each (a rule model's per-order split)."""
         split = _split(model)
 
         def compute() -> list[dict[str, Any]]:
-            with self._query(scope) as q:
+            with self._query(scope, window) as q:
                 conv, j = metrics.journeys(q.ev)
                 latest = conv.order_by([ibis.desc("t"), ibis.desc("order_id")]).limit(limit)
                 items = metrics.item_meta(q.ev).select("item_id", item_title="title")
@@ -576,7 +748,7 @@ class Reports:
                 )
             return out
 
-        return self._cached(("orders", scope.brand, split, limit), compute)
+        return self._cached(("orders", scope.brand, split, limit, *_wkey(window)), compute)
 
     def order(self, scope: Scope, order_id: str, model: str = DEFAULT_MODEL) -> dict[str, Any] | None:
         if order_id not in self.ownership(scope).orders:
@@ -588,7 +760,9 @@ class Reports:
 
     # --- drill-down --------------------------------------------------------------------------------------
 
-    def note_orders(self, scope: Scope, note_id: str, model: str = DEFAULT_MODEL) -> list[dict[str, Any]] | None:
+    def note_orders(
+        self, scope: Scope, note_id: str, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE
+    ) -> list[dict[str, Any]] | None:
         """The orders credited to a note, each with the note's share under ``model``'s per-order split (a rule
         model; the data-driven ones fall back to linear, as :meth:`orders`), newest first; None: not the scope's."""
         if note_id not in self.ownership(scope).notes:
@@ -596,7 +770,7 @@ class Reports:
         split = _split(model)
 
         def compute() -> list[dict[str, Any]]:
-            with self._query(scope) as q:
+            with self._query(scope, window) as q:
                 conv, j = metrics.journeys(q.ev)
                 shares = metrics.order_credits(j, split).filter(ibis._.note_key == note_id)
                 items = metrics.item_meta(q.ev).select("item_id", item_title="title")
@@ -619,7 +793,7 @@ class Reports:
                 for r in rows
             ]
 
-        return self._cached(("note_orders", scope.brand, note_id, split), compute)
+        return self._cached(("note_orders", scope.brand, note_id, split, *_wkey(window)), compute)
 
     def journey(self, scope: Scope, order_id: str, model: str = DEFAULT_MODEL) -> dict[str, Any] | None:
         """One order and its journey: every touch inside its window, oldest first, with the note's title and
@@ -672,17 +846,17 @@ class Reports:
 
         return self._cached(("journey", scope.brand, order_id, split), compute)
 
-    def link_clicks(self, scope: Scope) -> dict[str, int]:
+    def link_clicks(self, scope: Scope, *, window: Window = WHOLE_LAKE) -> dict[str, int]:
         """Human clicks (bots and previews left out) per link id."""
 
         def compute() -> dict[str, int]:
-            with self._query(scope) as q:
-                ev = q.ev
+            with self._query(scope, window) as q:
+                ev = q.act
                 clicks = ev.filter((ev.type == "link.click") & ~ev.bot.fill_null(False))
                 rows = q.rows(clicks.group_by("link_id").aggregate(clicks=clicks.count()))
             return {r["link_id"]: int(r["clicks"]) for r in rows}
 
-        return self._cached(("link_clicks", scope.brand), compute)
+        return self._cached(("link_clicks", scope.brand, *_wkey(window)), compute)
 
     def trust(self) -> dict[str, Any]:
         """For operators: flagged notes and creators with evidence, and the feeds' daily commercial share."""
@@ -690,11 +864,11 @@ class Reports:
 
         return self._cached(("trust",), lambda: trust_view(self.view.segments(Scope(None))))
 
-    def platform(self, model: str = DEFAULT_MODEL) -> list[dict[str, Any]]:
+    def platform(self, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE) -> list[dict[str, Any]]:
         """Per brand, for operators: orders, GMV, spend, attributed net GMV, ROI and the disclosure share."""
 
         def compute() -> list[dict[str, Any]]:
-            with self._query(Scope(None)) as q:
+            with self._query(Scope(None), window) as q:
                 conv = tables.conversions(q.ev)
                 sales = {
                     r["brand"]: r
@@ -705,10 +879,9 @@ class Reports:
                     )
                 }
                 camps = metrics.campaign_meta(q.ev)
-                spend = {
-                    r["brand"]: r["spend"]
-                    for r in q.rows(camps.group_by("brand").aggregate(spend=exact_sum(camps.spend)))
-                }
+                spend: dict[str, float] = {}
+                for c in q.rows(camps):
+                    spend[c["brand"]] = spend.get(c["brand"], 0.0) + self._spend([c], window)
                 notes = metrics.note_meta(q.ev)
                 labels = {
                     r["brand"]: r
@@ -718,7 +891,7 @@ class Reports:
                         )
                     )
                 }
-            credit = {r["key"]: r for r in self.attribution(Scope(None), "brand", model).rows}
+            credit = {r["key"]: r for r in self.attribution(Scope(None), "brand", model, window=window).rows}
             out = []
             for brand in self.brands():
                 s, n = sales.get(brand, {}), labels.get(brand, {})
@@ -738,7 +911,7 @@ class Reports:
                 )
             return out
 
-        return self._cached(("platform", model), compute)
+        return self._cached(("platform", model, *_wkey(window)), compute)
 
 
 def _split(model: str) -> str:
