@@ -1,5 +1,6 @@
 """``hongmao programs``, ``hongmao settle``, ``hongmao statements`` and ``hongmao holds``: creator commissions
-settled from the lake into an append-only ledger (a thin layer over :mod:`hongmao.settle.api`).
+settled from the lake into an append-only ledger (a thin layer over :mod:`hongmao.settle.api`); and
+``hongmao guarantees create/list/settle``: ROI guarantees (:mod:`hongmao.settle.guarantee_api`).
 
 ``--brand`` is the tenant scope (a brand sees only its own programs and entries); without it the command
 acts as the operator, over every brand.
@@ -184,8 +185,123 @@ def holds(
     _emit(fmt, "Held commissions (yuan)", ["brand", "creator_id", "held", "evidence"], rows)
 
 
+guarantees_app = typer.Typer(
+    help="ROI guarantees (对赌): create contracts, list them, settle them at T+x.", no_args_is_help=True
+)
+
+
+@guarantees_app.command("create")
+def guarantees_create(
+    data: DataOpt = None,
+    brand: BrandOpt = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Contracts to create (JSON or TOML).")] = None,
+    guarantee_id: Annotated[str | None, typer.Option("--id", help="Create one contract with this id.")] = None,
+    campaign: Annotated[str | None, typer.Option("--campaign", help="The campaign guaranteed.")] = None,
+    target_roi: Annotated[float | None, typer.Option("--target-roi", help="Target net GMV / spend at T+x.")] = None,
+    share: Annotated[float, typer.Option("--share", help="Fraction of the shortfall returned.")] = 0.5,
+    spend: Annotated[float | None, typer.Option("--spend", help="Yuan (default: the campaign's spend).")] = None,
+    x_days: Annotated[int | None, typer.Option("--x-days", help="Days after the end (default: cycle).")] = None,
+    measure: Annotated[str, typer.Option("--measure", help="incremental or attributed.")] = "incremental",
+    model: Annotated[str, typer.Option("--model", help="Rule model of an attributed contract.")] = "linear",
+    cap: Annotated[float | None, typer.Option("--cap", help="Most returned, yuan (default: the spend).")] = None,
+    straddle: Annotated[
+        str, typer.Option("--straddle", help="An interval across the target settles on: point, lower or upper.")
+    ] = "point",
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Create ROI guarantee contracts (from --file, or --id/--brand/--campaign/--target-roi)."""
+    from hongmao.settle import guarantee_api
+    from hongmao.settle.guarantees import parse_guarantee
+
+    _format(fmt, ("table", "json"))
+    made = []
+    if file is not None:
+        made.extend(guarantee_api.create(file, data, brand=brand))
+    if guarantee_id is not None:
+        if brand is None or campaign is None or target_roi is None:
+            raise typer.BadParameter("a contract names --brand, --campaign and --target-roi", param_hint="--id")
+        spec: dict[str, object] = {
+            "guarantee_id": guarantee_id,
+            "brand": brand,
+            "campaign_id": campaign,
+            "target_roi": str(target_roi),
+            "share": str(share),
+            "measure": measure,
+            "model": model,
+            "straddle": straddle,
+        }
+        for key, value in (("spend", spend), ("cap", cap)):
+            if value is not None:
+                spec[key] = str(value)
+        if x_days is not None:
+            spec["x_days"] = x_days
+        made.extend(guarantee_api.create([parse_guarantee(spec)], data, brand=brand))
+    if not made:
+        raise typer.BadParameter("give --file or --id", param_hint="--file")
+    if fmt == "json":
+        print_json([g.spec for g in made])
+        return
+    for g in made:
+        typer.echo(f"{g.guarantee_id}: {g.campaign_id}, target ROI {g.target_roi} at T+{g.x_days} ({g.x_from})")
+
+
+@guarantees_app.command("list")
+def guarantees_list(
+    data: DataOpt = None,
+    brand: BrandOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Contracts in scope with their due dates and what each settlement found owed."""
+    from hongmao.settle import guarantee_api
+
+    _format(fmt)
+    rows = guarantee_api.listing(data, brand=brand)
+    if fmt == "json":
+        print_json(rows)
+        return
+    flat = [{k: "" if r.get(k) is None else str(r[k]) for k in guarantee_api.LIST_COLUMNS} for r in rows]
+    _emit(fmt, "ROI guarantees", list(guarantee_api.LIST_COLUMNS), flat)
+
+
+@guarantees_app.command("settle")
+def guarantees_settle(
+    guarantee_id: Annotated[str, typer.Argument(help="The contract to settle.")],
+    data: DataOpt = None,
+    brand: BrandOpt = None,
+    holdout_key_file: Annotated[
+        Path | None, typer.Option("--holdout-key-file", help="The campaign's holdout key (incremental contracts).")
+    ] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Settle as at this ISO 8601 time (default: now).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Settle a contract at T+x: the measured ROI, its interval, what is owed and why (once; a re-run shows it)."""
+    from hongmao import settings
+    from hongmao.settle import guarantee_api
+
+    _format(fmt, ("table", "json"))
+    when = None
+    if at is not None:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            raise typer.BadParameter(f"{at!r}: expected ISO 8601", param_hint="--at") from None
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    key = settings.holdout_key(None, holdout_key_file) if holdout_key_file is not None else None
+    statement, new = guarantee_api.settle(guarantee_id, data, brand=brand, at=when, holdout_key=key)
+    if fmt == "json":
+        print_json({**statement, "new": new})
+        return
+    rows = [
+        {"key": k, "value": str(statement[k])}
+        for k in ("due", "measure", "measured_roi", "interval", "target_roi", "straddles", "settled_on", "owed")
+    ]
+    print_table(f"Guarantee {guarantee_id}" + ("" if new else " (settled before)"), ["key", "value"], rows)
+    typer.echo(statement["why"])
+
+
 def register(app: typer.Typer) -> None:
     app.command()(programs)
     app.command()(settle)
     app.command()(statements)
     app.command()(holds)
+    app.add_typer(guarantees_app, name="guarantees")

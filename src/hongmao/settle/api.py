@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hongmao.errors import InputError
-from hongmao.settle import facts, store
+from hongmao.settle import asof, facts, store
 from hongmao.settle.ledger import Commission, Decision, Entry, payout, reconcile
 from hongmao.settle.programs import Program, commissions, read_programs
 from hongmao.settle.statements import COLUMNS, period_bounds, statement_rows, to_csv, yuan
@@ -151,8 +151,9 @@ def settle(
 ) -> SettleReport:
     """Settle every program in scope on the lake's facts before ``through``: append the entries that bring the
     ledger to them (none when it is there already). ``holds`` (creator -> evidence) replaces the trust guard's
-    flags; ``cycles`` (category -> days) replaces the documented default decision cycles."""
-    from hongmao.api import engine_session, trust_report
+    flags as they stood at ``through`` (see :func:`holds_as_of`); ``cycles`` (category -> days) replaces the
+    documented default decision cycles."""
+    from hongmao.api import engine_session
 
     if through.tzinfo is None:
         raise InputError("through: give a timezone-aware time (UTC)")
@@ -163,7 +164,7 @@ def settle(
     if not programs:
         return SettleReport(through, 0, 0, 0)
     if holds is None:
-        holds = facts.creator_holds(trust_report(data_dir, catalog_url=catalog_url))
+        holds = holds_as_of(through, data_dir, catalog_url=catalog_url, now=now)
     brands = sorted({p.brand for p in programs})
     with engine_session(data_dir, catalog_url) as session:
         credited = {
@@ -180,6 +181,26 @@ def settle(
     for e in new:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1
     return SettleReport(through, len(programs), len(found), len(new), kinds)
+
+
+def holds_as_of(
+    through: datetime,
+    data_dir: str | Path | None = None,
+    *,
+    catalog_url: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """The creators the trust guard held at ``through`` (creator -> evidence): computed once from the events
+    before it and kept in the catalog, so settling through that date again, however much the lake has grown
+    since, holds the same creators with the same evidence and adds the same entries (none)."""
+    with _lake(data_dir, catalog_url) as lake, lake.connect("reading the trust snapshot") as conn:
+        kept = store.load_trust_snapshot(conn, through)
+        segments = lake.segment_paths()
+    if kept is not None:
+        return kept
+    computed = asof.trust_holds(segments, through)
+    with _lake(data_dir, catalog_url) as lake, lake.connect("keeping the trust snapshot", transaction=True) as conn:
+        return store.add_trust_snapshot(conn, through, computed, now or datetime.now(UTC))
 
 
 def entries(

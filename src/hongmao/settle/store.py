@@ -1,7 +1,7 @@
-"""The ledger's tables in the lake's catalog (mirror of migration 0005) and their reads and appends.
+"""The ledger's tables in the lake's catalog (mirror of migrations 0005 and 0006) and their reads and appends.
 
-Nothing here updates or deletes a row: programs, entries and decisions are only ever inserted. Reads take the
-brand scope (None: the operator, every brand).
+Nothing here updates or deletes a row: programs, entries, decisions, guarantees, their settlements and the
+trust snapshots are only ever inserted. Reads take the brand scope (None: the operator, every brand).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from hongmao.errors import InputError
 from hongmao.lake.catalog import UTCDateTime
+from hongmao.settle.guarantees import Guarantee, parse_guarantee
 from hongmao.settle.ledger import Decision, Entry
 from hongmao.settle.programs import Program, parse_program
 
@@ -217,3 +218,127 @@ def load_decisions(conn: Connection, brand: str | None) -> list[Decision]:
         Decision(r.decision_id, r.creator_id, r.brand, r.action, r.reason, r.operator, r.decided_at)
         for r in conn.execute(query)
     ]
+
+
+# --- ROI guarantees and trust snapshots (migration 0006) ---------------------------------------------------------
+
+guarantees = sa.Table(
+    "guarantees",
+    metadata,
+    sa.Column("guarantee_id", sa.String, primary_key=True),
+    sa.Column("brand", sa.String, nullable=False),
+    sa.Column("campaign_id", sa.String, nullable=False),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+guarantee_settlements = sa.Table(
+    "guarantee_settlements",
+    metadata,
+    sa.Column("guarantee_id", sa.String, primary_key=True),
+    sa.Column("brand", sa.String, nullable=False),
+    sa.Column("due", UTCDateTime, nullable=False),
+    sa.Column("owed_cents", sa.BigInteger, nullable=False),
+    sa.Column("statement_json", sa.Text, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+trust_snapshots = sa.Table(
+    "trust_snapshots",
+    metadata,
+    sa.Column("as_of", sa.String, primary_key=True),
+    sa.Column("holds_json", sa.Text, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+
+def add_guarantee(conn: Connection, g: Guarantee, now: datetime) -> bool:
+    """Store ``g``; False when the same contract is stored already; other terms under its id fail."""
+    spec = json.dumps(g.spec, sort_keys=True, ensure_ascii=False)
+    row = conn.execute(sa.select(guarantees).where(guarantees.c.guarantee_id == g.guarantee_id)).first()
+    if row is not None:
+        if row.brand == g.brand and _same_terms(json.loads(row.spec_json), g.spec):
+            return False
+        raise InputError(
+            f"guarantee {g.guarantee_id}: already stored with other terms; a contract is not edited once made "
+            "(create one with a new id)"
+        )
+    conn.execute(
+        sa.insert(guarantees).values(
+            guarantee_id=g.guarantee_id, brand=g.brand, campaign_id=g.campaign_id, spec_json=spec, created_at=now
+        )
+    )
+    return True
+
+
+def _same_terms(stored: dict[str, Any], asked: dict[str, Any]) -> bool:
+    """The stored contract says what ``asked`` says (what asked left out, spend and x, was resolved on storing)."""
+    return all(stored.get(k) == v for k, v in asked.items())
+
+
+def load_guarantees(conn: Connection, brand: str | None, guarantee_id: str | None = None) -> list[Guarantee]:
+    query = sa.select(guarantees.c.spec_json).order_by(guarantees.c.guarantee_id)
+    if brand is not None:
+        query = query.where(guarantees.c.brand == brand)
+    if guarantee_id is not None:
+        query = query.where(guarantees.c.guarantee_id == guarantee_id)
+    return [parse_guarantee(json.loads(spec)) for spec in conn.execute(query).scalars()]
+
+
+def add_settlement(conn: Connection, statement: dict[str, Any], due: datetime, now: datetime) -> dict[str, Any]:
+    """Insert a guarantee's settlement unless one is stored; returns the stored one (the first stays)."""
+    found = load_settlements(conn, None, statement["guarantee_id"])
+    if found:
+        return found[0]
+    conn.execute(
+        sa.insert(guarantee_settlements).values(
+            guarantee_id=statement["guarantee_id"],
+            brand=statement["brand"],
+            due=due,
+            owed_cents=int(statement["owed_cents"]),
+            statement_json=json.dumps(statement, sort_keys=True, ensure_ascii=False),
+            recorded_at=now,
+        )
+    )
+    return statement
+
+
+def load_settlements(conn: Connection, brand: str | None, guarantee_id: str | None = None) -> list[dict[str, Any]]:
+    t = guarantee_settlements
+    query = sa.select(t.c.statement_json, t.c.recorded_at).order_by(t.c.guarantee_id)
+    if brand is not None:
+        query = query.where(t.c.brand == brand)
+    if guarantee_id is not None:
+        query = query.where(t.c.guarantee_id == guarantee_id)
+    out = []
+    for spec, recorded in conn.execute(query):
+        statement: dict[str, Any] = json.loads(spec)
+        statement["recorded_at"] = recorded.isoformat()
+        out.append(statement)
+    return out
+
+
+def load_trust_snapshot(conn: Connection, as_of: datetime) -> dict[str, str] | None:
+    """The creators held at ``as_of`` as first computed, or None when no settlement has used that date."""
+    row = conn.execute(
+        sa.select(trust_snapshots.c.holds_json).where(trust_snapshots.c.as_of == as_of.astimezone(UTC).isoformat())
+    ).first()
+    if row is None:
+        return None
+    holds: dict[str, str] = json.loads(row.holds_json)
+    return holds
+
+
+def add_trust_snapshot(conn: Connection, as_of: datetime, holds: dict[str, str], now: datetime) -> dict[str, str]:
+    """Keep the holds computed for ``as_of`` unless some are kept already; returns the kept ones."""
+    kept = load_trust_snapshot(conn, as_of)
+    if kept is not None:
+        return kept
+    conn.execute(
+        sa.insert(trust_snapshots).values(
+            as_of=as_of.astimezone(UTC).isoformat(),
+            holds_json=json.dumps(holds, sort_keys=True, ensure_ascii=False),
+            recorded_at=now,
+        )
+    )
+    return holds

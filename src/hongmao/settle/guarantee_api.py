@@ -1,0 +1,194 @@
+"""Library twins of ``hongmao guarantees create/list/settle``: ROI guarantees (对赌) stored in the catalog and
+settled once at T+x on the lake as it stood then.
+
+Like :mod:`hongmao.settle.api`, every call takes the tenant's ``brand`` scope (None: the operator). A brand
+can neither create a contract for another brand, nor name another brand's campaign, nor read or settle
+another brand's contract: each is refused as unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hongmao.engine.campaign import campaigns
+from hongmao.engine.session import Session
+from hongmao.errors import InputError
+from hongmao.settle import asof, store
+from hongmao.settle.api import _lake
+from hongmao.settle.guarantees import Guarantee, parse_guarantee, resolved, settle_guarantee
+from hongmao.settle.programs import to_cents
+from hongmao.settle.statements import yuan
+
+LIST_COLUMNS = ("guarantee_id", "brand", "campaign_id", "measure", "target_roi", "spend", "x_days", "due", "owed")
+
+
+def _segments(data_dir: str | Path | None, catalog_url: str | None) -> list[Path]:
+    with _lake(data_dir, catalog_url) as lake:
+        return list(lake.segment_paths())
+
+
+def read_guarantees(path: Path) -> list[Guarantee]:
+    """Contracts from a JSON (one object or a list) or TOML (``[[guarantee]]`` tables) file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        data: Any = tomllib.loads(text).get("guarantee", []) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+        raise InputError(f"{path}: not valid {path.suffix.lstrip('.') or 'JSON'}: {error}") from None
+    items = data if isinstance(data, list) else [data]
+    return [parse_guarantee(item, f"{path}[{i}]") for i, item in enumerate(items)]
+
+
+def create(
+    source: Path | Sequence[Guarantee],
+    data_dir: str | Path | None = None,
+    *,
+    brand: str | None = None,
+    catalog_url: str | None = None,
+    now: datetime | None = None,
+) -> list[Guarantee]:
+    """Store contracts (spend and x resolved from the campaign and its category when left out); returns them as
+    stored. The same contract again is no change; other terms under a stored id are refused."""
+    items = read_guarantees(source) if isinstance(source, Path) else list(source)
+    for g in items:
+        if brand is not None and g.brand != brand:
+            raise InputError(f"guarantee {g.guarantee_id}: belongs to brand {g.brand!r}, not to {brand!r}")
+    out = []
+    with Session(_segments(data_dir, catalog_url)) as session:
+        for g in items:
+            info, category = asof.campaign_of(session, g.campaign_id, g.brand)
+            x, x_from = (g.x_days, g.x_from) if g.x_days is not None else asof.cycle_days(session, category)
+            spend = g.spend_cents if g.spend_cents is not None else to_cents_or_fail(g, info.spend)
+            out.append(resolved(g, spend, x, x_from))
+    with _lake(data_dir, catalog_url) as lake, lake.connect("storing guarantees", transaction=True) as conn:
+        stored = []
+        for g in out:
+            if store.add_guarantee(conn, g, now or datetime.now(UTC)):
+                stored.append(g)
+            else:
+                stored.extend(store.load_guarantees(conn, None, g.guarantee_id))
+    return stored
+
+
+def to_cents_or_fail(g: Guarantee, spend: float) -> int:
+    from decimal import Decimal
+
+    cents = to_cents(Decimal(repr(float(spend))))
+    if cents <= 0:
+        raise InputError(f"guarantee {g.guarantee_id}: the campaign declares no spend; give the contract's spend")
+    return cents
+
+
+@dataclass
+class Row:
+    guarantee: Guarantee
+    due: datetime | None
+    settlement: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        g = self.guarantee
+        return {
+            "guarantee_id": g.guarantee_id,
+            "brand": g.brand,
+            "campaign_id": g.campaign_id,
+            "name": g.name,
+            "measure": g.measure,
+            "target_roi": str(g.target_roi),
+            "spend": yuan(g.spend_cents or 0),
+            "x_days": g.x_days,
+            "x_from": g.x_from,
+            "share": str(g.share),
+            "cap": yuan(g.cap),
+            "straddle": g.straddle,
+            "due": self.due.isoformat() if self.due else None,
+            "owed": self.settlement["owed"] if self.settlement else None,
+            "settlement": self.settlement,
+        }
+
+
+def listing(
+    data_dir: str | Path | None = None,
+    *,
+    brand: str | None = None,
+    guarantee_id: str | None = None,
+    catalog_url: str | None = None,
+) -> list[dict[str, Any]]:
+    """Contracts in scope with their due dates and, once settled, their settlement statements."""
+    with _lake(data_dir, catalog_url) as lake, lake.connect("reading guarantees") as conn:
+        found = store.load_guarantees(conn, brand, guarantee_id)
+        settled = {s["guarantee_id"]: s for s in store.load_settlements(conn, brand, guarantee_id)}
+    if guarantee_id is not None and not found:
+        raise InputError(f"guarantee_id {guarantee_id!r}: no such guarantee" + (f" of brand {brand}" if brand else ""))
+    rows = []
+    ends: dict[str, datetime] = {}
+    if any(g.guarantee_id not in settled for g in found):
+        with Session(_segments(data_dir, catalog_url)) as session:
+            known = campaigns(session, session.events)
+            ends = {cid: info.end for cid, info in known.items()}
+    for g in found:
+        s = settled.get(g.guarantee_id)
+        due = datetime.fromisoformat(s["due"]) if s else None
+        if due is None and g.campaign_id in ends and g.x_days is not None:
+            due = ends[g.campaign_id] + timedelta(days=g.x_days)
+        rows.append(Row(g, due, s).to_dict())
+    return rows
+
+
+def settle(
+    guarantee_id: str,
+    data_dir: str | Path | None = None,
+    *,
+    brand: str | None = None,
+    at: datetime | None = None,
+    holdout_key: str | None = None,
+    catalog_url: str | None = None,
+    now: datetime | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Settle one contract at its due date (T+x) on the events up to it; returns (statement, newly settled).
+
+    A settled contract returns its stored statement and adds nothing. Before the due date (``at``, default now)
+    or while the lake's data ends before it, settling is refused with the reason."""
+    with _lake(data_dir, catalog_url) as lake, lake.connect("reading guarantees") as conn:
+        found = store.load_guarantees(conn, brand, guarantee_id)
+        if not found:
+            raise InputError(
+                f"guarantee_id {guarantee_id!r}: no such guarantee" + (f" of brand {brand}" if brand else "")
+            )
+        stored = store.load_settlements(conn, None, guarantee_id)
+        segments = list(lake.segment_paths())
+    if stored:
+        return stored[0], False
+    g = found[0]
+    assert g.x_days is not None
+    with Session(segments) as session:
+        info, _category = asof.campaign_of(session, g.campaign_id, g.brand)
+        end = asof.data_end(session)
+    due = asof.due_date(info, g.x_days)
+    when = at or datetime.now(UTC)
+    if when.tzinfo is None:
+        raise InputError("at: give a timezone-aware time (UTC)")
+    if when < due:
+        raise InputError(f"guarantee {guarantee_id}: not due until {due.isoformat()} (T+{g.x_days} days)")
+    if end is None or end < due:
+        raise InputError(
+            f"guarantee {guarantee_id}: the lake's events end at {end.isoformat() if end else 'nothing'}, before "
+            f"the due date {due.isoformat()}; settle once the data up to it is in"
+        )
+    if g.measure == "incremental" and holdout_key is None:
+        from hongmao import settings
+
+        holdout_key = settings.holdout_key(None, None)
+    with asof.AsOfSession(segments, due) as session:
+        measured = asof.measure(session, g, holdout_key)
+    statement = settle_guarantee(g, measured, due)
+    with _lake(data_dir, catalog_url) as lake, lake.connect("recording a settlement", transaction=True) as conn:
+        kept = store.add_settlement(conn, statement, due, now or datetime.now(UTC))
+    return kept, kept is statement

@@ -1,0 +1,235 @@
+"""ROI guarantees (对赌): a brand's contract and, pure, what a measured ROI makes owed under it.
+
+A contract names the brand, the campaign, the spend, the target ROI at T+x (x days after the campaign's end,
+set or taken from the category's decision cycle when the contract is created), how ROI is measured
+(``attributed``: the campaign's attributed net GMV / spend under a rule model; ``incremental``: the holdout
+lift's incremental net GMV / spend, with its interval), the ``share`` of the shortfall returned and a ``cap``
+(default: the spend). When an incremental ROI's interval straddles the target the contract's ``straddle`` rule
+decides which figure settles:
+
+========= =====================================================================================================
+point     the point estimate (the default)
+lower     the interval's lower bound: conservative for the guarantor, the brand gets the benefit of the doubt
+upper     the interval's upper bound: the guarantor pays only a shortfall the data shows beyond doubt
+========= =====================================================================================================
+
+An interval wholly above or below the target is no doubt: the point estimate settles. What is owed is
+``min(cap, share x spend x (target - ROI used))`` when the ROI used is below the target, else nothing: the
+shortfall is the net GMV the campaign fell short of the target by. Money is integer cents (fen).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from hongmao.errors import InputError
+from hongmao.settle.programs import _decimal, to_cents
+from hongmao.settle.statements import yuan
+
+MEASURES = ("attributed", "incremental")
+STRADDLE_RULES = ("point", "lower", "upper")
+ATTRIBUTION_MODELS = ("last", "first", "linear", "position", "time_decay")
+FIELDS = {
+    "guarantee_id",
+    "brand",
+    "campaign_id",
+    "name",
+    "spend",
+    "target_roi",
+    "x_days",
+    "measure",
+    "model",
+    "share",
+    "cap",
+    "straddle",
+    "confidence",
+}
+_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Guarantee:
+    guarantee_id: str
+    brand: str
+    campaign_id: str
+    target_roi: Decimal
+    share: Decimal
+    measure: str = "incremental"
+    spend_cents: int | None = None  # None until created: the campaign's declared spend
+    x_days: int | None = None  # None until created: the category's decision cycle
+    x_from: str = "set"
+    model: str = "linear"
+    cap_cents: int | None = None  # None: the spend
+    straddle: str = "point"
+    confidence: Decimal = Decimal("0.95")
+    name: str = ""
+    spec: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def cap(self) -> int:
+        return self.cap_cents if self.cap_cents is not None else (self.spend_cents or 0)
+
+
+def _ident(spec: dict[str, Any], key: str, where: str) -> str:
+    value = spec.get(key)
+    if not isinstance(value, str) or not _ID.match(value):
+        raise InputError(f"{where}: field {key!r} must be an id (letters, digits, _.:-; up to 64), got {value!r}")
+    return value
+
+
+def _choice(spec: dict[str, Any], key: str, allowed: tuple[str, ...], default: str, where: str) -> str:
+    value = spec.get(key, default)
+    if value not in allowed:
+        raise InputError(f"{where}: field {key!r} must be one of {', '.join(allowed)}, got {value!r}")
+    return str(value)
+
+
+def parse_guarantee(spec: Any, where: str = "guarantee") -> Guarantee:
+    """A contract from its JSON/TOML form; errors name the contract, the field and the reason."""
+    if not isinstance(spec, dict):
+        raise InputError(f"{where}: expected an object, got {type(spec).__name__}")
+    unknown = set(spec) - FIELDS - {"x_from"}
+    if unknown:
+        raise InputError(f"{where}: unknown fields {sorted(unknown)}; known: {', '.join(sorted(FIELDS))}")
+    gid = _ident(spec, "guarantee_id", where)
+    where = f"guarantee {gid}"
+    brand = _ident(spec, "brand", where)
+    campaign = _ident(spec, "campaign_id", where)
+    if "target_roi" not in spec:
+        raise InputError(f"{where}: field 'target_roi' is required (net GMV / spend, e.g. 3)")
+    target = _decimal(spec["target_roi"], f"{where}.target_roi")
+    if target <= 0:
+        raise InputError(f"{where}.target_roi: must be above 0, got {spec['target_roi']!r}")
+    if "share" not in spec:
+        raise InputError(f"{where}: field 'share' is required (the fraction of the shortfall returned, e.g. 0.5)")
+    share = _decimal(spec["share"], f"{where}.share")
+    if share > 1:
+        raise InputError(f"{where}.share: a fraction of the shortfall (0.5 = half), got {spec['share']!r}")
+    spend = spec.get("spend")
+    spend_cents = to_cents(_decimal(spend, f"{where}.spend")) if spend is not None else None
+    if spend_cents is not None and spend_cents <= 0:
+        raise InputError(f"{where}.spend: must be above 0, got {spend!r}")
+    x = spec.get("x_days")
+    if x is not None and (isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 365):
+        raise InputError(f"{where}.x_days: a whole number of days after the campaign's end (0-365), got {x!r}")
+    cap = spec.get("cap")
+    confidence = _decimal(spec.get("confidence", "0.95"), f"{where}.confidence")
+    if not Decimal("0.5") <= confidence < 1:
+        raise InputError(f"{where}.confidence: between 0.5 and 1 (0.95 = a 95% interval), got {confidence}")
+    return Guarantee(
+        guarantee_id=gid,
+        brand=brand,
+        campaign_id=campaign,
+        target_roi=target,
+        share=share,
+        measure=_choice(spec, "measure", MEASURES, "incremental", where),
+        spend_cents=spend_cents,
+        x_days=x,
+        x_from=str(spec.get("x_from") or "set"),
+        model=_choice(spec, "model", ATTRIBUTION_MODELS, "linear", where),
+        cap_cents=to_cents(_decimal(cap, f"{where}.cap")) if cap is not None else None,
+        straddle=_choice(spec, "straddle", STRADDLE_RULES, "point", where),
+        confidence=confidence,
+        name=str(spec.get("name") or ""),
+        spec=json.loads(json.dumps(spec, default=str, sort_keys=True)),
+    )
+
+
+def resolved(g: Guarantee, spend_cents: int, x_days: int, x_from: str) -> Guarantee:
+    """The contract as stored: spend and x filled in where it left them to the campaign and the category."""
+    spec = dict(g.spec)
+    if g.spend_cents is None:
+        spec["spend"] = yuan(spend_cents)
+    if g.x_days is None:
+        spec["x_days"] = x_days
+        spec["x_from"] = x_from
+    return parse_guarantee(spec)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A measured ROI at T+x: the point estimate, its interval (incremental only) and the net GMV behind it."""
+
+    roi: float
+    net_gmv: float
+    low: float | None = None
+    high: float | None = None
+    method: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(repr(float(value))).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def settle_guarantee(g: Guarantee, m: Measured, due: datetime) -> dict[str, Any]:
+    """The settlement statement: the measured figure, its interval, whether the interval straddles the target,
+    the figure the contract settles on, the shortfall and what is owed, and why in words."""
+    if g.spend_cents is None or g.x_days is None:
+        raise InputError(f"guarantee {g.guarantee_id}: spend and x_days must be resolved before settling")
+    target = g.target_roi
+    point = _dec(m.roi)
+    low = _dec(m.low) if m.low is not None else None
+    high = _dec(m.high) if m.high is not None else None
+    straddles = low is not None and high is not None and low < target < high
+    basis = g.straddle if straddles else "point"
+    used = {"point": point, "lower": low, "upper": high}[basis]
+    assert used is not None
+    shortfall_roi = max(Decimal(0), target - used)
+    shortfall_cents = int((shortfall_roi * g.spend_cents).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    returned = int((g.share * shortfall_cents).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    owed = min(returned, g.cap)
+    pct = f"{(g.confidence * 100).normalize():f}%"
+    figure = f"{g.measure} ROI {point}"
+    if low is not None and high is not None:
+        figure += f" ({pct} interval {low} to {high})"
+    if straddles:
+        why = [f"{figure} straddles the target {target}: the contract settles on the {basis} figure, {used}"]
+    elif used >= target:
+        why = [f"{figure} meets the target {target}"]
+    else:
+        why = [f"{figure} is below the target {target}"]
+    if shortfall_cents:
+        why.append(
+            f"shortfall {shortfall_roi} x spend {yuan(g.spend_cents)} = {yuan(shortfall_cents)} of net GMV; "
+            f"{(g.share * 100).normalize():f}% returned = {yuan(returned)}"
+        )
+        if owed < returned:
+            why.append(f"the cap {yuan(g.cap)} applies")
+    why.append(f"owed {yuan(owed)}")
+    return {
+        "guarantee_id": g.guarantee_id,
+        "brand": g.brand,
+        "campaign_id": g.campaign_id,
+        "due": due.isoformat(),
+        "x_days": g.x_days,
+        "x_from": g.x_from,
+        "measure": g.measure,
+        "model": g.model if g.measure == "attributed" else None,
+        "spend": yuan(g.spend_cents),
+        "target_roi": str(target),
+        "measured_roi": str(point),
+        "interval": [str(low), str(high)] if low is not None and high is not None else None,
+        "confidence": str(g.confidence),
+        "net_gmv": yuan(to_cents(_dec(m.net_gmv))),
+        "straddles": straddles,
+        "rule": g.straddle,
+        "settled_on": basis,
+        "roi_used": str(used),
+        "shortfall_roi": str(shortfall_roi),
+        "shortfall": yuan(shortfall_cents),
+        "share": str(g.share),
+        "returned": yuan(returned),
+        "cap": yuan(g.cap),
+        "capped": owed < returned,
+        "owed": yuan(owed),
+        "owed_cents": owed,
+        "why": "; ".join(why),
+        "method": m.method,
+        "warnings": list(m.warnings),
+    }
