@@ -11,6 +11,7 @@ import pytest
 from hongmao.cleanroom import coverage, group, identity, messages, protocol, steps, threshold, translate
 from hongmao.cleanroom.keys import PartyKeys
 from hongmao.errors import ConfigError, ContractError, InputError
+from hongmao.identity.pseudonym import normalize
 
 C_IDS = ["13800000001", "+86 138 0000 0002", "13800000003", "0086-13800000003"]  # the last two are one person
 M_IDS = ["13800000002", "13800000003", "13800000004"]
@@ -234,6 +235,26 @@ def test_worker_processes_give_the_same_bytes_as_one(monkeypatch: pytest.MonkeyP
 
     ids, scalar = [f"phone:1380000000{i}" for i in range(7)], group.new_scalar()
     one = parallel.hash_and_blind(ids, scalar, workers=1)
-    monkeypatch.setattr(parallel, "CHUNK", 2)  # chunks are cut in this process: 4 chunks over 2 workers
+    assert [one[i : i + 32] for i in range(0, len(one), 32)] == group.hash_and_blind(ids, scalar)
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 2)  # chunks are cut in this process: 4 chunks over 2 workers
     assert parallel.hash_and_blind(ids, scalar, workers=2) == one
-    assert parallel.blind(one, scalar, workers=2) == group.blind(one, scalar)
+    twice = b"".join(group.blind([one[i : i + 32] for i in range(0, len(one), 32)], scalar))
+    assert parallel.blind(one, scalar, workers=2) == twice
+
+
+def test_a_bad_value_in_a_worker_chunk_is_named_by_its_place_in_the_whole_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hongmao.cleanroom import parallel
+
+    points = group.hash_and_blind([f"phone:1380000000{i}" for i in range(7)], group.new_scalar())
+    points[5] = bytes(32)  # the all-zero value: small order, refused by libsodium
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 2)
+    with pytest.raises(ContractError, match="value 6 is not a valid group element"):
+        parallel.blind(b"".join(points), group.new_scalar(), workers=2)
+
+
+def test_the_side_ref_of_a_normalised_id_is_the_pseudonymizer_of_the_raw_one() -> None:
+    keys = PartyKeys.new("community")
+    raw = "+86 138-0000-0001"
+    assert protocol._ref(keys.ref_key, normalize(raw, "phone")) == keys.pseudonymizer("phone")(raw)

@@ -6,6 +6,8 @@ value blinded twice by one key, fails with its reason instead of silently matchi
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +31,6 @@ def blind(
 ) -> int:
     """Write ``H(x)^own`` of each distinct identifier (for the other side) and the row → ref index (for the
     measurer); the number of distinct people."""
-    pz = keys.pseudonymizer(id_kind)
     refs: dict[str, str] = {}  # normalised identifier -> this side's ref (the pseudonym its events carry)
     for line, raw in enumerate(identifiers, start=1):
         try:
@@ -37,14 +38,14 @@ def blind(
         except ContractError as exc:
             raise ContractError(f"identifier {line}: {exc}") from None
         if norm not in refs:
-            refs[norm] = pz(raw)
+            refs[norm] = _ref(keys.ref_key, norm)
     ordered = sorted(refs)
     entry = keys.active
     assert entry.scalar is not None
     blinded = parallel.hash_and_blind(ordered, entry.scalar, workers)
-    rows = sorted(zip(blinded, (refs[x] for x in ordered), strict=True))
+    rows = sorted(zip(messages.hex_rows(blinded), (refs[x] for x in ordered), strict=True))
     head = messages.Header("blinded", keys.party, (entry.key_id,), id_kind)
-    messages.write(out_blinded, head, [b.hex() for b, _ in rows])
+    messages.write(out_blinded, head, [b for b, _ in rows])
     messages.write(out_index, messages.Header("index", keys.party, (entry.key_id,), id_kind), [r for _, r in rows])
     return len(rows)
 
@@ -61,10 +62,10 @@ def reblind(keys: PartyKeys, in_blinded: str | Path, out_double: str | Path, *, 
     assert entry.scalar is not None
     if any(k in {e.key_id for e in keys.keys} for k in head.keys):
         raise InputError(f"{in_blinded}: already blinded by this side's key {head.keys}")
-    double = parallel.blind(messages.points(in_blinded, rows), entry.scalar, workers)
+    double = parallel.blind(messages.points_buffer(in_blinded, rows), entry.scalar, workers)
     out = messages.Header("double", head.origin, (*head.keys, entry.key_id), head.id_kind)
-    messages.write(out_double, out, [d.hex() for d in double])
-    return len(double)
+    messages.write(out_double, out, messages.hex_rows(double))
+    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def _side(origin: str, index_path: str | Path, double_path: str | Path) -> tuple
         raise InputError(f"{double_path}: keys {list(dh.keys)} are not the index's key {ih.keys[0]} and one more")
     if len(refs) != len(doubles):
         raise InputError(f"{double_path}: {len(doubles)} rows, the {origin} index has {len(refs)}")
-    messages.points(double_path, doubles)  # validates every row
+    messages.points_buffer(double_path, doubles)  # validates every row
     return dh, refs, doubles
 
 
@@ -125,6 +126,12 @@ def join(
         "market": {"sent": len(mrefs), "matched": matched, "rate": _rate(matched, len(mrefs))},
     }
     return JoinResult(tables, report)
+
+
+def _ref(ref_key: bytes, normalized: str) -> str:
+    """The side's ref of an already normalised identifier: what ``keys.pseudonymizer(kind)(raw)`` answers,
+    without normalising a second time (a million ids a side)."""
+    return hmac.new(ref_key, normalized.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 def _rate(part: int, whole: int) -> float | None:
