@@ -1,0 +1,279 @@
+"""ROI guarantees (对赌): the settlement rule as properties (money accounted for, the cap and the straddle rule),
+contracts and settlements on a small simulated lake through the library and the CLI, the catalog on SQLite and
+PostgreSQL, and the trust flags a settlement uses as they stood at its date."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from hongmao.cli.app import app
+from hongmao.errors import InputError
+from hongmao.settle import api, asof, guarantee_api, store
+from hongmao.settle.guarantees import Measured, parse_guarantee, settle_guarantee
+from simkit import small_world
+
+runner = CliRunner()
+DUE = datetime(2025, 7, 1, tzinfo=UTC)
+CAMPAIGN = "cmp-lumiere-1"
+
+
+def contract(**over: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "guarantee_id": "g",
+        "brand": "b",
+        "campaign_id": "c",
+        "target_roi": "3",
+        "share": "0.5",
+        "spend": "10000",
+        "x_days": 14,
+    }
+    spec.update(over)
+    return spec
+
+
+def cents(text: str) -> int:
+    return int(Decimal(text) * 100)
+
+
+# --- the rule, pure ----------------------------------------------------------------------------------------------
+
+rois = st.floats(min_value=-5, max_value=10, allow_nan=False).map(lambda x: round(x, 4))
+
+
+@given(
+    target=st.decimals(min_value="0.5", max_value="8", places=2),
+    share=st.decimals(min_value=0, max_value=1, places=2),
+    spend=st.integers(min_value=1, max_value=10**9),
+    cap=st.one_of(st.none(), st.integers(min_value=0, max_value=10**9)),
+    point=rois,
+    half=st.floats(min_value=0, max_value=4).map(lambda x: round(x, 4)),
+    rule=st.sampled_from(["point", "lower", "upper"]),
+)
+def test_what_is_owed_accounts_for_the_target_to_the_cent(
+    target: Decimal, share: Decimal, spend: int, cap: int | None, point: float, half: float, rule: str
+) -> None:
+    spec = contract(target_roi=str(target), share=str(share), spend=str(Decimal(spend) / 100), straddle=rule)
+    if cap is not None:
+        spec["cap"] = str(Decimal(cap) / 100)
+    g = parse_guarantee(spec)
+    s = settle_guarantee(g, Measured(point, point * spend / 100, point - half, point + half), DUE)
+    used = Decimal(s["roi_used"])
+    # What the campaign reached plus the shortfall is the target, in money, to the rounding cent.
+    reached = used * spend
+    assert abs(reached + cents(s["shortfall"]) - target * spend) <= Decimal("0.5") or used >= target
+    gap = max(Decimal(0), target - used) * spend
+    assert cents(s["shortfall"]) == int(gap.quantize(Decimal(1), "ROUND_HALF_UP"))
+    # The share returned, then the cap: never more than either, never negative.
+    assert cents(s["returned"]) == int((share * cents(s["shortfall"])).quantize(Decimal(1), "ROUND_HALF_UP"))
+    limit = cap if cap is not None else spend
+    assert s["owed_cents"] == min(cents(s["returned"]), limit) >= 0
+    assert s["capped"] == (s["owed_cents"] < cents(s["returned"]))
+    # The contract's rule applies only when the interval straddles the target.
+    lo, hi = (Decimal(x) for x in s["interval"])
+    assert s["straddles"] == (lo < target < hi)
+    expected = {"point": Decimal(s["measured_roi"]), "lower": lo, "upper": hi}[rule if s["straddles"] else "point"]
+    assert used == expected
+
+
+def test_a_straddling_interval_is_said_and_settles_by_the_named_rule() -> None:
+    measured = Measured(2.8, 28_000, 2.2, 3.4)
+    owed = {}
+    for rule in ("point", "lower", "upper"):
+        s = settle_guarantee(parse_guarantee(contract(straddle=rule)), measured, DUE)
+        assert s["straddles"] and "straddles the target 3" in s["why"] and s["settled_on"] == rule
+        owed[rule] = s["owed"]
+    # spend 10,000: (3 - 2.8) x 10,000 x 50% = 1,000; (3 - 2.2) ... = 4,000; the upper bound meets the target.
+    assert owed == {"point": "1000.00", "lower": "4000.00", "upper": "0.00"}
+    clear = settle_guarantee(parse_guarantee(contract(straddle="lower")), Measured(2.0, 20_000, 1.5, 2.5), DUE)
+    assert not clear["straddles"] and clear["settled_on"] == "point" and clear["owed"] == "5000.00"
+    capped = settle_guarantee(parse_guarantee(contract(cap="800")), Measured(1.0, 10_000), DUE)
+    assert capped["owed"] == "800.00" and capped["capped"] and "the cap 800.00 applies" in capped["why"]
+    assert capped["interval"] is None  # attributed-style: no interval, no straddle
+    met = settle_guarantee(parse_guarantee(contract()), Measured(3.5, 35_000, 3.1, 3.9), DUE)
+    assert met["owed"] == "0.00" and "meets the target" in met["why"]
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"target_roi": "0"}, "target_roi: must be above 0"),
+        ({"share": "1.5"}, "share: a fraction"),
+        ({"measure": "vibes"}, "'measure' must be one of"),
+        ({"straddle": "middle"}, "'straddle' must be one of"),
+        ({"x_days": -1}, "x_days"),
+        ({"spend": "0"}, "spend: must be above 0"),
+        ({"guarantee_id": "a b"}, "guarantee_id"),
+        ({"colour": "red"}, "unknown fields"),
+        ({"confidence": "1"}, "confidence"),
+    ],
+)
+def test_bad_contracts_are_refused_with_the_field_and_reason(over: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_guarantee(contract(**over))
+
+
+# --- on a small simulated lake -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    world, lake = small_world(tmp_path_factory)
+    key: str = json.loads((world / "truth" / "world.json").read_text(encoding="utf-8"))["config"]["holdout_key"]
+    return world, lake, key
+
+
+@pytest.fixture
+def lake(sim: tuple[Path, Path, str], tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(sim[1], tmp_path / "lake"))
+
+
+def test_an_incremental_contract_settles_once_at_its_due_date_on_the_lift(
+    sim: tuple[Path, Path, str], lake: Path
+) -> None:
+    key = sim[2]
+    g = parse_guarantee(contract(guarantee_id="g1", brand="lumiere", campaign_id=CAMPAIGN, spend=None, x_days=0))
+    (made,) = guarantee_api.create([g], lake)
+    assert made.spend_cents and made.spec["spend"]  # the campaign's declared spend, resolved and stored
+    assert guarantee_api.create([g], lake) == [made]  # the same contract again: no change
+    with pytest.raises(InputError, match="already stored with other terms"):
+        guarantee_api.create([parse_guarantee({**g.spec, "share": "0.9"})], lake)
+    row = guarantee_api.listing(lake, guarantee_id="g1")[0]
+    due = datetime.fromisoformat(row["due"])
+    with pytest.raises(InputError, match="not due until"):
+        guarantee_api.settle("g1", lake, at=due - timedelta(seconds=1), holdout_key=key)
+    statement, new = guarantee_api.settle("g1", lake, at=due, holdout_key=key)
+    assert new
+    # The figure is the engine's holdout lift on the events up to the due date, over the contract's spend.
+    from hongmao.engine.campaign import campaign_lift
+
+    with api._lake(lake, None) as lk:
+        segments = lk.segment_paths()
+    with asof.AsOfSession(segments, due) as session:
+        direct = campaign_lift(session, CAMPAIGN, key, window_days=0.0).comparison.net_gmv
+    spend = made.spend_cents / 100
+    assert Decimal(statement["measured_roi"]) == Decimal(repr(direct.estimate / spend)).quantize(Decimal("0.0001"))
+    lo, hi = (Decimal(x) for x in statement["interval"])
+    assert lo <= Decimal(statement["measured_roi"]) <= hi
+    assert statement["straddles"] == (lo < Decimal(3) < hi)
+    # Settled once: a re-run, later and with another key, returns the stored statement and adds nothing.
+    again, new_again = guarantee_api.settle("g1", lake, at=due + timedelta(days=30), holdout_key="x" * 16)
+    assert not new_again and {k: v for k, v in again.items() if k != "recorded_at"} == statement
+    assert guarantee_api.listing(lake)[0]["owed"] == statement["owed"]
+
+
+def test_an_attributed_contract_takes_x_from_the_category_cycle(lake: Path) -> None:
+    spec = contract(guarantee_id="g2", brand="lumiere", campaign_id=CAMPAIGN, measure="attributed", x_days=None)
+    del spec["x_days"]
+    (made,) = guarantee_api.create([parse_guarantee(spec)], lake)
+    assert made.x_days is not None and made.x_days >= 1 and "cycle" in made.x_from
+
+
+def test_the_cli_creates_lists_and_settles_and_a_brand_cannot_reach_another_brands_contract(
+    sim: tuple[Path, Path, str], lake: Path
+) -> None:
+    data = ["--data", str(lake)]
+    terms = ["--target-roi", "2", "--measure", "attributed", "--x-days", "0", "--spend", "1000", "--format", "json"]
+    made = runner.invoke(
+        app, ["guarantees", "create", *data, "--brand", "lumiere", "--id", "ga", "--campaign", CAMPAIGN, *terms]
+    )
+    assert made.exit_code == 0, made.output
+    listed = runner.invoke(app, ["guarantees", "list", *data, "--format", "json"])
+    assert [r["guarantee_id"] for r in json.loads(listed.stdout)] == ["ga"]
+    due = json.loads(listed.stdout)[0]["due"]
+    settled = runner.invoke(app, ["guarantees", "settle", "ga", *data, "--at", due, "--format", "json"])
+    assert settled.exit_code == 0, settled.output
+    s = json.loads(settled.stdout)
+    assert s["new"] and s["measure"] == "attributed" and s["interval"] is None
+    assert abs(Decimal(s["measured_roi"]) - Decimal(s["net_gmv"]) / 1000) <= Decimal("0.0001")
+    # Another brand: its scope holds no such contract; nor may it create one for lumiere's campaign.
+    other = runner.invoke(app, ["guarantees", "settle", "ga", *data, "--brand", "beibei", "--at", due])
+    assert other.exit_code != 0 and "no such guarantee of brand beibei" in str(other.exception)
+    assert runner.invoke(
+        app, ["guarantees", "list", *data, "--brand", "beibei", "--format", "json"]
+    ).stdout.strip() in (
+        "[]",
+        "",
+    )
+    with pytest.raises(InputError, match="no such campaign of brand beibei"):
+        guarantee_api.create(
+            [parse_guarantee(contract(guarantee_id="gb", brand="beibei", campaign_id=CAMPAIGN))], lake, brand="beibei"
+        )
+    with pytest.raises(InputError, match="belongs to brand"):
+        guarantee_api.create(
+            [parse_guarantee(contract(guarantee_id="gc", brand="lumiere", campaign_id=CAMPAIGN))], lake, brand="beibei"
+        )
+
+
+# --- trust flags as they stood at the settlement date ------------------------------------------------------------
+
+
+def test_settlement_uses_the_trust_flags_kept_for_its_date(lake: Path) -> None:
+    """The first settlement through a date keeps the flags computed on the events before it; a later run through
+    that date uses them, not what the grown lake would say today, and so adds nothing."""
+    from hongmao.settle.programs import parse_program
+
+    through = datetime(2025, 6, 12, tzinfo=UTC)
+    program = parse_program({"program_id": "p", "brand": "lumiere", "credit": "last", "terms": [{"rate": 0.1}]})
+    api.add_programs([program], lake)
+    first = api.settle(through, lake)
+    with api._lake(lake, None) as lk, lk.connect("test") as conn:
+        kept = store.load_trust_snapshot(conn, through)
+        segments = lk.segment_paths()
+    assert kept is not None and kept == asof.trust_holds(segments, through)
+    assert api.settle(through, lake).added == 0
+    # Stand in for a lake that grew: another date's snapshot flags a creator the lake never flagged.
+    creator = next(e.creator_id for e in api.entries(lake) if e.creator_id not in kept)
+    later = through + timedelta(days=1)
+    evidence = json.dumps({"flags": ["deceptive"], "evidence": {"deceptive": "kept at that date"}})
+    with api._lake(lake, None) as lk, lk.connect("test", transaction=True) as conn:
+        store.add_trust_snapshot(conn, later, {creator: evidence}, later)
+    report = api.settle(later, lake)
+    holds = [e for e in api.entries(lake) if e.kind == "hold"]
+    assert report.by_kind.get("hold", 0) > 0 and all(e.creator_id == creator for e in holds if e.note == evidence)
+    assert api.settle(later, lake).added == 0 and first.added > 0
+
+
+def test_the_as_of_session_sees_only_the_events_up_to_its_date(sim: tuple[Path, Path, str]) -> None:
+    with api._lake(sim[1], None) as lk:
+        segments = lk.segment_paths()
+    cut = datetime(2025, 6, 8, tzinfo=UTC)
+    with asof.AsOfSession(segments, cut) as s, asof.AsOfSession(segments, cut, before=True) as b:
+        assert s.scalar(s.events.time.max()) <= cut and b.scalar(b.events.time.max()) < cut
+        full = s.read(segments)
+        assert s.scalar(s.events.count()) == s.scalar(full.filter(full.time <= cut).count()) > 0
+
+
+# --- the catalog, SQLite and PostgreSQL ----------------------------------------------------------------------------
+
+
+def test_guarantees_and_snapshots_round_trip_through_the_catalog(catalog_url: str | None, tmp_path: Path) -> None:
+    from hongmao.lake import Lake
+
+    with Lake.open(tmp_path / "lake", catalog_url):
+        pass
+    g = parse_guarantee(contract(guarantee_id="g9"))
+    statement = settle_guarantee(g, Measured(2.5, 25_000, 2.0, 3.2), DUE)
+    with api._lake(tmp_path / "lake", catalog_url) as lk, lk.connect("test", transaction=True) as conn:
+        assert store.add_guarantee(conn, g, DUE) and not store.add_guarantee(conn, g, DUE)
+        assert store.add_settlement(conn, statement, DUE, DUE) is statement
+        other = {**statement, "owed_cents": 1, "owed": "0.01"}
+        assert store.add_settlement(conn, other, DUE, DUE)["owed"] == statement["owed"]  # the first stays
+        assert store.add_trust_snapshot(conn, DUE, {"c1": "e"}, DUE) == {"c1": "e"}
+        assert store.add_trust_snapshot(conn, DUE, {}, DUE) == {"c1": "e"}
+    with api._lake(tmp_path / "lake", catalog_url) as lk, lk.connect("test") as conn:
+        assert store.load_guarantees(conn, "b") == [g] and store.load_guarantees(conn, "other") == []
+        (back,) = store.load_settlements(conn, "b")
+        assert back["owed"] == "2500.00" and store.load_settlements(conn, "other") == []
+        assert store.load_trust_snapshot(conn, DUE) == {"c1": "e"}
+        assert store.load_trust_snapshot(conn, DUE + timedelta(days=1)) is None
