@@ -101,6 +101,30 @@ SETTINGS: dict[str, Setting] = {
             "50",
             "Reports never show a count of people smaller than this (the value is suppressed and marked).",
         ),
+        Setting(
+            "privacy_k_parties",
+            "HONGMAO_PRIVACY_K_PARTIES",
+            None,
+            "The other parties' thresholds as party:k pairs (community:50,market:100): audiences use the strictest.",
+        ),
+        Setting(
+            "audience_min_size",
+            "HONGMAO_AUDIENCE_MIN_SIZE",
+            "2000",
+            "The fewest people an exported audience may hold; a smaller one is refused.",
+        ),
+        Setting(
+            "deep_read_seconds",
+            "HONGMAO_DEEP_READ_SECONDS",
+            "30",
+            "The 种草值 bar of the AIPS TI stage: a read this many seconds long, or a collect or comment.",
+        ),
+        Setting(
+            "cleanroom_identity",
+            "HONGMAO_CLEANROOM_IDENTITY",
+            None,
+            "The measurer's identity.json from `hongmao match join`: audience exports name marketplace refs.",
+        ),
     ]
 }
 
