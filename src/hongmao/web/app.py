@@ -33,7 +33,7 @@ from hongmao.contract import Event
 from hongmao.errors import HongmaoError
 from hongmao.lake import Lake
 from hongmao.reports.service import Reports
-from hongmao.web import auth, csrf, errors, logs, metrics, warmup
+from hongmao.web import auth, csrf, errors, metrics, warmup
 from hongmao.web.limits import BodyLimit
 from hongmao.web.state import DemoSettings, WebState
 
@@ -223,8 +223,7 @@ def create_app(
         response.headers.setdefault("referrer-policy", "same-origin")
         seconds = time.perf_counter() - start
         route = route_of(request.scope)
-        metrics.observe_request(request.method, route, response.status_code, seconds)
-        logs.access(request.method, route, response.status_code, seconds)
+        metrics.answered(request.method, route, response.status_code, seconds)
         return response
 
     return app

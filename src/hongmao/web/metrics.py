@@ -17,6 +17,8 @@ import os
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
+from hongmao.web import logs
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "(unmatched)"
@@ -33,9 +35,11 @@ INGESTED = Counter("hongmao_ingest_records", "Records sent to the ingest API, by
 REPORT_CACHE = Counter("hongmao_report_cache_lookups", "Report cache lookups, by result", ["result"])
 
 
-def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+def answered(method: str, route: str, status: int, seconds: float) -> None:
+    """One answered request: counted, timed and written to the access log, wherever it was answered."""
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(method, route).observe(seconds)
+    logs.access(method, route, status, seconds)
 
 
 def observe_ingest(accepted: int, duplicate: int, rejected: int) -> None:

@@ -44,8 +44,7 @@ class Measured:
         finally:
             seconds = time.perf_counter() - start
             route = route_of(scope)
-            metrics.observe_request(scope["method"], route, status, seconds)
-            logs.access(scope["method"], route, status, seconds)
+            metrics.answered(scope["method"], route, status, seconds)
 
 
 def build(config: ServeConfig) -> Any:
