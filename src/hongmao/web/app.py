@@ -168,9 +168,11 @@ def create_app(
 
     from hongmao.web.api import router as api_router
     from hongmao.web.console.routes import router as console_router
+    from hongmao.web.console.settle_routes import router as settle_console_router
 
     app.include_router(api_router)
     app.include_router(console_router)
+    app.include_router(settle_console_router)
     if demo is not None:
         from hongmao.web.demo_shop.routes import router as shop_router
 
