@@ -1,22 +1,32 @@
 """Reports: attribution by note, creator, campaign or item under any model; model comparison; the funnel;
-the overview; the daily series; and the per-brand table for operators. All scoped by the caller's key."""
+the overview; the daily series; and the per-brand table for operators. All scoped by the caller's key.
+
+Every report but ``trust`` takes a date range and filters (:mod:`hongmao.reports.period`): ``range``
+(yesterday, 7d, 30d: the days ending on the lake's newest day; all; custom), ``from``/``to`` (YYYY-MM-DD in
+the business time zone), ``compare`` (also the previous period of the same length, as ``previous``),
+``campaign``, ``tier``, ``item``, ``category``, ``touches`` and ``disclosed``. The answer says what it
+covers in ``window``. A bad value is a 422 naming the parameter.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hongmao.engine.attribute import MODELS
 from hongmao.engine.windows import TOUCH_KINDS
 from hongmao.errors import AttributionError
+from hongmao.reports import period
+from hongmao.reports.period import PeriodError, Window
 from hongmao.web.deps import Operator, State, TenantScope
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -30,6 +40,59 @@ CSV_TOO: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "JSON, or CSV with format=csv."}
 }
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv.")]
+
+
+def window_of(params: Mapping[str, str], newest: Any) -> Window:
+    """The range and filters of a request (API or console page); a bad one is a 422 naming the parameter."""
+    try:
+        return period.parse(params, newest)
+    except PeriodError as error:
+        raise RequestValidationError(
+            [{"loc": ("query", error.field), "msg": error.reason, "type": "value_error"}]
+        ) from None
+
+
+
+
+async def report_window(
+    request: Request,
+    state: State,
+    range: Annotated[
+        str | None,
+        Query(
+            description="yesterday, 7d or 30d (the days ending on the lake's newest day), all (default), or custom "
+            "(from/to).",
+            json_schema_extra={"enum": [*period.PRESETS, "all", "custom"]},
+        ),
+    ] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", description="First day, YYYY-MM-DD, in the business time zone.")
+    ] = None,
+    to: Annotated[str | None, Query(description="Last day (inclusive), YYYY-MM-DD.")] = None,
+    compare: Annotated[
+        str | None, Query(description="yes: also the previous period of the same length, as `previous`.")
+    ] = None,
+    campaign: Annotated[str | None, Query(description="Only this campaign's notes.")] = None,
+    tier: Annotated[str | None, Query(description="Only notes of creators of this tier (koc, kol, ...).")] = None,
+    item: Annotated[str | None, Query(description="Only this item (its orders, visits, carts).")] = None,
+    category: Annotated[str | None, Query(description="Only items of this category.")] = None,
+    touches: Annotated[str | None, Query(description=f"Comma-separated touch kinds: {','.join(TOUCH_KINDS)}.")] = None,
+    disclosed: Annotated[str | None, Query(description="yes: disclosed notes only; no: undisclosed only.")] = None,
+) -> Window:
+    newest = await run_in_threadpool(state.reports.newest_day)
+    return window_of(request.query_params, newest)
+
+
+ReportWindow = Annotated[Window, Depends(report_window)]
+
+
+async def with_previous(compute: Callable[[Window], Any], window: Window) -> dict[str, Any]:
+    """``window`` and (when asked) the previous period's ``previous`` for a report: ``compute(window)``."""
+    out: dict[str, Any] = {"window": window.describe()}
+    before = period.previous(window)
+    if before is not None:
+        out["previous"] = await run_in_threadpool(compute, before)
+    return out
 
 
 def check_model(model: str) -> str:
@@ -84,33 +147,35 @@ def csv_response(rows: Sequence[dict[str, Any]], columns: Sequence[str], filenam
 async def attribution(
     scope: TenantScope,
     state: State,
+    window: ReportWindow,
     by: By = "note",
     model: ModelName = "linear",
-    touches: Annotated[str | None, Query(description=f"Comma-separated: {','.join(TOUCH_KINDS)}.")] = None,
     half_life: Annotated[float, Query(gt=0, description="time_decay half-life in days.")] = 7.0,
     markov_order: Annotated[int, Query(ge=1, le=4)] = 1,
     limit: Annotated[int | None, Query(ge=1)] = None,
     format: Format = "json",
 ) -> Any:
     check_model(model)
-    kinds = [k for k in touches.split(",") if k.strip()] if touches else None
-    try:
-        result = await run_in_threadpool(
-            state.reports.attribution,
-            scope,
-            by,
-            model,
-            touches=kinds,
-            half_life_days=half_life,
-            markov_order=markov_order,
+
+    def run(w: Window) -> Any:
+        return state.reports.attribution(
+            scope, by, model, half_life_days=half_life, markov_order=markov_order, window=w
         )
+
+    try:
+        result = await run_in_threadpool(run, window)
+        if format == "csv":
+            rows = result.rows[:limit] if limit else result.rows
+            return csv_response(rows, ["key", "orders", "gmv", "net_gmv"], f"attribution-{by}-{model}.csv")
+        extra = await with_previous(lambda w: _attribution_body(run(w), limit), window)
     except AttributionError as error:
         raise HTTPException(422, str(error)) from None
+    return {"brand": scope.brand, **_attribution_body(result, limit), **extra}
+
+
+def _attribution_body(result: Any, limit: int | None) -> dict[str, Any]:
     rows = result.rows[:limit] if limit else result.rows
-    if format == "csv":
-        return csv_response(rows, ["key", "orders", "gmv", "net_gmv"], f"attribution-{by}-{model}.csv")
     return {
-        "brand": scope.brand,
         "model": result.model,
         "by": result.by,
         "params": result.params,
@@ -131,25 +196,40 @@ async def compare(
     rank: Annotated[
         str | None, Query(description="The model whose net GMV ranks the keys.", json_schema_extra=ENUM)
     ] = None,
+    *,
+    window: ReportWindow,
 ) -> dict[str, Any]:
     chosen = [check_model(m.strip()) for m in models.split(",") if m.strip()]
     if not chosen:
         raise HTTPException(422, "name at least one model")
-    out: dict[str, Any] = await run_in_threadpool(state.reports.compare, scope, by, chosen, top, rank)
-    return {"brand": scope.brand, **out}
+
+    def run(w: Window) -> dict[str, Any]:
+        return state.reports.compare(scope, by, chosen, top, rank, window=w)
+
+    out = await run_in_threadpool(run, window)
+    return {"brand": scope.brand, **out, **await with_previous(run, window)}
 
 
 @router.get("/funnel", summary="Impressions -> reads -> clicks -> store visits -> search-back -> carts -> orders")
-async def funnel(scope: TenantScope, state: State) -> dict[str, Any]:
-    out: dict[str, Any] = await run_in_threadpool(state.reports.funnel, scope)
-    return {"brand": scope.brand, "privacy_k": state.reports.privacy_k, **out}
+async def funnel(scope: TenantScope, state: State, window: ReportWindow) -> dict[str, Any]:
+    def run(w: Window) -> dict[str, Any]:
+        return state.reports.funnel(scope, window=w)
+
+    out = await run_in_threadpool(run, window)
+    return {"brand": scope.brand, "privacy_k": state.reports.privacy_k, **out, **await with_previous(run, window)}
 
 
 @router.get("/overview", summary="Spend, attributed GMV and net GMV, ROI, orders and new-customer share")
-async def overview(scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def overview(
+    scope: TenantScope, state: State, window: ReportWindow, model: ModelName = "linear"
+) -> dict[str, Any]:
     check_model(model)
-    out: dict[str, Any] = await run_in_threadpool(state.reports.overview, scope, model)
-    return {"privacy_k": state.reports.privacy_k, **out}
+
+    def run(w: Window) -> dict[str, Any]:
+        return state.reports.overview(scope, model, window=w)
+
+    out = await run_in_threadpool(run, window)
+    return {"privacy_k": state.reports.privacy_k, **out, **await with_previous(run, window)}
 
 
 SERIES_COLUMNS = [
@@ -169,11 +249,14 @@ SERIES_COLUMNS = [
 
 
 @router.get("/timeseries", summary="One row per business day (UTC+08:00)", responses=CSV_TOO)
-async def timeseries(scope: TenantScope, state: State, format: Format = "json") -> Any:
-    rows = await run_in_threadpool(state.reports.timeseries, scope)
+async def timeseries(scope: TenantScope, state: State, window: ReportWindow, format: Format = "json") -> Any:
+    def run(w: Window) -> list[dict[str, Any]]:
+        return state.reports.timeseries(scope, window=w)
+
+    rows = await run_in_threadpool(run, window)
     if format == "csv":
         return csv_response(rows, SERIES_COLUMNS, "daily.csv")
-    return {"brand": scope.brand, "days": rows}
+    return {"brand": scope.brand, "days": rows, **await with_previous(lambda w: {"days": run(w)}, window)}
 
 
 @router.get("/trust", summary="Operators: flagged notes and creators with evidence, and the feeds' commercial share")
@@ -183,10 +266,14 @@ async def trust(_: Operator, state: State) -> dict[str, Any]:
 
 
 @router.get("/platform", summary="Operators: every brand's orders, GMV, spend, attributed net GMV and ROI")
-async def platform(_: Operator, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def platform(_: Operator, state: State, window: ReportWindow, model: ModelName = "linear") -> dict[str, Any]:
     check_model(model)
-    rows = await run_in_threadpool(state.reports.platform, model)
-    return {"model": model, "brands": rows}
+
+    def run(w: Window) -> dict[str, Any]:
+        return {"brands": state.reports.platform(model, window=w)}
+
+    out = await run_in_threadpool(run, window)
+    return {"model": model, **out, **await with_previous(run, window)}
 
 
 @router.get(
@@ -194,10 +281,16 @@ async def platform(_: Operator, state: State, model: ModelName = "linear") -> di
     summary="Each campaign's attributed ROI, attributed ROI(T+x) at its category's decision cycle and incremental "
     "ROI from its holdout lift (95% intervals), named apart, with why they differ",
 )
-async def campaign_roi(scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def campaign_roi(
+    scope: TenantScope, state: State, window: ReportWindow, model: ModelName = "linear"
+) -> dict[str, Any]:
     check_model(model)
-    rows = await run_in_threadpool(state.reports.campaign_rois, scope, model)
-    return {"brand": scope.brand, "model": model, "campaigns": rows}
+
+    def run(w: Window) -> dict[str, Any]:
+        return {"campaigns": state.reports.campaign_rois(scope, model, window=w)}
+
+    out = await run_in_threadpool(run, window)
+    return {"brand": scope.brand, "model": model, **out, **await with_previous(run, window)}
 
 
 ECONOMICS_COLUMNS = [
@@ -224,14 +317,18 @@ ECONOMICS_COLUMNS = [
 async def economics(
     scope: TenantScope,
     state: State,
+    window: ReportWindow,
     model: ModelName = "linear",
     by: Annotated[Literal["creator", "note"], Query(description="creator (default) or note.")] = "creator",
     format: Format = "json",
 ) -> Any:
     check_model(model)
-    data = await run_in_threadpool(state.reports.economics, scope, model)
-    rows = data["creators" if by == "creator" else "notes"]
+
+    def run(w: Window) -> dict[str, Any]:
+        return {"rows": state.reports.economics(scope, model, window=w)["creators" if by == "creator" else "notes"]}
+
+    rows = (await run_in_threadpool(run, window))["rows"]
     if format == "csv":
         head = ["creator_id", "tier", "notes"] if by == "creator" else ["note_id", "title", "creator_id", "campaign_id"]
         return csv_response(rows, [*head, *ECONOMICS_COLUMNS], f"economics-{by}.csv")
-    return {"brand": scope.brand, "model": model, "by": by, "rows": rows}
+    return {"brand": scope.brand, "model": model, "by": by, "rows": rows, **await with_previous(run, window)}

@@ -1,0 +1,168 @@
+"""Date ranges and filters on every report: the parser, the API (narrower windows count less, comparison
+periods, 422s naming the parameter) and the console's shared range picker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hongmao.reports.period import Filters, Period, PeriodError, Window, parse, previous
+from webkit import Site, build_lake, running_site
+
+NEWEST = date(2025, 6, 20)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+# --- the parser (pure) -------------------------------------------------------------------------------------
+
+
+def test_presets_are_anchored_on_the_newest_day_not_the_clock() -> None:
+    assert parse({}, NEWEST) == Window()
+    assert parse({"range": "all"}, NEWEST).period is None
+    assert parse({"range": "yesterday"}, NEWEST).period == Period(NEWEST, NEWEST, preset="yesterday")
+    week = parse({"range": "7d"}, NEWEST).period
+    assert week is not None and (week.start, week.end, week.days) == (date(2025, 6, 14), NEWEST, 7)
+    month = parse({"range": "30d", "compare": "1"}, NEWEST).period
+    assert month is not None and month.compare and month.days == 30
+    assert month.previous() == Period(date(2025, 4, 22), date(2025, 5, 21))
+    assert parse({"range": "7d"}, None).period is None  # an empty lake has nothing to anchor on
+
+
+def test_custom_ranges_and_business_day_bounds() -> None:
+    p = parse({"from": "2025-06-01", "to": "2025-06-03"}, NEWEST).period
+    assert p == Period(date(2025, 6, 1), date(2025, 6, 3), preset="custom")
+    lo, hi = p.bounds(SHANGHAI)
+    assert lo == datetime(2025, 5, 31, 16, tzinfo=UTC) and hi == datetime(2025, 6, 3, 16, tzinfo=UTC)
+    open_end = parse({"from": "2025-06-10"}, NEWEST).period
+    assert open_end is not None and open_end.end == NEWEST
+    window = Window(Period(date(2025, 6, 8), date(2025, 6, 14), compare=True), Filters(tier="kol"))
+    before = previous(window)
+    assert before is not None and before.filters == window.filters
+    assert before.period == Period(date(2025, 6, 1), date(2025, 6, 7))
+    assert previous(parse({"range": "7d"}, NEWEST)) is None
+
+
+def test_filters_parse_to_one_spelling() -> None:
+    f = parse({"touches": "click, read", "disclosed": "no", "campaign": " c-1 ", "category": "skincare"}, NEWEST)
+    assert f.filters == Filters(campaign="c-1", category="skincare", touches=("read", "click"), disclosed=False)
+    assert f.filters.params() == {"campaign": "c-1", "category": "skincare", "touches": "read,click", "disclosed": "no"}
+    assert parse(f.filters.params(), NEWEST).filters == f.filters
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "says"),
+    [
+        ({"range": "fortnight"}, "range", "unknown range"),
+        ({"range": "7d", "from": "2025-06-01"}, "range", "preset"),
+        ({"range": "custom"}, "from", "needs from"),
+        ({"from": "June 1st"}, "from", "not a date"),
+        ({"from": "2025-06-10", "to": "2025-06-01"}, "to", "before"),
+        ({"from": "1900-01-01", "to": "2025-06-01"}, "to", "at most"),
+        ({"compare": "maybe", "range": "7d"}, "compare", "yes/no"),
+        ({"compare": "yes"}, "compare", "needs a date range"),
+        ({"touches": "telepathy"}, "touches", "unknown touch kind"),
+        ({"touches": ","}, "touches", "at least one"),
+        ({"disclosed": "sometimes"}, "disclosed", "yes/no"),
+        ({"campaign": "x" * 500}, "campaign", "at most"),
+    ],
+)
+def test_bad_parameters_name_the_field(params: dict[str, str], field: str, says: str) -> None:
+    with pytest.raises(PeriodError) as caught:
+        parse(params, NEWEST)
+    assert caught.value.field == field and says in caught.value.reason
+
+
+# --- the API on a simulated 20-day world ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    lake = build_lake(tmp_path_factory.mktemp("period"), users=300, days=20)
+    with running_site(lake) as s:
+        yield s
+
+
+def _get(site: Site, path: str, **params: str) -> Any:
+    with site.client(site.keys["lumiere"]) as c:
+        r = c.get(path, params=params)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def test_a_week_counts_less_than_the_whole_lake_and_the_days_add_up(site: Site) -> None:
+    whole = _get(site, "/api/v1/reports/overview")
+    week = _get(site, "/api/v1/reports/overview", range="7d")
+    assert whole["window"] == {"period": None, "filters": week["window"]["filters"]}
+    assert week["window"]["period"]["days"] == 7
+    assert 0 < week["orders"] < whole["orders"]
+    assert week["spend"] < whole["spend"]
+    days = _get(site, "/api/v1/reports/timeseries", range="7d")["days"]
+    assert len(days) == 7 and days[-1]["day"] == week["window"]["period"]["to"]
+    assert sum(d["orders"] for d in days) == week["orders"]
+    whole_funnel = _get(site, "/api/v1/reports/funnel")
+    week_funnel = _get(site, "/api/v1/reports/funnel", range="7d")
+    assert 0 < week_funnel["impressions"] < whole_funnel["impressions"]
+    notes = _get(site, "/api/v1/reports/attribution", range="7d")
+    assert notes["orders"] == week["orders"]
+
+
+def test_the_comparison_is_the_previous_period_of_the_same_length(site: Site) -> None:
+    week = _get(site, "/api/v1/reports/overview", range="7d", compare="yes")
+    period = week["window"]["period"]
+    assert period["previous"]["to"] < period["from"]
+    before = week["previous"]
+    assert isinstance(before, dict) and "orders" in before and "spend" in before
+    by_hand = _get(
+        site, "/api/v1/reports/overview", **{"from": period["previous"]["from"], "to": period["previous"]["to"]}
+    )
+    assert before["orders"] == by_hand["orders"] and before["gmv"] == by_hand["gmv"]
+    funnel = _get(site, "/api/v1/reports/funnel", range="7d", compare="1")
+    assert "impressions" in funnel["previous"]
+    attribution = _get(site, "/api/v1/reports/attribution", range="7d", compare="1", by="creator")
+    assert attribution["previous"]["by"] == "creator"
+
+
+def test_filters_narrow_the_reports(site: Site) -> None:
+    notes = _get(site, "/api/v1/reports/attribution")
+    kol = _get(site, "/api/v1/reports/economics", by="note", tier="kol")
+    everyone = _get(site, "/api/v1/reports/economics", by="note")
+    assert 0 < len(kol["rows"]) < len(everyone["rows"])
+    clicks_only = _get(site, "/api/v1/reports/attribution", touches="click")
+    assert clicks_only["total_orders"] < notes["total_orders"]
+    assert clicks_only["params"]["touches"] == ["click"]
+    campaigns = _get(site, "/api/v1/reports/campaign-roi")["campaigns"]
+    one = campaigns[0]["campaign_id"]
+    chosen = _get(site, "/api/v1/reports/economics", by="note", campaign=one)["rows"]
+    assert chosen and all(r["campaign_id"] == one for r in chosen)
+    nobody = _get(site, "/api/v1/reports/overview", item="no-such-item")
+    assert nobody["orders"] == 0
+
+
+def test_bad_parameters_are_422_naming_the_field(site: Site) -> None:
+    with site.client(site.keys["lumiere"]) as c:
+        for path in ["overview", "funnel", "timeseries", "attribution", "compare", "campaign-roi", "economics"]:
+            r = c.get(f"/api/v1/reports/{path}", params={"range": "7d", "to": "2025-13-40"})
+            assert r.status_code == 422, (path, r.text)
+            problems = r.json()["error"]["problems"]
+            assert problems[0]["field"] == "query.range", path
+        bad_day = c.get("/api/v1/reports/overview", params={"from": "2025-13-40"})
+        assert bad_day.status_code == 422 and bad_day.json()["error"]["problems"][0]["field"] == "query.from"
+        assert "not a date" in bad_day.json()["error"]["problems"][0]["reason"]
+        bad_kind = c.get("/api/v1/reports/attribution", params={"touches": "smell"})
+        assert bad_kind.json()["error"]["problems"][0]["field"] == "query.touches"
+    with site.client(site.operator) as c:
+        r = c.get("/api/v1/reports/platform", params={"disclosed": "perhaps"})
+        assert r.status_code == 422 and r.json()["error"]["problems"][0]["field"] == "query.disclosed"
+        week = c.get("/api/v1/reports/platform", params={"range": "7d", "compare": "1"}).json()
+        assert "brands" in week["previous"]
+
+
+def test_the_openapi_document_lists_the_range_parameters(site: Site) -> None:
+    with site.client() as c:
+        doc = c.get("/openapi.json").json()
+    names = {p["name"] for p in doc["paths"]["/api/v1/reports/overview"]["get"]["parameters"]}
+    assert {"range", "from", "to", "compare", "campaign", "tier", "item", "category", "touches", "disclosed"} <= names
