@@ -551,3 +551,30 @@ def test_shapley_splits_over_distinct_channels_not_touches() -> None:
     credits = by_channel(attribute_paths([PathRow(("a", "b", "a"), 6.0, 60.0, 0.0)], "shapley"))
     assert credits["a"].conversions == pytest.approx(3.0)  # linear would give a 4
     assert by_channel(attribute_paths([PathRow(("a", "b", "a"), 6.0, 60.0, 0.0)], "linear"))["a"].conversions == 4
+
+
+class _Unread:
+    """Stands for an input the engine did not compute: any use of it fails."""
+
+    def _refuse(self, *_: object) -> Any:
+        raise TypeError("an undeclared input was read")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _refuse
+    __hash__ = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("rule", sorted(rules.RULES))
+def test_each_rule_reads_only_the_inputs_it_declares(rule: str) -> None:
+    """The engine computes only the declared inputs (each is a window over every journey row): a rule that read
+    an undeclared one would fail on the engine. Undeclared inputs fail on any use here, and every declared one
+    is read."""
+    r, n, age = np.arange(4), np.full(4, 4.0), np.array([3.0, 2.0, 1.0, 0.0])
+    needs = rules.RULE_INPUTS[rule]
+    params = {"first_share": 0.4, "last_share": 0.4, "half_life": 7.0}
+    unread = _Unread()
+    out = rules.RULES[rule](r if "r" in needs else unread, n if "n" in needs else unread, age, params, np.where)
+    assert np.all(np.isfinite(np.broadcast_to(out, (4,))))
+    for dropped in needs:
+        with pytest.raises(TypeError, match="undeclared"):
+            rules.RULES[rule](unread if dropped == "r" else r, unread if dropped == "n" else n, age, params, np.where)

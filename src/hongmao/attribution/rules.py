@@ -79,6 +79,15 @@ RULES: dict[str, Callable[[Any, Any, Any, Mapping[str, float], Where], Any]] = {
     "time_decay": time_decay_rule,
 }
 NORMALISED = frozenset({"time_decay"})  # rules whose raw weights are divided by their path's sum
+#: What each rule's formula reads: ``r`` (the touch's rank) and ``n`` (the path's touch count). A caller that
+#: computes them per row (the engine: each is a window over every journey row) computes only these.
+RULE_INPUTS: dict[str, frozenset[str]] = {
+    "first": frozenset({"r"}),
+    "last": frozenset({"r", "n"}),
+    "linear": frozenset({"n"}),
+    "position": frozenset({"r", "n"}),
+    "time_decay": frozenset(),
+}
 
 
 def check_params(model: str, params: Mapping[str, float]) -> None:

@@ -52,15 +52,6 @@ def journeys(conv: Table, touch: Table, windows: Windows) -> Any:
     return j.filter(j.age <= window_seconds(j.kind, j.category, windows))
 
 
-#: The window columns each rule reads: ``r``, the touch's rank in its order's journey, and ``n``, the journey's
-#: touch count. Only those are computed (each is a window over every journey row).
-RULE_INPUTS: dict[str, frozenset[str]] = {
-    "first": frozenset({"r"}),
-    "last": frozenset({"r"}),
-    "linear": frozenset({"n"}),
-    "position": frozenset({"r", "n"}),
-    "time_decay": frozenset(),
-}
 #: Rules evaluated on the journey ranked from its newest touch: ``last`` is ``first`` of the reversed order, one
 #: ranking instead of a ranking and a count.
 MIRRORED = {"last": "first"}
@@ -76,7 +67,7 @@ def weights(j: Table, model: str, params: Mapping[str, float]) -> Any:
     rule = MIRRORED.get(model, model)
     order = [j.tt.desc(), j.touch_id.desc()] if model in MIRRORED else [j.tt, j.touch_id]
     whole = ibis.window(group_by=j.order_id)
-    needs = RULE_INPUTS[rule]
+    needs = rules.RULE_INPUTS[rule]
     if "r" in needs:
         j = j.mutate(r=ibis.row_number().over(ibis.window(group_by=j.order_id, order_by=order)))
     if "n" in needs:
