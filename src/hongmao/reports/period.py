@@ -253,3 +253,10 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
 def parse(params: Mapping[str, str], newest: date | None) -> Window:
     """A request's :class:`Window` from its query parameters; raises :class:`PeriodError` on a bad one."""
     return Window(parse_period(params, newest), parse_filters(params))
+
+
+def previous(window: Window) -> Window | None:
+    """The window to compare ``window`` with (same filters, the previous period), or None when not asked."""
+    if window.period is None or not window.period.compare:
+        return None
+    return Window(window.period.previous(), window.filters)
