@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hongmao.cleanroom.threshold import SUPPRESSED, strictest
+from hongmao.errors import InputError
 
 STAGES = ("A", "I", "TI", "P", "S")
 NONE = "none"  # no contact with the brand in a period
@@ -47,7 +48,7 @@ PURCHASE = ("market.order",)
 ADVOCACY = ("note.share", "market.review")
 
 
-class AipsError(ValueError):
+class AipsError(InputError):
     """A bad stage, rule or size: the message names the field and the reason."""
 
     def __init__(self, field: str, reason: str) -> None:
