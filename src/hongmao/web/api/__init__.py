@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hongmao.web.api import entities, ingest, keys, links, reports, schema, settle
+from hongmao.web.api import audiences, entities, ingest, keys, links, reports, schema, settle
 
 router = APIRouter(prefix="/api/v1")
-for module in (schema, ingest, reports, entities, links, keys, settle):
+for module in (schema, ingest, reports, entities, links, keys, settle, audiences):
     router.include_router(module.router)
 
 __all__ = ["router"]
