@@ -67,7 +67,9 @@ def console_steps(reports: Reports, scopes: list[Scope], model: str = DEFAULT_MO
         yield f"{who} campaigns", partial(reports.campaigns, scope, model)
         yield f"{who} campaign ROIs", partial(reports.campaign_rois, scope, model)
         yield f"{who} economics", partial(reports.economics, scope, model)  # the creators page
-        yield f"{who} items", partial(reports.items, scope)  # the links page
+        yield f"{who} items", partial(reports.items, scope)  # the links page, with the two below
+        yield f"{who} ownership", partial(reports.ownership, scope)
+        yield f"{who} link clicks", partial(reports.link_clicks, scope)
     if any(s.brand is None for s in scopes):
         yield "platform table", partial(reports.platform, model)
         yield "trust", reports.trust

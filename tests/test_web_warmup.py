@@ -1,0 +1,126 @@
+"""The report warm-up: after a lake change, the console's pages find their reports already computed (every
+cache lookup they make is a hit), and what the warm-up computed is what a cold computation gives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from conftest import event, user
+from webkit import Site, console_client, lake_copy, running_site
+
+#: Every console page a brand's analyst opens at its defaults; operators see the platform pages too.
+BRAND_PAGES = (
+    "/console/",
+    "/console/funnel",
+    "/console/notes",
+    "/console/creators",
+    "/console/campaigns",
+    "/console/models",
+    "/console/links",
+)
+OPERATOR_PAGES = (*BRAND_PAGES, "/console/platform", "/console/trust")
+#: Long enough for a slow shared machine; the test asserts on counts, never on time.
+WAIT_SECONDS = 600.0
+T = "2025-06-05T10:00:00+08:00"
+
+
+def lookups(result: str) -> float:
+    value = REGISTRY.get_sample_value("hongmao_report_cache_lookups_total", {"result": result})
+    return value or 0.0
+
+
+@pytest.fixture
+def site(tmp_path: Any) -> Iterator[Site]:
+    with running_site(lake_copy(tmp_path / "lake")) as s:
+        yield s
+
+
+def warmed(site: Site) -> Any:
+    warmup = site.state.extras["warmup"]
+    warmup.start()
+    assert warmup.wait_warm(WAIT_SECONDS), "the warm-up did not finish"
+    return warmup
+
+
+def misses_opening(site: Site, pages: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """Cache misses each page's first view makes, signed in with the key named beside it."""
+    out = {}
+    for key, paths in pages.items():
+        c = console_client(site, key)
+        try:
+            for path in paths:
+                before = lookups("miss")
+                response = c.get(path)
+                assert response.status_code == 200, (path, response.status_code)
+                out[f"{path} as {key[:8]}"] = int(lookups("miss") - before)
+        finally:
+            c.close()
+    return out
+
+
+def test_after_a_lake_change_every_console_page_hits_the_warm_cache(site: Site) -> None:
+    pages = {
+        site.operator: OPERATOR_PAGES,
+        site.keys["lumiere"]: BRAND_PAGES,
+        site.keys["beibei"]: BRAND_PAGES,
+    }
+    warmup = warmed(site)
+    try:
+        first = site.state.reports.view.version()
+        hits = lookups("hit")
+        assert set(misses_opening(site, pages).values()) == {0}
+        assert lookups("hit") > hits  # the pages did look in the cache
+
+        # A lake change (an ingest through the API): the next version is warmed before anyone asks.
+        with site.client(site.operator) as c:
+            search = event("market.search", T, "warm-1", user=user(1), query="lumiere 面霜")
+            sent = c.post("/api/v1/events", json=[search])
+            assert sent.status_code == 200 and sent.json()["accepted"] == 1, sent.text
+        assert site.state.reports.view.version() != first
+        done = warmup.steps_done
+        assert warmup.wait_warm(WAIT_SECONDS), "the warm-up did not finish"
+        assert warmup.steps_done > done and warmup.failures == 0
+        assert set(misses_opening(site, pages).values()) == {0}
+    finally:
+        warmup.stop()
+
+
+def test_warmed_reports_are_what_a_cold_computation_gives(site: Site) -> None:
+    from hongmao.engine.attribute import MODELS
+    from hongmao.reports.scope import Scope
+    from hongmao.reports.service import Reports
+
+    warmup = warmed(site)
+    warmup.stop()
+    cold = Reports(site.state.lake, privacy_k=site.state.reports.privacy_k)
+    for scope in (Scope(None), Scope("lumiere")):
+        for name, ask in (
+            ("overview", lambda r, s=scope: r.overview(s)),
+            ("campaign_rois", lambda r, s=scope: r.campaign_rois(s)),
+            ("economics", lambda r, s=scope: r.economics(s)),
+            ("compare", lambda r, s=scope: r.compare(s, "note", list(MODELS), 15, "linear")),
+        ):
+            misses = lookups("miss")
+            warm = ask(site.state.reports)
+            assert lookups("miss") == misses, f"{name} of {scope} was not warmed"
+            assert dump(warm) == dump(ask(cold)), f"{name} of {scope} differs from a cold computation"
+
+
+def test_a_warmup_never_started_stops_quietly_and_never_twice(site: Site) -> None:
+    warmup = site.state.extras["warmup"]
+    warmup.stop()  # never started: nothing to stop
+    warmup.start()
+    thread = warmup._thread
+    warmup.start()  # one owner: a second start keeps the running thread
+    assert warmup._thread is thread
+    warmup.stop()
+    assert thread is not None and not thread.is_alive()
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
