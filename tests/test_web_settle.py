@@ -1,0 +1,169 @@
+"""Settlement over the API and in the console: statements (JSON and CSV, the operator's, a brand's and one
+creator's own), payouts, holds and ROI guarantees, with tenancy checked on every read and every write: a brand
+key naming another brand's program, contract, campaign or creator gets 403 or 404 and changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from hongmao.reports.scope import Scope
+from simkit import small_world
+from webkit import Site, console_client, copy_lake, running_site
+
+ME, OTHER = "lumiere", "beibei"
+THROUGH = "2025-07-31T00:00:00+00:00"
+
+
+def program(pid: str, brand: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"program_id": pid, "credit": "linear", "hold_days": 1, "terms": [{"rate": 0.1}]}
+    if brand is not None:
+        body["brand"] = brand
+    return body
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    # The simulation tests' world (1,500 people, 16 days, 3 brands): both brands' creators earn commissions.
+    lake = copy_lake(small_world(tmp_path_factory)[1], tmp_path_factory.mktemp("web-settle") / "lake")
+    with running_site(lake) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def settled(site: Site) -> dict[str, Any]:
+    """Both brands' programs, settled by each brand's own key, then the operator's view of everything."""
+    out: dict[str, Any] = {}
+    for brand in (ME, OTHER):
+        with site.client(site.keys[brand]) as c:
+            made = c.post("/api/v1/settle/programs", json=program(f"p-{brand}", None))
+            assert made.status_code == 201, made.text
+            assert made.json()["program"]["brand"] == brand  # a brand key's program is its own
+            run = c.post("/api/v1/settle/runs", json={"through": THROUGH})
+            assert run.status_code == 200, run.text
+            out[brand] = run.json()
+    with site.client(site.operator) as c:
+        out["all"] = c.get("/api/v1/settle/statements").json()["rows"]
+    assert {r["brand"] for r in out["all"]} == {ME, OTHER}
+    return out
+
+
+def creators_of(rows: list[dict[str, str]], brand: str) -> set[str]:
+    return {r["creator_id"] for r in rows if r["brand"] == brand}
+
+
+def test_statements_are_scoped_and_the_csv_says_what_the_json_says(site: Site, settled: dict[str, Any]) -> None:
+    with site.client(site.keys[ME]) as c:
+        mine = c.get("/api/v1/settle/statements").json()
+        assert mine["rows"] and {r["brand"] for r in mine["rows"]} == {ME}
+        assert mine["rows"] == [r for r in settled["all"] if r["brand"] == ME]
+        assert c.get("/api/v1/settle/statements", params={"brand": OTHER}).status_code == 403
+        response = c.get("/api/v1/settle/statements", params={"format": "csv"})
+        assert response.headers["content-type"].startswith("text/csv")
+        table = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert [r["creator_id"] for r in table] == [r["creator_id"] for r in mine["rows"]]
+        assert sum(Decimal(r["earned"]) for r in table) == sum(Decimal(r["earned"]) for r in mine["rows"]) > 0
+        # One creator's own statement: the same lines as the brand's, for that creator only.
+        creator = mine["rows"][0]["creator_id"]
+        own = c.get(f"/api/v1/settle/statements/creators/{creator}").json()["rows"]
+        assert own == [r for r in mine["rows"] if r["creator_id"] == creator]
+        assert c.get("/api/v1/settle/statements", params={"period": "July"}).status_code == 422
+
+
+def test_a_brand_key_cannot_read_or_act_on_another_brands_ids(site: Site, settled: dict[str, Any]) -> None:
+    theirs = sorted(creators_of(settled["all"], OTHER) - creators_of(settled["all"], ME))
+    assert theirs, "the fixture world gives the other brand no creator of its own"
+    before = [r for r in settled["all"] if r["brand"] == OTHER]
+    with site.client(site.keys[ME]) as c:
+        # Reads: another brand's creator is not found.
+        assert c.get(f"/api/v1/settle/statements/creators/{theirs[0]}").status_code == 404
+        # Writes: a program, a contract or a decision for another brand or on its ids.
+        assert c.post("/api/v1/settle/programs", json=program("p-hijack", OTHER)).status_code == 403
+        decision = {"action": "void", "reason": "not mine to void"}
+        assert c.post(f"/api/v1/settle/holds/{theirs[0]}/decisions", json=decision).status_code == 404
+        contract = {"guarantee_id": "g-hijack", "campaign_id": "x", "target_roi": 2, "share": 0.5, "brand": OTHER}
+        assert c.post("/api/v1/settle/guarantees", json=contract).status_code == 403
+        rival_campaign = sorted(site.state.reports.ownership(Scope(OTHER)).campaigns)[0]
+        mine_only = {**contract, "brand": ME, "campaign_id": rival_campaign}
+        assert c.post("/api/v1/settle/guarantees", json=mine_only).status_code == 404
+        assert c.post("/api/v1/settle/runs", json={"through": THROUGH}, params={"brand": OTHER}).status_code == 403
+        assert c.post("/api/v1/settle/payouts", json={"period": "2025-07"}, params={"brand": OTHER}).status_code == 403
+    with site.client(site.keys[OTHER]) as c:
+        assert c.get("/api/v1/settle/statements").json()["rows"] == before  # nothing moved
+        assert [p["program_id"] for p in c.get("/api/v1/settle/programs").json()["programs"]] == [f"p-{OTHER}"]
+
+
+def test_guarantees_over_the_api_are_the_brands_own(site: Site, settled: dict[str, Any]) -> None:
+    campaign = sorted(site.state.reports.ownership(Scope(ME)).campaigns)[0]
+    contract = {"guarantee_id": "g-web", "campaign_id": campaign, "target_roi": 2, "share": 0.5}
+    contract.update({"x_days": 0, "measure": "attributed", "spend": 1000})
+    with site.client(site.keys[ME]) as c:
+        made = c.post("/api/v1/settle/guarantees", json=contract)
+        assert made.status_code == 201, made.text
+        assert made.json()["guarantee"]["brand"] == ME
+        assert c.post("/api/v1/settle/guarantees", json={**contract, "share": 0.9}).status_code == 422
+        listed = c.get("/api/v1/settle/guarantees").json()["guarantees"]
+        assert [g["guarantee_id"] for g in listed] == ["g-web"] and listed[0]["due"]
+        bad = c.post("/api/v1/settle/guarantees", json={**contract, "guarantee_id": "g2", "target_roi": -1})
+        assert bad.status_code == 422 and "target_roi" in bad.json()["error"]["message"]
+    with site.client(site.keys[OTHER]) as c:
+        assert c.get("/api/v1/settle/guarantees/g-web").status_code == 404
+        assert c.post("/api/v1/settle/guarantees/g-web/settle", json={}).status_code == 404
+        assert c.get("/api/v1/settle/guarantees").json()["guarantees"] == []
+    with site.client(site.operator) as c:
+        assert c.get("/api/v1/settle/guarantees/g-web").json()["brand"] == ME
+    # Settled at its due date by the brand: the statement, once; the console shows it with its reasons.
+    with site.client(site.keys[ME]) as c:
+        due = listed[0]["due"]
+        early = c.post("/api/v1/settle/guarantees/g-web/settle", json={"at": "2025-01-01T00:00:00+00:00"})
+        assert early.status_code == 422 and "not due until" in early.json()["error"]["message"]
+        done = c.post("/api/v1/settle/guarantees/g-web/settle", json={"at": due})
+        assert done.status_code == 200, done.text
+        statement = done.json()
+        assert statement["new"] and statement["measure"] == "attributed" and statement["owed"]
+        again = c.post("/api/v1/settle/guarantees/g-web/settle", json={"at": due}).json()
+        assert not again["new"] and again["owed"] == statement["owed"] and again["why"] == statement["why"]
+    c = console_client(site, site.keys[ME])
+    try:
+        page = c.get("/console/guarantees")
+        assert page.status_code == 200 and "效果对赌结算" in page.text
+        assert f"<b>{statement['owed']}</b>" in page.text and statement["measured_roi"] in page.text
+    finally:
+        c.close()
+
+
+def test_a_payout_pays_once_and_the_statement_shows_it(site: Site, settled: dict[str, Any]) -> None:
+    with site.client(site.keys[ME]) as c:
+        first = c.post("/api/v1/settle/payouts", json={"period": "2025-07"})
+        assert first.status_code == 200, first.text
+        again = c.post("/api/v1/settle/payouts", json={"period": "2025-07"}, params={"format": "csv"})
+        rows = list(csv.DictReader(io.StringIO(again.content.decode("utf-8-sig"))))
+        assert [dict(r) for r in rows] == first.json()["rows"]  # the same file, nothing paid twice
+        paid = sum(Decimal(r["amount"]) for r in rows)
+        lines = c.get("/api/v1/settle/statements", params={"period": "2025-07"}).json()["rows"]
+        assert sum(Decimal(r["paid"]) for r in lines) == paid
+
+
+def test_the_console_shows_statements_and_guarantees_in_both_languages(site: Site, settled: dict[str, Any]) -> None:
+    c = console_client(site, site.keys[ME])
+    try:
+        page = c.get("/console/settle")
+        assert page.status_code == 200 and "博主佣金对账单" in page.text
+        assert OTHER not in page.text.split("<main>")[1].split('id="statements"')[1]
+        creator = sorted(creators_of(settled["all"], ME))[0]
+        own = c.get("/console/settle", params={"creator": creator})
+        assert own.status_code == 200 and creator in own.text
+        theirs = sorted(creators_of(settled["all"], OTHER) - creators_of(settled["all"], ME))[0]
+        assert c.get("/console/settle", params={"creator": theirs}).status_code == 404
+        english = c.get("/console/settle", params={"lang": "en"})
+        assert "Creator commission statements" in english.text and "Earned" in english.text
+        exported = c.get("/console/settle.csv")
+        assert exported.content.decode("utf-8-sig").splitlines()[0].startswith("period,brand,creator_id,earned")
+        assert c.get("/console/settle", params={"period": "bad"}).status_code == 422
+    finally:
+        c.close()
