@@ -10,6 +10,7 @@ import sys
 import typer
 
 from hongmao.cli import attribute_cmd as attribute_cmd
+from hongmao.cli import audiences_cmd as audiences_cmd
 from hongmao.cli import demo_cmd as demo_cmd
 from hongmao.cli import ingest_cmd as ingest_cmd
 from hongmao.cli import keys_cmd as keys_cmd
@@ -44,6 +45,7 @@ serve_cmd.register(app)
 trust_cmd.register(app)
 match_cmd.register(app)
 settle_cmd.register(app)
+audiences_cmd.register(app)
 
 
 def main() -> None:
