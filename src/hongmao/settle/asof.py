@@ -69,6 +69,11 @@ def campaign_of(session: Session, campaign_id: str, brand: str | None) -> tuple[
     return info, brand_categories(session, session.events).get(info.brand)
 
 
+def campaign_ends(session: Session) -> dict[str, datetime]:
+    """Every declared campaign's end, by id."""
+    return {cid: info.end for cid, info in campaigns(session, session.events).items()}
+
+
 def cycle_days(session: Session, category: str | None) -> tuple[int, str]:
     """x for a contract that leaves it to the category: the lake's estimated decision cycle (q=0.9), else the
     documented default of :mod:`hongmao.settle.programs`."""

@@ -1,5 +1,6 @@
 """What the lake says, for settlement: credited orders (by click chain or a rule model), refunds up to a date,
-and the creators the trust guard flags. The only module of the package that runs the engine.
+and the creators the trust guard flags. With :mod:`hongmao.settle.asof` (the lake cut at a date), the only
+modules of the package that run the engine's queries.
 
 Amounts leave the engine as the lake's float yuan and become integer cents here, once (through their decimal
 text, so 19.9 is 1990 cents, not 1989).

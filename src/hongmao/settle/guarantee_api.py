@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hongmao.engine.campaign import campaigns
 from hongmao.engine.session import Session
 from hongmao.errors import InputError
 from hongmao.settle import asof, store
@@ -131,8 +130,7 @@ def listing(
     ends: dict[str, datetime] = {}
     if any(g.guarantee_id not in settled for g in found):
         with Session(_segments(data_dir, catalog_url)) as session:
-            known = campaigns(session, session.events)
-            ends = {cid: info.end for cid, info in known.items()}
+            ends = asof.campaign_ends(session)
     for g in found:
         s = settled.get(g.guarantee_id)
         due = datetime.fromisoformat(s["due"]) if s else None

@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from hongmao.errors import InputError
-from hongmao.settle.programs import _decimal, to_cents
+from hongmao.settle.programs import non_negative, to_cents
 from hongmao.settle.statements import yuan
 
 MEASURES = ("attributed", "incremental")
@@ -102,23 +102,23 @@ def parse_guarantee(spec: Any, where: str = "guarantee") -> Guarantee:
     campaign = _ident(spec, "campaign_id", where)
     if "target_roi" not in spec:
         raise InputError(f"{where}: field 'target_roi' is required (net GMV / spend, e.g. 3)")
-    target = _decimal(spec["target_roi"], f"{where}.target_roi")
+    target = non_negative(spec["target_roi"], f"{where}.target_roi")
     if target <= 0:
         raise InputError(f"{where}.target_roi: must be above 0, got {spec['target_roi']!r}")
     if "share" not in spec:
         raise InputError(f"{where}: field 'share' is required (the fraction of the shortfall returned, e.g. 0.5)")
-    share = _decimal(spec["share"], f"{where}.share")
+    share = non_negative(spec["share"], f"{where}.share")
     if share > 1:
         raise InputError(f"{where}.share: a fraction of the shortfall (0.5 = half), got {spec['share']!r}")
     spend = spec.get("spend")
-    spend_cents = to_cents(_decimal(spend, f"{where}.spend")) if spend is not None else None
+    spend_cents = to_cents(non_negative(spend, f"{where}.spend")) if spend is not None else None
     if spend_cents is not None and spend_cents <= 0:
         raise InputError(f"{where}.spend: must be above 0, got {spend!r}")
     x = spec.get("x_days")
     if x is not None and (isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 365):
         raise InputError(f"{where}.x_days: a whole number of days after the campaign's end (0-365), got {x!r}")
     cap = spec.get("cap")
-    confidence = _decimal(spec.get("confidence", "0.95"), f"{where}.confidence")
+    confidence = non_negative(spec.get("confidence", "0.95"), f"{where}.confidence")
     if not Decimal("0.5") <= confidence < 1:
         raise InputError(f"{where}.confidence: between 0.5 and 1 (0.95 = a 95% interval), got {confidence}")
     return Guarantee(
@@ -132,7 +132,7 @@ def parse_guarantee(spec: Any, where: str = "guarantee") -> Guarantee:
         x_days=x,
         x_from=str(spec.get("x_from") or "set"),
         model=_choice(spec, "model", ATTRIBUTION_MODELS, "linear", where),
-        cap_cents=to_cents(_decimal(cap, f"{where}.cap")) if cap is not None else None,
+        cap_cents=to_cents(non_negative(cap, f"{where}.cap")) if cap is not None else None,
         straddle=_choice(spec, "straddle", STRADDLE_RULES, "point", where),
         confidence=confidence,
         name=str(spec.get("name") or ""),

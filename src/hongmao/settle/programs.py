@@ -54,7 +54,7 @@ def to_cents(yuan: Decimal) -> int:
     return int((yuan * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _decimal(value: Any, where: str) -> Decimal:
+def non_negative(value: Any, where: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise InputError(f"{where}: expected a number, got {value!r}")
     try:
@@ -141,21 +141,21 @@ def _term(row: Any, where: str) -> Term:
     has_rate = "rate" in row or "tiers" in row
     if has_rate == ("flat" in row):
         raise InputError(f"{where}: give either rate (and/or tiers) or flat, not both or neither")
-    rate = _decimal(row["rate"], f"{where}.rate") if "rate" in row else None
+    rate = non_negative(row["rate"], f"{where}.rate") if "rate" in row else None
     if rate is not None and rate > 1:
         raise InputError(f"{where}.rate: a fraction of the order value (0.1 = 10%), got {row['rate']!r}")
     tiers = []
     for i, tier in enumerate(row.get("tiers") or []):
         if not isinstance(tier, dict) or set(tier) != {"from", "rate"}:
             raise InputError(f"{where}.tiers[{i}]: expected {{from, rate}}, got {tier!r}")
-        tier_rate = _decimal(tier["rate"], f"{where}.tiers[{i}].rate")
+        tier_rate = non_negative(tier["rate"], f"{where}.tiers[{i}].rate")
         if tier_rate > 1:
             raise InputError(f"{where}.tiers[{i}].rate: a fraction (0.1 = 10%), got {tier['rate']!r}")
-        tiers.append(Tier(to_cents(_decimal(tier["from"], f"{where}.tiers[{i}].from")), tier_rate))
+        tiers.append(Tier(to_cents(non_negative(tier["from"], f"{where}.tiers[{i}].from")), tier_rate))
     if [t.from_cents for t in tiers] != sorted({t.from_cents for t in tiers}):
         raise InputError(f"{where}.tiers: thresholds must increase")
-    flat = to_cents(_decimal(row["flat"], f"{where}.flat")) if "flat" in row else None
-    cap = to_cents(_decimal(row["cap"], f"{where}.cap")) if row.get("cap") is not None else None
+    flat = to_cents(non_negative(row["flat"], f"{where}.flat")) if "flat" in row else None
+    cap = to_cents(non_negative(row["cap"], f"{where}.cap")) if row.get("cap") is not None else None
     return Term(dict(sorted(scope.items())), rate, flat, tuple(tiers), cap)
 
 
@@ -192,7 +192,7 @@ def parse_program(spec: Any, where: str = "program") -> Program:
         credit=credit,
         hold_days=hold,
         refund_window_days=int(window),
-        monthly_cap_cents=to_cents(_decimal(cap, f"{where}.monthly_cap")) if cap is not None else None,
+        monthly_cap_cents=to_cents(non_negative(cap, f"{where}.monthly_cap")) if cap is not None else None,
         name=str(spec.get("name") or ""),
         spec=json.loads(json.dumps(spec, default=str, sort_keys=True)),
     )
