@@ -15,7 +15,10 @@ The generative model, per person u and brand b, one day at a time:
 * note-caused buyers who clicked the causing note's link today mostly buy in that session (the order carries
   the click id); the others search the brand on the marketplace first (回搜) and buy without any click id;
 * refunds and reviews follow days later; an order caused by a deceptive note is far more likely to be
-  refunded as not_as_described and rated low.
+  refunded as not_as_described and rated low. How much more varies by creator (some oversell a little, some a
+  lot: ``deception_strength``), and every category has its own base rates of refunds and disappointed buyers
+  (``category_refund_factor``: clothing that does not fit is refunded far more than snacks), so a detector must
+  judge a creator against the norm of what their buyers bought, not a global rate.
 
 Hazards add, so a campaign's effect on its treated group is the sum of its notes' terms: the holdout contrast
 (treated minus held-out, scaled) estimates the campaign's caused orders in the truth.
@@ -47,6 +50,10 @@ MEMORY_CYCLES = 4.0  # a touch is forgotten after this many decision cycles (exp
 MAX_LOG_DAYS = 120
 HONEST_NOT_AS_DESCRIBED = 0.01
 OTHER_REFUND = 0.05
+CATEGORY_REFUND_SPREAD = 0.6  # log-sd of a category's refund and disappointment rates around the defaults
+CATEGORY_REFUND_RANGE = (0.3, 4.0)
+CATEGORY_DISAPPOINTED = 0.03  # an honest buyer's extra chance of disappointment per unit of factor above 1
+DECEPTION_STRENGTH = (0.25, 1.25)  # a deceptive creator's excess, as a multiple of cfg.deceptive_refund_rate
 OTHER_REASONS = (("quality", 0.3), ("damaged", 0.15), ("changed_mind", 0.35), ("late_delivery", 0.1), ("other", 0.1))
 REVIEW_RATE, DISAPPOINTED_REVIEW_RATE = 0.3, 0.6
 RATINGS_CONTENT = (0.03, 0.03, 0.08, 0.24, 0.62)  # P(rating 1..5)
@@ -152,6 +159,14 @@ class Commerce:
         self.cum_reasons = _cum(tuple(p for _, p in OTHER_REASONS))
         self.cum_content = _cum(RATINGS_CONTENT)
         self.cum_disappointed = _cum(RATINGS_DISAPPOINTED)
+        # Base rates per category and deception strength per creator come from a child of the commerce stream
+        # (spawning leaves the stream itself untouched: every order is drawn as before).
+        vary = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])  # type: ignore[attr-defined]
+        low, high = CATEGORY_REFUND_RANGE
+        self.category_refund_factor = np.clip(
+            np.exp(vary.normal(0.0, CATEGORY_REFUND_SPREAD, len(w.categories))), low, high
+        )
+        self.deception_strength = vary.uniform(*DECEPTION_STRENGTH, len(w.creators))
 
     # -- intent bookkeeping ---------------------------------------------------------------------------------
     def _add_touches(self, day: int, touches: Touches) -> None:
@@ -438,7 +453,9 @@ class Commerce:
                 c = int(w.na.campaign[n])
                 if c >= 0:
                     self.tallies[c].credited += wt
-            self._after_sale(t, order_id, user, source, amount, incremental and w.notes[cause].deceptive, r[16:24])
+            deceived = incremental and w.notes[cause].deceptive
+            excess = self.deception_strength[w.notes[cause].creator] * w.cfg.deceptive_refund_rate if deceived else 0.0
+            self._after_sale(t, order_id, user, source, amount, item.category, excess, r[16:24])
             records.append(
                 {
                     "order_id": order_id,
@@ -491,18 +508,29 @@ class Commerce:
         return parts, sv.empty, extra
 
     def _after_sale(
-        self, t: int, order_id: str, user: str, source: str, amount: int, deceived: bool, r: list[float]
+        self,
+        t: int,
+        order_id: str,
+        user: str,
+        source: str,
+        amount: int,
+        category: int,
+        excess: float,
+        r: list[float],
     ) -> None:
         """Schedule the refund and review of an order (dropped when they fall after the last day).
 
-        A buyer whom a deceptive note persuaded gets something other than what was promised: a
-        not_as_described refund and a low rating are far more likely.
+        A buyer whom a deceptive note persuaded (``excess`` > 0: that note's creator's extra chance of a
+        not_as_described refund) gets something other than what was promised: a not_as_described refund and a
+        low rating are far more likely. The item's category sets the base rates every buyer has.
         """
-        not_as_described = HONEST_NOT_AS_DESCRIBED + (self.w.cfg.deceptive_refund_rate if deceived else 0.0)
+        deceived = excess > 0
+        factor = float(self.category_refund_factor[category])
+        not_as_described = HONEST_NOT_AS_DESCRIBED * factor + excess
         reason = None
         if r[0] < not_as_described:
             reason = "not_as_described"
-        elif r[0] < not_as_described + OTHER_REFUND:
+        elif r[0] < not_as_described + OTHER_REFUND * factor:
             reason = OTHER_REASONS[_pick(self.cum_reasons, r[1])][0]
         review_t = t + 2 * DAY + int(r[2] * 8 * DAY)
         if reason is not None:
@@ -516,7 +544,10 @@ class Commerce:
                 f'{{"order_id":"{order_id}","amount":{money(cents)},"reason":"{reason}","user":"{user}"}}',
             )
             review_t = max(review_t, refund_t + 3600)
-        disappointed = reason == "not_as_described" or (deceived and r[5] < 0.6)
+        honest_disappointed = CATEGORY_DISAPPOINTED * max(factor - 1.0, 0.0)
+        disappointed = reason == "not_as_described" or r[5] < (
+            min(0.6, 1.5 * excess) if deceived else honest_disappointed
+        )
         if r[7] < (DISAPPOINTED_REVIEW_RATE if disappointed else REVIEW_RATE):
             rating = 1 + _pick(self.cum_disappointed if disappointed else self.cum_content, r[6])
             texts = REVIEW_TEXT[rating]

@@ -11,6 +11,10 @@ spend. How much a record says depends on how the deal was made:
 The one exception is a deal paid off-platform (an off-platform seeding wave, :mod:`hongmao.sim.seeding`): the
 brand logs nothing, and the note carries no label, link or boost.
 
+Many creators are placed by an agency (MCN), and a platform order names it (``agency``; a private deal does
+half the time). Agencies mix honest and deceptive creators: a few are lax about overselling and sign deceptive
+creators more readily, most are not, so an agency is a hint about a creator and never proof.
+
 Boosted notes get one ``note.boosted`` for a week of promotion. The draws come from their own random stream
 (``deal_rng``), so adding the books changed no other event of a world.
 """
@@ -26,6 +30,10 @@ from hongmao.sim.world import BOOST_FEE, FEE_AUDIENCE, KOC_FEE, KOL_FEE, World
 from hongmao.sim.writer import EventSink, dumps
 
 BOOST_DAYS = 7
+CREATORS_PER_AGENCY = 12
+AGENCY_SHARE = 0.7  # creators placed by an agency
+LAX_AGENCY_SHARE = 0.3  # agencies lax about overselling ...
+LAX_PULL = 3.0  # ... which a deceptive creator is this many times likelier to join than a strict one
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +49,20 @@ class Deal:
     filed: bool
     t: int  # when the brand logs it
     names_note: bool
+
+
+def draw_agencies(world: World, rng: np.random.Generator) -> list[int]:
+    """Each creator's agency (-1: none). Deceptive creators lean toward the lax agencies; honest ones do not."""
+    n_agencies = max(2, len(world.creators) // CREATORS_PER_AGENCY)
+    lax = rng.random(n_agencies) < LAX_AGENCY_SHARE
+    out = []
+    for creator in world.creators:
+        if rng.random() >= AGENCY_SHARE:
+            out.append(-1)
+            continue
+        weight = np.where(lax, LAX_PULL if creator.deceptive else 1.0, 1.0)
+        out.append(int(rng.choice(n_agencies, p=weight / weight.sum())))
+    return out
 
 
 def draw_deals(world: World, rng: np.random.Generator) -> list[Deal]:
@@ -77,6 +99,8 @@ class BrandBooks:
         self.w = world
         self.sink = sink
         self.deals = draw_deals(world, rng)
+        self.agency = draw_agencies(world, rng)  # after the deals: their draws are as before
+        self._agency_known = {deal.id: deal.names_note or rng.random() < 0.5 for deal in self.deals}
         self._by_day: dict[int, list[Deal]] = {}
         for deal in self.deals:
             self._by_day.setdefault(deal.t // DAY, []).append(deal)
@@ -101,6 +125,9 @@ class BrandBooks:
                 data["note_id"] = w.notes[deal.note].id
             if deal.campaign >= 0:
                 data["campaign_id"] = w.campaigns[deal.campaign].id
+            agency = self.agency[deal.creator]
+            if agency >= 0 and self._agency_known[deal.id]:
+                data["agency"] = f"mcn-{agency:03d}"
             self.sink.emit("brand", deal.t, "collaboration.created", "brand", dumps(data))
         for n in self._boosts.get(day, []):
             note = w.notes[n]
