@@ -179,8 +179,15 @@ def evaluate(world: Path, report: dict[str, Any], evaluable: int) -> dict[str, d
 
 
 def ranking(report: dict[str, Any], truth: set[str]) -> dict[str, dict[str, Any]]:
-    """Precision at k of the creators ranked by deceptive score, and the ranking's AUC (as a 'precision')."""
-    scored = [(float(e["score"]), e["creator_id"]) for e in report["creators"] if e.get("score") is not None]
+    """Precision at k of the creators ranked by their pooled P(deceptive) (the excess score when the report has
+    none), and the ranking's AUC (as a 'precision')."""
+
+    def rank_value(e: dict[str, Any]) -> float | None:
+        ev = e["evidence"].get("deceptive") or {}
+        value = ev.get("p_deceptive", e.get("score"))
+        return None if value is None else float(value)
+
+    scored = [(v, e["creator_id"]) for e in report["creators"] if (v := rank_value(e)) is not None]
     scored.sort(key=lambda x: (-x[0], x[1]))
     out: dict[str, dict[str, Any]] = {}
     for k in (5, 10, 20):

@@ -11,6 +11,8 @@ import pytest
 
 import hongmao
 from hongmao import api
+from hongmao.sim.config import WorldConfig
+from hongmao.trust.pooled import PoolRules
 
 pytestmark = pytest.mark.slow  # one 4,000-person world, simulated and ingested: about a minute
 
@@ -22,7 +24,10 @@ def lines(path: Path) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     root = tmp_path_factory.mktemp("trust-world")
-    summary = hongmao.simulate(root / "world", seed=11, users=4_000, days=30, brands=4)
+    # deceivers a little blunter than the default (how much each oversells still varies by creator): a world this
+    # small gives each of them few orders, and the flag must still convict the clearest
+    config = WorldConfig(deceptive_refund_rate=0.6)
+    summary = hongmao.simulate(root / "world", seed=11, users=4_000, days=30, brands=4, config=config)
     hongmao.ingest([str(p) for p in summary.files], root / "lake")
     return root, api.trust_report(root / "lake", include_accounts=True)
 
@@ -90,7 +95,11 @@ def test_the_watch_list_comes_before_the_flag_and_holds_more_deceivers(world: tu
     assert watched and not any("deceptive" in e["flags"] for e in watched)  # a stage of its own
     assert {e["evidence"]["deceptive"]["stage"] for e in watched} == {"watch"}
     assert {e["evidence"]["deceptive"]["stage"] for e in flagged} == {"flag"}
-    assert all(e["evidence"]["deceptive"]["p_exceed"] >= 0.5 for e in watched)
+    level = PoolRules().watch_level
+    assert all(
+        e["evidence"]["deceptive"]["p_exceed"] >= 0.5 or e["evidence"]["deceptive"]["p_deceptive"] >= level
+        for e in watched
+    )
     caught = sum(creators[e["creator_id"]]["deceptive"] for e in watched + flagged)
     assert caught > sum(creators[e["creator_id"]]["deceptive"] for e in flagged)
     assert report["summary"]["watched_creators"] == {"deceptive": len(watched)}

@@ -7,7 +7,10 @@ time of the first bad outcome is kept, so the score can tell how complete an ord
 yesterday has had no time to be refunded).
 
 Credit comes from the engine's journeys and rule weights (:mod:`hongmao.engine.credit`): each order's in-window
-touches, weighted by the chosen model, summed per note or creator.
+touches, weighted by the chosen model, summed per note or creator. Each credit row also names the entity's
+group, which the pooled judgement (:mod:`hongmao.trust.pooled`) shares evidence across: a note's creator, and a
+creator's agency (MCN) as the brands' collaboration records name it (none when no record does). Each order
+carries its item's category, the norm its baseline is shrunk toward.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ LOW_RATING = 2
 
 
 def order_outcomes(ev: Table) -> Any:
-    """One row per order: order_id, item_id, t, refund, nad, low, bad (booleans) and the time each was first seen
-    (refund_t, nad_t, low_t, bad_t; null when it did not happen)."""
+    """One row per order: order_id, item_id, category, t, refund, nad, low, bad (booleans) and the time each was
+    first seen (refund_t, nad_t, low_t, bad_t; null when it did not happen)."""
     conv = tables.conversions(ev)
     rf = ev.filter(ev.type == "market.refund")
     rf = rf.mutate(reason=rf.data.cast("json")["reason"].str)
@@ -45,6 +48,7 @@ def order_outcomes(ev: Table) -> Any:
     return j.select(
         order_id=j.order_id,
         item_id=j.item_id,
+        category=j.category,
         t=j.t,
         refund=j.refund.fill_null(False),
         nad=nad,
@@ -66,13 +70,29 @@ def credited(
     half_life_days: float = 7.0,
     exclude_users: Any = None,
 ) -> Any:
-    """(order_id, key, weight): each order's credit per note or creator; an order's weights sum to one."""
+    """(order_id, key, weight, group): each order's credit per note or creator (an order's weights sum to one)
+    and the entity's group (:func:`groups`)."""
     conv = tables.conversions(ev)
     touch = tables.touches(ev, frozenset(kinds), exclude_users=exclude_users)
     j = credit.journeys(conv, touch, windows or Windows())
     w = credit.weights(j, model, credit.rule_params(model, half_life_days))
     keyed = w.mutate(key=credit.credit_key(w, by))
-    return keyed.group_by(["order_id", "key"]).aggregate(weight=exact_sum(keyed.weight))
+    rows = keyed.group_by(["order_id", "key"]).aggregate(weight=exact_sum(keyed.weight))
+    g = groups(ev, by)
+    j2 = rows.left_join(g, rows.key == g.entity)
+    return j2.select(order_id=j2.order_id, key=j2.key, weight=j2.weight, group=j2.group)
+
+
+def groups(ev: Table, by: str) -> Any:
+    """(entity, group): a note's creator, or a creator's agency from the collaboration records (the largest
+    name when records disagree, so the answer does not depend on row order)."""
+    if by == "note":
+        published = ev.filter((ev.type == "note.published") & ev.creator_id.notnull())
+        return published.group_by(entity=published.note_id).aggregate(group=published.creator_id.max())
+    deals = ev.filter(ev.type == "collaboration.created")
+    deals = deals.mutate(agency=deals.data.cast("json")["agency"].str)
+    deals = deals.filter(deals.agency.notnull() & deals.creator_id.notnull())
+    return deals.group_by(entity=deals.creator_id).aggregate(group=deals.agency.max())
 
 
 def data_end(ev: Table) -> Any:

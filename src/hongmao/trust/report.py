@@ -25,10 +25,12 @@ from hongmao.trust.engagement import (
     NoteEngagementFinding,
     judge_creators,
 )
+from hongmao.trust.pooled import Pooled, pool
 from hongmao.trust.shrinkage import ScoreRules, Scores, outcome_exposure, reason_codes, score
 from hongmao.trust.suspected import SuspectFinding
 
 FLAGS = ("undisclosed", "deceptive", "fake_engagement")
+WATCH_EXCESS_LEVEL = 0.5  # P(excess > min_excess) that puts an entity on the deceptive watch list
 OUTCOMES = ("bad", "nad", "low", "refund")
 
 
@@ -47,9 +49,9 @@ class TrustParams:
     min_undisclosed_notes: int = 2
     exclude_flagged_accounts: bool = True  # leave flagged fake accounts out of the credit the score uses
     # the deceptive watch list: suggestive evidence, judged sequentially before it is strong enough to flag.
-    # An entry is watched when P(excess > min_excess) reaches watch_level on at least watch_min_orders credited
-    # orders; it is flagged when the score's own level and minimum are met (ScoreRules).
-    watch_level: float = 0.5
+    # An entry is watched when its pooled P(deceptive) reaches score.pooling.watch_level on at least
+    # watch_min_orders credited orders; it is flagged at score.pooling.flag_level on at least score.min_orders
+    # (hongmao.trust.pooled).
     watch_min_orders: float = 1.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -64,6 +66,20 @@ class DeceptiveResult:
     keys: list[str]
     primary: Scores
     others: dict[str, Scores]
+    pooled: Pooled | None = None
+    groups: list[str | None] = field(default_factory=list)
+
+    def stages(self, rules: ScoreRules, watch_min_orders: float) -> tuple[Any, Any]:
+        """(flagged, watched) per key: strong evidence by either view flags (the pooled sequential posterior at
+        its flag level, or the shrunk excess credibly above ``min_excess``), on at least ``min_orders`` credited
+        orders; suggestive evidence by either (posterior at the watch level, or P(excess) >= 0.5) watches."""
+        p, ok = self.primary, self.primary.scored
+        post = self.pooled.posterior if self.pooled is not None else np.zeros(len(self.keys))
+        strong = (post >= rules.pooling.flag_level) | (p.p_exceed >= rules.level)
+        flagged = ok & strong & (p.orders >= rules.min_orders)
+        suggestive = (post >= rules.pooling.watch_level) | (p.p_exceed >= WATCH_EXCESS_LEVEL)
+        watched = ok & suggestive & (p.orders >= watch_min_orders) & ~flagged
+        return flagged, watched
 
     def index(self) -> dict[str, int]:
         return {k: i for i, k in enumerate(self.keys)}
@@ -99,9 +115,15 @@ def deceptive_scores(
     order_index = {o["order_id"]: i for i, o in enumerate(orders)}
     items = sorted({str(o["item_id"]) for o in orders})
     item_index = {it: i for i, it in enumerate(items)}
+    category_of = {str(o["item_id"]): str(o.get("category")) for o in orders}
+    categories = sorted(set(category_of.values()))
+    category_index = {c: i for i, c in enumerate(categories)}
+    item_group = np.array([category_index[category_of[it]] for it in items], dtype=np.int64)
     item = np.array([item_index[str(o["item_id"])] for o in orders], dtype=np.int64)
     age = np.array([(end - o["t"]).total_seconds() / 86_400.0 for o in orders])
     keys = sorted({str(r["key"]) for r in credit_rows})
+    group_of = {str(r["key"]): r.get("group") for r in credit_rows}
+    groups = [None if group_of[k] is None else str(group_of[k]) for k in keys]
     key_index = {k: i for i, k in enumerate(keys)}
     rows = [r for r in credit_rows if r["order_id"] in order_index]
     credit = sparse.csr_matrix(
@@ -125,9 +147,16 @@ def deceptive_scores(
             ]
         )
         exposure = outcome_exposure(age, delay, rules.maturity_days)
-        results[outcome] = score(outcome, y, item, exposure, credit, rules, scored)
+        results[outcome] = score(outcome, y, item, exposure, credit, rules, scored, item_group)
     primary = results.pop("bad")
-    return DeceptiveResult(keys, primary, results)
+    everything = {"bad": primary, **results}
+    evidence = np.zeros(len(keys))
+    for name in rules.pooling.outcomes:
+        llr = everything[name].llr
+        assert llr is not None
+        evidence += llr
+    pooled = pool(evidence, scored, groups, rules.pooling)
+    return DeceptiveResult(keys, primary, results, pooled, groups)
 
 
 def _round(x: float, digits: int = 4) -> float | None:
@@ -158,6 +187,19 @@ def _deceptive_evidence(res: DeceptiveResult, j: int, rules: ScoreRules) -> dict
         "attributed_bad_outcomes": _round(p.attributed[j], 2),
         "reasons": reason_codes(p, res.others, j, rules),
         "outcomes": per_outcome,
+        **_pooled_evidence(res, j),
+    }
+
+
+def _pooled_evidence(res: DeceptiveResult, j: int) -> dict[str, Any]:
+    if res.pooled is None:
+        return {}
+    pooled = res.pooled
+    return {
+        "p_deceptive": _round(pooled.posterior[j], 4),
+        "log_likelihood_ratio": _round(pooled.llr[j], 3),
+        "prior_deceptive": _round(pooled.prior[j], 4),
+        "group": res.groups[j] if res.groups else None,
     }
 
 
@@ -209,7 +251,7 @@ def assemble(inputs: TrustInputs, params: TrustParams | None = None, include_acc
     ):
         if res is None:
             continue
-        watched = res.primary.flagged_at(params.watch_level, params.watch_min_orders)
+        flagged, watched = res.stages(params.score, params.watch_min_orders)
         for j, key in enumerate(res.keys):
             if key.startswith("("):
                 continue
@@ -217,7 +259,7 @@ def assemble(inputs: TrustInputs, params: TrustParams | None = None, include_acc
             ev = _deceptive_evidence(res, j, params.score)
             e["score"] = ev["score"]
             e["evidence"]["deceptive"] = ev
-            if res.primary.flagged[j]:
+            if flagged[j]:
                 e["flags"].append("deceptive")
                 ev["stage"] = "flag"
             elif watched[j]:
@@ -289,6 +331,9 @@ def _prior(inputs: TrustInputs) -> dict[str, Any]:
         if res is not None:
             a, b = res.primary.prior
             out[name] = {"a": round(a, 4), "b": round(b, 2), "global_bad_rate": round(res.primary.global_rate, 4)}
+            if res.pooled is not None:
+                out[name]["deceptive_share"] = round(res.pooled.share, 4)
+                out[name]["pooling_strength"] = res.pooled.kappa
     return out
 
 
