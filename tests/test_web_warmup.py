@@ -118,7 +118,7 @@ def test_a_warmup_never_started_stops_quietly_and_never_twice(site: Site) -> Non
     thread = warmup._thread
     warmup.start()  # one owner: a second start keeps the running thread
     assert warmup._thread is thread
-    warmup.stop()
+    warmup.stop(WAIT_SECONDS)  # waits for the report being warmed
     assert thread is not None and not thread.is_alive()
 
 

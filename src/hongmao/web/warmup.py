@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 #: How often the thread asks the catalog for the lake's version.
 POLL_SECONDS = 0.5
-#: How long stopping waits for the report being computed to finish.
-STOP_SECONDS = 30.0
+#: How long stopping waits for the report being computed to finish: short, since a worker has seconds to stop
+#: (``hongmao serve --stop-timeout``); a report still running then ends with the process, its result unused.
+STOP_SECONDS = 2.0
 #: What the console's overview shows of the latest orders (``/console/`` asks for 12).
 OVERVIEW_ORDERS = 12
 #: The model comparison's rows and default key (``/console/models``).
@@ -113,7 +114,7 @@ class Warmup:
         self._wake.set()
         thread.join(timeout)
         if thread.is_alive():
-            log.warning("the report warm-up did not stop within %.0f s; leaving it to end with the process", timeout)
+            log.info("a report was still being warmed at shutdown; it ends with the process")
 
     def nudge(self) -> None:
         """Look at the lake's version now rather than at the next poll (after an append this process made)."""
@@ -134,6 +135,8 @@ class Warmup:
             try:
                 step()
             except Exception:  # a report's failure must not end the warm-up (nor the server): the page shows it
+                if self._stop.is_set():  # the lake closed under a report still running at shutdown
+                    return False
                 self.failures += 1
                 log.exception("warming the report %r failed", name)
             else:
@@ -151,8 +154,9 @@ class Warmup:
                         self.warmed = version
                         self._idle.notify_all()
                     log.info("reports warmed for lake version %s (%d steps so far)", version, self.steps_done)
-            except Exception:  # the catalog went away for a moment, the lake closed under us: try again later
-                log.exception("the report warm-up failed")
+            except Exception:  # the catalog went away for a moment: try again at the next poll
+                if not self._stop.is_set():
+                    log.exception("the report warm-up failed")
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
 
