@@ -3,6 +3,7 @@ periods, 422s naming the parameter) and the console's shared range picker."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hongmao.reports.period import Filters, Period, PeriodError, Window, parse, previous
-from webkit import Site, build_lake, running_site
+from webkit import Site, build_lake, console_client, running_site
 
 NEWEST = date(2025, 6, 20)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -166,3 +167,64 @@ def test_the_openapi_document_lists_the_range_parameters(site: Site) -> None:
         doc = c.get("/openapi.json").json()
     names = {p["name"] for p in doc["paths"]["/api/v1/reports/overview"]["get"]["parameters"]}
     assert {"range", "from", "to", "compare", "campaign", "tier", "item", "category", "touches", "disclosed"} <= names
+
+
+# --- the console's range picker --------------------------------------------------------------------------------
+
+REPORT_PAGES = ["/console/", "/console/funnel", "/console/notes", "/console/creators", "/console/campaigns",
+                "/console/models"]  # fmt: skip
+
+
+def _orders_kpi(html: str) -> str:
+    found = re.search(r"成交订单</span><b>([^<]+)</b>", html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_every_report_page_shows_the_same_picker_and_honours_it(site: Site) -> None:
+    c = console_client(site, site.keys["lumiere"])
+    try:
+        whole = c.get("/console/", params={"range": "all"}).text
+        for page in REPORT_PAGES:
+            html = c.get(page, params={"range": "7d", "compare": "yes"}).text
+            assert 'id="range-picker"' in html, page
+            assert '<option value="7d" selected>近 7 天</option>' in html, page
+            assert "2025-06-14 至 2025-06-20 · 共 7 天 · Asia/Shanghai 时区" in html, page
+            assert "对比 2025-06-07 至 2025-06-13" in html, page
+        week = c.get("/console/").text  # remembered: no parameters, still the week
+        assert '<option value="7d" selected>' in week and 'name="compare" value="yes" checked' in week
+        assert _orders_kpi(week) != _orders_kpi(whole)
+        assert 'data-previous="orders"' in week and "上期" in week
+        funnel = c.get("/console/funnel").text
+        assert 'data-previous="impressions"' in funnel
+        notes = c.get("/console/notes").text
+        assert "上期净 GMV" in notes and "环比" in notes
+        english = c.get("/console/funnel", params={"lang": "en"}).text
+        assert "Last 7 days" in english and "2025-06-14 to 2025-06-20 · 7 days" in english
+        custom = c.get("/console/notes", params={"range": "custom", "from": "2025-06-01", "to": "2025-06-03"}).text
+        assert '<option value="custom" selected>' in custom and 'value="2025-06-01"' in custom
+        # a preset wins over the day fields the form always sends
+        preset = c.get(
+            "/console/", params={"range": "yesterday", "from": "2025-06-01", "to": "2025-06-03", "lang": "zh"}
+        )
+        assert preset.status_code == 200 and "2025-06-20 至 2025-06-20" in preset.text
+        for page in ["/console/links", "/console/orders/none"]:
+            assert 'id="range-picker"' not in c.get(page).text
+    finally:
+        c.close()
+
+
+def test_console_filters_and_bad_parameters(site: Site) -> None:
+    c = console_client(site, site.keys["lumiere"])
+    try:
+        everyone = c.get("/console/notes", params={"range": "all"}).text
+        kol = c.get("/console/notes", params={"range": "all", "tier": "kol"}).text
+        assert '<option value="kol" selected>kol</option>' in kol and "筛选中" in kol
+        assert kol.count('class="title"') < everyone.count('class="title"')
+        bad = c.get("/console/", params={"range": "fortnight"})
+        assert bad.status_code == 422
+        assert bad.json()["error"]["problems"][0]["field"] == "query.range"
+        assert c.get("/console/notes.csv", params={"from": "yesterday"}).status_code == 422
+        assert '<option value="kol" selected>' in c.get("/console/notes").text
+    finally:
+        c.close()

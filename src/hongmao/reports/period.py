@@ -142,6 +142,20 @@ class Window:
     period: Period | None = None
     filters: Filters = Filters()
 
+    def params(self) -> dict[str, str]:
+        """The window as query parameters :func:`parse` reads back to it (a preset stays a preset)."""
+        out: dict[str, str] = {}
+        p = self.period
+        if p is None:
+            out["range"] = "all"
+        elif p.preset in PRESETS:
+            out["range"] = p.preset
+        else:
+            out.update({"range": "custom", "from": p.start.isoformat(), "to": p.end.isoformat()})
+        if p is not None and p.compare:
+            out["compare"] = "yes"
+        return {**out, **self.filters.params()}
+
     def describe(self) -> dict[str, object]:
         return {
             "period": self.period.describe() if self.period else None,
@@ -239,7 +253,10 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
             raise PeriodError("touches", f"unknown touch kind {unknown[0]!r}; known: {', '.join(TOUCH_KINDS)}")
         if not kinds:
             raise PeriodError("touches", "name at least one touch kind")
-        touches = tuple(k for k in TOUCH_KINDS if k in kinds)  # one spelling per set: one cache key
+        # one spelling per set, and every kind is no filter: one cache key for one meaning
+        touches = tuple(k for k in TOUCH_KINDS if k in kinds)
+        if len(touches) == len(TOUCH_KINDS):
+            touches = None
     return Filters(
         campaign=_text(params, "campaign"),
         tier=_text(params, "tier"),

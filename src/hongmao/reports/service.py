@@ -686,6 +686,26 @@ class Reports:
 
         return self._cached(("economics", scope.brand, model, *_wkey(window)), compute)
 
+    def filter_choices(self, scope: Scope) -> dict[str, list[dict[str, Any]]]:
+        """What the scope's reports can be filtered by: campaigns, creator tiers, items and categories."""
+
+        def compute() -> dict[str, list[dict[str, Any]]]:
+            with self._query(scope) as q:
+                camps = q.rows(metrics.campaign_meta(q.ev).select("campaign_id", "name").order_by("campaign_id"))
+                notes = metrics.note_meta(q.ev)
+                tiers = q.rows(notes.filter(notes.tier.notnull()).select("tier").distinct().order_by("tier"))
+                items = metrics.item_meta(q.ev)
+                listed = q.rows(items.select("item_id", "title", "category").order_by("item_id"))
+            categories = sorted({r["category"] for r in listed if r["category"]})
+            return {
+                "campaigns": camps,
+                "tiers": tiers,
+                "items": [{"item_id": r["item_id"], "title": r["title"]} for r in listed],
+                "categories": [{"category": c} for c in categories],
+            }
+
+        return self._cached(("filter_choices", scope.brand), compute)
+
     def holdout_key(self) -> str | None:
         """The holdout key the lift needs: set on the object, else from the settings or a simulated world."""
         from hongmao.reports.roi import configured_holdout_key

@@ -2,8 +2,9 @@
 operators the platform table and API keys. Server-rendered; Chinese first, ``?lang=en`` switches.
 
 Sign-in takes an API key and sets a session cookie (``hm_session``, a random id the server keeps; signing
-out deletes it there). The view settings — language, model, and for operators the brand looked at — come
-from the query string and are remembered in cookies, so links between pages stay plain. Every form that
+out deletes it there). The view settings — language, model, the date range and filters (one range picker on
+every report page, :mod:`hongmao.reports.period`), and for operators the brand looked at — come from the
+query string and are remembered in cookies, so links between pages stay plain. Every form that
 changes something, sign-in and sign-out included, carries a token checked on POST (:mod:`hongmao.web.csrf`).
 Cookies are ``Secure`` whenever the page was asked for over https.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,10 +21,12 @@ from starlette.concurrency import run_in_threadpool
 
 from hongmao.engine.attribute import MODELS
 from hongmao.errors import LinkError
+from hongmao.reports import period
+from hongmao.reports.period import WHOLE_LAKE, PeriodError, Window
 from hongmao.reports.scope import Scope
 from hongmao.web import auth, charts, csrf, i18n, linkviews
-from hongmao.web.api.reports import csv_response
-from hongmao.web.console.view import COLUMNS, MARKETS, SORTABLE, View, render, sort_rows
+from hongmao.web.api.reports import csv_response, window_of
+from hongmao.web.console.view import COLUMNS, COMPARED, MARKETS, SORTABLE, View, change, render, sort_rows
 from hongmao.web.deps import State, resolve_scope
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -31,6 +34,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 SESSION = "hm_session"
 MODEL_COOKIE = "hm_model"
 BRAND_COOKIE = "hm_brand"
+WINDOW_COOKIE = "hm_window"
 DEFAULT_MODEL = "linear"
 BY_CHOICES = ("note", "creator", "campaign", "item")
 T = TypeVar("T")
@@ -41,6 +45,39 @@ def _pick_model(request: Request) -> str:
         if value in MODELS:
             return value
     return DEFAULT_MODEL
+
+
+def _window_params(request: Request) -> tuple[dict[str, str], bool]:
+    """The range and filter parameters of a page: the query's, else the remembered ones; (params, from query).
+
+    The picker's form sends its day fields whatever the preset: a preset (or ``all``) wins over them, and the
+    touch kinds come as one box per kind."""
+    q = request.query_params
+    from_query = any(k in q for k in period.PARAMS)
+    if from_query:
+        params = {k: q[k] for k in period.PARAMS if k in q}
+        if "touches" in q:
+            params["touches"] = ",".join(q.getlist("touches"))
+    else:
+        params = dict(parse_qsl(request.cookies.get(WINDOW_COOKIE, "")))
+    if params.get("range") in (*period.PRESETS, "all"):
+        params.pop("from", None)
+        params.pop("to", None)
+    if params.get("range") == "all":
+        params.pop("compare", None)
+    return params, from_query
+
+
+def resolve_window(request: Request, state: State) -> Window:
+    """The page's window; a bad parameter in the query is a 422 naming it, a stale remembered one is dropped."""
+    newest = state.reports.newest_day()
+    params, from_query = _window_params(request)
+    if from_query:
+        return window_of(params, newest)
+    try:
+        return period.parse(params, newest)
+    except PeriodError:
+        return WHOLE_LAKE
 
 
 def view(request: Request, state: State) -> View:
@@ -70,6 +107,10 @@ def view(request: Request, state: State) -> View:
         model=_pick_model(request),
         csrf=state.sessions.token(cookie, "form"),
         brands=state.reports.brands() if principal.operator else [principal.brand or ""],
+        window=resolve_window(request, state),
+        newest=state.reports.newest_day(),
+        choices=state.reports.filter_choices(scope),
+        tz=str(state.reports.tz),
     )
 
 
@@ -84,8 +125,19 @@ def remember(response: Response, request: Request) -> Response:
     return response
 
 
-def page(v: View, template: str, **context: Any) -> Response:
-    return remember(render(v, template, **context), v.request)
+def page(v: View, template: str, *, ranged: bool = True, **context: Any) -> Response:
+    """A rendered page; ``ranged``: it honours the range picker (shown above it) and remembers its choice."""
+    response = remember(render(v, template, ranged=ranged, **context), v.request)
+    if ranged and any(k in v.request.query_params for k in period.PARAMS):
+        response.set_cookie(
+            WINDOW_COOKIE,
+            urlencode(v.window.params()),
+            max_age=30 * 86400,
+            samesite="lax",
+            httponly=True,
+            secure=csrf.secure(v.request),
+        )
+    return response
 
 
 def check_csrf(v: View, token: str) -> None:
@@ -158,9 +210,11 @@ async def overview(request: Request, state: State) -> Response:
     v = view(request, state)
     await run_in_threadpool(state.fold_clicks)
     reports = state.reports
-    summary = await run_in_threadpool(reports.overview, v.scope, v.model)
-    days = await run_in_threadpool(reports.timeseries, v.scope)
-    orders = await run_in_threadpool(reports.orders, v.scope, v.model, 12)
+    w, before = v.window, v.previous
+    summary = await run_in_threadpool(lambda: reports.overview(v.scope, v.model, window=w))
+    previous = await run_in_threadpool(lambda: reports.overview(v.scope, v.model, window=before)) if before else None
+    days = await run_in_threadpool(lambda: reports.timeseries(v.scope, window=w))
+    orders = await run_in_threadpool(lambda: reports.orders(v.scope, v.model, 12, window=w))
     t = v.t
     labels = {
         "gmv": t("chart.gmv"),
@@ -174,6 +228,7 @@ async def overview(request: Request, state: State) -> Response:
         v,
         "overview.html",
         summary=summary,
+        previous=previous,
         daily_chart=charts.daily(days, labels) if days else None,
         orders_chart=charts.orders(days, labels) if days else None,
         orders=orders,
@@ -188,13 +243,18 @@ RATES = ("read_rate", "engagement_rate", "ctr", "store_visit_rate", "search_back
 @router.get("/funnel", response_class=HTMLResponse)
 async def funnel(request: Request, state: State) -> Response:
     v = view(request, state)
-    data = await run_in_threadpool(state.reports.funnel, v.scope)
+    data = await run_in_threadpool(lambda: state.reports.funnel(v.scope, window=v.window))
+    before = v.previous
+    earlier = await run_in_threadpool(lambda: state.reports.funnel(v.scope, window=before)) if before else None
     steps = [(v.t(f"funnel.{s}"), data.get(s)) for s in FUNNEL_STEPS]
     rows = []
     previous: int | None = None
     for key, (label, value) in zip(FUNNEL_STEPS, steps, strict=True):
         ratio = value / previous if value is not None and previous else None
         rows.append({"key": key, "label": label, "value": value, "step_rate": ratio})
+        if earlier is not None:
+            rows[-1]["previous"] = earlier.get(key)
+            rows[-1]["change"] = change(value, earlier.get(key))
         if value is not None and key != "search_back_users":
             previous = value
     return page(
@@ -202,8 +262,9 @@ async def funnel(request: Request, state: State) -> Response:
         "funnel.html",
         chart=charts.funnel(steps),
         rows=rows,
-        rates=[(v.t(f"rate.{r}"), data.get(r)) for r in RATES],
+        rates=[(v.t(f"rate.{r}"), data.get(r), earlier.get(r) if earlier else None) for r in RATES],
         data=data,
+        earlier=earlier,
         privacy_k=state.reports.privacy_k,
     )
 
@@ -216,14 +277,33 @@ def _table(kind: str, rows: Sequence[dict[str, Any]], request: Request) -> tuple
     return sort_rows(rows, sort, direction), sort, direction
 
 
-async def _rows(kind: str, v: View, state: State) -> list[dict[str, Any]]:
+def _kind_rows(kind: str, v: View, state: State, window: Window) -> list[dict[str, Any]]:
     reports = state.reports
     if kind == "notes":
-        return await run_in_threadpool(reports.notes, v.scope, v.model)
+        return reports.notes(v.scope, v.model, window=window)
     if kind == "creators":
-        economics = await run_in_threadpool(reports.economics, v.scope, v.model)
-        return economics["creators"]
-    return await run_in_threadpool(reports.campaigns, v.scope, v.model)
+        return reports.economics(v.scope, v.model, window=window)["creators"]
+    return reports.campaigns(v.scope, v.model, window=window)
+
+
+async def _rows(kind: str, v: View, state: State) -> list[dict[str, Any]]:
+    """The table's rows over the page's window; with a comparison, each with the previous period's net GMV
+    and the change (rows of the previous period alone are not listed)."""
+    rows = await run_in_threadpool(_kind_rows, kind, v, state, v.window)
+    before = v.previous
+    if before is None:
+        return rows
+    earlier = await run_in_threadpool(_kind_rows, kind, v, state, before)
+    key = COLUMNS[kind][0][0]
+    then = {r[key]: r.get("net_gmv") for r in earlier}
+    return [
+        {**r, "net_gmv_previous": then.get(r[key]), "net_gmv_change": change(r.get("net_gmv"), then.get(r[key]))}
+        for r in rows
+    ]
+
+
+def _columns(kind: str, v: View) -> list[tuple[str, str]]:
+    return [*COLUMNS[kind], *COMPARED] if v.previous else COLUMNS[kind]
 
 
 async def _extras(kind: str, v: View, state: State) -> dict[str, Any]:
@@ -231,11 +311,11 @@ async def _extras(kind: str, v: View, state: State) -> dict[str, Any]:
     each campaign's three ROIs."""
     reports = state.reports
     if kind == "creators":
-        economics = await run_in_threadpool(reports.economics, v.scope, v.model)
+        economics = await run_in_threadpool(lambda: reports.economics(v.scope, v.model, window=v.window))
         paid = [r for r in economics["notes"] if r["fee"]]
         return {"note_economics": sort_rows(paid, "fee", "desc"), "note_columns": COLUMNS["note_economics"]}
     if kind == "campaigns":
-        return {"story": await run_in_threadpool(reports.campaign_rois, v.scope, v.model)}
+        return {"story": await run_in_threadpool(lambda: reports.campaign_rois(v.scope, v.model, window=v.window))}
     return {}
 
 
@@ -245,13 +325,13 @@ def _table_page(kind: str) -> Any:
         rows, sort, direction = _table(kind, await _rows(kind, v, state), request)
         extras = await _extras(kind, v, state)
         return page(
-            v, "table.html", kind=kind, rows=rows, columns=COLUMNS[kind], sort=sort, direction=direction, **extras
+            v, "table.html", kind=kind, rows=rows, columns=_columns(kind, v), sort=sort, direction=direction, **extras
         )
 
     async def csv(request: Request, state: State) -> Response:
         v = view(request, state)
         rows, _, _ = _table(kind, await _rows(kind, v, state), request)
-        columns = [c for c, _ in COLUMNS[kind]]
+        columns = [c for c, _ in _columns(kind, v)]
         return csv_response(rows, columns, f"{kind}-{v.scope.brand or 'all'}-{v.model}.csv")
 
     router.add_api_route(f"/{kind}", html, methods=["GET"], response_class=HTMLResponse)
@@ -275,9 +355,12 @@ def _found(value: T | None, what: str, key: str) -> T:
 @router.get("/notes/{note_id}", response_class=HTMLResponse)
 async def note_page(request: Request, state: State, note_id: str) -> Response:
     v = view(request, state)
-    orders = _found(await run_in_threadpool(state.reports.note_orders, v.scope, note_id, v.model), "note", note_id)
-    economics = await run_in_threadpool(state.reports.economics, v.scope, v.model)
-    note = next(r for r in economics["notes"] if r["note_id"] == note_id)
+    w = v.window
+    orders = _found(
+        await run_in_threadpool(lambda: state.reports.note_orders(v.scope, note_id, v.model, window=w)), "note", note_id
+    )
+    economics = await run_in_threadpool(lambda: state.reports.economics(v.scope, v.model, window=w))
+    note = _found(next((r for r in economics["notes"] if r["note_id"] == note_id), None), "note", note_id)
     return page(v, "note.html", note=note, orders=orders, columns=COLUMNS["note_economics"])
 
 
@@ -285,13 +368,13 @@ async def note_page(request: Request, state: State, note_id: str) -> Response:
 async def order_page(request: Request, state: State, order_id: str) -> Response:
     v = view(request, state)
     journey = await run_in_threadpool(state.reports.journey, v.scope, order_id, v.model)
-    return page(v, "order.html", order=_found(journey, "order", order_id))
+    return page(v, "order.html", order=_found(journey, "order", order_id), ranged=False)
 
 
 @router.get("/creators/{creator_id}", response_class=HTMLResponse)
 async def creator_page(request: Request, state: State, creator_id: str) -> Response:
     v = view(request, state)
-    economics = await run_in_threadpool(state.reports.economics, v.scope, v.model)
+    economics = await run_in_threadpool(lambda: state.reports.economics(v.scope, v.model, window=v.window))
     creator = _found(
         next((r for r in economics["creators"] if r["creator_id"] == creator_id), None), "creator", creator_id
     )
@@ -309,9 +392,9 @@ async def creator_page(request: Request, state: State, creator_id: str) -> Respo
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 async def campaign_page(request: Request, state: State, campaign_id: str) -> Response:
     v = view(request, state)
-    story = await run_in_threadpool(state.reports.campaign_rois, v.scope, v.model)
+    story = await run_in_threadpool(lambda: state.reports.campaign_rois(v.scope, v.model, window=v.window))
     mine = _found([c for c in story if c["campaign_id"] == campaign_id] or None, "campaign", campaign_id)
-    economics = await run_in_threadpool(state.reports.economics, v.scope, v.model)
+    economics = await run_in_threadpool(lambda: state.reports.economics(v.scope, v.model, window=v.window))
     notes = [r for r in economics["notes"] if r["campaign_id"] == campaign_id]
     ids = {r["creator_id"] for r in notes}
     creators = [r for r in economics["creators"] if r["creator_id"] in ids]
@@ -331,7 +414,9 @@ async def models(request: Request, state: State, by: str = "note", metric: str =
     v = view(request, state)
     by = by if by in BY_CHOICES else "note"
     metric = metric if metric in ("net_gmv", "orders") else "net_gmv"
-    data = await run_in_threadpool(state.reports.compare, v.scope, by, list(MODELS), 15, v.model)
+    data = await run_in_threadpool(
+        lambda: state.reports.compare(v.scope, by, list(MODELS), 15, v.model, window=v.window)
+    )
     named = [(m, v.t(f"model.{m}")) for m in MODELS]
     chart = charts.compare(data["rows"][:8], named, metric) if data["rows"] else None
     return page(v, "models.html", data=data, by=by, metric=metric, chart=chart, named=named, by_choices=BY_CHOICES)
@@ -342,7 +427,15 @@ async def platform(request: Request, state: State) -> Response:
     v = view(request, state)
     if not v.user.operator:
         raise HTTPException(403, "operators only")
-    rows = await run_in_threadpool(state.reports.platform, v.model)
+    rows = await run_in_threadpool(lambda: state.reports.platform(v.model, window=v.window))
+    before = v.previous
+    if before is not None:
+        past = await run_in_threadpool(lambda: state.reports.platform(v.model, window=before))
+        then = {r["brand"]: r["net_gmv"] for r in past}
+        rows = [
+            r | {"net_gmv_previous": then.get(r["brand"]), "net_gmv_change": change(r["net_gmv"], then.get(r["brand"]))}
+            for r in rows
+        ]
     return page(v, "platform.html", rows=rows)
 
 
@@ -355,7 +448,7 @@ async def trust(request: Request, state: State) -> Response:
     data = await run_in_threadpool(state.reports.trust)
     series = [(key, v.t(f"trust.{key}")) for key in ("commercial_share", "undisclosed_share")]
     chart = charts.shares(data["trend"], series) if data["trend"] else None
-    return page(v, "trust.html", data=data, chart=chart)
+    return page(v, "trust.html", data=data, chart=chart, ranged=False)
 
 
 # --- links ------------------------------------------------------------------------------------------------------
@@ -377,6 +470,7 @@ async def links(request: Request, state: State, created: str | None = None, revo
         created=created,
         revoked=revoked,
         error=request.query_params.get("error"),
+        ranged=False,
     )
 
 
@@ -425,7 +519,7 @@ async def keys(request: Request, state: State) -> Response:
     if not v.user.operator:
         raise HTTPException(403, "operators only")
     listed = await run_in_threadpool(auth.list_keys, state.lake)
-    return page(v, "keys.html", keys=listed, new_key=None)
+    return page(v, "keys.html", keys=listed, new_key=None, ranged=False)
 
 
 @router.post("/keys", response_class=HTMLResponse)
@@ -447,7 +541,7 @@ async def create_key(
     except auth.ApiKeyError as error:
         raise HTTPException(422, str(error)) from None
     listed = await run_in_threadpool(auth.list_keys, state.lake)
-    return page(v, "keys.html", keys=listed, new_key=key)
+    return page(v, "keys.html", keys=listed, new_key=key, ranged=False)
 
 
 @router.post("/keys/{key_id}/revoke")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +16,8 @@ from fastapi.templating import Jinja2Templates
 from hongmao.engine.attribute import MODELS
 from hongmao.links.markets import GENERIC
 from hongmao.links.markets import MARKETS as LINK_MARKETS
+from hongmao.reports import period
+from hongmao.reports.period import WHOLE_LAKE, Window
 from hongmao.reports.scope import Scope
 from hongmao.web import i18n
 from hongmao.web.auth import Principal
@@ -76,7 +79,11 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         *ECONOMICS,
     ],
 }
-SORTABLE = {kind: {c for c, _ in cols} for kind, cols in COLUMNS.items()}
+#: With a comparison, each table shows the previous period's net GMV and the change beside this period's.
+COMPARED: list[tuple[str, str]] = [("net_gmv_previous", "col.net_gmv_previous"), ("net_gmv_change", "col.change")]
+SORTABLE = {kind: {c for c, _ in cols} | {c for c, _ in COMPARED} for kind, cols in COLUMNS.items()}
+#: The range picker's presets, in its order.
+RANGES = ("all", "yesterday", "7d", "30d", "custom")
 MONEY = {
     "gmv",
     "net_gmv",
@@ -90,6 +97,7 @@ MONEY = {
     "cpm",
     "cpe",
     "cost_per_order",
+    "net_gmv_previous",
 }
 RATIOS = {"ctr", "read_rate", "engagement_rate", "store_visit_rate", "search_back_rate", "new_customer_share"}
 DECIMALS = {"orders", "roi", "attributed_roi", "incremental_roi"}
@@ -114,12 +122,28 @@ def percent(value: Any) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
+def change(now: Any, before: Any) -> float | None:
+    """The relative change from ``before`` to ``now`` (None when either is missing or ``before`` is zero)."""
+    if now is None or before is None or not before:
+        return None
+    return float((now - before) / abs(before))
+
+
+def signed(value: float | None) -> str:
+    """A change as +12.3% / −4.0%."""
+    if value is None:
+        return "—"
+    return f"{'−' if value < 0 else '+'}{abs(value):.1%}"
+
+
 def cell(column: str, value: Any, t: Callable[..., str]) -> str:
     """A table cell's text, by what the column holds."""
     if column in MONEY:
         return money(value)
     if column in RATIOS:
         return percent(value)
+    if column == "net_gmv_change":
+        return signed(value)
     if column in DECIMALS:
         return number(value, 2)
     if column == "disclosed":
@@ -149,6 +173,22 @@ class View:
     model: str
     csrf: str = ""
     brands: list[str] = field(default_factory=list)
+    #: The date range and filters of the page (the range picker), the lake's newest day, and what the
+    #: picker offers (campaigns, tiers, items, categories).
+    window: Window = WHOLE_LAKE
+    newest: date | None = None
+    choices: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    tz: str = "Asia/Shanghai"
+
+    @property
+    def previous(self) -> Window | None:
+        """The window compared with, when the viewer asked for a comparison."""
+        return period.previous(self.window)
+
+    @property
+    def range_choice(self) -> str:
+        p = self.window.period
+        return "all" if p is None else (p.preset or "custom")
 
     @classmethod
     def anonymous(cls, request: Request, lang: str) -> View:
@@ -168,7 +208,7 @@ class View:
     def url(self, path: str | None = None, **params: Any) -> str:
         """This page (or ``path``) with query parameters changed; None drops one."""
         query = dict(self.request.query_params)
-        for key in ("lang", "model", "brand", "created", "revoked", "error"):
+        for key in ("lang", "model", "brand", "created", "revoked", "error", *period.PARAMS):
             query.pop(key, None)  # remembered in cookies, or one-off notices
         for key, value in params.items():
             if value is None:
@@ -190,7 +230,12 @@ def render(v: View, template: str, **context: Any) -> HTMLResponse:
             "money": money,
             "number": number,
             "percent": percent,
+            "signed": signed,
+            "change": change,
             "cell": cell,
+            "ranges": RANGES,
+            "touch_kinds": period.TOUCH_KINDS,
+            "window_params": period.PARAMS,
             **context,
         },
     )

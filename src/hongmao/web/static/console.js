@@ -4,6 +4,13 @@
   document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
     el.addEventListener("change", function () { el.form.submit(); });
   });
+  // The range picker: editing a day makes the range custom (a preset ignores the day fields).
+  document.querySelectorAll("[data-range-day]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var preset = input.form.querySelector("[data-range-preset]");
+      if (preset) { preset.value = "custom"; }
+    });
+  });
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
       var text = button.getAttribute("data-copy");
