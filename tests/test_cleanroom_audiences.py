@@ -212,3 +212,32 @@ def test_the_library_refuses_a_small_audience_before_any_value_is_computed(
         assert json.dumps(out)  # the export is plain JSON
     finally:
         lake.close()
+
+
+def test_the_cli_counts_exports_and_logs_like_the_api(
+    env: None, lake_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from hongmao.cli.app import app as cli
+
+    copy = tmp_path / "lake"
+    shutil.copytree(lake_dir, copy)
+    monkeypatch.setenv("HONGMAO_PRIVACY_K", "5")  # the strictest: parties 2 and 3; minimum export 4 -> 5
+    runner = CliRunner()
+    week2 = ["--data", str(copy), "--range", "custom", "--from", "2025-06-08", "--to", "2025-06-14"]
+    shown = runner.invoke(cli, ["audiences", "aips", "--brand", "Lumi", "--json", *week2])
+    assert shown.exit_code == 0, shown.output
+    at = {row["stage"]: row["at"] for row in json.loads(shown.output)["stages"]}
+    assert at == {"A": SUPPRESSED, "I": 6, "TI": SUPPRESSED, "P": 7, "S": SUPPRESSED}  # TI: 4 < k
+    out = tmp_path / "ti.json"
+    refused = runner.invoke(cli, ["audiences", "export", "--brand", "Lumi", "--stage", "TI", "--out", str(out), *week2])
+    assert isinstance(refused.exception, AudienceRefused) and not out.exists()  # 4 < 5, the minimum
+    lines = audit.read(copy)
+    assert [(x["endpoint"], x["outcome"][:7]) for x in lines] == [
+        ("cli audiences aips", "ok"),
+        ("cli audiences export", "refused"),
+    ]
+    assert lines[0]["principal"]["key_id"].startswith("cli:")
