@@ -84,6 +84,27 @@ def test_what_is_owed_accounts_for_the_target_to_the_cent(
     assert used == expected
 
 
+@given(
+    point=rois,
+    better=st.floats(min_value=0, max_value=3).map(lambda x: round(x, 4)),
+    half=st.floats(min_value=0, max_value=4).map(lambda x: round(x, 4)),
+    cap=st.one_of(st.none(), st.integers(min_value=0, max_value=10**7)),
+)
+def test_more_return_never_owes_more_and_the_lower_bound_owes_most(
+    point: float, better: float, half: float, cap: int | None
+) -> None:
+    def owed(rule: str, roi: float) -> int:
+        spec = contract(straddle=rule, **({"cap": str(Decimal(cap) / 100)} if cap is not None else {}))
+        statement = settle_guarantee(parse_guarantee(spec), Measured(roi, roi * 10_000, roi - half, roi + half), DUE)
+        amount: int = statement["owed_cents"]
+        return amount
+
+    # On the point estimate, a better campaign never owes more (the bounds jump where the straddle starts).
+    assert owed("point", point + better) <= owed("point", point)
+    # Under doubt the lower bound owes the most and the upper bound the least.
+    assert owed("lower", point) >= owed("point", point) >= owed("upper", point)
+
+
 def test_a_straddling_interval_is_said_and_settles_by_the_named_rule() -> None:
     measured = Measured(2.8, 28_000, 2.2, 3.4)
     owed = {}
