@@ -3,21 +3,21 @@
 Every operation is scoped by the caller's key (a brand key sees its own brand's audiences only) and leaves a
 line in the deployment's audit log (:mod:`hongmao.cleanroom.audit`): principal, endpoint, parameters, time,
 outcome; never an identifier. Counts below the strictest party's k are withheld and say so; an export below
-the minimum size is refused (422) before anything is computed from its members.
+the minimum size is refused (403, saying why) before any value is computed from its members.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from starlette.concurrency import run_in_threadpool
 
 from hongmao.cleanroom import audit
-from hongmao.cleanroom.audiences import Audiences
+from hongmao.cleanroom.audiences import AudienceRefused, Audiences
 from hongmao.measure import aips
 from hongmao.web.auth import Principal
-from hongmao.web.deps import Caller, Operator, State, TenantScope
+from hongmao.web.deps import Caller, State, TenantScope
 from hongmao.web.state import WebState
 
 router = APIRouter(prefix="/audiences", tags=["audiences"])
@@ -28,7 +28,8 @@ Range = Annotated[
 From = Annotated[str | None, Query(alias="from", description="First day, YYYY-MM-DD, in the business time zone.")]
 To = Annotated[str | None, Query(description="Last day (inclusive), YYYY-MM-DD.")]
 Stage = Annotated[
-    Literal["A", "I", "TI", "P", "S"], Query(description="A exposed, I interested, TI 种草值, P bought, S shared.")
+    Literal["A", "I", "TI", "P", "S"],
+    Query(description="A exposed, I interested, TI 种草值, P bought (default), S shared."),
 ]
 
 
@@ -75,7 +76,7 @@ async def export(
     scope: TenantScope,
     state: State,
     who: Caller,
-    stage: Stage,
+    stage: Stage = "P",
     reached: Annotated[bool, Query(description="true: the stage or deeper; false (default): at the stage.")] = False,
     range: Range = None,
     from_: From = None,
@@ -88,7 +89,10 @@ async def export(
         per = svc.period_of({"range": range or "", "from": from_ or "", "to": to or ""})
         return svc.export(scope, per, stage, reached=reached)
 
-    out: dict[str, Any] = await _audited(state, who, "POST /api/v1/audiences/export", params, run)
+    try:
+        out: dict[str, Any] = await _audited(state, who, "POST /api/v1/audiences/export", params, run)
+    except AudienceRefused as exc:  # a rule of the clean room, not a malformed request
+        raise HTTPException(403, str(exc)) from None
     return out
 
 
@@ -99,14 +103,16 @@ async def rules(state: State, _scope: TenantScope) -> dict[str, Any]:
     }
 
 
-@router.get("/audit", summary="Operators: the audit log of audience requests, newest last")
+@router.get("/audit", summary="Who asked what: the audit log of audience requests (a brand sees its own), newest last")
 async def audit_log(
     state: State,
-    _op: Operator,
+    scope: TenantScope,
     limit: Annotated[int, Query(ge=1, le=10_000, description="The newest this many lines.")] = 200,
 ) -> dict[str, Any]:
     lines = await run_in_threadpool(audit.read, state.data_dir)
-    return {"lines": lines[-limit:], "total": len(lines)}
+    if scope.brand is not None:  # a brand's own requests, and operators' requests about it
+        lines = [x for x in lines if scope.brand in (x["principal"].get("brand"), x["params"].get("brand"))]
+    return {"brand": scope.brand, "lines": lines[-limit:], "total": len(lines)}
 
 
 __all__ = ["router"]
