@@ -153,6 +153,8 @@ class _Query:
         self.ev = tables.without_engagement(restrict(base, window, tz, LOOKBACK_DAYS), exclude_users or None)
         #: ... and everything inside the window alone (activity counts).
         self.act = tables.without_engagement(restrict(base, window, tz), exclude_users or None)
+        #: The scope's orders whatever the window: a buyer in the range who bought before it is no new customer.
+        self.all_orders = tables.conversions(base)
 
     def rows(self, expr: Any) -> list[dict[str, Any]]:
         return self.session.rows(expr)
@@ -413,7 +415,7 @@ class Reports:
                     )
                 )[0]
                 spend = self._spend(q.rows(metrics.campaign_meta(q.ev)), window)
-                people = q.rows(metrics.new_customers(conv, j))[0]
+                people = q.rows(metrics.new_customers(q.all_orders, j))[0]
             result = self.attribution(scope, "note", model, window=window)
             attributed_gmv = sum(r["gmv"] for r in result.rows)
             attributed_net = sum(r["net_gmv"] for r in result.rows)
@@ -582,10 +584,12 @@ class Reports:
         category's decision cycle) and ``incremental`` (the holdout lift over the same T+x), and ``why``: a code
         saying why the attributed and incremental figures differ.
 
-        ROI(T+x) is computed on the scope's own view. The lift is computed on the whole lake, for the scope's
-        own campaigns only: its units are everyone seen in the community during the campaign, and a brand's
-        view keeps only the people who touched its notes, which the holdout itself changes (held-out people
-        never see the campaign's notes), so a lift on it would be biased. Only aggregates leave it."""
+        ROI(T+x) is computed on the scope's own view (narrowed to ``window``, as the attributed ROI). The lift
+        is the campaign's whole holdout test whatever the window (a range cuts no experiment in two), computed
+        on the whole lake, for the scope's own campaigns only: its units are everyone seen in the community
+        during the campaign, and a brand's view keeps only the people who touched its notes, which the holdout
+        itself changes (held-out people never see the campaign's notes), so a lift on it would be biased.
+        Only aggregates leave it."""
         from hongmao.errors import HongmaoError
         from hongmao.reports import roi
 
