@@ -140,6 +140,24 @@ def _rule_based(session: Session, j: Table, model: str, by: str, half_life_days:
     return rows, attributed, {"half_life_days": half_life_days}
 
 
+def _fitted(
+    model: str, by: str, credits: Any, orders: int, params: dict[str, Any], lift_checks: Any = None
+) -> AttributionResult:
+    """The result of a model fitted on the lake (hazard, datadriven): touches' credit, and a baseline that is
+    nobody's; ``credits`` carries ``rows``, ``attributed``, ``baseline`` and per-brand ``fits``."""
+    return AttributionResult(
+        model=model,
+        by=by,
+        rows=credits.rows,
+        total_orders=credits.attributed,
+        unattributed_orders=orders - round(credits.attributed + credits.baseline),
+        orders=orders,
+        params={**params, "brands": credits.fits},
+        baseline_orders=credits.baseline,
+        lift_checks=lift_checks,
+    )
+
+
 def _hazard(
     session: Session,
     ev: Table,
@@ -154,17 +172,7 @@ def _hazard(
     from hongmao.engine.hazard_data import KINDS
 
     credits = hazard_credits(session, ev, conv, touch, by, **params)
-    fitted = credits.attributed + credits.baseline
-    return AttributionResult(
-        model=HAZARD,
-        by=by,
-        rows=credits.rows,
-        total_orders=credits.attributed,
-        unattributed_orders=orders - round(fitted),
-        orders=orders,
-        params={"touches": sorted(kinds & set(KINDS)), **DEFAULTS, **params, "brands": credits.fits},
-        baseline_orders=credits.baseline,
-    )
+    return _fitted(HAZARD, by, credits, orders, {"touches": sorted(kinds & set(KINDS)), **DEFAULTS, **params})
 
 
 def _datadriven(
@@ -183,17 +191,8 @@ def _datadriven(
 
     key = params.pop("holdout_key", None)
     credits = datadriven_credits(session, ev, conv, touch, by, holdout_key=key, **params)
-    return AttributionResult(
-        model=DATADRIVEN,
-        by=by,
-        rows=credits.rows,
-        total_orders=credits.attributed,
-        unattributed_orders=orders - round(credits.attributed + credits.baseline),
-        orders=orders,
-        params={"touches": sorted(KINDS), **DEFAULTS, **params, "brands": credits.fits},
-        baseline_orders=credits.baseline,
-        lift_checks=credits.lift_checks if key else None,
-    )
+    checks = credits.lift_checks if key else None
+    return _fitted(DATADRIVEN, by, credits, orders, {"touches": sorted(KINDS), **DEFAULTS, **params}, checks)
 
 
 def _data_driven(
