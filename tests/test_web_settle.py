@@ -39,15 +39,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def settled(site: Site) -> dict[str, Any]:
     """Both brands' programs, settled by each brand's own key, then the operator's view of everything."""
     out: dict[str, Any] = {}
-    for brand in (ME, OTHER):
-        with site.client(site.keys[brand]) as c:
-            made = c.post("/api/v1/settle/programs", json=program(f"p-{brand}", None))
-            assert made.status_code == 201, made.text
-            assert made.json()["program"]["brand"] == brand  # a brand key's program is its own
-            run = c.post("/api/v1/settle/runs", json={"through": THROUGH})
-            assert run.status_code == 200, run.text
-            out[brand] = run.json()
     with site.client(site.operator) as c:
+        for brand in (ME, OTHER):
+            made = c.post("/api/v1/settle/programs", json=program(f"p-{brand}", brand))
+            assert made.status_code == 201, made.text
+            # An operator's run in one brand's view settles that brand's programs only.
+            run = c.post("/api/v1/settle/runs", json={"through": THROUGH}, params={"brand": brand})
+            assert run.status_code == 200, run.text
+            assert run.json()["programs"] == 1
+            out[brand] = run.json()
+        assert c.post("/api/v1/settle/programs", json=program("p-nobody", None)).status_code == 422
         out["all"] = c.get("/api/v1/settle/statements").json()["rows"]
     assert {r["brand"] for r in out["all"]} == {ME, OTHER}
     return out
@@ -70,7 +71,7 @@ def test_statements_are_scoped_and_the_csv_says_what_the_json_says(site: Site, s
         assert sum(Decimal(r["earned"]) for r in table) == sum(Decimal(r["earned"]) for r in mine["rows"]) > 0
         # One creator's own statement: the same lines as the brand's, for that creator only.
         creator = mine["rows"][0]["creator_id"]
-        own = c.get(f"/api/v1/settle/statements/creators/{creator}").json()["rows"]
+        own = c.get(f"/api/v1/settle/creators/{creator}/statements").json()["rows"]
         assert own == [r for r in mine["rows"] if r["creator_id"] == creator]
         assert c.get("/api/v1/settle/statements", params={"period": "July"}).status_code == 422
 
@@ -81,18 +82,31 @@ def test_a_brand_key_cannot_read_or_act_on_another_brands_ids(site: Site, settle
     before = [r for r in settled["all"] if r["brand"] == OTHER]
     with site.client(site.keys[ME]) as c:
         # Reads: another brand's creator is not found.
-        assert c.get(f"/api/v1/settle/statements/creators/{theirs[0]}").status_code == 404
-        # Writes: a program, a contract or a decision for another brand or on its ids.
+        assert c.get(f"/api/v1/settle/creators/{theirs[0]}/statements").status_code == 404
+        # Writes: programs, runs, payouts and hold decisions are the operators' (403); a contract on another
+        # brand's campaign is not found (404), one naming another brand is refused (403).
         assert c.post("/api/v1/settle/programs", json=program("p-hijack", OTHER)).status_code == 403
+        assert c.post("/api/v1/settle/programs", json=program("p-mine", ME)).status_code == 403
         decision = {"action": "void", "reason": "not mine to void"}
-        assert c.post(f"/api/v1/settle/holds/{theirs[0]}/decisions", json=decision).status_code == 404
-        contract = {"guarantee_id": "g-hijack", "campaign_id": "x", "target_roi": 2, "share": 0.5, "brand": OTHER}
-        assert c.post("/api/v1/settle/guarantees", json=contract).status_code == 403
+        assert c.post(f"/api/v1/settle/creators/{theirs[0]}/decisions", json=decision).status_code == 403
         rival_campaign = sorted(site.state.reports.ownership(Scope(OTHER)).campaigns)[0]
-        mine_only = {**contract, "brand": ME, "campaign_id": rival_campaign}
-        assert c.post("/api/v1/settle/guarantees", json=mine_only).status_code == 404
-        assert c.post("/api/v1/settle/runs", json={"through": THROUGH}, params={"brand": OTHER}).status_code == 403
-        assert c.post("/api/v1/settle/payouts", json={"period": "2025-07"}, params={"brand": OTHER}).status_code == 403
+        my_campaign = sorted(site.state.reports.ownership(Scope(ME)).campaigns)[0]
+        contract = {"guarantee_id": "g-hijack", "target_roi": 2, "share": 0.5}
+        assert c.post(f"/api/v1/settle/campaigns/{rival_campaign}/guarantees", json=contract).status_code == 404
+        named = {**contract, "brand": OTHER}
+        assert c.post(f"/api/v1/settle/campaigns/{my_campaign}/guarantees", json=named).status_code == 403
+        settle_theirs = {"guarantee_id": "g-hijack"}
+        assert (
+            c.post(f"/api/v1/settle/campaigns/{rival_campaign}/guarantees/settle", json=settle_theirs).status_code
+            == 404
+        )
+        assert c.get(f"/api/v1/settle/campaigns/{rival_campaign}/guarantees").status_code == 404
+        assert c.post("/api/v1/settle/runs", json={"through": THROUGH}).status_code == 403
+        assert c.post("/api/v1/settle/payouts", json={"period": "2025-07"}).status_code == 403
+    with site.client(site.operator) as c:
+        # The operator looking at one brand cannot decide on another brand's creator either.
+        decided = c.post(f"/api/v1/settle/creators/{theirs[0]}/decisions", json=decision, params={"brand": ME})
+        assert decided.status_code == 404
     with site.client(site.keys[OTHER]) as c:
         assert c.get("/api/v1/settle/statements").json()["rows"] == before  # nothing moved
         assert [p["program_id"] for p in c.get("/api/v1/settle/programs").json()["programs"]] == [f"p-{OTHER}"]
@@ -100,33 +114,36 @@ def test_a_brand_key_cannot_read_or_act_on_another_brands_ids(site: Site, settle
 
 def test_guarantees_over_the_api_are_the_brands_own(site: Site, settled: dict[str, Any]) -> None:
     campaign = sorted(site.state.reports.ownership(Scope(ME)).campaigns)[0]
-    contract = {"guarantee_id": "g-web", "campaign_id": campaign, "target_roi": 2, "share": 0.5}
+    contract = {"guarantee_id": "g-web", "target_roi": 2, "share": 0.5}
     contract.update({"x_days": 0, "measure": "attributed", "spend": 1000})
+    url = f"/api/v1/settle/campaigns/{campaign}/guarantees"
     with site.client(site.keys[ME]) as c:
-        made = c.post("/api/v1/settle/guarantees", json=contract)
+        made = c.post(url, json=contract)
         assert made.status_code == 201, made.text
         assert made.json()["guarantee"]["brand"] == ME
-        assert c.post("/api/v1/settle/guarantees", json={**contract, "share": 0.9}).status_code == 422
+        assert c.post(url, json={**contract, "share": 0.9}).status_code == 422
         listed = c.get("/api/v1/settle/guarantees").json()["guarantees"]
         assert [g["guarantee_id"] for g in listed] == ["g-web"] and listed[0]["due"]
-        bad = c.post("/api/v1/settle/guarantees", json={**contract, "guarantee_id": "g2", "target_roi": -1})
+        assert c.get(url).json()["guarantees"] == listed
+        bad = c.post(url, json={**contract, "guarantee_id": "g2", "target_roi": -1})
         assert bad.status_code == 422 and "target_roi" in bad.json()["error"]["message"]
     with site.client(site.keys[OTHER]) as c:
-        assert c.get("/api/v1/settle/guarantees/g-web").status_code == 404
-        assert c.post("/api/v1/settle/guarantees/g-web/settle", json={}).status_code == 404
+        assert c.get(url).status_code == 404
+        assert c.post(f"{url}/settle", json={"guarantee_id": "g-web"}).status_code == 404
         assert c.get("/api/v1/settle/guarantees").json()["guarantees"] == []
     with site.client(site.operator) as c:
-        assert c.get("/api/v1/settle/guarantees/g-web").json()["brand"] == ME
+        assert [g["brand"] for g in c.get(url).json()["guarantees"]] == [ME]
     # Settled at its due date by the brand: the statement, once; the console shows it with its reasons.
     with site.client(site.keys[ME]) as c:
         due = listed[0]["due"]
-        early = c.post("/api/v1/settle/guarantees/g-web/settle", json={"at": "2025-01-01T00:00:00+00:00"})
+        early = c.post(f"{url}/settle", json={"guarantee_id": "g-web", "at": "2025-01-01T00:00:00+00:00"})
         assert early.status_code == 422 and "not due until" in early.json()["error"]["message"]
-        done = c.post("/api/v1/settle/guarantees/g-web/settle", json={"at": due})
+        assert c.post(f"{url}/settle", json={"guarantee_id": "nope"}).status_code == 404
+        done = c.post(f"{url}/settle", json={"guarantee_id": "g-web", "at": due})
         assert done.status_code == 200, done.text
         statement = done.json()
         assert statement["new"] and statement["measure"] == "attributed" and statement["owed"]
-        again = c.post("/api/v1/settle/guarantees/g-web/settle", json={"at": due}).json()
+        again = c.post(f"{url}/settle", json={"guarantee_id": "g-web", "at": due}).json()
         assert not again["new"] and again["owed"] == statement["owed"] and again["why"] == statement["why"]
     c = console_client(site, site.keys[ME])
     try:
@@ -138,13 +155,15 @@ def test_guarantees_over_the_api_are_the_brands_own(site: Site, settled: dict[st
 
 
 def test_a_payout_pays_once_and_the_statement_shows_it(site: Site, settled: dict[str, Any]) -> None:
-    with site.client(site.keys[ME]) as c:
-        first = c.post("/api/v1/settle/payouts", json={"period": "2025-07"})
+    with site.client(site.operator) as c:
+        first = c.post("/api/v1/settle/payouts", json={"period": "2025-07"}, params={"brand": ME})
         assert first.status_code == 200, first.text
-        again = c.post("/api/v1/settle/payouts", json={"period": "2025-07"}, params={"format": "csv"})
+        assert first.json()["rows"] and {r["brand"] for r in first.json()["rows"]} == {ME}
+        again = c.post("/api/v1/settle/payouts", json={"period": "2025-07"}, params={"brand": ME, "format": "csv"})
         rows = list(csv.DictReader(io.StringIO(again.content.decode("utf-8-sig"))))
         assert [dict(r) for r in rows] == first.json()["rows"]  # the same file, nothing paid twice
         paid = sum(Decimal(r["amount"]) for r in rows)
+    with site.client(site.keys[ME]) as c:
         lines = c.get("/api/v1/settle/statements", params={"period": "2025-07"}).json()["rows"]
         assert sum(Decimal(r["paid"]) for r in lines) == paid
 
@@ -167,3 +186,9 @@ def test_the_console_shows_statements_and_guarantees_in_both_languages(site: Sit
         assert c.get("/console/settle", params={"period": "bad"}).status_code == 422
     finally:
         c.close()
+    operator = console_client(site, site.operator)
+    try:
+        table = operator.get("/console/settle").text.split('id="statements"')[1].split("</table>")[0]
+        assert f"<td>{ME}</td>" in table and f"<td>{OTHER}</td>" in table
+    finally:
+        operator.close()

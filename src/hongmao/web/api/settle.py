@@ -1,9 +1,12 @@
 """Settlement over the API: commission programs, settling, statements (JSON or CSV), holds and decisions,
 payouts, and ROI guarantees (``hongmao.settle`` underneath).
 
-Tenancy on read and on write: a brand key sees and acts on its own programs, entries, creators and contracts
-only. A body naming another brand answers 403; another brand's program, contract, campaign or creator id
-answers 404, as an id that does not exist would. Operators act on every brand (or the one they name).
+Who does what: the platform's operators record programs, run settlements and payouts and decide on held money
+(the issue's "operator's decision"); a brand key reads its own programs, statements, holds and contracts, and
+creates and settles ROI guarantees on its own campaigns. Tenancy on read and on write: another brand's
+campaign or creator id answers 404, as an id that does not exist would; another brand named in the query or
+the body answers 403; an operators' operation answers 403 to a brand key. Every write names the id it acts on
+in its path, checked before the body is read.
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from hongmao.errors import ConfigError, InputError
+from hongmao.errors import ConfigError
 from hongmao.reports.scope import Scope
 from hongmao.settle import api as settle_api
 from hongmao.settle import guarantee_api
@@ -23,7 +26,7 @@ from hongmao.settle.guarantees import parse_guarantee
 from hongmao.settle.programs import parse_program
 from hongmao.settle.statements import COLUMNS
 from hongmao.web.api.reports import CSV_TOO, csv_response
-from hongmao.web.deps import Caller, State, TenantScope, owned
+from hongmao.web.deps import Operator, State, TenantScope, owned
 from hongmao.web.state import WebState
 
 router = APIRouter(prefix="/settle", tags=["settlement"])
@@ -56,8 +59,8 @@ async def list_programs(scope: TenantScope, state: State) -> dict[str, Any]:
     return {"brand": scope.brand, "programs": [p.spec for p in found]}
 
 
-@router.post("/programs", status_code=201, summary="Create a commission program (terms are never edited)")
-async def create_program(body: dict[str, Any], scope: TenantScope, state: State) -> dict[str, Any]:
+@router.post("/programs", status_code=201, summary="Operators: record a brand's commission program (never edited)")
+async def create_program(body: dict[str, Any], _: Operator, scope: TenantScope, state: State) -> dict[str, Any]:
     brand = _own_brand(scope, body.get("brand"))
     program = parse_program({**body, "brand": brand})
     added = await run_in_threadpool(settle_api.add_programs, [program], brand=brand, **_where(state))
@@ -68,8 +71,8 @@ class SettleRun(BaseModel):
     through: datetime = Field(description="Settle the facts before this time (timezone-aware).")
 
 
-@router.post("/runs", summary="Settle the scope's programs through a time: append exactly the entries due")
-async def run_settlement(body: SettleRun, scope: TenantScope, state: State) -> dict[str, Any]:
+@router.post("/runs", summary="Operators: settle the programs through a time, appending exactly the entries due")
+async def run_settlement(body: SettleRun, _: Operator, scope: TenantScope, state: State) -> dict[str, Any]:
     if body.through.tzinfo is None:
         raise HTTPException(422, "through: give a timezone-aware time")
     report = await run_in_threadpool(settle_api.settle, body.through, brand=scope.brand, **_where(state))
@@ -93,7 +96,7 @@ async def _creator_in_scope(state: WebState, scope: Scope, creator_id: str) -> N
         raise HTTPException(404, f"no creator {creator_id!r} with commissions in this scope")
 
 
-@router.get("/statements/creators/{creator_id}", summary="One creator's own statements (yuan)", responses=CSV_TOO)
+@router.get("/creators/{creator_id}/statements", summary="One creator's own statements (yuan)", responses=CSV_TOO)
 async def creator_statements(
     creator_id: str, scope: TenantScope, state: State, period: Period = None, format: Format = "json"
 ) -> Any:
@@ -117,9 +120,11 @@ class HoldDecision(BaseModel):
     at: datetime | None = Field(None, description="When decided (default: now); timezone-aware.")
 
 
-@router.post("/holds/{creator_id}/decisions", status_code=201, summary="Release or void a creator's held money")
+@router.post(
+    "/creators/{creator_id}/decisions", status_code=201, summary="Operators: release or void a creator's held money"
+)
 async def decide(
-    creator_id: str, body: HoldDecision, scope: TenantScope, state: State, caller: Caller
+    creator_id: str, body: HoldDecision, caller: Operator, scope: TenantScope, state: State
 ) -> dict[str, Any]:
     await _creator_in_scope(state, scope, creator_id)
     if body.at is not None and body.at.tzinfo is None:
@@ -150,8 +155,8 @@ class Payout(BaseModel):
     period: str = Field(description="Calendar month YYYY-MM: what is payable at its end is paid.")
 
 
-@router.post("/payouts", summary="Pay what is payable at a period's end; the payout file", responses=CSV_TOO)
-async def payout(body: Payout, scope: TenantScope, state: State, format: Format = "json") -> Any:
+@router.post("/payouts", summary="Operators: pay what is payable at a period's end; the payout file", responses=CSV_TOO)
+async def payout(body: Payout, _: Operator, scope: TenantScope, state: State, format: Format = "json") -> Any:
     rows = await run_in_threadpool(settle_api.pay, body.period, brand=scope.brand, **_where(state))
     if format == "csv":
         return csv_response(rows, settle_api.PAYOUT_COLUMNS, f"payout-{body.period}.csv")
@@ -167,46 +172,55 @@ async def list_guarantees(scope: TenantScope, state: State) -> dict[str, Any]:
     return {"brand": scope.brand, "guarantees": rows}
 
 
-@router.post("/guarantees", status_code=201, summary="Create an ROI guarantee (对赌) for a campaign")
-async def create_guarantee(body: dict[str, Any], scope: TenantScope, state: State) -> dict[str, Any]:
-    brand = _own_brand(scope, body.get("brand"))
-    contract = parse_guarantee({**body, "brand": brand})
+def campaign_in_scope(campaign_id: str, scope: TenantScope, state: State) -> str:
+    """404 unless the scope owns the campaign (a dependency: checked before the body is read)."""
     if scope.brand is not None:
-        owned(state, scope, "campaigns", contract.campaign_id)
+        owned(state, scope, "campaigns", campaign_id)
+    return campaign_id
+
+
+OwnCampaign = Annotated[str, Depends(campaign_in_scope)]
+
+
+@router.get("/campaigns/{campaign_id}/guarantees", summary="A campaign's ROI guarantees with their settlements")
+async def campaign_guarantees(campaign_id: OwnCampaign, scope: TenantScope, state: State) -> dict[str, Any]:
+    rows = await run_in_threadpool(guarantee_api.listing, brand=scope.brand, **_where(state))
+    return {"campaign_id": campaign_id, "guarantees": [r for r in rows if r["campaign_id"] == campaign_id]}
+
+
+@router.post(
+    "/campaigns/{campaign_id}/guarantees", status_code=201, summary="Create an ROI guarantee (对赌) for a campaign"
+)
+async def create_guarantee(
+    campaign_id: OwnCampaign, body: dict[str, Any], scope: TenantScope, state: State
+) -> dict[str, Any]:
+    brand = _own_brand(scope, body.get("brand"))
+    if body.get("campaign_id") not in (None, campaign_id):
+        raise HTTPException(422, f"campaign_id: the body names {body['campaign_id']!r}, the path {campaign_id!r}")
+    contract = parse_guarantee({**body, "brand": brand, "campaign_id": campaign_id})
     made = await run_in_threadpool(guarantee_api.create, [contract], brand=brand, **_where(state))
     return {"guarantee": made[0].spec}
 
 
-async def _guarantee(state: WebState, scope: Scope, guarantee_id: str) -> dict[str, Any]:
-    try:
-        rows = await run_in_threadpool(
-            guarantee_api.listing, brand=scope.brand, guarantee_id=guarantee_id, **_where(state)
-        )
-    except InputError:
-        raise HTTPException(404, f"no guarantee {guarantee_id!r}") from None
-    return rows[0]
-
-
-@router.get("/guarantees/{guarantee_id}", summary="One guarantee with its settlement statement once settled")
-async def get_guarantee(guarantee_id: str, scope: TenantScope, state: State) -> dict[str, Any]:
-    return await _guarantee(state, scope, guarantee_id)
-
-
 class GuaranteeSettle(BaseModel):
+    guarantee_id: str = Field(min_length=1, max_length=64, description="The contract to settle.")
     at: datetime | None = Field(None, description="Settle as at this time (default: now); timezone-aware.")
 
 
-@router.post("/guarantees/{guarantee_id}/settle", summary="Settle a guarantee at T+x (once; again: the same)")
+@router.post(
+    "/campaigns/{campaign_id}/guarantees/settle", summary="Settle a campaign's guarantee at T+x (once; again: the same)"
+)
 async def settle_guarantee(
-    guarantee_id: str, scope: TenantScope, state: State, body: GuaranteeSettle | None = None
+    campaign_id: OwnCampaign, body: GuaranteeSettle, scope: TenantScope, state: State
 ) -> dict[str, Any]:
-    await _guarantee(state, scope, guarantee_id)
-    at = body.at if body is not None else None
-    if at is not None and at.tzinfo is None:
+    rows = await run_in_threadpool(guarantee_api.listing, brand=scope.brand, **_where(state))
+    if not any(r["guarantee_id"] == body.guarantee_id and r["campaign_id"] == campaign_id for r in rows):
+        raise HTTPException(404, f"no guarantee {body.guarantee_id!r} on campaign {campaign_id!r}")
+    if body.at is not None and body.at.tzinfo is None:
         raise HTTPException(422, "at: give a timezone-aware time")
     try:
         statement, new = await run_in_threadpool(
-            lambda: guarantee_api.settle(guarantee_id, brand=scope.brand, at=at, **_where(state))
+            lambda: guarantee_api.settle(body.guarantee_id, brand=scope.brand, at=body.at, **_where(state))
         )
     except ConfigError as error:
         raise HTTPException(409, f"the server cannot measure this contract: {error}") from None
