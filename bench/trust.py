@@ -27,7 +27,9 @@ with ``truth/notes.jsonl``, ``truth/creators.jsonl`` and ``truth/fake_accounts.j
   them the evidenced flag catches, and how many notes carry both (must be 0).
 * deceptive creators: the flag among creators with at least ``--evaluable`` credited orders (the report's own
   count), the watch list (flags included) against all deceptive creators, precision at 5/10/20 of the creators
-  ranked by score, and the score's AUC (shown in the precision column).
+  ranked by their pooled ``P(deceptive)`` (the excess score when a report has none), and that ranking's AUC
+  (shown in the precision column). The simulator varies deception (strength per creator, refund rates per
+  category, agencies mixing honest and deceptive creators); development seeds 3 and 11, reported 201-203.
 
 ``--ceiling`` adds how far the deceptive flag could go on the same world: the same score and flag rule fed with
 credit no real system has — the simulator's true intent shares of every caused order (which notes persuaded the
