@@ -108,3 +108,19 @@ def test_the_watch_list_comes_before_the_flag_and_holds_more_deceivers(world: tu
 def test_flagged_accounts_match_the_report(world: tuple[Path, dict[str, Any]]) -> None:
     root, report = world
     assert api.flagged_accounts(root / "lake") == sorted(a["user"] for a in report["accounts"]["list"])
+
+
+def test_agencies_in_the_records_reach_the_deceptive_evidence(world: tuple[Path, dict[str, Any]]) -> None:
+    root, report = world
+    named: dict[str, set[str]] = {}
+    for path in sorted((root / "world" / "events").rglob("*.jsonl")):
+        for e in lines(path):
+            if e["type"] == "collaboration.created" and e["data"].get("agency"):
+                named.setdefault(e["data"]["creator_id"], set()).add(e["data"]["agency"])
+    assert named and all(len(v) == 1 for v in named.values())  # one agency per creator in the simulator
+    groups = {
+        e["creator_id"]: e["evidence"]["deceptive"]["group"] for e in report["creators"] if "deceptive" in e["evidence"]
+    }
+    assert {k: g for k, g in groups.items() if g is not None} == {k: min(v) for k, v in named.items() if k in groups}
+    prior = report["summary"]["deceptive_prior"]["creator"]
+    assert 0.0 < prior["deceptive_share"] < 0.5 and prior["pooling_strength"] > 0
