@@ -167,12 +167,14 @@ def create_app(
     app.openapi = _openapi(app)  # type: ignore[method-assign]
 
     from hongmao.web.api import router as api_router
+    from hongmao.web.console.audiences_routes import router as audiences_console_router
     from hongmao.web.console.routes import router as console_router
     from hongmao.web.console.settle_routes import router as settle_console_router
 
     app.include_router(api_router)
     app.include_router(console_router)
     app.include_router(settle_console_router)
+    app.include_router(audiences_console_router)
     if demo is not None:
         from hongmao.web.demo_shop.routes import router as shop_router
 
