@@ -245,3 +245,22 @@ def test_the_cli_counts_exports_and_logs_like_the_api(
         ("cli audiences export", "refused"),
     ]
     assert lines[0]["principal"]["key_id"].startswith("cli:")
+
+
+def test_the_console_page_shows_a_brand_its_stages_with_small_counts_withheld(app: tuple[Any, dict[str, str]]) -> None:
+    from webkit import Site, console_client
+
+    application, keys = app
+    site = Site(application, Path(application.state.web.data_dir), keys["operator"], keys)
+    c = console_client(site, keys["Lumi"])
+    try:
+        html = c.get("/console/audiences?range=custom&from=2025-06-08&to=2025-06-14&lang=zh-CN").text
+        assert "人群资产 AIPS" in html and "深度种草" in html
+        row = html[html.index('data-stage="P"') :].split("</tr>")[0]
+        assert ">7<" in row
+        row = html[html.index('data-stage="S"') :].split("</tr>")[0]
+        assert "fewer than 4 people" in row and ">3<" not in row
+        assert c.get("/console/audiences?brand=Oat").status_code in (403, 404)
+    finally:
+        c.close()
+    assert audit.read(application.state.web.data_dir)[-1]["endpoint"] == "GET /console/audiences"
