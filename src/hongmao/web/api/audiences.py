@@ -71,7 +71,11 @@ async def aips_report(
     return out
 
 
-@router.post("/export", summary="One stage's people as ids only the marketplace can map back (min. size applies)")
+@router.post(
+    "/export",
+    summary="One stage's people as ids only the marketplace can map back (min. size applies)",
+    responses={403: {"description": "Another brand; or an audience below the minimum size, which never leaves."}},
+)
 async def export(
     scope: TenantScope,
     state: State,
