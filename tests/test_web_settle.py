@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -192,3 +193,28 @@ def test_the_console_shows_statements_and_guarantees_in_both_languages(site: Sit
         assert f"<td>{ME}</td>" in table and f"<td>{OTHER}</td>" in table
     finally:
         operator.close()
+
+
+def test_an_incremental_guarantee_needs_the_servers_holdout_key(
+    site: Site, settled: dict[str, Any], tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = small_world(tmp_path_factory)[0]
+    key = json.loads((world / "truth" / "world.json").read_text(encoding="utf-8"))["config"]["holdout_key"]
+    campaign = "cmp-lumiere-1"
+    url = f"/api/v1/settle/campaigns/{campaign}/guarantees"
+    contract = {"guarantee_id": "g-inc", "target_roi": 2, "share": 0.5, "x_days": 0, "straddle": "lower"}
+    with site.client(site.keys[ME]) as c:
+        assert c.post(url, json=contract).status_code == 201
+        due = next(g["due"] for g in c.get(url).json()["guarantees"] if g["guarantee_id"] == "g-inc")
+        monkeypatch.delenv("HONGMAO_HOLDOUT_KEY", raising=False)
+        monkeypatch.delenv("HONGMAO_HOLDOUT_KEY_FILE", raising=False)
+        missing = c.post(f"{url}/settle", json={"guarantee_id": "g-inc", "at": due})
+        assert missing.status_code == 409 and "holdout key" in missing.json()["error"]["message"]
+        monkeypatch.setenv("HONGMAO_HOLDOUT_KEY", key)
+        done = c.post(f"{url}/settle", json={"guarantee_id": "g-inc", "at": due})
+        assert done.status_code == 200, done.text
+        s = done.json()
+        low, high = (Decimal(x) for x in s["interval"])
+        assert s["measure"] == "incremental" and low <= Decimal(s["measured_roi"]) <= high
+        assert s["straddles"] == (low < 2 < high)
+        assert s["settled_on"] == ("lower" if s["straddles"] else "point")
