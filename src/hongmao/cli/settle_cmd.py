@@ -291,8 +291,9 @@ def guarantees_settle(
     if fmt == "json":
         print_json({**statement, "new": new})
         return
+    shown = {**statement, "interval": " to ".join(statement["interval"] or ["-", "-"])}
     rows = [
-        {"key": k, "value": str(statement[k])}
+        {"key": k, "value": str(shown[k])}
         for k in ("due", "measure", "measured_roi", "interval", "target_roi", "straddles", "settled_on", "owed")
     ]
     print_table(f"Guarantee {guarantee_id}" + ("" if new else " (settled before)"), ["key", "value"], rows)
