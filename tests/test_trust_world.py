@@ -83,6 +83,9 @@ def test_deceptive_flags_are_mostly_right_and_ranked_by_score(world: tuple[Path,
         ev = e["evidence"]["deceptive"]
         assert ev["interval"][0] <= e["score"] <= ev["interval"][1]
         assert ev["orders"] >= 10 and ev["observed_rate"] > ev["baseline_rate"]
+        assert ev["grounds"] and set(ev["grounds"]) <= {"pooled_posterior", "excess"}
+        if ev["grounds"] == ["pooled_posterior"]:
+            assert ev["p_deceptive"] >= PoolRules().flag_level
     scores = [e["score"] for e in report["notes"] if e["flags"] == ["deceptive"]]
     assert scores == sorted(scores, reverse=True)
 

@@ -81,6 +81,17 @@ class DeceptiveResult:
         watched = ok & suggestive & (p.orders >= watch_min_orders) & ~flagged
         return flagged, watched
 
+    def grounds(self, j: int, rules: ScoreRules, strong: bool) -> list[str]:
+        """Which view put entry ``j`` at its stage: ``pooled_posterior`` (P(deceptive) at the flag or watch level)
+        and/or ``excess`` (P(excess > min_excess) at the score's level, or 0.5 to watch)."""
+        out = []
+        post_level = rules.pooling.flag_level if strong else rules.pooling.watch_level
+        if self.pooled is not None and self.pooled.posterior[j] >= post_level:
+            out.append("pooled_posterior")
+        if self.primary.p_exceed[j] >= (rules.level if strong else WATCH_EXCESS_LEVEL):
+            out.append("excess")
+        return out
+
     def index(self) -> dict[str, int]:
         return {k: i for i, k in enumerate(self.keys)}
 
@@ -262,9 +273,11 @@ def assemble(inputs: TrustInputs, params: TrustParams | None = None, include_acc
             if flagged[j]:
                 e["flags"].append("deceptive")
                 ev["stage"] = "flag"
+                ev["grounds"] = res.grounds(j, params.score, strong=True)
             elif watched[j]:
                 e["watch"].append("deceptive")
                 ev["stage"] = "watch"
+                ev["grounds"] = res.grounds(j, params.score, strong=False)
         del kind
 
     for hint in inputs.suspected:
