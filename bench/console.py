@@ -125,7 +125,7 @@ class Served:
     def warmed(self) -> int:
         return self.log.read_text(encoding="utf-8", errors="replace").count(WARMED)
 
-    def wait_warmed(self, count: int, timeout: float = 900) -> float:
+    def wait_warmed(self, count: int, timeout: float = 3600) -> float:
         """Seconds until the log holds more than ``count`` finished warm-ups."""
         began = time.perf_counter()
         while self.warmed() <= count:
