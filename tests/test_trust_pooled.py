@@ -5,7 +5,7 @@ really are alike (never an entity's own evidence raising its own prior)."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
+from scipy import sparse  # type: ignore[import-untyped, unused-ignore]
 
 from hongmao.trust.pooled import NO_POOLING, PoolRules, pool, sprt_bounds
 from hongmao.trust.shrinkage import ScoreRules, score
@@ -13,7 +13,10 @@ from hongmao.trust.shrinkage import ScoreRules, score
 
 def orders(spec: list[tuple[int, int, int, int]], n_entities: int) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix]:
     """Orders from (count, bad, item, entity or -1 for nobody) rows; each order fully credited to its entity."""
-    y, item, rows, cols = [], [], [], []
+    y: list[float] = []
+    item: list[int] = []
+    rows: list[int] = []
+    cols: list[int] = []
     for count, bad, it, ent in spec:
         for k in range(count):
             if ent >= 0:
