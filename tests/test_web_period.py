@@ -3,9 +3,11 @@ periods, 422s naming the parameter) and the console's shared range picker."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -228,3 +230,52 @@ def test_console_filters_and_bad_parameters(site: Site) -> None:
         assert '<option value="kol" selected>' in c.get("/console/notes").text
     finally:
         c.close()
+
+
+# --- the engine's view of a window, on hand-made journeys --------------------------------------------------------
+
+
+def test_a_window_keeps_the_touches_before_it_and_counts_activity_inside_it(tmp_path: Path) -> None:
+    import hongmao
+    from conftest import event, user
+    from enginekit import at, two_brand_catalog
+    from hongmao.lake import Lake
+    from hongmao.reports.scope import Scope
+    from hongmao.reports.service import Reports
+
+    u1, u2 = user(1), user(2)
+
+    def order(oid: str, who: str, days: float) -> dict[str, Any]:
+        lines = [{"item_id": "i1", "price": 100}]
+        return event("market.order", at(days), order_id=oid, user=who, lines=lines, amount=100)
+
+    events = [
+        *two_brand_catalog(),
+        order("o0", u1, 2),  # before the range: u1 is a returning buyer in it
+        event("note.read", at(5), note_id="n1", user=u1, dwell_ms=9000),  # 5 days before its order, before the range
+        event("note.read", at(9), note_id="n2", user=u2, dwell_ms=9000),
+        order("o2", u2, 9.5),
+        order("o1", u1, 10),
+    ]
+    source = tmp_path / "events.jsonl"
+    source.write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
+    hongmao.ingest([source], tmp_path / "lake")
+    reports = Reports(Lake.open(tmp_path / "lake"), privacy_k=1, exclude_flagged=False)
+    lumi = Scope("Lumi")
+    # 2025-06-10 .. 06-12 in Shanghai: [day 8 16:00, day 11 16:00) UTC after 2025-06-01
+    window = parse({"from": "2025-06-10", "to": "2025-06-12"}, reports.newest_day())
+    assert reports.newest_day() == date(2025, 6, 11)
+    whole, ranged = reports.overview(lumi), reports.overview(lumi, window=window)
+    assert (whole["orders"], ranged["orders"]) == (3, 2)
+    assert ranged["attributed_orders"] == 2  # o1 keeps its read from before the range
+    assert (ranged["attributed_buyers"], ranged["new_customers"]) == (2, 1)  # u1 bought before the range
+    reads = {n["note_id"]: n["reads"] for n in reports.notes(lumi, window=window)}
+    assert reads == {"n1": 0, "n2": 1}  # activity counts only what happened inside the range
+    assert reports.funnel(lumi, window=window)["reads"] == 1
+    days = reports.timeseries(lumi, window=window)
+    assert [d["day"] for d in days] == ["2025-06-10", "2025-06-11", "2025-06-12"]
+    assert sum(d["orders"] for d in days) == 2
+    k1 = parse({"from": "2025-06-10", "to": "2025-06-12", "campaign": "k1"}, reports.newest_day())
+    assert [r["key"] for r in reports.attribution(lumi, window=k1).rows if r["orders"]] == ["n2"]
+    oat = parse({"item": "i2"}, reports.newest_day())
+    assert reports.overview(lumi, window=oat)["orders"] == 0
