@@ -12,10 +12,18 @@ import pytest
 
 from aipskit import PLAN, build, person
 from hongmao.cleanroom import audit, identity
-from hongmao.cleanroom.audiences import AudienceRefused, Audiences, map_back, party_thresholds, rules_from_settings
+from hongmao.cleanroom.audiences import (
+    AudienceRefused,
+    Audiences,
+    map_back,
+    party_thresholds,
+    rekey,
+    rules_from_settings,
+    single_party_map_back,
+)
 from hongmao.cleanroom.keys import PartyKeys
 from hongmao.cleanroom.threshold import SUPPRESSED
-from hongmao.errors import ConfigError
+from hongmao.errors import ConfigError, InputError
 from webkit import Client
 
 WEEK2 = {"from": "2025-06-08", "to": "2025-06-14"}
@@ -264,3 +272,27 @@ def test_the_console_page_shows_a_brand_its_stages_with_small_counts_withheld(ap
     finally:
         c.close()
     assert audit.read(application.state.web.data_dir)[-1]["endpoint"] == "GET /console/audiences"
+
+
+def test_the_single_party_mode_exports_rekeyed_lake_pseudonyms(lake_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hongmao.identity.pseudonym import pseudonymize
+    from hongmao.lake import Lake
+    from hongmao.reports.scope import Scope
+
+    monkeypatch.setenv("HONGMAO_AUDIENCE_MIN_SIZE", "4")
+    lake = Lake.open(lake_dir)
+    try:
+        svc = Audiences.from_settings(lake, privacy_k=4)
+        assert svc.identity_path is None
+        out = svc.export(Scope("Lumi"), svc.period_of(WEEK2), "TI")
+    finally:
+        lake.close()
+    salt = bytes.fromhex(out["salt"])
+    assert out["id_space"] == "lake_pseudonyms" and out["ids"] == sorted(rekey(salt, person(i)) for i in range(6, 10))
+    with pytest.raises(InputError, match="not a hongmao-audience/1 export of marketplace refs"):
+        map_back(PartyKeys.new("market"), "phone", [], out)
+    # the one party maps its own pseudonyms back (here: an export over phones it pseudonymised itself)
+    key = "k" * 32
+    mine = {"format": out["format"], "id_space": "lake_pseudonyms", "salt": out["salt"]}
+    mine["ids"] = [rekey(salt, pseudonymize(phone(i), key, "phone")) for i in (3, 5)]
+    assert single_party_map_back(key, "phone", [phone(i) for i in range(9)], mine) == [phone(3), phone(5)]

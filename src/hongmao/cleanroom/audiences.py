@@ -95,6 +95,8 @@ def single_party_map_back(
     """The single party's side of a lake-pseudonym export (it holds the match key)."""
     from hongmao.identity.pseudonym import pseudonymize
 
+    if export.get("format") != FORMAT or export.get("id_space") != "lake_pseudonyms":
+        raise InputError(f"field format/id_space: not a {FORMAT} export of lake pseudonyms")
     salt, wanted = bytes.fromhex(str(export["salt"])), set(export["ids"])
     return sorted(c for c in customers if rekey(salt, pseudonymize(c, match_key, id_kind)) in wanted)
 
