@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hongmao.reports.period import Filters, Period, PeriodError, Window, parse, previous
+from hongmao.reports.period import Filters, Period, PeriodError, Window, check_filters, parse, previous
 from webkit import Site, build_lake, console_client, running_site
 
 NEWEST = date(2025, 6, 20)
@@ -54,6 +54,17 @@ def test_filters_parse_to_one_spelling() -> None:
     assert f.filters == Filters(campaign="c-1", category="skincare", touches=("read", "click"), disclosed=False)
     assert f.filters.params() == {"campaign": "c-1", "category": "skincare", "touches": "read,click", "disclosed": "no"}
     assert parse(f.filters.params(), NEWEST).filters == f.filters
+
+
+def test_filters_must_name_what_the_view_holds() -> None:
+    choices = {"campaigns": [{"campaign_id": "k1"}], "tiers": [{"tier": "kol"}], "items": [], "categories": []}
+    assert check_filters(Filters(campaign="k1", tier="kol"), choices) == Filters(campaign="k1", tier="kol")
+    with pytest.raises(PeriodError) as caught:
+        check_filters(Filters(campaign="k2"), choices)
+    assert caught.value.field == "campaign"
+    with pytest.raises(PeriodError) as caught:
+        check_filters(Filters(item="i1"), choices)
+    assert caught.value.field == "item"
 
 
 @pytest.mark.parametrize(
@@ -141,8 +152,14 @@ def test_filters_narrow_the_reports(site: Site) -> None:
     one = campaigns[0]["campaign_id"]
     chosen = _get(site, "/api/v1/reports/economics", by="note", campaign=one)["rows"]
     assert chosen and all(r["campaign_id"] == one for r in chosen)
-    nobody = _get(site, "/api/v1/reports/overview", item="no-such-item")
-    assert nobody["orders"] == 0
+    with site.client(site.operator) as c:
+        theirs = c.get("/api/v1/reports/campaign-roi", params={"brand": "beibei"}).json()["campaigns"][0]["campaign_id"]
+    with site.client(site.keys["lumiere"]) as c:
+        for name, value in [("item", "no-such-item"), ("campaign", theirs), ("tier", "celebrity"), ("category", "x")]:
+            r = c.get("/api/v1/reports/overview", params={name: value})
+            assert r.status_code == 422, (name, r.text)
+            problem = r.json()["error"]["problems"][0]
+            assert problem["field"] == f"query.{name}" and "in the data you can see" in problem["reason"]
 
 
 def test_bad_parameters_are_422_naming_the_field(site: Site) -> None:

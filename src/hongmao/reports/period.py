@@ -18,7 +18,7 @@ Every bad parameter raises :class:`PeriodError` naming the parameter and the rea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -277,3 +277,28 @@ def previous(window: Window) -> Window | None:
     if window.period is None or not window.period.compare:
         return None
     return Window(window.period.previous(), window.filters)
+
+
+#: filter -> (what :meth:`Reports.filter_choices` lists it under, the field holding the value)
+CHOICES = {
+    "campaign": ("campaigns", "campaign_id"),
+    "tier": ("tiers", "tier"),
+    "item": ("items", "item_id"),
+    "category": ("categories", "category"),
+}
+
+
+def check_filters(filters: Filters, choices: Mapping[str, Sequence[Mapping[str, object]]]) -> Filters:
+    """``filters`` when each value names something the view holds (``choices``: what it can be filtered by),
+    else :class:`PeriodError` naming the filter. The same answer whether the value exists in another brand's
+    data or nowhere: nothing leaks."""
+    for name, (listed, key) in CHOICES.items():
+        value = getattr(filters, name)
+        if value is not None and value not in {c.get(key) for c in choices.get(listed, ())}:
+            raise PeriodError(name, f"no {name} {value!r} in the data you can see")
+    return filters
+
+
+def check_window(window: Window, choices: Mapping[str, Sequence[Mapping[str, object]]]) -> Window:
+    check_filters(window.filters, choices)
+    return window

@@ -42,21 +42,26 @@ CSV_TOO: dict[int | str, dict[str, Any]] = {
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv.")]
 
 
-def window_of(params: Mapping[str, str], newest: Any) -> Window:
-    """The range and filters of a request (API or console page); a bad one is a 422 naming the parameter."""
+def window_of(
+    params: Mapping[str, str], newest: Any, choices: Mapping[str, Sequence[Mapping[str, object]]] | None = None
+) -> Window:
+    """The range and filters of a request (API or console page); a bad one is a 422 naming the parameter.
+    ``choices`` (:meth:`~hongmao.reports.service.Reports.filter_choices`): a filter naming nothing in them is one."""
     try:
-        return period.parse(params, newest)
+        window = period.parse(params, newest)
+        if choices is not None:
+            period.check_filters(window.filters, choices)
+        return window
     except PeriodError as error:
         raise RequestValidationError(
             [{"loc": ("query", error.field), "msg": error.reason, "type": "value_error"}]
         ) from None
 
 
-
-
 async def report_window(
     request: Request,
     state: State,
+    scope: TenantScope,
     range: Annotated[
         str | None,
         Query(
@@ -80,7 +85,10 @@ async def report_window(
     disclosed: Annotated[str | None, Query(description="yes: disclosed notes only; no: undisclosed only.")] = None,
 ) -> Window:
     newest = await run_in_threadpool(state.reports.newest_day)
-    return window_of(request.query_params, newest)
+    window = window_of(request.query_params, newest)
+    if window.filters.notes or window.filters.items:
+        window = window_of(request.query_params, newest, await run_in_threadpool(state.reports.filter_choices, scope))
+    return window
 
 
 ReportWindow = Annotated[Window, Depends(report_window)]

@@ -68,14 +68,16 @@ def _window_params(request: Request) -> tuple[dict[str, str], bool]:
     return params, from_query
 
 
-def resolve_window(request: Request, state: State) -> Window:
-    """The page's window; a bad parameter in the query is a 422 naming it, a stale remembered one is dropped."""
+def resolve_window(request: Request, state: State, scope: Scope) -> Window:
+    """The page's window; a bad parameter in the query is a 422 naming it, a stale remembered one (another
+    brand's campaign, say) is dropped."""
     newest = state.reports.newest_day()
+    choices = state.reports.filter_choices(scope)
     params, from_query = _window_params(request)
     if from_query:
-        return window_of(params, newest)
+        return window_of(params, newest, choices)
     try:
-        return period.parse(params, newest)
+        return period.check_window(period.parse(params, newest), choices)
     except PeriodError:
         return WHOLE_LAKE
 
@@ -107,7 +109,7 @@ def view(request: Request, state: State) -> View:
         model=_pick_model(request),
         csrf=state.sessions.token(cookie, "form"),
         brands=state.reports.brands() if principal.operator else [principal.brand or ""],
-        window=resolve_window(request, state),
+        window=resolve_window(request, state, scope),
         newest=state.reports.newest_day(),
         choices=state.reports.filter_choices(scope),
         tz=str(state.reports.tz),
