@@ -15,24 +15,53 @@ from hongmao.measure import aips
 # -- the pure rules ---------------------------------------------------------------------------------------------
 
 
-def test_stage_counts_reach_is_cumulative_and_small_counts_are_withheld() -> None:
-    rows = aips.stage_counts({"A": 10, "I": 3, "TI": 0, "P": 2, "S": 1}, k=3)
-    by = {r["stage"]: r for r in rows}
-    assert [r["stage"] for r in rows] == list(aips.STAGES)
-    assert by["A"]["at"] == 10 and by["A"]["reached"] == 16
-    assert by["I"]["at"] == 3 and by["I"]["reached"] == 6
-    assert by["TI"]["at"] == SUPPRESSED and by["TI"]["reached"] == 3
+def test_reach_is_cumulative_and_small_counts_are_withheld() -> None:
+    out = aips.tables({"A": 10, "I": 6, "TI": 0, "P": 5, "S": 4}, {}, [], k=3)
+    by = {r["stage"]: r for r in out["stages"]}
+    assert [r["stage"] for r in out["stages"]] == list(aips.STAGES)
+    assert (by["A"]["at"], by["A"]["reached"], by["I"]["reached"], by["S"]["reached"]) == (10, 25, 15, 4)
+    assert by["TI"]["at"] == SUPPRESSED and by["TI"]["suppressed"] == "fewer than 3 people"
+    assert out["people"] == 25 and by["A"]["suppressed"] is None
+
+
+def test_a_withheld_count_cannot_be_worked_out_by_subtraction() -> None:
+    # S (2) is under k; reached P = P + S would give it away, so P's own count is withheld as cover
+    at = {"A": 10, "I": 6, "TI": 5, "P": 7, "S": 2}
+    out = aips.tables(at, {}, [("none", s, n) for s, n in at.items()], k=3)
+    by = {r["stage"]: r for r in out["stages"]}
     assert by["S"]["at"] == SUPPRESSED and by["S"]["suppressed"] == "fewer than 3 people"
-    assert by["A"]["suppressed"] is None
+    assert by["P"]["at"] == SUPPRESSED and by["P"]["suppressed"] == aips.SECONDARY and by["P"]["reached"] == 9
+    # no sum of the table has exactly one withheld member left to work out
+    shown_at = {s: by[s]["at"] for s in aips.STAGES}
+    reached = {s: by[s]["reached"] for s in aips.STAGES}
+    for i, stage in enumerate(aips.STAGES[:-1]):
+        members = [reached[stage], shown_at[stage], reached[aips.STAGES[i + 1]]]
+        assert members.count(SUPPRESSED) != 1, (stage, members)
+    assert out["people"] == 30 and list(shown_at.values()).count(SUPPRESSED) != 1
+    # none -> S (2) is the only way into S: shown, flows would give S away, so they are withheld
+    assert out["flows_withheld"] and {f["people"] for f in out["flows"]} == {SUPPRESSED}
 
 
-def test_flows_withhold_small_cells_and_name_the_direction() -> None:
-    rows = aips.flow_rows([("A", "P", 7), ("none", "A", 2), ("TI", "I", 5), ("none", "none", 9)], k=5)
-    assert [(r["from"], r["to"]) for r in rows] == [("none", "A"), ("A", "P"), ("TI", "I")]
-    cell = {(r["from"], r["to"]): r for r in rows}
-    assert cell[("A", "P")] == {"from": "A", "to": "P", "move": "deeper", "people": 7, "suppressed": None}
-    assert cell[("none", "A")]["people"] == SUPPRESSED and cell[("none", "A")]["suppressed"] == "fewer than 5 people"
-    assert cell[("TI", "I")]["move"] == "shallower"
+def test_flows_are_withheld_when_showing_them_would_give_a_small_count_away() -> None:
+    # now: I 9 (7 from A, 2 new); the earlier period's own report shows A 7, and A had nowhere else to go
+    pairs = [("A", "I", 7), ("none", "I", 2), ("TI", "P", 6)]
+    out = aips.tables({"I": 9, "P": 6}, {"A": 7, "TI": 6}, pairs, k=3)
+    assert out["flows_withheld"]
+    assert {(f["people"], f["suppressed"]) for f in out["flows"]} == {(SUPPRESSED, aips.FLOWS_WITHHELD)}
+    by = {r["stage"]: r for r in out["stages"]}
+    assert (by["I"]["at"], by["P"]["at"], out["people"]) == (9, 6, 15)
+
+
+def test_flows_with_every_cell_at_k_or_more_are_shown_in_stage_order() -> None:
+    pairs = [("TI", "P", 6), ("A", "I", 7), ("none", "I", 4), ("I", "A", 5), ("none", "none", 9)]
+    out = aips.tables({"A": 5, "I": 11, "P": 6}, {"A": 7, "I": 5, "TI": 6}, pairs, k=3)
+    assert not out["flows_withheld"]
+    assert [(f["from"], f["to"], f["people"], f["move"]) for f in out["flows"]] == [
+        ("none", "I", 4, "deeper"),
+        ("A", "I", 7, "deeper"),
+        ("I", "A", 5, "shallower"),
+        ("TI", "P", 6, "deeper"),
+    ]
 
 
 def test_the_strictest_party_sets_k_and_the_minimum_audience_is_never_below_it() -> None:

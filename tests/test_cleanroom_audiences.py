@@ -91,15 +91,18 @@ def test_a_brand_sees_its_own_stages_and_flows_with_small_counts_withheld(app: t
     body = r.json()
     assert body["brand"] == "Lumi" and body["rules"]["k"] == 4  # strictest of 4 (own), 2 and 3 (parties)
     at = {row["stage"]: row["at"] for row in body["stages"]}
-    assert at == {"A": SUPPRESSED, "I": 6, "TI": 4, "P": 7, "S": SUPPRESSED}  # A 0 and S 3 are under k
-    flows = {(f["from"], f["to"]): f["people"] for f in body["flows"]}
-    assert flows == {
-        ("A", "I"): 6,
-        ("I", "TI"): 4,
-        ("TI", "P"): 7,
-        ("none", "S"): SUPPRESSED,
-        ("P", "none"): SUPPRESSED,
+    # A (0) and S (3) are under k; P (7) is withheld too, or reached P (10) - P would give S away
+    assert at == {"A": SUPPRESSED, "I": 6, "TI": 4, "P": SUPPRESSED, "S": SUPPRESSED}
+    assert {row["stage"]: row["reached"] for row in body["stages"]}["P"] == 10
+    # the 3 newcomers at S are the only way into S: shown, the flows would give S away, so none is shown
+    assert body["flows_withheld"] and {(f["from"], f["to"]) for f in body["flows"]} == {
+        ("A", "I"),
+        ("I", "TI"),
+        ("TI", "P"),
+        ("none", "S"),
+        ("P", "none"),
     }
+    assert {f["people"] for f in body["flows"]} == {SUPPRESSED}
     assert body["previous"] == {"from": "2025-06-01", "to": "2025-06-07"}
     oat = call(application, keys["Oat"], "GET", "/api/v1/audiences/aips?range=custom&from=2025-06-08&to=2025-06-14")
     assert {row["stage"]: row["at"] for row in oat.json()["stages"]}["S"] == 4  # the rival's 4 sharers, only
@@ -264,8 +267,10 @@ def test_the_console_page_shows_a_brand_its_stages_with_small_counts_withheld(ap
     try:
         html = c.get("/console/audiences?range=custom&from=2025-06-08&to=2025-06-14&lang=zh-CN").text
         assert "人群资产 AIPS" in html and "深度种草" in html
+        row = html[html.index('data-stage="I"') :].split("</tr>")[0]
+        assert ">6<" in row
         row = html[html.index('data-stage="P"') :].split("</tr>")[0]
-        assert ">7<" in row
+        assert "cannot be worked out" in row and ">7<" not in row
         row = html[html.index('data-stage="S"') :].split("</tr>")[0]
         assert "fewer than 4 people" in row and ">3<" not in row
         assert c.get("/console/audiences?brand=Oat").status_code in (403, 404)

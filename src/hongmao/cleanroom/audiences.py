@@ -147,16 +147,14 @@ class Audiences:
         before = per.previous()
         with Session(self.view.segments(scope)) as session:
             at = engine.stage_people(session, per.bounds(self.tz), deep)
+            at_before = engine.stage_people(session, before.bounds(self.tz), deep)
             pairs = engine.flows(session, before.bounds(self.tz), per.bounds(self.tz), deep)
-        people = sum(at.values())
         return {
             "brand": scope.brand,
             "period": {"from": per.start.isoformat(), "to": per.end.isoformat(), "days": per.days},
             "previous": {"from": before.start.isoformat(), "to": before.end.isoformat()},
             "rules": self.describe_rules(),
-            "people": aips.suppress_count(people, k),
-            "stages": aips.stage_counts(at, k),
-            "flows": aips.flow_rows(pairs, k),
+            **aips.tables(at, at_before, pairs, k),
         }
 
     def describe_rules(self) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from hongmao.cleanroom.threshold import SUPPRESSED, strictest
 from hongmao.errors import InputError
 
@@ -97,48 +99,137 @@ def stage_of(depth_value: int) -> str:
     return NONE if depth_value <= 0 else STAGES[min(depth_value, len(STAGES)) - 1]
 
 
-def _cell(people: int, k: int) -> dict[str, Any]:
-    if people < k:
-        return {"people": SUPPRESSED, "suppressed": f"fewer than {k} people"}
-    return {"people": people, "suppressed": None}
+PRIMARY = "fewer than {k} people"
+SECONDARY = "withheld so that a smaller count cannot be worked out from the others"
+FLOWS_WITHHELD = "flows withheld: shown, they would give a count under k away"
+Cell = tuple[str, ...]  # ("at", X), ("reached", X), ("before", X) or ("flow", X, Y)
+_RANK = {"flow": 0, "at": 1, "reached": 2}  # which shown count to give up first
 
 
-def suppress_count(people: int, k: int) -> int | str:
-    """A count of people, or the marker when it is below ``k``."""
-    return people if people >= k else SUPPRESSED
-
-
-def stage_counts(at: Mapping[str, int], k: int) -> list[dict[str, Any]]:
-    """One row per stage: the people *at* it and the people who *reached* it, each withheld below ``k``."""
-    rows = []
+def _equations(pairs: Iterable[tuple[str, str, int]] | None) -> list[tuple[Cell, list[Cell]]]:
+    """The sums a reader could use to work a withheld count out of shown ones."""
+    eqs: list[tuple[Cell, list[Cell]]] = []
+    for i, stage in enumerate(STAGES):
+        rest = [("reached", STAGES[i + 1])] if i + 1 < len(STAGES) else []
+        eqs.append((("reached", stage), [("at", stage), *rest]))
+    eqs.append((("reached", STAGES[0]), [("at", s) for s in STAGES]))
+    if pairs is None:  # the flows are not shown
+        return eqs
+    flows = [("flow", a, b) for a, b, _ in pairs]
     for stage in STAGES:
-        here = int(at.get(stage, 0))
-        reached = sum(int(at.get(s, 0)) for s in STAGES[STAGES.index(stage) :])
+        eqs.append((("at", stage), [f for f in flows if f[2] == stage]))  # everyone at it now came from somewhere
+        eqs.append((("before", stage), [f for f in flows if f[1] == stage]))  # the earlier period's own report
+    return eqs
+
+
+def _leaks(
+    cells: Mapping[Cell, int], equations: list[tuple[Cell, list[Cell]]], hidden: Mapping[Cell, str], k: int
+) -> list[Cell]:
+    """The withheld non-zero counts the shown ones determine through the sums (exact linear algebra: a count
+    is determined when its unit vector lies in the row space of the sums over the withheld counts). Known:
+    shown counts, absent cells (zero), and the earlier period's counts its own report shows (``before`` >= k)."""
+    unknown = [c for c in cells if c in hidden and not (c[0] == "before" and cells[c] >= k)]
+    if not unknown:
+        return []
+    index = {c: i for i, c in enumerate(unknown)}
+    rows = []
+    for total, parts in equations:
+        row = np.zeros(len(unknown))
+        if total in index:
+            row[index[total]] -= 1.0
+        for part in parts:
+            if part in index:
+                row[index[part]] += 1.0
+        if row.any():
+            rows.append(row)
+    if not rows:
+        return []
+    m = np.array(rows)
+    rank = np.linalg.matrix_rank(m)
+    out = []
+    for c, i in index.items():
+        if 0 < cells[c] < k:  # a count under k (a larger one withheld only as cover may be worked out)
+            unit = np.zeros(len(unknown))
+            unit[i] = 1.0
+            if np.linalg.matrix_rank(np.vstack([m, unit])) == rank:
+                out.append(c)
+    return out
+
+
+def protect(cells: Mapping[Cell, int], equations: list[tuple[Cell, list[Cell]]], k: int) -> dict[Cell, str] | None:
+    """The counts to withhold and why: each under ``k`` (primary), then, while the shown counts determine a
+    withheld one through the sums, one more shown count of a sum it is in: the one that leaves the fewest
+    exposed (then a flow before an ``at`` count before a ``reached`` one, the smallest first). None when no
+    choice protects every withheld count."""
+    hidden = {c: PRIMARY.format(k=k) for c, n in cells.items() if n < k}
+    for _ in range(len(cells) + 1):
+        leaked = _leaks(cells, equations, hidden, k)
+        if not leaked:
+            return hidden
+        near = {m for total, parts in equations if {total, *parts} & set(leaked) for m in (total, *parts)}
+        open_ = [m for m in near if m in cells and m not in hidden and m[0] != "before" and cells[m] > 0]
+        if not open_:
+            return None
+
+        def cost(m: Cell) -> tuple[int, int, int, Cell]:  # the cover that leaves fewest counts exposed
+            return (len(_leaks(cells, equations, {**hidden, m: SECONDARY}, k)), _RANK[m[0]], cells[m], m)
+
+        hidden[min(open_, key=cost)] = SECONDARY
+    return None
+
+
+def tables(
+    at_now: Mapping[str, int], at_before: Mapping[str, int], pairs: Iterable[tuple[str, str, int]], k: int
+) -> dict[str, Any]:
+    """The stage rows (people *at* and *reached*), the flow rows and the people in all, every count under ``k``
+    withheld and every count that would give one away withheld too, each saying why."""
+    pairs = [(a, b, int(n)) for a, b, n in pairs if not (a == NONE and b == NONE)]
+    cells: dict[Cell, int] = {}
+    for i, stage in enumerate(STAGES):
+        cells[("at", stage)] = int(at_now.get(stage, 0))
+        cells[("reached", stage)] = sum(int(at_now.get(s, 0)) for s in STAGES[i:])
+        cells[("before", stage)] = int(at_before.get(stage, 0))
+    cells.update({("flow", a, b): n for a, b, n in pairs})
+    hidden = protect(cells, _equations(pairs), k)
+    flows_withheld = hidden is None
+    if hidden is None:  # no way to show flows that keeps every small count hidden: withhold the flows
+        stage_cells = {c: n for c, n in cells.items() if c[0] != "flow"}
+        hidden = protect(stage_cells, _equations(None), k)
+        if hidden is None:  # cannot happen with every reached count withheld: the at counts are then no sum
+            hidden = {c: SECONDARY for c in stage_cells if c[0] == "reached"}
+            hidden |= {c: PRIMARY.format(k=k) for c, n in stage_cells.items() if n < k}
+        hidden |= {("flow", a, b): FLOWS_WITHHELD for a, b, _ in pairs}
+
+    def shown(cell: Cell) -> int | str:
+        return SUPPRESSED if cell in hidden else cells[cell]
+
+    stages = []
+    for stage in STAGES:
         zh, en = NAMES[stage]
-        at_cell, reached_cell = _cell(here, k), _cell(reached, k)
-        rows.append(
+        why = hidden.get(("at", stage)) or hidden.get(("reached", stage))
+        stages.append(
             {
                 "stage": stage,
                 "name_zh": zh,
                 "name": en,
-                "at": at_cell["people"],
-                "reached": reached_cell["people"],
-                "suppressed": at_cell["suppressed"] or reached_cell["suppressed"],
+                "at": shown(("at", stage)),
+                "reached": shown(("reached", stage)),
+                "suppressed": why,
             }
         )
-    return rows
-
-
-def flow_rows(pairs: Iterable[tuple[str, str, int]], k: int) -> list[dict[str, Any]]:
-    """(from stage, to stage, people) as rows in stage order, every count below ``k`` withheld.
-
-    Pairs that never occur are absent, not zero rows: a zero would say nothing a brand could not infer."""
-    cells = sorted(((depth(a), depth(b), a, b, n) for a, b, n in pairs if a != NONE or b != NONE))
-    out = []
-    for _da, _db, a, b, people in cells:
-        row = {"from": a, "to": b, "move": _move(a, b), **_cell(int(people), k)}
-        out.append(row)
-    return out
+    order = sorted(pairs, key=lambda p: (depth(p[0]), depth(p[1])))
+    flows = [
+        {
+            "from": a,
+            "to": b,
+            "move": _move(a, b),
+            "people": shown(("flow", a, b)),
+            "suppressed": hidden.get(("flow", a, b)),
+        }
+        for a, b, _ in order
+    ]
+    people = shown(("reached", STAGES[0]))
+    return {"people": people, "stages": stages, "flows": flows, "flows_withheld": flows_withheld}
 
 
 def _move(a: str, b: str) -> str:
