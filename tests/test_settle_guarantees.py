@@ -298,3 +298,99 @@ def test_guarantees_and_snapshots_round_trip_through_the_catalog(catalog_url: st
         assert back["owed"] == "2500.00" and store.load_settlements(conn, "other") == []
         assert store.load_trust_snapshot(conn, DUE) == {"c1": "e"}
         assert store.load_trust_snapshot(conn, DUE + timedelta(days=1)) is None
+
+
+# --- ids are per brand ---------------------------------------------------------------------------------------------
+
+
+def test_two_brands_may_use_one_id_and_each_keeps_its_own_contract(catalog_url: str | None, tmp_path: Path) -> None:
+    """The catalog keys contracts and settlements by (brand, guarantee_id): another brand's use of an id neither
+    blocks a contract nor shows through, and settling one leaves the other as it was."""
+    from hongmao.lake import Lake
+
+    with Lake.open(tmp_path / "lake", catalog_url):
+        pass
+    mine = parse_guarantee(contract(guarantee_id="g-same", brand="b1", target_roi="2", spend="1000"))
+    theirs = parse_guarantee(contract(guarantee_id="g-same", brand="b2", target_roi="4", spend="3000"))
+    with api._lake(tmp_path / "lake", catalog_url) as lk, lk.connect("test", transaction=True) as conn:
+        assert store.add_guarantee(conn, mine, DUE) and store.add_guarantee(conn, theirs, DUE)
+        assert not store.add_guarantee(conn, theirs, DUE)  # the same contract again: no change
+        with pytest.raises(InputError, match="already stored with other terms"):
+            store.add_guarantee(conn, parse_guarantee({**mine.spec, "share": "0.9"}), DUE)
+        statement = settle_guarantee(mine, Measured(1.0, 1_000), DUE)
+        assert store.add_settlement(conn, statement, DUE, DUE) is statement
+    with api._lake(tmp_path / "lake", catalog_url) as lk, lk.connect("test") as conn:
+        assert store.load_guarantees(conn, "b1", "g-same") == [mine]
+        assert store.load_guarantees(conn, "b2", "g-same") == [theirs]
+        assert store.load_guarantees(conn, None, "g-same") == [mine, theirs]
+        assert [s["brand"] for s in store.load_settlements(conn, None)] == ["b1"]
+        assert store.load_settlements(conn, "b2", "g-same") == []
+    # The other brand's settlement is its own, on its own terms; the first brand's stays as it was.
+    other = settle_guarantee(theirs, Measured(1.0, 3_000), DUE)
+    with api._lake(tmp_path / "lake", catalog_url) as lk, lk.connect("test", transaction=True) as conn:
+        assert store.add_settlement(conn, other, DUE, DUE) is other
+    with api._lake(tmp_path / "lake", catalog_url) as lk, lk.connect("test") as conn:
+        (first,) = store.load_settlements(conn, "b1", "g-same")
+        (second,) = store.load_settlements(conn, "b2", "g-same")
+    assert first["owed"] == statement["owed"] == "500.00"  # (2 - 1) x 1,000 x 50%
+    assert second["owed"] == other["owed"] == "3000.00"  # (4 - 1) x 3,000 x 50% = 4,500, capped at the spend
+
+
+def test_migration_0006_keys_guarantees_by_brand_and_downgrades(catalog_url: str | None, tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from hongmao.lake import Lake
+    from hongmao.lake.catalog import _alembic_config
+
+    with Lake.open(tmp_path / "lake", catalog_url):
+        pass
+
+    def keys(conn: Any) -> dict[str, list[str]]:
+        found = inspect(conn)
+        names = set(found.get_table_names())
+        return {
+            t: found.get_pk_constraint(t)["constrained_columns"]
+            for t in ("guarantees", "guarantee_settlements")
+            if t in names
+        }
+
+    with api._lake(tmp_path / "lake", catalog_url) as lk, lk.connect("test", transaction=True) as conn:
+        assert keys(conn) == {t: ["brand", "guarantee_id"] for t in ("guarantees", "guarantee_settlements")}
+        config = _alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+        assert keys(conn) == {} and "trust_snapshots" not in inspect(conn).get_table_names()
+        command.upgrade(config, "head")
+        assert keys(conn) == {t: ["brand", "guarantee_id"] for t in ("guarantees", "guarantee_settlements")}
+
+
+def test_the_same_id_in_two_brands_settles_each_on_its_own_terms(lake: Path) -> None:
+    data = ["--data", str(lake)]
+    fixed = ["--measure", "attributed", "--x-days", "0", "--format", "json"]
+    for brand, roi, spend in (("lumiere", "2", "1000"), ("beibei", "5", "2000")):
+        terms = ["--campaign", f"cmp-{brand}-1", "--target-roi", roi, "--spend", spend, *fixed]
+        made = runner.invoke(app, ["guarantees", "create", *data, "--brand", brand, "--id", "g-same", *terms])
+        assert made.exit_code == 0, made.output
+        assert Decimal(str(json.loads(made.stdout)[0]["target_roi"])) == Decimal(roi)
+    mine = guarantee_api.listing(lake, brand="lumiere")
+    theirs = guarantee_api.listing(lake, brand="beibei")
+    assert [(r["brand"], Decimal(r["target_roi"]), r["spend"]) for r in mine] == [("lumiere", Decimal(2), "1000.00")]
+    assert [(r["brand"], Decimal(r["target_roi"]), r["spend"]) for r in theirs] == [("beibei", Decimal(5), "2000.00")]
+    # The operator naming an id two brands use is asked which brand; a brand settles its own.
+    due = mine[0]["due"]
+    ambiguous = runner.invoke(app, ["guarantees", "settle", "g-same", *data, "--at", due])
+    assert ambiguous.exit_code != 0 and "beibei, lumiere each have a guarantee" in str(ambiguous.exception)
+    settle = ["guarantees", "settle", "g-same", *data, "--brand", "lumiere", "--at", due, "--format", "json"]
+    settled = runner.invoke(app, settle)
+    assert settled.exit_code == 0, settled.output
+    s = json.loads(settled.stdout)
+    assert s["new"] and s["brand"] == "lumiere" and s["spend"] == "1000.00" and Decimal(s["target_roi"]) == 2
+    # Nothing happened to the other brand's contract of the same id: still unsettled, then settled on its terms.
+    (still,) = guarantee_api.listing(lake, brand="beibei")
+    assert still["settlement"] is None and still["owed"] is None
+    statement, new = guarantee_api.settle("g-same", lake, brand="beibei", at=datetime.fromisoformat(still["due"]))
+    assert new and statement["brand"] == "beibei" and statement["spend"] == "2000.00"
+    assert Decimal(statement["target_roi"]) == 5 and statement["campaign_id"] == "cmp-beibei-1"
+    again, new_again = guarantee_api.settle("g-same", lake, brand="lumiere", at=datetime.fromisoformat(due))
+    assert not new_again and again["owed"] == s["owed"] and again["brand"] == "lumiere"

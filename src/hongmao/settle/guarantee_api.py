@@ -3,7 +3,9 @@ settled once at T+x on the lake as it stood then.
 
 Like :mod:`hongmao.settle.api`, every call takes the tenant's ``brand`` scope (None: the operator). A brand
 can neither create a contract for another brand, nor name another brand's campaign, nor read or settle
-another brand's contract: each is refused as unknown.
+another brand's contract: each is refused as unknown. A contract's id is its brand's own (the catalog keys
+contracts and settlements by (brand, guarantee_id)): two brands may each have a contract ``g1``, and a brand
+never learns whether another used an id. The operator names the brand when an id is used by several.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def create(
             if store.add_guarantee(conn, g, now or datetime.now(UTC)):
                 stored.append(g)
             else:
-                stored.extend(store.load_guarantees(conn, None, g.guarantee_id))
+                stored.extend(store.load_guarantees(conn, g.brand, g.guarantee_id))
     return stored
 
 
@@ -123,16 +125,16 @@ def listing(
     """Contracts in scope with their due dates and, once settled, their settlement statements."""
     with _lake(data_dir, catalog_url) as lake, lake.connect("reading guarantees") as conn:
         found = store.load_guarantees(conn, brand, guarantee_id)
-        settled = {s["guarantee_id"]: s for s in store.load_settlements(conn, brand, guarantee_id)}
+        settled = {(s["brand"], s["guarantee_id"]): s for s in store.load_settlements(conn, brand, guarantee_id)}
     if guarantee_id is not None and not found:
         raise InputError(f"guarantee_id {guarantee_id!r}: no such guarantee" + (f" of brand {brand}" if brand else ""))
     rows = []
     ends: dict[str, datetime] = {}
-    if any(g.guarantee_id not in settled for g in found):
+    if any((g.brand, g.guarantee_id) not in settled for g in found):
         with Session(_segments(data_dir, catalog_url)) as session:
             ends = asof.campaign_ends(session)
     for g in found:
-        s = settled.get(g.guarantee_id)
+        s = settled.get((g.brand, g.guarantee_id))
         due = datetime.fromisoformat(s["due"]) if s else None
         if due is None and g.campaign_id in ends and g.x_days is not None:
             due = ends[g.campaign_id] + timedelta(days=g.x_days)
@@ -160,11 +162,16 @@ def settle(
             raise InputError(
                 f"guarantee_id {guarantee_id!r}: no such guarantee" + (f" of brand {brand}" if brand else "")
             )
-        stored = store.load_settlements(conn, None, guarantee_id)
+        if len(found) > 1:  # the operator (no brand) naming an id several brands use
+            raise InputError(
+                f"guarantee_id {guarantee_id!r}: brands {', '.join(sorted(g.brand for g in found))} each have a "
+                "guarantee with this id; name the brand"
+            )
+        g = found[0]
+        stored = store.load_settlements(conn, g.brand, guarantee_id)
         segments = list(lake.segment_paths())
     if stored:
         return stored[0], False
-    g = found[0]
     assert g.x_days is not None
     with Session(segments) as session:
         info, _category = asof.campaign_of(session, g.campaign_id, g.brand)

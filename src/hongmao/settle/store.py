@@ -225,8 +225,8 @@ def load_decisions(conn: Connection, brand: str | None) -> list[Decision]:
 guarantees = sa.Table(
     "guarantees",
     metadata,
+    sa.Column("brand", sa.String, primary_key=True),
     sa.Column("guarantee_id", sa.String, primary_key=True),
-    sa.Column("brand", sa.String, nullable=False),
     sa.Column("campaign_id", sa.String, nullable=False),
     sa.Column("spec_json", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
@@ -235,8 +235,8 @@ guarantees = sa.Table(
 guarantee_settlements = sa.Table(
     "guarantee_settlements",
     metadata,
+    sa.Column("brand", sa.String, primary_key=True),
     sa.Column("guarantee_id", sa.String, primary_key=True),
-    sa.Column("brand", sa.String, nullable=False),
     sa.Column("due", UTCDateTime, nullable=False),
     sa.Column("owed_cents", sa.BigInteger, nullable=False),
     sa.Column("statement_json", sa.Text, nullable=False),
@@ -253,11 +253,18 @@ trust_snapshots = sa.Table(
 
 
 def add_guarantee(conn: Connection, g: Guarantee, now: datetime) -> bool:
-    """Store ``g``; False when the same contract is stored already; other terms under its id fail."""
+    """Store ``g``; False when the same contract is stored already; other terms under its id fail.
+
+    Ids are the brand's own: only ``g.brand``'s contracts are looked at, so another brand's use of the same id
+    neither blocks this one nor shows through."""
     spec = json.dumps(g.spec, sort_keys=True, ensure_ascii=False)
-    row = conn.execute(sa.select(guarantees).where(guarantees.c.guarantee_id == g.guarantee_id)).first()
+    row = conn.execute(
+        sa.select(guarantees.c.spec_json).where(
+            guarantees.c.brand == g.brand, guarantees.c.guarantee_id == g.guarantee_id
+        )
+    ).first()
     if row is not None:
-        if row.brand == g.brand and _same_terms(json.loads(row.spec_json), g.spec):
+        if _same_terms(json.loads(row.spec_json), g.spec):
             return False
         raise InputError(
             f"guarantee {g.guarantee_id}: already stored with other terms; a contract is not edited once made "
@@ -277,7 +284,8 @@ def _same_terms(stored: dict[str, Any], asked: dict[str, Any]) -> bool:
 
 
 def load_guarantees(conn: Connection, brand: str | None, guarantee_id: str | None = None) -> list[Guarantee]:
-    query = sa.select(guarantees.c.spec_json).order_by(guarantees.c.guarantee_id)
+    """Contracts in scope (None: every brand), by id then brand; an id alone may match one per brand."""
+    query = sa.select(guarantees.c.spec_json).order_by(guarantees.c.guarantee_id, guarantees.c.brand)
     if brand is not None:
         query = query.where(guarantees.c.brand == brand)
     if guarantee_id is not None:
@@ -286,8 +294,9 @@ def load_guarantees(conn: Connection, brand: str | None, guarantee_id: str | Non
 
 
 def add_settlement(conn: Connection, statement: dict[str, Any], due: datetime, now: datetime) -> dict[str, Any]:
-    """Insert a guarantee's settlement unless one is stored; returns the stored one (the first stays)."""
-    found = load_settlements(conn, None, statement["guarantee_id"])
+    """Insert a guarantee's settlement unless one is stored for its (brand, guarantee_id); returns the stored one
+    (the first stays)."""
+    found = load_settlements(conn, statement["brand"], statement["guarantee_id"])
     if found:
         return found[0]
     conn.execute(
@@ -305,7 +314,7 @@ def add_settlement(conn: Connection, statement: dict[str, Any], due: datetime, n
 
 def load_settlements(conn: Connection, brand: str | None, guarantee_id: str | None = None) -> list[dict[str, Any]]:
     t = guarantee_settlements
-    query = sa.select(t.c.statement_json, t.c.recorded_at).order_by(t.c.guarantee_id)
+    query = sa.select(t.c.statement_json, t.c.recorded_at).order_by(t.c.guarantee_id, t.c.brand)
     if brand is not None:
         query = query.where(t.c.brand == brand)
     if guarantee_id is not None:

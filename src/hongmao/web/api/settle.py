@@ -213,14 +213,18 @@ class GuaranteeSettle(BaseModel):
 async def settle_guarantee(
     campaign_id: OwnCampaign, body: GuaranteeSettle, scope: TenantScope, state: State
 ) -> dict[str, Any]:
+    # Ids are per brand: a brand key sees only its own contracts, so another brand's id is a 404 like a missing
+    # one; for an operator the contract on this campaign names its brand.
     rows = await run_in_threadpool(guarantee_api.listing, brand=scope.brand, **_where(state))
-    if not any(r["guarantee_id"] == body.guarantee_id and r["campaign_id"] == campaign_id for r in rows):
+    match = [r for r in rows if r["guarantee_id"] == body.guarantee_id and r["campaign_id"] == campaign_id]
+    if not match:
         raise HTTPException(404, f"no guarantee {body.guarantee_id!r} on campaign {campaign_id!r}")
     if body.at is not None and body.at.tzinfo is None:
         raise HTTPException(422, "at: give a timezone-aware time")
+    brand: str = match[0]["brand"]
     try:
         statement, new = await run_in_threadpool(
-            lambda: guarantee_api.settle(body.guarantee_id, brand=scope.brand, at=body.at, **_where(state))
+            lambda: guarantee_api.settle(body.guarantee_id, brand=brand, at=body.at, **_where(state))
         )
     except ConfigError as error:
         raise HTTPException(409, f"the server cannot measure this contract: {error}") from None

@@ -17,27 +17,26 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # A brand's ROI guarantee; its terms (with the resolved x and spend) never change once stored.
+    # A brand's ROI guarantee; its terms (with the resolved x and spend) never change once stored. The id is
+    # the brand's own (brand, guarantee_id): two brands may use the same id, and neither learns of the other's.
     op.create_table(
         "guarantees",
+        sa.Column("brand", sa.String, primary_key=True),
         sa.Column("guarantee_id", sa.String, primary_key=True),
-        sa.Column("brand", sa.String, nullable=False),
         sa.Column("campaign_id", sa.String, nullable=False),
         sa.Column("spec_json", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index("guarantees_brand", "guarantees", ["brand"])
-    # Append-only: one settlement per guarantee, inserted once; a re-run reads it back.
+    # Append-only: one settlement per guarantee (brand, guarantee_id), inserted once; a re-run reads it back.
     op.create_table(
         "guarantee_settlements",
+        sa.Column("brand", sa.String, primary_key=True),
         sa.Column("guarantee_id", sa.String, primary_key=True),
-        sa.Column("brand", sa.String, nullable=False),
         sa.Column("due", sa.DateTime(timezone=True), nullable=False),
         sa.Column("owed_cents", sa.BigInteger, nullable=False),
         sa.Column("statement_json", sa.Text, nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index("guarantee_settlements_brand", "guarantee_settlements", ["brand"])
     # The creators the trust guard held at a settlement date, computed once from the events before it and
     # kept: settling through that date again, later, holds the same creators with the same evidence.
     op.create_table(
@@ -50,7 +49,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("trust_snapshots")
-    op.drop_index("guarantee_settlements_brand", "guarantee_settlements")
     op.drop_table("guarantee_settlements")
-    op.drop_index("guarantees_brand", "guarantees")
     op.drop_table("guarantees")
