@@ -113,6 +113,26 @@ def test_input_order_does_not_matter(tmp_path: Path, segment: Path) -> None:
     ]
 
 
+def test_feed_state_strata_split_every_order_and_ignore_input_order(tmp_path: Path, segment: Path) -> None:
+    """With the baseline cut by each person-day's recent feed share of the brand's category, every order is
+    still split in full between touches and the baseline, and the same events in another order give the same
+    credit."""
+    params = {"feed_bins": 3, "feed_window_days": 3}
+    result = attribute_segments([segment], model="hazard", by="note", hazard=params)
+    assert result.baseline_orders is not None and 0 < result.baseline_orders < result.orders
+    assert result.total_orders + result.baseline_orders == pytest.approx(result.orders, abs=1e-9)
+    plain = attribute_segments([segment], model="hazard", by="note")
+    assert result.baseline_orders != pytest.approx(plain.baseline_orders, abs=1e-9)  # the strata did change
+    events = list(EVENTS)
+    random.Random(11).shuffle(events)
+    again = attribute_segments(
+        [write_segment(tmp_path / "shuffled.parquet", events)], model="hazard", by="note", hazard=params
+    )
+    assert [(r["key"], round(r["orders"], 9)) for r in again.rows] == [
+        (r["key"], round(r["orders"], 9)) for r in result.rows
+    ]
+
+
 def test_community_searches_are_not_touches(tmp_path: Path, segment: Path) -> None:
     """A person's own search for a brand follows intent; the model neither credits it nor lets it take the
     orders after it from the notes: the credits are exactly those of the lake without the searches."""
@@ -150,6 +170,8 @@ def test_bad_parameters_are_refused(segment: Path) -> None:
         ({"horizon_days": 2.5}, "horizon_days"),
         ({"prior_sd_note": -1.0}, "prior_sd_note"),
         ({"utc_offset_hours": 20}, "utc_offset_hours"),
+        ({"feed_bins": -1}, "feed_bins"),
+        ({"feed_window_days": 0}, "feed_window_days"),
     ):
         with pytest.raises(AttributionError, match=reason):
             attribute_segments([segment], model="hazard", hazard=params)

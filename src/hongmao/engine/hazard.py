@@ -29,6 +29,8 @@ GROUPINGS = ("note", "creator", "brand", "campaign", "item")
 DEFAULTS: dict[str, Any] = {
     "horizon_days": 60,
     "strata": 8,
+    "feed_bins": 0,
+    "feed_window_days": 3,
     "prior_sd_creator": None,  # None: estimated from the data (empirical Bayes)
     "prior_sd_note": None,
     "utc_offset_hours": 8.0,  # calendar days of the markets Hongmao bridges (China Standard Time)
@@ -62,6 +64,8 @@ def check_params(params: dict[str, Any]) -> None:
     p = {**DEFAULTS, **params}
     _whole("horizon_days", p["horizon_days"], 0)
     _whole("strata", p["strata"], 1)
+    _whole("feed_bins", p["feed_bins"], 0)
+    _whole("feed_window_days", p["feed_window_days"], 1)
     offset = p["utc_offset_hours"]
     if isinstance(offset, bool) or not isinstance(offset, int | float) or not -12 <= offset <= 14:
         raise AttributionError(f"hazard utc_offset_hours must be within [-12, 14], got {offset!r}")
@@ -130,7 +134,7 @@ def hazard_credits_by(
     totals: dict[str, dict[str, np.ndarray]] = {by: {} for by in groupings}
     fits: dict[str, dict[str, Any]] = {}
     attributed = baseline_total = 0.0
-    for part in brand_inputs(lake, int(p["strata"])):
+    for part in brand_inputs(lake, int(p["strata"]), int(p["feed_bins"]), int(p["feed_window_days"])):
         fit = fit_additive_hazard(part.data, prior_sd_creator=p["prior_sd_creator"], prior_sd_note=p["prior_sd_note"])
         pair_share, base_share = hazard_shares(fit, part.data)
         d = part.data

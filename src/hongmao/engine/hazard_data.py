@@ -50,8 +50,9 @@ class LakeHazard:
     feed_share: dict[str, FloatArray]  # category -> per user (in ``users`` order) share of impressions
     brand_category: dict[str, str]
     touches: pa.Table  # touch_id, user, brand, kind, note_id, creator_id, campaign_id, exposure (days)
-    orders: pa.Table  # order_id, user, brand, item_id, amount, net (brand not null)
+    orders: pa.Table  # order_id, user, brand, item_id, amount, net, day (from the first day; brand not null)
     pairs: pa.Table  # order_id, touch_id, age (days)
+    feed: pa.Table  # user (index into users), day (from the first day), brand (null: a note of no brand), n
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,13 @@ def gather(
     touches = td.select("touch_id", "user", "brand", "kind", "note_id", "creator_id", "campaign_id", "day")
     touch_rows = _table(session, touches.mutate(exposure=exposure).drop("day").order_by(["brand", "touch_id"]))
 
+    first = int(d0) if d0 is not None else 0
     orders = conv.filter(conv.brand.notnull() & conv.user.notnull())
     order_rows = _table(
-        session, orders.select("order_id", "user", "brand", "item_id", "amount", "net").order_by(["brand", "order_id"])
+        session,
+        orders.select(
+            "order_id", "user", "brand", "item_id", "amount", "net", day=_day(orders.t, utc_offset_hours) - first
+        ).order_by(["brand", "order_id"]),
     )
     c = orders.mutate(order_day=_day(orders.t, utc_offset_hours))
     joined = c.join(
@@ -124,7 +129,21 @@ def gather(
         order_id=joined.order_id, touch_id=joined.touch_id, age=(joined.order_day - joined.day).cast("float64")
     )
     pair_rows = _table(session, pairs.order_by(["order_id", "touch_id"]))
-    return LakeHazard(float(days), users, feed_share, brand_category, touch_rows, order_rows, pair_rows)
+    feed = _feed_days(session, ev, users, first, utc_offset_hours)
+    return LakeHazard(float(days), users, feed_share, brand_category, touch_rows, order_rows, pair_rows, feed)
+
+
+def _feed_days(session: Session, ev: Table, users: list[str], first: int, utc_offset_hours: float) -> pa.Table:
+    """Per person, day and brand, the note impressions the person's feed showed (the brand null for notes of no
+    brand): what the feed thought the person was in the market for, day by day."""
+    notes = tables.notes(ev)
+    imp = ev.filter((ev.type == "note.impression") & ev.user.notnull())
+    imp = imp.select("user", "note_id", day=_day(imp.time, utc_offset_hours) - first)
+    imp = imp.left_join(notes.select("note_id", "note_brand"), "note_id")
+    grouped = imp.group_by(["user", "day", "note_brand"]).aggregate(n=imp.count())
+    rows = _table(session, grouped.rename(brand="note_brand").order_by(["user", "day", "brand"]))
+    index = pc.index_in(rows["user"], value_set=pa.array(users, pa.string()))
+    return pa.table({"user": index, "day": rows["day"], "brand": rows["brand"], "n": rows["n"]})
 
 
 def _feed_share(session: Session, ev: Table, categories: Any, users: list[str]) -> dict[str, FloatArray]:
@@ -159,8 +178,52 @@ def _of_brand(rows: pa.Table, brand: str) -> pa.Table:
     return rows.filter(pc.equal(rows["brand"], brand))
 
 
-def brand_inputs(lake: LakeHazard, strata: int) -> list[BrandInput]:
-    """One model input per brand with orders, its people cut into at most ``strata`` baseline strata."""
+def _feed_state(lake: LakeHazard, brand: str, window: int) -> tuple[FloatArray, FloatArray]:
+    """Per person and day (``users`` x days), the share of the person's note impressions over the last ``window``
+    days (today included) that were of the brand's category, and the number of those impressions."""
+    users, days = len(lake.users), max(int(lake.span_days), 1)
+    category = lake.brand_category.get(brand)
+    same = {b for b, c in lake.brand_category.items() if c == category} if category is not None else {brand}
+    feed = lake.feed
+    u = np.asarray(feed["user"].to_numpy(zero_copy_only=False), dtype=np.int64)
+    d = np.asarray(feed["day"].to_numpy(zero_copy_only=False), dtype=np.int64)
+    n = np.asarray(feed["n"].to_numpy(zero_copy_only=False), dtype=np.float64)
+    of = np.asarray(pc.is_in(feed["brand"], value_set=pa.array(sorted(same), pa.string())).fill_null(False))
+    ok = (d >= 0) & (d < days)
+    total = np.zeros((users, days + 1))
+    cat = np.zeros((users, days + 1))
+    np.add.at(total, (u[ok], d[ok] + 1), n[ok])
+    np.add.at(cat, (u[ok], d[ok] + 1), n[ok] * of[ok])
+    total, cat = np.cumsum(total, axis=1), np.cumsum(cat, axis=1)
+    lag = np.maximum(np.arange(1, days + 1) - window, 0)
+    seen = total[:, 1:] - total[:, lag]
+    shown = cat[:, 1:] - cat[:, lag]
+    return np.where(seen > 0, shown / np.maximum(seen, 1.0), 0.0), seen
+
+
+def _day_strata(
+    lake: LakeHazard, brand: str, person_stratum: IntArray, bins: int, window: int
+) -> tuple[IntArray, FloatArray]:
+    """Per person-day, its baseline stratum: the person's stratum crossed with a bin of their recent feed share of
+    the brand's category (bin 0: no impressions in the window; then ``bins`` quantile bins), and the person-days
+    of each stratum. A feed that targets people close to buying shows them more of the category: comparing each
+    touch's days with days of the same feed state is what keeps that targeting out of the notes' effect."""
+    share, seen = _feed_state(lake, brand, window)
+    shown = seen > 0
+    level = np.zeros(share.shape, dtype=np.int64)
+    if shown.any():
+        q, _ = quantile_strata(share[shown], bins)
+        level[shown] = q + 1
+    combined = person_stratum[:, None] * (bins + 1) + level
+    used, dense = np.unique(combined.reshape(-1), return_inverse=True)
+    dense = dense.reshape(combined.shape).astype(np.int64)
+    exposure = np.bincount(dense.reshape(-1), minlength=used.size).astype(np.float64)
+    return dense, exposure
+
+
+def brand_inputs(lake: LakeHazard, strata: int, feed_bins: int = 0, feed_window: int = 3) -> list[BrandInput]:
+    """One model input per brand with orders, its people cut into at most ``strata`` baseline strata; with
+    ``feed_bins``, each person's days further split by their recent feed share of the brand's category."""
     user_index = pa.array(lake.users, pa.string())
     out = []
     for brand in sorted(set(lake.orders["brand"].to_pylist())):
@@ -169,9 +232,16 @@ def brand_inputs(lake: LakeHazard, strata: int) -> list[BrandInput]:
         share = lake.feed_share.get(lake.brand_category.get(brand, ""), np.zeros(len(lake.users)))
         person_stratum, edges = quantile_strata(share, strata)
         n_strata = int(person_stratum.max()) + 1 if person_stratum.size else 1
-        exposure = np.bincount(person_stratum, minlength=n_strata).astype(np.float64) * lake.span_days
         order_user = np.asarray(pc.index_in(orders["user"], value_set=user_index).to_numpy(zero_copy_only=False))
-        order_stratum = person_stratum[order_user.astype(np.int64)]
+        order_user = order_user.astype(np.int64)
+        if feed_bins > 0 and person_stratum.size:
+            day_stratum, exposure = _day_strata(lake, brand, person_stratum, feed_bins, feed_window)
+            order_day = np.asarray(orders["day"].to_numpy(zero_copy_only=False), dtype=np.int64)
+            order_day = np.clip(order_day, 0, day_stratum.shape[1] - 1)
+            order_stratum = day_stratum[order_user, order_day]
+        else:
+            exposure = np.bincount(person_stratum, minlength=n_strata).astype(np.float64) * lake.span_days
+            order_stratum = person_stratum[order_user]
         pairs = lake.pairs.filter(pc.is_in(lake.pairs["order_id"], value_set=orders["order_id"]))
         pair_order = pc.index_in(pairs["order_id"], value_set=orders["order_id"]).to_numpy(zero_copy_only=False)
         pair_touch = pc.index_in(pairs["touch_id"], value_set=touches["touch_id"]).to_numpy(zero_copy_only=False)
