@@ -218,3 +218,55 @@ def test_an_incremental_guarantee_needs_the_servers_holdout_key(
         assert s["measure"] == "incremental" and low <= Decimal(s["measured_roi"]) <= high
         assert s["straddles"] == (low < 2 < high)
         assert s["settled_on"] == ("lower" if s["straddles"] else "point")
+
+
+def test_two_brands_may_use_one_guarantee_id_and_neither_sees_the_others(site: Site, settled: dict[str, Any]) -> None:
+    mine = sorted(site.state.reports.ownership(Scope(ME)).campaigns)[0]
+    theirs = sorted(site.state.reports.ownership(Scope(OTHER)).campaigns)[0]
+    terms = {"x_days": 0, "measure": "attributed", "share": 0.5}
+    with site.client(site.keys[OTHER]) as c:
+        for gid in ("g-shared", "g-theirs-only"):
+            made = c.post(
+                f"/api/v1/settle/campaigns/{theirs}/guarantees",
+                json={"guarantee_id": gid, **terms} | {"target_roi": 4, "spend": 3000},
+            )
+            assert made.status_code == 201, made.text
+    with site.client(site.keys[ME]) as c:
+        url = f"/api/v1/settle/campaigns/{mine}/guarantees"
+        # The id the other brand used is free for this one, on other terms: nothing tells it the id was taken.
+        made = c.post(url, json={"guarantee_id": "g-shared", "target_roi": 2, "spend": 1000, **terms})
+        assert made.status_code == 201, made.text
+        assert made.json()["guarantee"]["brand"] == ME and made.json()["guarantee"]["spend"] == 1000
+        assert (
+            c.post(url, json={"guarantee_id": "g-shared", "target_roi": 3, "spend": 1000, **terms}).status_code == 422
+        )
+        listed = [g for g in c.get("/api/v1/settle/guarantees").json()["guarantees"] if g["brand"] != ME]
+        assert listed == []
+        (own,) = [g for g in c.get(url).json()["guarantees"] if g["guarantee_id"] == "g-shared"]
+        assert own["spend"] == "1000.00" and Decimal(own["target_roi"]) == 2
+        # Another brand's id answers exactly as an id nobody has.
+        rival = c.post(f"{url}/settle", json={"guarantee_id": "g-theirs-only", "at": own["due"]})
+        missing = c.post(f"{url}/settle", json={"guarantee_id": "g-nobody-has", "at": own["due"]})
+        assert rival.status_code == missing.status_code == 404
+        assert rival.json() == json.loads(missing.text.replace("g-nobody-has", "g-theirs-only"))
+        done = c.post(f"{url}/settle", json={"guarantee_id": "g-shared", "at": own["due"]})
+        assert done.status_code == 200, done.text
+        statement = done.json()
+        assert statement["new"] and statement["brand"] == ME and statement["spend"] == "1000.00"
+    # Settling one brand's g-shared left the other's untouched; the operator settles it through its campaign.
+    with site.client(site.keys[OTHER]) as c:
+        (other,) = [
+            g for g in c.get("/api/v1/settle/guarantees").json()["guarantees"] if g["guarantee_id"] == "g-shared"
+        ]
+        assert other["brand"] == OTHER and other["settlement"] is None and other["owed"] is None
+    with site.client(site.operator) as c:
+        both = [g for g in c.get("/api/v1/settle/guarantees").json()["guarantees"] if g["guarantee_id"] == "g-shared"]
+        assert sorted(g["brand"] for g in both) == sorted([ME, OTHER])
+        body = {"guarantee_id": "g-shared", "at": other["due"]}
+        theirs_done = c.post(f"/api/v1/settle/campaigns/{theirs}/guarantees/settle", json=body)
+        assert theirs_done.status_code == 200, theirs_done.text
+        s = theirs_done.json()
+        assert s["new"] and s["brand"] == OTHER and s["spend"] == "3000.00" and Decimal(s["target_roi"]) == 4
+    with site.client(site.keys[ME]) as c:
+        again = c.post(f"{url}/settle", json={"guarantee_id": "g-shared", "at": own["due"]}).json()
+        assert not again["new"] and again["owed"] == statement["owed"] and again["spend"] == "1000.00"
