@@ -49,6 +49,7 @@ class Brand(Protocol):
     @property
     def category(self) -> int: ...
 
+
 #: A brief's title templates: the wave's notes share one, its product and its hook, with small variations.
 BRIEFS = (
     "{brand}{product}｜{hook}",
@@ -57,6 +58,8 @@ BRIEFS = (
 )
 HOOKS = ("惊艳到", "早八救星", "回购无数次", "平价天花板", "宝藏好物")
 ENDINGS = ("", "！", "～", "✨", "!!")
+#: What each ghost-writer adds of their own to the brief's words (most keep them as they are).
+OPENERS = ("", "", "", "姐妹们！", "救命", "真心推荐", "挖到宝了")
 LEAD_DAYS = 7  # a wave goes up in the week before the campaign
 
 
@@ -99,15 +102,15 @@ def plant_waves(
             continue  # one note is no wave
         brief = BRIEFS[int(rng.integers(0, len(BRIEFS)))]
         product = CATEGORIES[brands[brand].category].products
-        title = brief.format(
-            brand=brands[brand].id,
-            product=product[int(rng.integers(0, len(product)))],
-            hook=HOOKS[int(rng.integers(0, len(HOOKS)))],
-        )
+        words = {"brand": brands[brand].id, "product": product[int(rng.integers(0, len(product)))]}
+        hook = HOOKS[int(rng.integers(0, len(HOOKS)))]
         for note in chosen:
             note.sponsored = True
             note.disclosed = False
             note.offplatform = True
-            note.title = title + ENDINGS[int(rng.integers(0, len(ENDINGS)))]
+            # One brief, lightly reworded: now and then a writer swaps the hook, some add an opener of their own.
+            own = HOOKS[int(rng.integers(0, len(HOOKS)))] if rng.random() < 0.2 else hook
+            opener = OPENERS[int(rng.integers(0, len(OPENERS)))]
+            note.title = opener + brief.format(hook=own, **words) + ENDINGS[int(rng.integers(0, len(ENDINGS)))]
             taken.add(note.index)
     return sorted(taken)

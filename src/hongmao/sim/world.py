@@ -33,6 +33,67 @@ _ITEM_NUMBER_BASE = {"tmall": 612_000_000_000, "jd": 100_012_000_000, "taobao": 
 _MARKET_PREFERENCE = (0.5, 0.35, 0.15)  # people's usual marketplace: tmall, jd, taobao
 
 _HONEST_TITLES = ("{brand}{product}真实测评", "用了一个月的{product}，说说感受", "{product}怎么选？{brand}实测")
+# Honest creators write their own titles: a style (the three above) dressed in the creator's own words, so two
+# honest notes about one brand rarely read alike (ghost-written briefs do, hongmao.sim.seeding).
+_OWN_WORDS = (
+    (
+        "{brand}{product}{span}真实测评",
+        "{who}的{brand}{product}{span}体验",
+        "{brand}{product}{verdict}？{span}后说说",
+        "{span}实测{brand}{product}：{verdict}",
+        "聊聊{brand}家的{product}，{who}视角",
+    ),
+    (
+        "{span}的{product}，{who}说说感受",
+        "{product}用了{span}，{verdict}",
+        "{who}回购{brand}{product}的理由",
+        "为什么我{verdict}：{brand}{product}",
+        "{who}日常｜{product}换成了{brand}",
+    ),
+    (
+        "{product}怎么选？{brand}{who}实测",
+        "{brand}和别家{product}对比，{verdict}",
+        "{who}的{product}清单：{brand}",
+        "{product}横评{span}，{brand}排第几",
+        "预算有限怎么买{product}？{brand}{verdict}",
+    ),
+)
+_SPANS = ("一周", "两周", "一个月", "三个月", "半年", "一整瓶", "空瓶", "换季", "十天", "一年", "百天", "开箱")
+_WHO = (
+    "干皮",
+    "油皮",
+    "敏感肌",
+    "学生党",
+    "打工人",
+    "宝妈",
+    "通勤族",
+    "新手",
+    "懒人",
+    "黄黑皮",
+    "老用户",
+    "租房党",
+    "程序员",
+    "健身人",
+    "精致穷",
+    "北方人",
+)
+_VERDICTS = (
+    "值不值",
+    "有点失望",
+    "还可以",
+    "超出预期",
+    "一般般",
+    "不推荐",
+    "会回购",
+    "踩雷了",
+    "中规中矩",
+    "意外好用",
+    "没那么神",
+    "优缺点都说",
+    "性价比一般",
+    "比想象好",
+)
+_TAILS = ("", "", "（长文）", "｜附对比图", "｜不吹不黑", "#日常分享", "【无广】", "～", "，个人感受")
 _DECEPTIVE_TITLES = (
     "{product}天花板！{brand}一周见效",
     "闭眼入！{brand}{product}绝了",
@@ -409,15 +470,26 @@ def _campaign_notes(
     return windows, plans
 
 
-def _title(rng: np.random.Generator, plan: _Plan, brands: list[Brand]) -> str:
+def _title(rng: np.random.Generator, words: np.random.Generator, plan: _Plan, brands: list[Brand]) -> str:
     category = CATEGORIES[plan.category]
     if plan.brand < 0:
         template = _PLAIN_TITLES[int(rng.integers(0, len(_PLAIN_TITLES)))]
         return template.format(keyword=category.keywords[int(rng.integers(0, len(category.keywords)))])
     templates = _DECEPTIVE_TITLES if plan.deceptive else _HONEST_TITLES
-    template = templates[int(rng.integers(0, len(templates)))]
+    style = int(rng.integers(0, len(templates)))
     product = category.products[int(rng.integers(0, len(category.products)))]
-    return template.format(brand=brands[plan.brand].id, product=product)
+    if plan.deceptive:
+        return templates[style].format(brand=brands[plan.brand].id, product=product)
+    # The creator's own words come from ``words``, a stream of their own: the world's draws are as before.
+    own = _OWN_WORDS[style]
+    template = own[int(words.integers(0, len(own)))] + _TAILS[int(words.integers(0, len(_TAILS)))]
+    return template.format(
+        brand=brands[plan.brand].id,
+        product=product,
+        span=_SPANS[int(words.integers(0, len(_SPANS)))],
+        who=_WHO[int(words.integers(0, len(_WHO)))],
+        verdict=_VERDICTS[int(words.integers(0, len(_VERDICTS)))],
+    )
 
 
 def build_world(rng: np.random.Generator, users: int, days: int, n_brands: int, cfg: WorldConfig) -> World:
@@ -434,6 +506,8 @@ def build_world(rng: np.random.Generator, users: int, days: int, n_brands: int, 
     notes: list[Note] = []
     links: list[Link] = []
     collab = 0
+    # Spawning leaves the world's stream untouched: titles get their words without shifting any other draw.
+    words = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])  # type: ignore[attr-defined]
     for i, p in enumerate(plans):
         collab_id = None
         if p.sponsored and p.disclosed:
@@ -453,7 +527,7 @@ def build_world(rng: np.random.Generator, users: int, days: int, n_brands: int, 
             collab_id,
             quality=float(rng.lognormal(0.0, 0.35)),
             boosted=p.boosted,
-            title=_title(rng, p, brands),
+            title=_title(rng, words, p, brands),
             fee_cents=round(p.fee * 100),
         )
         if p.linked:
