@@ -11,7 +11,7 @@ from conftest import event
 from enginekit import at, on, write_segment
 from hongmao.engine.trust import trust_inputs
 from hongmao.trust import assemble
-from hongmao.trust.suspected import judge, similarity
+from hongmao.trust.suspected import binomial_tail, judge, poisson_tail, similarity
 
 T0 = datetime(2025, 6, 1, 12)
 
@@ -39,6 +39,22 @@ def wave() -> list[dict[str, Any]]:
 
 
 CAMPAIGN = [{"brand": "lumi", "start": T0 + timedelta(days=6)}]
+PRODUCTS = ("面霜", "防晒", "洁面", "眼霜", "面膜", "爽肤水")
+WORDS = ("干皮实测", "用了三个月", "学生党平价", "空瓶记", "换季不踩雷", "敏感肌日常", "通勤妆", "油皮夏天")
+
+
+def background(uniform: bool = False, per_side: int = 24) -> list[dict[str, Any]]:
+    """The brand's ordinary notes, far from the wave in time: its own norm of how alike titles are."""
+    out = []
+    for i in range(2 * per_side):
+        day = -60.0 + 45.0 * i / per_side if i < per_side else 40.0 + 40.0 * (i - per_side) / per_side
+        title = (
+            "被lumi精华液惊艳到了"
+            if uniform
+            else f"{WORDS[i % len(WORDS)]}：lumi{PRODUCTS[(i * 5) % len(PRODUCTS)]}{'值不值' if i % 3 else ''}"
+        )
+        out.append(note(f"bg{i}", f"bg{i}", day, title))
+    return out
 
 
 def test_titles_cut_from_one_brief_are_alike_and_others_are_not() -> None:
@@ -47,7 +63,7 @@ def test_titles_cut_from_one_brief_are_alike_and_others_are_not() -> None:
 
 
 def test_a_wave_before_a_campaign_is_suspected_with_its_evidence() -> None:
-    found = {f.note_id: f for f in judge(wave(), CAMPAIGN, [], set())}
+    found = {f.note_id: f for f in judge(wave() + background(), CAMPAIGN, [], set())}
     suspected = {k for k, f in found.items() if f.suspected}
     assert suspected == {"w1", "w2", "w3"}
     assert "SAME_BRIEF" in found["d-later"].reasons and "FIRST_POST_BEFORE_CAMPAIGN" not in found["d-later"].reasons
@@ -58,15 +74,39 @@ def test_a_wave_before_a_campaign_is_suspected_with_its_evidence() -> None:
 
 
 def test_no_campaign_or_too_few_alike_titles_raise_no_suspicion() -> None:
-    assert not any(f.suspected for f in judge(wave(), [], [], set()))
+    assert not any(f.suspected for f in judge(wave() + background(), [], [], set()))
     pair = [n for n in wave() if n["note_id"] in ("w1", "w2")]
-    assert not any(f.suspected for f in judge(pair, CAMPAIGN, [], set()))
+    assert not any(f.suspected for f in judge(pair + background(), CAMPAIGN, [], set()))
+
+
+def test_alike_titles_are_judged_against_the_brands_own_norm() -> None:
+    # Without a norm (no unrelated notes) nothing can be rare; where every title reads alike, neither is a brief.
+    assert not any(f.suspected for f in judge(wave(), CAMPAIGN, [], set()))
+    assert not any(f.suspected for f in judge(wave() + background(uniform=True), CAMPAIGN, [], set()))
+
+
+def test_a_bigger_world_of_honest_notes_raises_no_suspicion() -> None:
+    # Many honest first posts right before the campaign, with titles as varied as the brand's norm.
+    crowd = [
+        note(f"h{i}", f"h{i}", -3.0 + 8.0 * i / 120, f"{WORDS[i % 8]}lumi{PRODUCTS[i % 6]}{WORDS[(i // 8) % 8]}")
+        for i in range(120)
+    ]
+    found = judge(crowd + background(per_side=200), CAMPAIGN, [], set())
+    assert not any(f.suspected for f in found)
+
+
+def test_the_tails_match_their_distributions() -> None:
+    assert abs(binomial_tail(2, 30, 0.001) - 4.2696e-4) < 1e-7
+    assert abs(binomial_tail(4, 10, 0.3) - 0.3503893) < 1e-6
+    assert binomial_tail(0, 5, 0.1) == 1.0 and binomial_tail(6, 5, 0.1) == 0.0
+    assert abs(poisson_tail(20, 5.0) - 3.452136e-7) < 1e-12
+    assert abs(poisson_tail(3, 1.0) - 0.0803014) < 1e-6
 
 
 def test_evidenced_or_labelled_notes_are_never_suspected() -> None:
     notes = wave()
     notes[1]["disclosed"] = True
-    found = {f.note_id: f for f in judge(notes, CAMPAIGN, [], {"w3"})}
+    found = {f.note_id: f for f in judge(notes + background(), CAMPAIGN, [], {"w3"})}
     assert "w2" not in found and "w3" not in found  # labelled, or judged on its record by the disclosure check
     assert not found["w1"].suspected  # its twins left are d-later only: two alike titles are chance
 
@@ -100,6 +140,18 @@ def test_the_report_keeps_suspected_apart_from_undisclosed_and_links_need_the_la
             url="https://detail.tmall.com/item.htm?id=1",
         )
     )
+    for bg in background():
+        day = (bg["published"] - T0).total_seconds() / 86_400 + 100  # the brand's ordinary notes, later on
+        events.append(
+            event(
+                "note.published",
+                at(day),
+                note_id=bg["note_id"],
+                creator_id=bg["creator_id"],
+                brand="lumi",
+                title=bg["title"],
+            )
+        )
     seg = write_segment(tmp_path / "seg.parquet", events)
     report = assemble(trust_inputs(on([seg])))
     notes = {e["note_id"]: e for e in report["notes"]}

@@ -5,28 +5,31 @@ campaign listing, a collaboration, a link, a boost) and is a finding; a *suspici
 is a lead for a reviewer, who asks the creator and the brand. It is only raised on notes without a label and
 without any record (an evidenced note is already judged by :mod:`hongmao.trust.disclosure`).
 
-Signals, each a reason code with its evidence:
+Signals, each a reason code with its evidence, each judged against the brand's *own* norm, so a bigger world
+(more honest notes about a brand landing within days of each other by chance) raises no more suspicions:
 
-* ``SAME_BRIEF`` — at least ``brief_twins`` other creators' unlabelled notes about the same brand without a
-  record, each its creator's first note about the brand, within ``brief_days``, have a near-identical title
-  (character-bigram Jaccard of the titles, letters and digits only, at least ``title_similarity``): notes
-  written from one brief. Two titles alike happen by chance; three first posts alike are a brief.
-* ``BRAND_BURST`` — at least ``burst_creators`` distinct creators posted about the brand within
-  ``burst_days`` either side of the note, at least ``burst_ratio`` times the brand's usual rate.
+* ``SAME_BRIEF`` — other creators' first notes about the brand, without label or record, in the same run-up to
+  a campaign (or within ``brief_days``), read like this one (character-bigram Jaccard of the titles, at least
+  ``title_similarity``) more than the brand's unrelated notes do: the r-th most alike of m peers, with
+  rarity q among pairs of the brand's notes more than ``2 * brief_days`` apart, gives
+  P(Binomial(m, q) >= r), the best r of 2..4 paid for by a factor of three. Templated honest titles are
+  common alike, so they are not rare; a brief's copies are.
+* ``BRAND_BURST`` — more creators posted about the brand within ``burst_days`` either side than its own daily
+  rate makes likely (Poisson tail, Bonferroni over every note tested).
 * ``FIRST_POST_BEFORE_CAMPAIGN`` — the creator's first note about the brand, published within
   ``lead_days`` before one of the brand's campaigns starts (seeding paid to warm up a launch).
-* ``LATER_TIE`` — the brand later boosted, linked or contracted this creator (a relation that began
-  off the record often continues on it).
+* ``LATER_TIE`` — the brand later boosted, linked or contracted this creator; shown, decides nothing.
 
-A note is suspected with SAME_BRIEF and FIRST_POST_BEFORE_CAMPAIGN together. BRAND_BURST and LATER_TIE are
-shown to the reviewer but decide nothing: a brand's own campaign brings a burst of notes and ties to the
-creators it hires, so on measured worlds they fired on ordinary campaign traffic far more than on waves.
+A note is suspected only on two signals together: SAME_BRIEF significant at ``alpha`` shared out (Bonferroni)
+over the notes whose context points at a paid post (FIRST_POST_BEFORE_CAMPAIGN or BRAND_BURST) — the context
+says nothing of titles, so that is the family tested. One signal alone never suspects a note.
 Pure Python over rows from :mod:`hongmao.engine.trust_disclosure`.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -39,13 +42,13 @@ _KEEP = re.compile(r"[^0-9a-z\u4e00-\u9fff]+")
 @dataclass(frozen=True)
 class SuspectRules:
     brief_days: float = 7.0
-    title_similarity: float = 0.75
+    title_similarity: float = 0.6  # the least similarity that can make twins, however rare less is
     brief_twins: int = 2
     burst_days: float = 3.0
-    burst_creators: int = 3
-    burst_ratio: float = 2.0
     lead_days: float = 10.0
     later_tie_days: float = 30.0
+    alpha: float = 0.05  # chance of any false signal in the world, shared out over the notes tested (Bonferroni)
+    background_pairs: int = 20_000  # unrelated title pairs sampled per brand for its norm
 
 
 @dataclass
@@ -67,6 +70,83 @@ def similarity(a: str, b: str) -> float:
     """Jaccard similarity of the two titles' character bigrams (letters, digits and CJK only)."""
     x, y = _bigrams(a), _bigrams(b)
     return len(x & y) / len(x | y) if x | y else 0.0
+
+
+def binomial_tail(k: int, m: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(m, p)."""
+    if k <= 0:
+        return 1.0
+    if k > m:
+        return 0.0
+    term = (1.0 - p) ** m
+    below = 0.0
+    for i in range(k):
+        below += term
+        term *= (m - i) / (i + 1) * p / (1.0 - p) if p < 1.0 else 0.0
+    return max(0.0, 1.0 - below) if below < 0.999 else _upper(k, m, p)
+
+
+def _upper(k: int, m: int, p: float) -> float:
+    """The binomial tail summed from its own end (precise when it is tiny)."""
+    term = math.comb(m, k) * p**k * (1.0 - p) ** (m - k)
+    total = 0.0
+    for i in range(k, m + 1):
+        total += term
+        term *= (m - i) / (i + 1) * p / (1.0 - p) if p < 1.0 else 0.0
+    return min(1.0, total)
+
+
+def poisson_tail(k: int, mean: float) -> float:
+    """P(X >= k) for X ~ Poisson(mean)."""
+    if k <= 0:
+        return 1.0
+    term = math.exp(-mean)
+    below = 0.0
+    for i in range(k):
+        below += term
+        term *= mean / (i + 1)
+    if below < 0.999:
+        return max(0.0, 1.0 - below)
+    total, term = 0.0, math.exp(-mean) * mean**k / math.factorial(k)
+    for i in range(k, k + 200):
+        total += term
+        term *= mean / (i + 1)
+    return min(1.0, total)
+
+
+@dataclass
+class _Norm:
+    """A brand's own norms: how alike its unrelated titles are, how many creators post about it a day."""
+
+    creators_per_day: float
+    background: list[float]  # similarities of the sampled unrelated pairs, sorted
+
+    def rarity(self, sim: float) -> float:
+        """The share of the brand's unrelated pairs at least this alike (a half count when none is)."""
+        above = len(self.background) - bisect.bisect_left(self.background, sim - 1e-9)
+        return (above + 0.5) / (len(self.background) + 1.0)
+
+
+def _norm(items: list[dict[str, Any]], rules: SuspectRules) -> _Norm:
+    """Pairs of the brand's notes by different creators more than twice ``brief_days`` apart cannot share a
+    brief: their similarities are the brand's norm (sampled evenly, deterministically)."""
+    gap = timedelta(days=2 * rules.brief_days)
+    grams = [_bigrams(str(n.get("title") or "")) for n in items]
+    sims: list[float] = []
+    n = len(items)
+    step = max(1, (n * n) // (2 * rules.background_pairs))
+    for flat in range(0, n * n, step):
+        i, j = divmod(flat, n)
+        if j <= i or items[i]["creator_id"] == items[j]["creator_id"]:
+            continue
+        if abs(items[j]["published"] - items[i]["published"]) <= gap:
+            continue
+        x, y = grams[i], grams[j]
+        sims.append(len(x & y) / len(x | y) if x | y else 0.0)
+    sims.sort()
+    span = max((items[-1]["published"] - items[0]["published"]).total_seconds() / 86_400.0, 1.0) if items else 1.0
+    days = {(str(m["creator_id"]), m["published"].date()) for m in items}
+    return _Norm(len(days) / span, sims)
 
 
 def judge(
@@ -94,45 +174,64 @@ def judge(
     for t in ties:
         if t.get("creator_id") and t.get("brand") and t.get("t") is not None:
             tie_times[(str(t["creator_id"]), str(t["brand"]))].append(t["t"])
-    out: list[SuspectFinding] = []
+    # First pass: every signal of every note, with its p-value against the brand's own norm.
+    rows: list[tuple[SuspectFinding, float, float, bool]] = []
     for brand, items in sorted(by_brand.items()):
         items.sort(key=lambda n: (n["published"], n["note_id"]))
-        times = [n["published"] for n in items]
-        span_days = max((times[-1] - times[0]).total_seconds() / 86_400.0, 1.0)
-        creators_total = len({n["creator_id"] for n in items})
-        usual = creators_total / span_days * (2 * rules.burst_days)  # creators expected in a window
         first_by_creator: dict[str, datetime] = {}
         for n in items:
             first_by_creator.setdefault(str(n["creator_id"]), n["published"])
-        for n in items:
-            if n["note_id"] in evidenced or n.get("disclosed"):
-                continue
+        # the pool a brief could hide in: unlabelled notes without any record
+        pool = [n for n in items if n["note_id"] not in evidenced and not n.get("disclosed")]
+        if not pool:
+            continue
+        norm = _norm(pool, rules)
+        times = [n["published"] for n in pool]
+        for n in pool:
             t = n["published"]
             reasons: list[str] = []
             evidence: dict[str, Any] = {}
-            lo = bisect.bisect_left(times, t - timedelta(days=rules.brief_days))
-            hi = bisect.bisect_right(times, t + timedelta(days=rules.brief_days))
-            twins = [
-                (m["note_id"], round(similarity(str(n.get("title") or ""), str(m.get("title") or "")), 2))
-                for m in items[lo:hi]
-                if m["creator_id"] != n["creator_id"]
-                and m["note_id"] not in evidenced
-                and not m.get("disclosed")
-                and first_by_creator[str(m["creator_id"])] == m["published"]
-            ]
-            twins = [(k, s) for k, s in twins if s >= rules.title_similarity]
-            if len(twins) >= rules.brief_twins:
-                reasons.append("SAME_BRIEF")
-                evidence["same_brief_notes"] = [{"note_id": k, "title_similarity": s} for k, s in sorted(twins)]
-            lo = bisect.bisect_left(times, t - timedelta(days=rules.burst_days))
-            hi = bisect.bisect_right(times, t + timedelta(days=rules.burst_days))
-            near = {m["creator_id"] for m in items[lo:hi]}
-            if len(near) >= rules.burst_creators and len(near) >= rules.burst_ratio * usual:
-                reasons.append("BRAND_BURST")
-                evidence["burst_creators"] = len(near)
-                evidence["usual_creators"] = round(usual, 2)
             first = first_by_creator[str(n["creator_id"])] == t
             ahead = [s for s in starts.get(brand, []) if timedelta(0) <= s - t <= timedelta(days=rules.lead_days)]
+            # Peers a brief would share: other creators' first posts in the same run-up to a campaign (or,
+            # without one, within ``brief_days``); the fewer the peers, the fewer twins chance can make.
+            if first and ahead:
+                run_up = min(ahead)
+                lo = bisect.bisect_left(times, run_up - timedelta(days=rules.lead_days))
+                hi = bisect.bisect_left(times, run_up)
+            else:
+                lo = bisect.bisect_left(times, t - timedelta(days=rules.brief_days))
+                hi = bisect.bisect_right(times, t + timedelta(days=rules.brief_days))
+            peers = [
+                m
+                for m in pool[lo:hi]
+                if m["creator_id"] != n["creator_id"] and first_by_creator[str(m["creator_id"])] == m["published"]
+            ]
+            sims = [(m["note_id"], similarity(str(n.get("title") or ""), str(m.get("title") or ""))) for m in peers]
+            # The r-th most alike peer, as rare as it is among the brand's unrelated pairs, comes by chance
+            # among m peers with P(Binomial(m, rarity) >= r); the best r of 2..4 is kept, paid for by a factor
+            # of three. Only peers at least ``title_similarity`` alike count as twins at all.
+            sims.sort(key=lambda x: (-x[1], x[0]))
+            p_brief, best = 1.0, 0
+            for r in range(rules.brief_twins, 5):
+                if r > len(sims) or sims[r - 1][1] < rules.title_similarity:
+                    break
+                p = 3.0 * binomial_tail(r, len(sims), norm.rarity(sims[r - 1][1]))
+                if p < p_brief:
+                    p_brief, best = p, r
+            if best:
+                reasons.append("SAME_BRIEF")
+                evidence["same_brief_notes"] = [
+                    {"note_id": k, "title_similarity": round(v, 2)} for k, v in sorted(sims[:best])
+                ]
+                evidence["peers"] = len(sims)
+                evidence["brand_rarity_of_least_alike"] = float(f"{norm.rarity(sims[best - 1][1]):.3g}")
+                evidence["same_brief_p"] = float(f"{min(p_brief, 1.0):.3g}")
+            lo = bisect.bisect_left(times, t - timedelta(days=rules.burst_days))
+            hi = bisect.bisect_right(times, t + timedelta(days=rules.burst_days))
+            near = len({m["creator_id"] for m in pool[lo:hi]})
+            usual = norm.creators_per_day * (2 * rules.burst_days)
+            p_burst = poisson_tail(near, usual)
             if first and ahead:
                 reasons.append("FIRST_POST_BEFORE_CAMPAIGN")
                 evidence["campaign_starts_in_days"] = round(min((s - t).total_seconds() for s in ahead) / 86_400, 2)
@@ -144,9 +243,26 @@ def judge(
             if later:
                 reasons.append("LATER_TIE")
                 evidence["later_tie_in_days"] = round(min((x - t).total_seconds() for x in later) / 86_400, 2)
-            if not reasons:
-                continue
-            suspected = "SAME_BRIEF" in reasons and "FIRST_POST_BEFORE_CAMPAIGN" in reasons
-            out.append(SuspectFinding(n["note_id"], n["creator_id"], brand, suspected, reasons, evidence))
+            evidence["burst_creators"] = near
+            evidence["usual_creators"] = round(usual, 2)
+            evidence["burst_p"] = float(f"{p_burst:.3g}")
+            finding = SuspectFinding(n["note_id"], n["creator_id"], brand, False, reasons, evidence)
+            rows.append((finding, p_brief, p_burst, first and bool(ahead)))
+    # Second pass: thresholds shared out over the notes tested, so a bigger world raises no more false signals.
+    burst_cut = rules.alpha / max(1, len(rows))
+    for f, _, p_burst, _ in rows:
+        if p_burst <= burst_cut:
+            f.reasons.insert(0, "BRAND_BURST")
+    # A brief is only tested where the context already points at a paid post (a first post right before a
+    # campaign, or a burst): that context says nothing of titles, so the family is those notes alone.
+    context = {id(r[0]) for r in rows if r[3] or "BRAND_BURST" in r[0].reasons}
+    brief_cut = rules.alpha / max(1, len(context))
+    out: list[SuspectFinding] = []
+    for f, p_brief, _, _ in rows:
+        f.suspected = "SAME_BRIEF" in f.reasons and p_brief <= brief_cut and id(f) in context
+        if "SAME_BRIEF" in f.reasons:
+            f.evidence["same_brief_cut"] = float(f"{brief_cut:.3g}")
+        if f.reasons:
+            out.append(f)
     out.sort(key=lambda f: (not f.suspected, f.note_id))
     return out
