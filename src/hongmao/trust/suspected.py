@@ -42,7 +42,7 @@ _KEEP = re.compile(r"[^0-9a-z\u4e00-\u9fff]+")
 @dataclass(frozen=True)
 class SuspectRules:
     brief_days: float = 7.0
-    title_similarity: float = 0.6  # the least similarity that can make twins, however rare less is
+    title_similarity: float = 0.4  # the least similarity that can make twins, however rare less is
     brief_twins: int = 2
     burst_days: float = 3.0
     lead_days: float = 10.0
