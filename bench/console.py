@@ -171,7 +171,7 @@ def ingest(base: str, operator: str, size: int, when: str) -> None:
             "type": "market.search",
             "source": "market:demo",
             "time": when,
-            "data": {"user": pseudonymize(f"bench-{i}", "console-bench"), "query": "面霜"},
+            "data": {"user": pseudonymize(f"bench-{i}", "console-bench-match-key"), "query": "面霜"},
         }
         for i in range(size)
     ]
@@ -249,9 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     samples: dict[tuple[str, str], list[float]] = {}
     warmups: list[float] = []
     try:
-        print("waiting for the first warm-up ...", flush=True)
-        first = served.wait_warmed(0)
-        print(f"  {first:.1f} s after the server answered", flush=True)
+        started = time.perf_counter()  # the first ingest comes before the start's warm-up has finished
         clients = {"operator": sign_in(served.base, operator), brand: sign_in(served.base, brand_key)}
         pages = {"operator": OPERATOR_PAGES, brand: BRAND_PAGES}
 
@@ -269,6 +267,9 @@ def main(argv: list[str] | None = None) -> None:
             ingest(served.base, operator, args.batch, when)
             each_page("just after an ingest")
             served.wait_warmed(done)
+            if r == 0:
+                first = time.perf_counter() - started
+                print(f"  the first warm-ups done {first:.1f} s after the server answered", flush=True)
             done = served.warmed()
             ingest(served.base, operator, args.batch, when)
             warmups.append(served.wait_warmed(done))
@@ -297,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(
         f"warm-up after an ingest: {', '.join(f'{w:.1f}' for w in warmups)} s "
-        f"(median {statistics.median(warmups):.1f} s); the first at start: {first:.1f} s"
+        f"(median {statistics.median(warmups):.1f} s); at start, with the first ingest: {first:.1f} s"
     )
     print()
     print("| API load | clients | seconds | requests | errors | requests/s | p50 (ms) | p99 (ms) |")

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from hongmao.engine.attribute import MODELS
+from hongmao.reports import period
+from hongmao.reports.period import WHOLE_LAKE, Window
 from hongmao.reports.scope import Scope
 from hongmao.reports.service import DEFAULT_MODEL, Reports
 from hongmao.web.state import WebState
@@ -54,29 +57,50 @@ def console_scopes(state: WebState) -> list[Scope]:
     return scopes + [Scope(b) for b in brands]
 
 
+def default_window(reports: Reports, scope: Scope) -> Window:
+    """The range and filters a console page shows when the viewer has chosen none (as the console resolves
+    them: no parameters, anchored on the lake's newest day, checked against the scope's choices)."""
+    try:
+        return period.check_window(period.parse({}, reports.newest_day()), reports.filter_choices(scope))
+    except period.PeriodError:
+        return WHOLE_LAKE
+
+
 def console_steps(reports: Reports, scopes: list[Scope], model: str = DEFAULT_MODEL) -> Iterator[Step]:
-    """The report calls behind the console's pages, most visited first, the model comparison last."""
+    """The report calls behind the console's pages at their defaults, most visited first, the model comparison
+    last (each scope's default window is worked out lazily, between two steps)."""
+    windows: dict[Scope, Window] = {}
     for scope in scopes:
         who = scope.brand or "platform"
-        yield f"{who} overview", partial(reports.overview, scope, model)
-        yield f"{who} timeseries", partial(reports.timeseries, scope)
-        yield f"{who} orders", partial(reports.orders, scope, model, OVERVIEW_ORDERS)
+        windows[scope] = w = default_window(reports, scope)
+        for v in (w, period.previous(w)):
+            if v is None:
+                continue
+            yield f"{who} overview", partial(reports.overview, scope, model, window=v)
+            yield f"{who} timeseries", partial(reports.timeseries, scope, window=v)
+            yield f"{who} funnel", partial(reports.funnel, scope, window=v)
+        yield f"{who} orders", partial(reports.orders, scope, model, OVERVIEW_ORDERS, window=w)
     for scope in scopes:
-        who = scope.brand or "platform"
-        yield f"{who} funnel", partial(reports.funnel, scope)
-        yield f"{who} notes", partial(reports.notes, scope, model)
-        yield f"{who} campaigns", partial(reports.campaigns, scope, model)
-        yield f"{who} campaign ROIs", partial(reports.campaign_rois, scope, model)
-        yield f"{who} economics", partial(reports.economics, scope, model)  # the creators page
-        yield f"{who} items", partial(reports.items, scope)  # the links page, with the two below
+        who, w = scope.brand or "platform", windows[scope]
+        yield f"{who} notes", partial(reports.notes, scope, model, window=w)
+        yield f"{who} campaigns", partial(reports.campaigns, scope, model, window=w)
+        yield f"{who} campaign ROIs", partial(reports.campaign_rois, scope, model, window=w)
+        yield f"{who} economics", partial(reports.economics, scope, model, window=w)  # the creators page
+        # the links page (its tables over the whole lake)
+        yield f"{who} link notes", partial(reports.notes, scope, model)
+        yield f"{who} items", partial(reports.items, scope)
         yield f"{who} ownership", partial(reports.ownership, scope)
         yield f"{who} link clicks", partial(reports.link_clicks, scope)
-    if any(s.brand is None for s in scopes):
-        yield "platform table", partial(reports.platform, model)
+    platform = next((s for s in scopes if s.brand is None), None)
+    if platform is not None:
+        w = windows[platform]
+        for v in (w, period.previous(w)):
+            if v is not None:
+                yield "platform table", partial(reports.platform, model, window=v)
         yield "trust", reports.trust
     for scope in scopes:
         who = scope.brand or "platform"
-        compare = partial(reports.compare, scope, COMPARE_BY, list(MODELS), COMPARE_TOP, model)
+        compare = partial(reports.compare, scope, COMPARE_BY, list(MODELS), COMPARE_TOP, model, window=windows[scope])
         yield f"{who} model comparison", compare
 
 
@@ -90,6 +114,8 @@ class Warmup:
     warmed: str | None = None
     steps_done: int = 0
     failures: int = 0
+    #: Seconds each report of the last warm-up took (the log names the slowest).
+    timings: dict[str, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -129,9 +155,11 @@ class Warmup:
     def warm(self, version: str) -> bool:
         """Warm every console report for ``version``; False if stopped or the lake moved on before the end."""
         reports = self.state.reports
+        self.timings = {}
         for name, step in console_steps(reports, console_scopes(self.state)):
             if self._stop.is_set() or reports.view.version() != version:
                 return False
+            began = time.perf_counter()
             try:
                 step()
             except Exception:  # a report's failure must not end the warm-up (nor the server): the page shows it
@@ -141,6 +169,7 @@ class Warmup:
                 log.exception("warming the report %r failed", name)
             else:
                 self.steps_done += 1
+            self.timings[name] = time.perf_counter() - began
         return True
 
     def _run(self) -> None:
@@ -153,7 +182,13 @@ class Warmup:
                     with self._idle:
                         self.warmed = version
                         self._idle.notify_all()
-                    log.info("reports warmed for lake version %s (%d steps so far)", version, self.steps_done)
+                    slowest = sorted(self.timings.items(), key=lambda kv: -kv[1])[:3]
+                    log.info(
+                        "reports warmed for lake version %s in %.1f s (slowest: %s)",
+                        version,
+                        sum(self.timings.values()),
+                        ", ".join(f"{name} {seconds:.1f} s" for name, seconds in slowest),
+                    )
             except Exception:  # the catalog went away for a moment: try again at the next poll
                 if not self._stop.is_set():
                     log.exception("the report warm-up failed")
