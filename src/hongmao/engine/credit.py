@@ -52,9 +52,18 @@ def journeys(conv: Table, touch: Table, windows: Windows) -> Any:
     return j.filter(j.age <= window_seconds(j.kind, j.category, windows))
 
 
-#: Rules evaluated on the journey ranked from its newest touch: ``last`` is ``first`` of the reversed order, one
-#: ranking instead of a ranking and a count.
-MIRRORED = {"last": "first"}
+#: Rules that give the whole order to one end of its journey (``first_rule`` and ``last_rule``: weight 1 at rank
+#: 0 or n - 1), and whether that end is the newest touch. The engine keeps that touch by a grouped arg-max on
+#: (time, touch id): one hash aggregate instead of ranking every journey row in a sorted window.
+ENDS = {"first": False, "last": True}
+
+
+def _end(j: Table, newest: bool) -> Any:
+    key = ibis.struct({"tt": j.tt, "touch_id": j.touch_id})
+    pick = j.touch_id.argmax(key) if newest else j.touch_id.argmin(key)
+    ends = j.group_by(end_order=j.order_id).aggregate(end_touch=pick)
+    kept = j.semi_join(ends, [j.order_id == ends.end_order, j.touch_id == ends.end_touch])
+    return kept.mutate(weight=ibis.literal(1.0))
 
 
 def weights(j: Table, model: str, params: Mapping[str, float]) -> Any:
@@ -64,18 +73,18 @@ def weights(j: Table, model: str, params: Mapping[str, float]) -> Any:
     if model not in RULE_MODELS:
         raise AttributionError(f"unknown model {model!r}; rule models: {', '.join(RULE_MODELS)}")
     rules.check_params(model, params)
-    rule = MIRRORED.get(model, model)
-    order = [j.tt.desc(), j.touch_id.desc()] if model in MIRRORED else [j.tt, j.touch_id]
+    if model in ENDS:
+        return _end(j, newest=ENDS[model])
     whole = ibis.window(group_by=j.order_id)
-    needs = rules.RULE_INPUTS[rule]
+    needs = rules.RULE_INPUTS[model]
     if "r" in needs:
-        j = j.mutate(r=ibis.row_number().over(ibis.window(group_by=j.order_id, order_by=order)))
+        j = j.mutate(r=ibis.row_number().over(ibis.window(group_by=j.order_id, order_by=[j.tt, j.touch_id])))
     if "n" in needs:
         j = j.mutate(n=j.touch_id.count().over(whole).cast("float64"))
     r = j.r if "r" in needs else None
     n = j.n if "n" in needs else None
-    raw = rules.RULES[rule](r, n, j.age / SECONDS_PER_DAY, params, ibis.ifelse)
-    if rule not in rules.NORMALISED:
+    raw = rules.RULES[model](r, n, j.age / SECONDS_PER_DAY, params, ibis.ifelse)
+    if model not in rules.NORMALISED:
         return j.mutate(weight=ibis.literal(1.0) * raw)
     j = j.mutate(raw=raw)
     return j.mutate(weight=j.raw / exact_sum(j.raw, over=whole))
