@@ -295,8 +295,14 @@ def test_incremental_totals_cover_the_true_increment() -> None:
         vt = bt * rng.exponential(basket, n_t)
         vh = bh * rng.exponential(basket, n_h)
         r = incremental_totals(
-            n_t, int(bt.sum()), float(vt.sum()), n_h, int(bh.sum()), float(vh.sum()),
-            treated_value_sumsq=float((vt**2).sum()), holdout_value_sumsq=float((vh**2).sum()),
+            n_t,
+            int(bt.sum()),
+            float(vt.sum()),
+            n_h,
+            int(bh.sum()),
+            float(vh.sum()),
+            treated_value_sumsq=float((vt**2).sum()),
+            holdout_value_sumsq=float((vh**2).sum()),
         )
         assert r.gmv_ci95 is not None
         orders_hits += r.orders_ci95[0] <= true_orders <= r.orders_ci95[1]
@@ -355,8 +361,12 @@ def test_incremental_orders_may_count_repeat_orders() -> None:
 )
 def test_incremental_totals_rejects_bad_counts(kwargs: dict[str, float], match: str) -> None:
     args: dict[str, float] = {
-        "treated_n": 1000, "treated_conversions": 50, "treated_value": 5000.0,
-        "holdout_n": 800, "holdout_conversions": 24, "holdout_value": 2400.0,
+        "treated_n": 1000,
+        "treated_conversions": 50,
+        "treated_value": 5000.0,
+        "holdout_n": 800,
+        "holdout_conversions": 24,
+        "holdout_value": 2400.0,
     }
     args.update(kwargs)
     with pytest.raises(InputError, match=match):
@@ -417,8 +427,14 @@ def test_hillstrom_incremental_totals_match_unit_level_lift() -> None:
     spend = read_groups(HILLSTROM, "segment", "spend", ["Mens E-Mail", "No E-Mail"])
     t_c, h_c, t_s, h_s = conv["Mens E-Mail"], conv["No E-Mail"], spend["Mens E-Mail"], spend["No E-Mail"]
     r = incremental_totals(
-        t_c.size, int(t_c.sum()), float(t_s.sum()), h_c.size, int(h_c.sum()), float(h_s.sum()),
-        treated_value_sumsq=float((t_s**2).sum()), holdout_value_sumsq=float((h_s**2).sum()),
+        t_c.size,
+        int(t_c.sum()),
+        float(t_s.sum()),
+        h_c.size,
+        int(h_c.sum()),
+        float(h_s.sum()),
+        treated_value_sumsq=float((t_s**2).sum()),
+        holdout_value_sumsq=float((h_s**2).sum()),
     )
     unit = difference_in_means(t_s, h_s)
     assert r.incremental_orders == pytest.approx(0.006805 * 21307, rel=1e-3)  # ≈ 145 extra buyers
@@ -473,9 +489,7 @@ def test_unparseable_metric_names_file_line_and_column(tmp_path: Path, cell: str
 
 
 def test_csv_line_numbers_count_multiline_fields(tmp_path: Path) -> None:
-    path = _write_csv(
-        tmp_path / "u.csv", [["u1\nwith a newline", "email", "1"], *ROWS[1:], ["u5", "none", "x"]]
-    )
+    path = _write_csv(tmp_path / "u.csv", [["u1\nwith a newline", "email", "1"], *ROWS[1:], ["u5", "none", "x"]])
     with pytest.raises(InputError, match="line 7, column 'spend'"):
         lift_from_units(path, "arm", "email", "none", "spend")
 
@@ -516,9 +530,7 @@ def test_parquet_units(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     path = tmp_path / "u.parquet"
-    pq.write_table(
-        pa.table({"arm": [1, 0, 1, 0, 2], "spend": [10.0, 0.0, 0.0, 5.5, None], "x": ["a"] * 5}), path
-    )
+    pq.write_table(pa.table({"arm": [1, 0, 1, 0, 2], "spend": [10.0, 0.0, 0.0, 5.5, None], "x": ["a"] * 5}), path)
     r = lift_from_units(path, "arm", "1", "0", "spend")
     assert r.lift == pytest.approx(2.25)
     with pytest.raises(InputError, match=r"row 5, column 'spend': null"):

@@ -227,8 +227,7 @@ def _variance_from_moments(n: int, total: float, sumsq: float, name: str) -> flo
     # Floating-point cancellation may leave a tiny negative; anything larger means the inputs disagree.
     if centred < -1e-9 * max(1.0, abs(sumsq)):
         raise InputError(
-            f"{name}: sum of squares {sumsq!r} is smaller than sum²/n = {total * mean!r}; "
-            "the moments are inconsistent"
+            f"{name}: sum of squares {sumsq!r} is smaller than sum²/n = {total * mean!r}; the moments are inconsistent"
         )
     return max(0.0, centred) / (n - 1)
 
@@ -434,13 +433,28 @@ def incremental_totals(
                     f"got {x!r} (counting orders, several per unit? pass the conversions sums of squares)"
                 )
         orders = lift_from_moments(
-            "orders", t_n, treated_conversions, treated_conversions, h_n, holdout_conversions,
-            holdout_conversions, alpha=alpha, binary=True,
+            "orders",
+            t_n,
+            treated_conversions,
+            treated_conversions,
+            h_n,
+            holdout_conversions,
+            holdout_conversions,
+            alpha=alpha,
+            binary=True,
         )
     else:
         orders = lift_from_moments(
-            "orders", t_n, treated_conversions, treated_conversions_sumsq, h_n, holdout_conversions,
-            holdout_conversions_sumsq, alpha=alpha, interval="welch", binary=False,
+            "orders",
+            t_n,
+            treated_conversions,
+            treated_conversions_sumsq,
+            h_n,
+            holdout_conversions,
+            holdout_conversions_sumsq,
+            alpha=alpha,
+            interval="welch",
+            binary=False,
         )
 
     v_t = _check_finite(treated_value, "treated_value")
@@ -448,8 +462,16 @@ def incremental_totals(
     gmv: LiftResult | None = None
     if treated_value_sumsq is not None and holdout_value_sumsq is not None:
         gmv = lift_from_moments(
-            "gmv", t_n, v_t, treated_value_sumsq, h_n, v_h, holdout_value_sumsq,
-            alpha=alpha, interval="welch", binary=False,
+            "gmv",
+            t_n,
+            v_t,
+            treated_value_sumsq,
+            h_n,
+            v_h,
+            holdout_value_sumsq,
+            alpha=alpha,
+            interval="welch",
+            binary=False,
         )
     per_unit_gmv_lift = v_t / t_n - v_h / h_n
 
