@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from aipskit import PLAN, build, person
-from hongmao.cleanroom.threshold import SUPPRESSED
 from hongmao.measure import aips
+from hongmao.measure.threshold import SUPPRESSED
 
 # -- the pure rules ---------------------------------------------------------------------------------------------
 

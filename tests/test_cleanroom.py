@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hongmao.cleanroom import coverage, group, identity, messages, protocol, steps, threshold, translate
+from hongmao.cleanroom import coverage, group, identity, messages, protocol, steps, translate
 from hongmao.cleanroom.keys import PartyKeys
 from hongmao.errors import ConfigError, ContractError, InputError
 from hongmao.identity.pseudonym import normalize
+from hongmao.measure import threshold
 
 C_IDS = ["13800000001", "+86 138 0000 0002", "13800000003", "0086-13800000003"]  # the last two are one person
 M_IDS = ["13800000002", "13800000003", "13800000004"]

@@ -22,8 +22,8 @@ from hongmao.cleanroom.audiences import (
     single_party_map_back,
 )
 from hongmao.cleanroom.keys import PartyKeys
-from hongmao.cleanroom.threshold import SUPPRESSED
 from hongmao.errors import ConfigError, InputError
+from hongmao.measure.threshold import SUPPRESSED
 from webkit import Client
 
 WEEK2 = {"from": "2025-06-08", "to": "2025-06-14"}

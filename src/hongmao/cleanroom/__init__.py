@@ -23,6 +23,6 @@ The shared-key HMAC of :mod:`hongmao.identity.pseudonym` remains for a single pa
 
 from hongmao.cleanroom.group import blind, hash_to_group, new_scalar
 from hongmao.cleanroom.keys import PartyKeys
-from hongmao.cleanroom.threshold import DEFAULT_K, suppress
+from hongmao.measure.threshold import DEFAULT_K, suppress
 
 __all__ = ["DEFAULT_K", "PartyKeys", "blind", "hash_to_group", "new_scalar", "suppress"]

@@ -23,9 +23,9 @@ from typing import Any
 from hongmao.cleanroom import coverage as coverage_mod
 from hongmao.cleanroom import identity, protocol, sides, translate
 from hongmao.cleanroom.keys import PartyKeys
-from hongmao.cleanroom.threshold import DEFAULT_K, suppress
 from hongmao.errors import ConfigError, InputError
 from hongmao.identity.pseudonym import IdentifierKind
+from hongmao.measure.threshold import DEFAULT_K, suppress
 
 
 def keygen(path: str | Path, party: str, key_id: str | None = None, *, force: bool = False) -> str:

@@ -16,7 +16,7 @@ S      shared (分享)                shared one of its notes or reviewed one of
 *Reached* counts are cumulative (everyone at TI or deeper "reached I"); *at* counts partition the people. A
 flow is a pair of stages: at X in the first period, at Y in the second (``none``: no contact in that period).
 
-Every count of people goes out through :mod:`hongmao.cleanroom.threshold`: below k it is withheld and says so.
+Every count of people goes out through :mod:`hongmao.measure.threshold`: below k it is withheld and says so.
 This module is pure: the engine (:mod:`hongmao.engine.aips`) computes the per-person stages.
 """
 
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from hongmao.cleanroom.threshold import SUPPRESSED, strictest
 from hongmao.errors import InputError
+from hongmao.measure.threshold import SUPPRESSED, strictest
 
 STAGES = ("A", "I", "TI", "P", "S")
 NONE = "none"  # no contact with the brand in a period
