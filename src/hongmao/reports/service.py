@@ -346,6 +346,26 @@ class Reports:
 
         return self._cached(key, compute)
 
+    def buyers(
+        self, scope: Scope, by: str = "note", model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE
+    ) -> dict[str, int]:
+        """Distinct buyers behind each attribution key under ``model``: the people whose orders gave the key any
+        credit (rule models: a touch with weight above zero; data-driven ones: any touch in the order's window,
+        split as :data:`PER_ORDER_FALLBACK`). What a row's figures rest on, for the k-threshold."""
+        from hongmao.engine import credit
+
+        split = _split(model)
+
+        def compute() -> dict[str, int]:
+            with self._query(scope, window) as q:
+                _conv, j = metrics.journeys(q.ev)
+                weighted = credit.weights(j, split, credit.rule_params(split, 7.0))
+                keyed = weighted.filter(weighted.weight > 0).mutate(key=credit.credit_key(weighted, by))
+                rows = q.rows(keyed.group_by("key").aggregate(buyers=keyed.user.nunique()))
+            return {str(r["key"]): int(r["buyers"]) for r in rows}
+
+        return self._cached(("buyers", scope.brand, by, split, *_wkey(window)), compute)
+
     def compare(
         self,
         scope: Scope,

@@ -7,8 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from starlette.concurrency import run_in_threadpool
 
+from hongmao.reports import privacy
+from hongmao.reports.scope import Scope
 from hongmao.web.api.reports import ModelName, check_model
-from hongmao.web.deps import State, TenantScope, owned
+from hongmao.web.deps import Caller, State, TenantScope, owned
+from hongmao.web.state import WebState
 
 router = APIRouter(tags=["entities"])
 
@@ -21,31 +24,37 @@ async def brands(scope: TenantScope, state: State) -> dict[str, Any]:
 
 
 @router.get("/notes", summary="Notes with activity and credit under a model")
-async def notes(scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def notes(scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear") -> dict[str, Any]:
     check_model(model)
-    return {"brand": scope.brand, "model": model, "notes": await run_in_threadpool(state.reports.notes, scope, model)}
+    rows = await run_in_threadpool(_credited, state, scope, "note", model, principal.operator)
+    return {"brand": scope.brand, "model": model, "notes": rows}
 
 
 @router.get("/notes/{note_id}", summary="One note")
-async def note(note_id: str, scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def note(
+    note_id: str, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
+) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "notes", note_id)
-    rows = await run_in_threadpool(state.reports.notes, scope, model)
+    rows = await run_in_threadpool(_credited, state, scope, "note", model, principal.operator)
     return _one(rows, "note_id", note_id)
 
 
 @router.get("/creators", summary="Creators of the scope's notes with activity and credit")
-async def creators(scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def creators(scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear") -> dict[str, Any]:
     check_model(model)
-    rows = await run_in_threadpool(state.reports.creators, scope, model)
+    rows = await run_in_threadpool(_credited, state, scope, "creator", model, principal.operator)
     return {"brand": scope.brand, "model": model, "creators": rows}
 
 
 @router.get("/creators/{creator_id}", summary="One creator")
-async def creator(creator_id: str, scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def creator(
+    creator_id: str, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
+) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "creators", creator_id)
-    return _one(await run_in_threadpool(state.reports.creators, scope, model), "creator_id", creator_id)
+    rows = await run_in_threadpool(_credited, state, scope, "creator", model, principal.operator)
+    return _one(rows, "creator_id", creator_id)
 
 
 @router.get("/items", summary="Items on sale with their orders and GMV")
@@ -107,13 +116,17 @@ async def note_orders(note_id: str, scope: TenantScope, state: State, model: Mod
 
 
 @router.get("/orders/{order_id}/journey", summary="An order's journey: every touch in its window and its credit")
-async def journey(order_id: str, scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def journey(
+    order_id: str, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
+) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "orders", order_id)
     found = await run_in_threadpool(state.reports.journey, scope, order_id, model)
     if found is None:
         raise HTTPException(404, f"no order {order_id!r}")
-    return found
+    if principal.operator:
+        return found
+    return privacy.journey(found, privacy.threshold(state.reports.privacy_k))
 
 
 @router.get("/campaigns/{campaign_id}/roi", summary="A campaign's attributed, T+x and incremental ROI")
@@ -123,6 +136,15 @@ async def campaign_roi(
     check_model(model)
     owned(state, scope, "campaigns", campaign_id)
     return _one(await run_in_threadpool(state.reports.campaign_rois, scope, model), "campaign_id", campaign_id)
+
+
+def _credited(state: WebState, scope: Scope, by: str, model: str, operator: bool) -> list[dict[str, Any]]:
+    """Notes or creators (``by``) with their credit; a brand key's withheld where under k buyers."""
+    rows = state.reports.notes(scope, model) if by == "note" else state.reports.creators(scope, model)
+    if operator:
+        return rows
+    k = privacy.threshold(state.reports.privacy_k)
+    return privacy.entities(rows, by, state.reports.buyers(scope, by, model), k)
 
 
 def _one(rows: list[dict[str, Any]], key: str, value: str) -> dict[str, Any]:

@@ -25,9 +25,9 @@ from starlette.concurrency import run_in_threadpool
 from hongmao.engine.attribute import MODELS
 from hongmao.engine.windows import TOUCH_KINDS
 from hongmao.errors import AttributionError
-from hongmao.reports import period
+from hongmao.reports import period, privacy
 from hongmao.reports.period import PeriodError, Window
-from hongmao.web.deps import Operator, State, TenantScope
+from hongmao.web.deps import Caller, Operator, State, TenantScope
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -154,6 +154,7 @@ def csv_response(rows: Sequence[dict[str, Any]], columns: Sequence[str], filenam
 )
 async def attribution(
     scope: TenantScope,
+    principal: Caller,
     state: State,
     window: ReportWindow,
     by: By = "note",
@@ -170,19 +171,30 @@ async def attribution(
             scope, by, model, half_life_days=half_life, markov_order=markov_order, window=w
         )
 
+    k = None if principal.operator else privacy.threshold(state.reports.privacy_k)
+
+    def body(w: Window) -> dict[str, Any]:
+        out = _attribution_body(run(w))
+        if k is not None:
+            out = privacy.attribution(out, state.reports.buyers(scope, by, model, window=w), k)
+        if limit:
+            out["rows"] = out["rows"][:limit]
+        return out
+
     try:
-        result = await run_in_threadpool(run, window)
+        result = await run_in_threadpool(body, window)
         if format == "csv":
-            rows = result.rows[:limit] if limit else result.rows
-            return csv_response(rows, ["key", "orders", "gmv", "net_gmv"], f"attribution-{by}-{model}.csv")
-        extra = await with_previous(lambda w: _attribution_body(run(w), limit), window)
+            columns = ["key", "orders", "gmv", "net_gmv", *(["buyers", "suppressed"] if k is not None else [])]
+            return csv_response(result["rows"], columns, f"attribution-{by}-{model}.csv")
+        extra = await with_previous(body, window)
     except AttributionError as error:
         raise HTTPException(422, str(error)) from None
-    return {"brand": scope.brand, **_attribution_body(result, limit), **extra}
+    return {"brand": scope.brand, **result, **extra}
 
 
-def _attribution_body(result: Any, limit: int | None) -> dict[str, Any]:
-    rows = result.rows[:limit] if limit else result.rows
+def _attribution_body(result: Any) -> dict[str, Any]:
+    """An attribution answer; a brand key's goes through :func:`hongmao.reports.privacy.attribution`, which
+    withholds rows (and folds them) before ``limit`` cuts the list, so a cut never shows a pool's parts."""
     return {
         "model": result.model,
         "by": result.by,
@@ -190,7 +202,7 @@ def _attribution_body(result: Any, limit: int | None) -> dict[str, Any]:
         "orders": result.orders,
         "total_orders": result.total_orders,
         "unattributed_orders": result.unattributed_orders,
-        "rows": rows,
+        "rows": result.rows,
     }
 
 

@@ -1,0 +1,123 @@
+"""What a brand key may see of a report: figures resting on fewer than k people are withheld, and say so.
+
+The engine and the report caches stay unsuppressed and shared between callers; the API and the console call
+these functions on a report's output per caller. Operators (platform staff) see every figure; a brand key sees
+the suppressed answer. The threshold is the strictest of the deployment's ``privacy_k`` and the parties'
+``privacy_k_parties`` (:func:`hongmao.measure.threshold.strictest`).
+
+* Attribution rows (per note, creator, campaign, item): a row whose credit rests on fewer than k distinct
+  buyers keeps its key and loses its figures (``None``), with ``suppressed`` giving the reason. So that the
+  totals do not give a withheld row back by subtraction, the withheld rows' figures are folded into one
+  ``(withheld)`` row; when that pool alone rests on fewer than k buyers, the smallest rows shown join it (the
+  complement is withheld, as the AIPS flows do), and when even every row together is under k, the pool and the
+  totals are withheld as well.
+* A single order's journey rests on one person: withheld for brand keys unless k is 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hongmao.measure.threshold import strictest
+
+WITHHELD_KEY = "(withheld)"
+#: The attribution figures a row's buyers stand behind.
+ATTRIBUTION_FIGURES = ("orders", "gmv", "net_gmv")
+#: Entity tables (notes, creators) carrying attribution credit, keyed by their id column.
+ENTITY_KEYS = {"note": "note_id", "creator": "creator_id"}
+#: The totals of an attribution answer that, with the rows shown, would give back a withheld pool under k.
+ATTRIBUTION_TOTALS = ("orders", "total_orders", "unattributed_orders", "baseline_orders")
+
+
+def reason(k: int) -> str:
+    return f"fewer than {k} people"
+
+
+def threshold(own: int) -> int:
+    """The k in force: the strictest of the deployment's own and every party's (``privacy_k_parties``)."""
+    from hongmao import settings
+    from hongmao.cleanroom.audiences import party_thresholds
+
+    return strictest(own, *party_thresholds(settings.get("privacy_k_parties")))
+
+
+def withhold_rows(
+    rows: Sequence[Mapping[str, Any]],
+    key_field: str,
+    buyers: Mapping[str, int],
+    k: int,
+    figures: Sequence[str] = ATTRIBUTION_FIGURES,
+) -> tuple[list[dict[str, Any]], bool]:
+    """``rows`` as a brand key sees them, and whether the totals must be withheld too.
+
+    Each row gets ``buyers`` (or ``None`` when withheld) and ``suppressed`` (``None`` or the reason). Rows shown
+    come first in their order, then the withheld ones by key, then the ``(withheld)`` row of their sums."""
+    why = reason(k)
+    shown: list[dict[str, Any]] = []
+    hidden: list[dict[str, Any]] = []
+    for row in rows:
+        people = int(buyers.get(str(row[key_field]), 0))
+        out = {**row, "buyers": people, "suppressed": None}
+        (hidden if 0 < people < k else shown).append(out)
+    if not hidden:
+        return shown, False
+    pool = list(hidden)
+    # The pool's people: at least its largest row's (buyers overlap between rows, so never their sum).
+    # A row credited to no one (0 buyers) reveals no one and stays shown.
+    while max(int(r["buyers"]) for r in pool) < k and any(int(r["buyers"]) >= k for r in shown):
+        big = [i for i, r in enumerate(shown) if int(r["buyers"]) >= k]
+        smallest = min(big, key=lambda i: (_num(shown[i].get(figures[-1])), str(shown[i][key_field])))
+        pool.append(shown.pop(smallest))
+    under = max(int(r["buyers"]) for r in pool) < k
+    folded = {f: sum(_num(r.get(f)) for r in pool) for f in figures}
+    for row in pool:
+        for f in (*figures, "buyers"):
+            row[f] = None
+        row["suppressed"] = why
+    pool.sort(key=lambda r: str(r[key_field]))
+    total: dict[str, Any] = {key_field: WITHHELD_KEY, "rows": len(pool), "buyers": None}
+    total |= dict.fromkeys(figures) if under else folded
+    total["suppressed"] = why if under else None
+    return [*shown, *pool, total], under
+
+
+def attribution(body: dict[str, Any], buyers: Mapping[str, int], k: int) -> dict[str, Any]:
+    """An attribution answer (``rows`` keyed by ``key``, and its totals) as a brand key sees it."""
+    rows, under = withhold_rows(body["rows"], "key", buyers, k)
+    out = {**body, "rows": rows, "privacy_k": k}
+    if under:
+        for f in ATTRIBUTION_TOTALS:
+            if f in out:
+                out[f] = None
+        out["suppressed"] = [*ATTRIBUTION_TOTALS]
+    return out
+
+
+def entities(rows: Sequence[Mapping[str, Any]], by: str, buyers: Mapping[str, int], k: int) -> list[dict[str, Any]]:
+    """Notes or creators (``by``) with their credit withheld where it rests on fewer than k buyers."""
+    shown, _under = withhold_rows(rows, ENTITY_KEYS[by], buyers, k)
+    return shown
+
+
+def journey(found: dict[str, Any], k: int) -> dict[str, Any]:
+    """One order's journey as a brand key sees it: one order is one person, so withheld unless k is 1."""
+    if k <= 1:
+        return {**found, "suppressed": None}
+    return {
+        "order_id": found["order_id"],
+        "model": found.get("model"),
+        "time": None,
+        "item_id": None,
+        "item_title": None,
+        "amount": None,
+        "refunded": None,
+        "net": None,
+        "touches": None,
+        "suppressed": f"one order is one person; {reason(k)}",
+        "privacy_k": k,
+    }
+
+
+def _num(value: Any) -> float:
+    return float(value) if value is not None else 0.0

@@ -1,0 +1,119 @@
+"""Outputs that reveal no one: a brand key's attribution rows, notes, creators, journeys and exports withhold
+what rests on fewer than k people, and say so; an operator's do not; with k = 1 nothing is withheld."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from webkit import Client, Site, lake_copy, running_site
+
+ME = "lumiere"
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with running_site(lake_copy(tmp_path_factory.mktemp("privacy") / "lake"), privacy_k=1000) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def open_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with running_site(lake_copy(tmp_path_factory.mktemp("open") / "lake"), privacy_k=1) as s:
+        yield s
+
+
+def _get(site: Site, key: str, url: str) -> Any:
+    c = Client(site.server, key)
+    try:
+        r = c.get(url)
+        assert r.status_code == 200, r.text
+        return r.json() if "json" in r.headers["content-type"] else r.text
+    finally:
+        c.close()
+
+
+def _orders(site: Site) -> list[str]:
+    from hongmao.reports.scope import Scope
+
+    return sorted(site.state.reports.ownership(Scope(ME)).orders)
+
+
+@pytest.mark.parametrize("by", ["note", "creator"])
+def test_a_brand_key_sees_attribution_rows_under_k_withheld_and_why(strict: Site, by: str) -> None:
+    brand = _get(strict, strict.keys[ME], f"/api/v1/reports/attribution?by={by}")
+    op = _get(strict, strict.operator, f"/api/v1/reports/attribution?by={by}&brand={ME}")
+    assert any(r["orders"] for r in op["rows"]), "the fixture credits nothing: the test would prove nothing"
+    assert all("suppressed" not in r for r in op["rows"]), "an operator's rows are never withheld"
+    withheld = [r for r in brand["rows"] if r["suppressed"]]
+    assert withheld, "k = 1000 on a small lake withholds rows"
+    for r in withheld:
+        assert r["orders"] is None and r["gmv"] is None and r["net_gmv"] is None and r["buyers"] is None
+        assert "1000" in r["suppressed"]
+    # The keys stay (a brand knows its own notes), the figures do not.
+    assert {r["key"] for r in op["rows"]} <= {r["key"] for r in brand["rows"]}
+
+
+def test_withheld_rows_cannot_be_subtracted_back_from_the_totals(strict: Site) -> None:
+    brand = _get(strict, strict.keys[ME], "/api/v1/reports/attribution?by=note")
+    shown = [r for r in brand["rows"] if not r["suppressed"]]
+    pool = [r for r in brand["rows"] if r["key"] == "(withheld)"]
+    # Every row under k: the pool itself is under k, so it and the totals are withheld too.
+    assert not shown and brand["orders"] is None and brand["total_orders"] is None
+    assert pool and pool[0]["orders"] is None
+
+
+def test_a_pool_under_k_takes_the_smallest_shown_row_with_it() -> None:
+    from hongmao.reports import privacy
+
+    rows: list[dict[str, Any]] = [
+        {"key": "a", "orders": 9.0, "gmv": 90.0, "net_gmv": 90.0},
+        {"key": "b", "orders": 5.0, "gmv": 50.0, "net_gmv": 50.0},
+        {"key": "c", "orders": 1.0, "gmv": 10.0, "net_gmv": 10.0},
+        {"key": "d", "orders": 0.0, "gmv": 0.0, "net_gmv": 0.0},
+    ]
+    out, under = privacy.withhold_rows(rows, "key", {"a": 12, "b": 11, "c": 2}, k=10)
+    by = {r["key"]: r for r in out}
+    assert not under
+    assert by["a"]["orders"] == 9.0 and by["d"]["orders"] == 0.0  # a zero reveals no one
+    assert by["b"]["orders"] is None and by["c"]["orders"] is None  # c under k; b withheld with it
+    assert by["(withheld)"]["orders"] == 6.0 and by["(withheld)"]["rows"] == 2
+    # The totals less the rows shown give the pool, never c alone.
+    assert sum(r["orders"] for r in rows) - by["a"]["orders"] - by["d"]["orders"] == by["(withheld)"]["orders"]
+
+
+def test_a_brand_keys_journey_is_withheld_and_an_operators_is_not(strict: Site) -> None:
+    order = _orders(strict)[0]
+    brand = _get(strict, strict.keys[ME], f"/api/v1/orders/{order}/journey")
+    assert brand["touches"] is None and brand["amount"] is None and "one person" in brand["suppressed"]
+    op = _get(strict, strict.operator, f"/api/v1/orders/{order}/journey?brand={ME}")
+    assert isinstance(op["touches"], list) and op["amount"] is not None
+
+
+def test_notes_and_creators_withhold_their_credit(strict: Site) -> None:
+    notes = _get(strict, strict.keys[ME], "/api/v1/notes")["notes"]
+    assert any(n["suppressed"] and n["orders"] is None for n in notes)
+    creators = _get(strict, strict.keys[ME], "/api/v1/creators")["creators"]
+    assert any(c["suppressed"] and c["net_gmv"] is None for c in creators)
+    op = _get(strict, strict.operator, f"/api/v1/notes?brand={ME}")["notes"]
+    assert all(isinstance(n["orders"], float) for n in op)
+
+
+def test_the_csv_export_is_withheld_too(strict: Site) -> None:
+    text = _get(strict, strict.keys[ME], "/api/v1/reports/attribution?by=note&format=csv")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    withheld = [r for r in rows if r["suppressed"]]
+    assert withheld and all(r["orders"] == "" and r["net_gmv"] == "" for r in withheld)
+
+
+def test_with_k_1_nothing_is_withheld(open_site: Site) -> None:
+    brand = _get(open_site, open_site.keys[ME], "/api/v1/reports/attribution?by=note")
+    assert brand["rows"] and not any(r["suppressed"] for r in brand["rows"])
+    assert brand["orders"] is not None
+    order = _orders(open_site)[0]
+    journey = _get(open_site, open_site.keys[ME], f"/api/v1/orders/{order}/journey")
+    assert journey["suppressed"] is None and isinstance(journey["touches"], list)
