@@ -117,3 +117,27 @@ def test_with_k_1_nothing_is_withheld(open_site: Site) -> None:
     order = _orders(open_site)[0]
     journey = _get(open_site, open_site.keys[ME], f"/api/v1/orders/{order}/journey")
     assert journey["suppressed"] is None and isinstance(journey["touches"], list)
+
+
+def test_the_console_withholds_a_brand_keys_tables_journeys_and_exports(strict: Site) -> None:
+    from webkit import console_client
+
+    order = _orders(strict)[0]
+    brand = console_client(strict, strict.keys[ME])
+    try:
+        page = brand.get(f"/console/orders/{order}")
+        assert page.status_code == 200 and 'id="journey-withheld"' in page.text and 'id="journey"' not in page.text
+        notes = brand.get("/console/notes")
+        assert notes.status_code == 200 and 'class="suppressed"' in notes.text
+        assert brand.get("/console/creators").status_code == 200
+        export = list(csv.DictReader(io.StringIO(brand.get("/console/notes.csv").text.lstrip("\ufeff"))))
+        assert any(r["suppressed"] and r["net_gmv"] == "" for r in export)
+    finally:
+        brand.close()
+    op = console_client(strict, strict.operator)
+    try:
+        assert op.get(f"/console/orders/{order}").text.count('id="journey-withheld"') == 0
+        export = list(csv.DictReader(io.StringIO(op.get("/console/notes.csv").text.lstrip("\ufeff"))))
+        assert export and "suppressed" not in export[0]
+    finally:
+        op.close()

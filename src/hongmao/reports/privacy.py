@@ -24,6 +24,8 @@ from hongmao.measure.threshold import strictest
 WITHHELD_KEY = "(withheld)"
 #: The attribution figures a row's buyers stand behind.
 ATTRIBUTION_FIGURES = ("orders", "gmv", "net_gmv")
+#: The economics rows' figures that come from attribution credit (fees and activity do not count buyers).
+ECONOMICS_FIGURES = ("orders", "net_gmv", "cost_per_order", "attributed_roi")
 #: Entity tables (notes, creators) carrying attribution credit, keyed by their id column.
 ENTITY_KEYS = {"note": "note_id", "creator": "creator_id"}
 #: The totals of an attribution answer that, with the rows shown, would give back a withheld pool under k.
@@ -70,13 +72,14 @@ def withhold_rows(
         smallest = min(big, key=lambda i: (_num(shown[i].get(figures[-1])), str(shown[i][key_field])))
         pool.append(shown.pop(smallest))
     under = max(int(r["buyers"]) for r in pool) < k
-    folded = {f: sum(_num(r.get(f)) for r in pool) for f in figures}
+    # Only additive figures are summed; a ratio (ROI, cost per order) of the pool is left out.
+    folded = {f: sum(_num(r.get(f)) for r in pool) if f in ATTRIBUTION_FIGURES else None for f in figures}
     for row in pool:
         for f in (*figures, "buyers"):
             row[f] = None
         row["suppressed"] = why
     pool.sort(key=lambda r: str(r[key_field]))
-    total: dict[str, Any] = {key_field: WITHHELD_KEY, "rows": len(pool), "buyers": None}
+    total: dict[str, Any] = dict.fromkeys(rows[0]) | {key_field: WITHHELD_KEY, "rows": len(pool), "buyers": None}
     total |= dict.fromkeys(figures) if under else folded
     total["suppressed"] = why if under else None
     return [*shown, *pool, total], under
@@ -94,9 +97,16 @@ def attribution(body: dict[str, Any], buyers: Mapping[str, int], k: int) -> dict
     return out
 
 
-def entities(rows: Sequence[Mapping[str, Any]], by: str, buyers: Mapping[str, int], k: int) -> list[dict[str, Any]]:
-    """Notes or creators (``by``) with their credit withheld where it rests on fewer than k buyers."""
-    shown, _under = withhold_rows(rows, ENTITY_KEYS[by], buyers, k)
+def entities(
+    rows: Sequence[Mapping[str, Any]],
+    by: str,
+    buyers: Mapping[str, int],
+    k: int,
+    figures: Sequence[str] = ATTRIBUTION_FIGURES,
+) -> list[dict[str, Any]]:
+    """Notes or creators (``by``) with their credit (``figures``) withheld where it rests on fewer than k
+    buyers; :data:`ECONOMICS_FIGURES` for the economics rows the console's creator table shows."""
+    shown, _under = withhold_rows(rows, ENTITY_KEYS[by], buyers, k, figures)
     return shown
 
 

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hongmao.engine.attribute import MODELS
 from hongmao.errors import LinkError
-from hongmao.reports import period
+from hongmao.reports import period, privacy
 from hongmao.reports.period import WHOLE_LAKE, PeriodError, Window
 from hongmao.reports.scope import Scope
 from hongmao.web import auth, charts, csrf, i18n, linkviews
@@ -280,12 +280,21 @@ def _table(kind: str, rows: Sequence[dict[str, Any]], request: Request) -> tuple
 
 
 def _kind_rows(kind: str, v: View, state: State, window: Window) -> list[dict[str, Any]]:
+    """A table's rows; a brand key's with the credit of rows under k buyers withheld (:mod:`privacy`)."""
     reports = state.reports
     if kind == "notes":
-        return reports.notes(v.scope, v.model, window=window)
-    if kind == "creators":
-        return reports.economics(v.scope, v.model, window=window)["creators"]
-    return reports.campaigns(v.scope, v.model, window=window)
+        rows = reports.notes(v.scope, v.model, window=window)
+        figures: tuple[str, ...] = privacy.ATTRIBUTION_FIGURES
+    elif kind == "creators":
+        rows = reports.economics(v.scope, v.model, window=window)["creators"]
+        figures = privacy.ECONOMICS_FIGURES
+    else:
+        return reports.campaigns(v.scope, v.model, window=window)
+    if v.user.operator or not rows:
+        return rows
+    by = "note" if kind == "notes" else "creator"
+    buyers = reports.buyers(v.scope, by, v.model, window=window)
+    return privacy.entities(rows, by, buyers, privacy.threshold(reports.privacy_k), figures)
 
 
 async def _rows(kind: str, v: View, state: State) -> list[dict[str, Any]]:
@@ -327,13 +336,23 @@ def _table_page(kind: str) -> Any:
         rows, sort, direction = _table(kind, await _rows(kind, v, state), request)
         extras = await _extras(kind, v, state)
         return page(
-            v, "table.html", kind=kind, rows=rows, columns=_columns(kind, v), sort=sort, direction=direction, **extras
+            v,
+            "table.html",
+            kind=kind,
+            rows=rows,
+            columns=_columns(kind, v),
+            sort=sort,
+            direction=direction,
+            privacy_k=privacy.threshold(state.reports.privacy_k),
+            **extras,
         )
 
     async def csv(request: Request, state: State) -> Response:
         v = view(request, state)
         rows, _, _ = _table(kind, await _rows(kind, v, state), request)
         columns = [c for c, _ in _columns(kind, v)]
+        if any("suppressed" in r for r in rows):  # a brand key's export says which rows are withheld and why
+            columns += ["suppressed"]
         return csv_response(rows, columns, f"{kind}-{v.scope.brand or 'all'}-{v.model}.csv")
 
     router.add_api_route(f"/{kind}", html, methods=["GET"], response_class=HTMLResponse)
@@ -369,8 +388,11 @@ async def note_page(request: Request, state: State, note_id: str) -> Response:
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 async def order_page(request: Request, state: State, order_id: str) -> Response:
     v = view(request, state)
-    journey = await run_in_threadpool(state.reports.journey, v.scope, order_id, v.model)
-    return page(v, "order.html", order=_found(journey, "order", order_id), ranged=False)
+    journey = _found(await run_in_threadpool(state.reports.journey, v.scope, order_id, v.model), "order", order_id)
+    k = privacy.threshold(state.reports.privacy_k)
+    if not v.user.operator:
+        journey = privacy.journey(journey, k)
+    return page(v, "order.html", order=journey, ranged=False, privacy_k=k)
 
 
 @router.get("/creators/{creator_id}", response_class=HTMLResponse)
