@@ -40,18 +40,10 @@ from pathlib import Path
 
 import httpx
 
-OPERATOR_PAGES = (
-    "/console/",
-    "/console/funnel",
-    "/console/notes",
-    "/console/creators",
-    "/console/campaigns",
-    "/console/models",
-    "/console/links",
-    "/console/platform",
-    "/console/trust",
-)
-BRAND_PAGES = OPERATOR_PAGES[:7]
+from hongmao.web.console import pages
+
+OPERATOR_PAGES = pages.paths(operator=True, reports_only=True)
+BRAND_PAGES = pages.paths(operator=False, reports_only=True)
 API_PATHS = (
     "/api/v1/reports/overview",
     "/api/v1/reports/funnel",

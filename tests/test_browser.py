@@ -19,9 +19,11 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
+
+from hongmao.web.console import pages
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
@@ -103,7 +105,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         log.close()
 
 
-def _key(lake: Path, role: str, brand: str | None) -> str:
+def _key(lake: Path, role: Literal["brand", "operator"], brand: str | None) -> str:
     """A key made beside the running server (the same catalog; ``hongmao keys create`` does this)."""
     from hongmao.lake import Lake
     from hongmao.web.auth import create_key
@@ -182,18 +184,7 @@ def test_read_click_buy_then_the_order_shows_attributed_in_the_console(chromium:
 
 
 #: Every console page an operator can open, and the API docs; then one of each detail page linked from them.
-PAGES = (
-    "/console/",
-    "/console/funnel",
-    "/console/notes",
-    "/console/creators",
-    "/console/campaigns",
-    "/console/models",
-    "/console/platform",
-    "/console/trust",
-    "/console/links",
-    "/console/keys",
-)
+PAGES = pages.paths(operator=True)
 DETAILS = ("/console/notes/", "/console/creators/", "/console/campaigns/", "/console/orders/")
 
 

@@ -11,19 +11,12 @@ import pytest
 from prometheus_client import REGISTRY
 
 from conftest import event, user
+from hongmao.web.console import pages
 from webkit import Site, console_client, lake_copy, running_site
 
-#: Every console page a brand's analyst opens at its defaults; operators see the platform pages too.
-BRAND_PAGES = (
-    "/console/",
-    "/console/funnel",
-    "/console/notes",
-    "/console/creators",
-    "/console/campaigns",
-    "/console/models",
-    "/console/links",
-)
-OPERATOR_PAGES = (*BRAND_PAGES, "/console/platform", "/console/trust")
+#: Every console page whose figures come from the report cache, as a brand's analyst and an operator see them.
+BRAND_PAGES = pages.paths(operator=False, reports_only=True)
+OPERATOR_PAGES = pages.paths(operator=True, reports_only=True)
 #: Long enough for a slow shared machine; the test asserts on counts, never on time.
 WAIT_SECONDS = 600.0
 T = "2025-06-05T10:00:00+08:00"

@@ -346,6 +346,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "demo.reads": ("阅读", "reads"),
     "demo.you": ("你（演示访客）", "You (demo visitor)"),
     # settlement: statements and ROI guarantees (对赌)
+    "nav.audiences": ("AIPS 人群", "AIPS audiences"),
     "nav.settle": ("佣金结算", "Settlement"),
     "nav.guarantees": ("效果对赌", "ROI guarantees"),
     "settle.title": ("博主佣金对账单", "Creator commission statements"),

@@ -21,8 +21,10 @@ from hongmao.reports.period import WHOLE_LAKE, Window
 from hongmao.reports.scope import Scope
 from hongmao.web import i18n
 from hongmao.web.auth import Principal
+from hongmao.web.console import pages
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+TEMPLATES.env.globals["console_pages"] = pages.PAGES  # the menu (templates/console/base.html)
 MARKETS: tuple[str, ...] = (*LINK_MARKETS, GENERIC)
 
 #: What a creator or a note cost and brought (蒲公英's view, Reports.economics): the same columns for both.
