@@ -141,3 +141,11 @@ def test_the_console_withholds_a_brand_keys_tables_journeys_and_exports(strict: 
         assert export and "suppressed" not in export[0]
     finally:
         op.close()
+
+
+def test_the_funnels_people_counts_are_withheld_for_a_brand_key_only(strict: Site) -> None:
+    brand = _get(strict, strict.keys[ME], "/api/v1/reports/funnel")
+    op = _get(strict, strict.operator, f"/api/v1/reports/funnel?brand={ME}")
+    assert op["readers"], "the fixture has no readers: the test would prove nothing"
+    assert brand["readers"] is None and "readers" in brand["suppressed"] and brand["privacy_k"] == 1000
+    assert op["suppressed"] == [] and op["impressions"] == brand["impressions"]  # events are no people

@@ -12,6 +12,7 @@ the suppressed answer. The threshold is the strictest of the deployment's ``priv
   complement is withheld, as the AIPS flows do), and when even every row together is under k, the pool and the
   totals are withheld as well.
 * A single order's journey rests on one person: withheld for brand keys unless k is 1.
+* The funnel's counts of people (readers, search-back users, ...) under k, and the rate built on them.
 """
 
 from __future__ import annotations
@@ -108,6 +109,19 @@ def entities(
     buyers; :data:`ECONOMICS_FIGURES` for the economics rows the console's creator table shows."""
     shown, _under = withhold_rows(rows, ENTITY_KEYS[by], buyers, k, figures)
     return shown
+
+
+def funnel(raw: Mapping[str, Any], people: Sequence[str], k: int) -> dict[str, Any]:
+    """A funnel with its counts of people (``people``) under k withheld (``None``, named in ``suppressed``),
+    and the search-back rate with them; a zero reveals no one and stays."""
+    out = dict(raw)
+    hidden = [f for f in people if out.get(f) is not None and 0 < out[f] < k]
+    for f in hidden:
+        out[f] = None
+    out["suppressed"] = [*raw.get("suppressed", []), *hidden]
+    if out.get("search_back_users") is None or out.get("readers") is None:
+        out["search_back_rate"] = None
+    return out
 
 
 def journey(found: dict[str, Any], k: int) -> dict[str, Any]:

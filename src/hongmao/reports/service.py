@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,7 +33,7 @@ from hongmao.engine.attribute import MODELS
 from hongmao.engine.exact import exact_sum
 from hongmao.engine.funnel import funnel
 from hongmao.lake import Lake
-from hongmao.reports import metrics
+from hongmao.reports import metrics, privacy
 from hongmao.reports.period import WHOLE_LAKE, Window, business_tz
 from hongmao.reports.scope import BRAND_RECORDS, ITEM_TOUCHES, ORDER_CHILDREN, LakeView, Ownership, Scope
 
@@ -270,13 +270,6 @@ class Reports:
 
         return self._cached(("flagged_accounts",), compute)
 
-    def _suppress(self, out: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
-        hidden = [f for f in fields if out.get(f) is not None and 0 < out[f] < self.privacy_k]
-        for f in hidden:
-            out[f] = None
-        out.setdefault("suppressed", []).extend(hidden)
-        return out
-
     # --- who owns what -----------------------------------------------------------------------------------
 
     def brands(self) -> list[str]:
@@ -405,17 +398,22 @@ class Reports:
 
     # --- funnel and overview -----------------------------------------------------------------------------
 
-    def funnel(self, scope: Scope, *, window: Window = WHOLE_LAKE) -> dict[str, Any]:
+    def funnel(
+        self, scope: Scope, *, window: Window = WHOLE_LAKE, k: int | None = None, unsuppressed: bool = False
+    ) -> dict[str, Any]:
+        """The funnel; its people counts under ``k`` (default ``privacy_k``) withheld, unless ``unsuppressed``
+        (operators). The cache holds the unsuppressed answer, shared by every caller."""
+
         def compute() -> dict[str, Any]:
             excluded = self.excluded_users() or None
             with self._session(scope, window) as session:
-                out = funnel(session, exclude_users=excluded)
-            out = self._suppress(out, PEOPLE_COUNTS)
-            if out["search_back_users"] is None or out["readers"] is None:
-                out["search_back_rate"] = None
+                out: dict[str, Any] = funnel(session, exclude_users=excluded)
             return out
 
-        return self._cached(("funnel", scope.brand, *_wkey(window)), compute)
+        raw = self._cached(("funnel", scope.brand, *_wkey(window)), compute)
+        if unsuppressed:
+            return {**raw, "suppressed": []}
+        return privacy.funnel(raw, PEOPLE_COUNTS, self.privacy_k if k is None else k)
 
     def overview(self, scope: Scope, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE) -> dict[str, Any]:
         """Spend, GMV, attributed GMV and net GMV under ``model``, attributed ROI, orders and new-customer share.

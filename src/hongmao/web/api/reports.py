@@ -231,12 +231,14 @@ async def compare(
 
 
 @router.get("/funnel", summary="Impressions -> reads -> clicks -> store visits -> search-back -> carts -> orders")
-async def funnel(scope: TenantScope, state: State, window: ReportWindow) -> dict[str, Any]:
+async def funnel(scope: TenantScope, principal: Caller, state: State, window: ReportWindow) -> dict[str, Any]:
+    k = privacy.threshold(state.reports.privacy_k)
+
     def run(w: Window) -> dict[str, Any]:
-        return state.reports.funnel(scope, window=w)
+        return state.reports.funnel(scope, window=w, k=k, unsuppressed=principal.operator)
 
     out = await run_in_threadpool(run, window)
-    return {"brand": scope.brand, "privacy_k": state.reports.privacy_k, **out, **await with_previous(run, window)}
+    return {"brand": scope.brand, "privacy_k": k, **out, **await with_previous(run, window)}
 
 
 @router.get("/overview", summary="Spend, attributed GMV and net GMV, ROI, orders and new-customer share")

@@ -245,9 +245,15 @@ RATES = ("read_rate", "engagement_rate", "ctr", "store_visit_rate", "search_back
 @router.get("/funnel", response_class=HTMLResponse)
 async def funnel(request: Request, state: State) -> Response:
     v = view(request, state)
-    data = await run_in_threadpool(lambda: state.reports.funnel(v.scope, window=v.window))
+    k = privacy.threshold(state.reports.privacy_k)
+    op = v.user.operator
+    data = await run_in_threadpool(lambda: state.reports.funnel(v.scope, window=v.window, k=k, unsuppressed=op))
     before = v.previous
-    earlier = await run_in_threadpool(lambda: state.reports.funnel(v.scope, window=before)) if before else None
+    earlier = (
+        await run_in_threadpool(lambda: state.reports.funnel(v.scope, window=before, k=k, unsuppressed=op))
+        if before
+        else None
+    )
     steps = [(v.t(f"funnel.{s}"), data.get(s)) for s in FUNNEL_STEPS]
     rows = []
     previous: int | None = None
@@ -267,7 +273,7 @@ async def funnel(request: Request, state: State) -> Response:
         rates=[(v.t(f"rate.{r}"), data.get(r), earlier.get(r) if earlier else None) for r in RATES],
         data=data,
         earlier=earlier,
-        privacy_k=state.reports.privacy_k,
+        privacy_k=k,
     )
 
 
