@@ -149,3 +149,40 @@ def test_the_funnels_people_counts_are_withheld_for_a_brand_key_only(strict: Sit
     assert op["readers"], "the fixture has no readers: the test would prove nothing"
     assert brand["readers"] is None and "readers" in brand["suppressed"] and brand["privacy_k"] == 1000
     assert op["suppressed"] == [] and op["impressions"] == brand["impressions"]  # events are no people
+
+
+def test_which_notes_one_order_came_from_is_withheld_for_a_brand_key(strict: Site, open_site: Site) -> None:
+    key = strict.keys[ME]
+    listed = _get(strict, key, "/api/v1/orders?limit=5")["orders"]
+    assert listed and all(o["credits"] is None and o["suppressed"] and o["amount"] is not None for o in listed)
+    one = _get(strict, key, f"/api/v1/orders/{listed[0]['order_id']}")
+    assert one["credits"] is None and one["suppressed"]
+    op = _get(strict, strict.operator, f"/api/v1/orders?limit=5&brand={ME}")["orders"]
+    assert all(isinstance(o["credits"], list) for o in op)
+    credited = [
+        n["note_id"] for n in _get(strict, strict.operator, f"/api/v1/notes?brand={ME}")["notes"] if n["orders"]
+    ]
+    assert credited, "no note is credited: the test would prove nothing"
+    withheld = _get(strict, key, f"/api/v1/notes/{credited[0]}/orders")
+    assert withheld["orders"] is None and "one person" in withheld["suppressed"]
+    assert _get(strict, strict.operator, f"/api/v1/notes/{credited[0]}/orders?brand={ME}")["orders"]
+    assert _get(open_site, open_site.keys[ME], f"/api/v1/notes/{credited[0]}/orders")["orders"]
+
+
+def test_the_consoles_order_lists_withhold_their_credited_notes(strict: Site) -> None:
+    from webkit import console_client
+
+    credited = [
+        n["note_id"] for n in _get(strict, strict.operator, f"/api/v1/notes?brand={ME}")["notes"] if n["orders"]
+    ]
+    brand = console_client(strict, strict.keys[ME])
+    try:
+        assert 'class="muted withheld"' in brand.get("/console/").text
+        assert 'id="note_orders_withheld"' in brand.get(f"/console/notes/{credited[0]}").text
+    finally:
+        brand.close()
+    op = console_client(strict, strict.operator)
+    try:
+        assert 'class="muted withheld"' not in op.get("/console/").text
+    finally:
+        op.close()

@@ -12,6 +12,7 @@ the suppressed answer. The threshold is the strictest of the deployment's ``priv
   complement is withheld, as the AIPS flows do), and when even every row together is under k, the pool and the
   totals are withheld as well.
 * A single order's journey rests on one person: withheld for brand keys unless k is 1.
+* The notes credited with each order of an order list, and the orders credited to one note (each one person).
 * The funnel's counts of people (readers, search-back users, ...) under k, and the rate built on them.
 """
 
@@ -141,6 +142,23 @@ def journey(found: dict[str, Any], k: int) -> dict[str, Any]:
         "suppressed": f"one order is one person; {reason(k)}",
         "privacy_k": k,
     }
+
+
+def order(row: dict[str, Any], k: int) -> dict[str, Any]:
+    """One order of a list (the brand's own sale) as a brand key sees it: the notes credited with it are one
+    person's reading, so they are withheld unless k is 1; the sale itself stays."""
+    if k <= 1:
+        return {**row, "suppressed": None}
+    return {**row, "attributed": None, "credits": None, "suppressed": f"one order is one person; {reason(k)}"}
+
+
+def orders(rows: Sequence[dict[str, Any]], k: int) -> list[dict[str, Any]]:
+    return [order(r, k) for r in rows]
+
+
+def note_orders(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]] | None:
+    """The orders credited to one note, each one person's reading of it: ``None`` (withheld) unless k is 1."""
+    return rows if k <= 1 else None
 
 
 def _num(value: Any) -> float:

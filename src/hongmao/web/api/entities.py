@@ -85,6 +85,7 @@ async def campaign(campaign_id: str, scope: TenantScope, state: State, model: Mo
 @router.get("/orders", summary="The latest orders with the notes credited for each")
 async def orders(
     scope: TenantScope,
+    principal: Caller,
     state: State,
     model: ModelName = "linear",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -92,27 +93,40 @@ async def orders(
     check_model(model)
     await run_in_threadpool(state.fold_clicks)
     rows = await run_in_threadpool(state.reports.orders, scope, model, limit)
+    if not principal.operator:
+        rows = privacy.orders(rows, privacy.threshold(state.reports.privacy_k))
     return {"brand": scope.brand, "orders": rows}
 
 
 @router.get("/orders/{order_id}", summary="One order with its credited notes")
-async def order(order_id: str, scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def order(
+    order_id: str, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
+) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "orders", order_id)
     found = await run_in_threadpool(state.reports.order, scope, order_id, model)
     if found is None:
         raise HTTPException(404, f"no order {order_id!r}")
-    return found
+    if principal.operator:
+        return found
+    return privacy.order(found, privacy.threshold(state.reports.privacy_k))
 
 
 @router.get("/notes/{note_id}/orders", summary="The orders a note is credited with, and its share of each")
-async def note_orders(note_id: str, scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def note_orders(
+    note_id: str, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
+) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "notes", note_id)
     rows = await run_in_threadpool(state.reports.note_orders, scope, note_id, model)
     if rows is None:
         raise HTTPException(404, f"no note {note_id!r}")
-    return {"note_id": note_id, "orders": rows}
+    if principal.operator:
+        return {"note_id": note_id, "orders": rows}
+    k = privacy.threshold(state.reports.privacy_k)
+    shown = privacy.note_orders(rows, k)
+    why = None if shown is not None else f"one order is one person; {privacy.reason(k)}"
+    return {"note_id": note_id, "orders": shown, "suppressed": why}
 
 
 @router.get("/orders/{order_id}/journey", summary="An order's journey: every touch in its window and its credit")

@@ -217,6 +217,9 @@ async def overview(request: Request, state: State) -> Response:
     previous = await run_in_threadpool(lambda: reports.overview(v.scope, v.model, window=before)) if before else None
     days = await run_in_threadpool(lambda: reports.timeseries(v.scope, window=w))
     orders = await run_in_threadpool(lambda: reports.orders(v.scope, v.model, 12, window=w))
+    k = privacy.threshold(reports.privacy_k)
+    if not v.user.operator:
+        orders = privacy.orders(orders, k)
     t = v.t
     labels = {
         "gmv": t("chart.gmv"),
@@ -234,7 +237,7 @@ async def overview(request: Request, state: State) -> Response:
         daily_chart=charts.daily(days, labels) if days else None,
         orders_chart=charts.orders(days, labels) if days else None,
         orders=orders,
-        privacy_k=reports.privacy_k,
+        privacy_k=k,
     )
 
 
@@ -388,7 +391,17 @@ async def note_page(request: Request, state: State, note_id: str) -> Response:
     )
     economics = await run_in_threadpool(lambda: state.reports.economics(v.scope, v.model, window=w))
     note = _found(next((r for r in economics["notes"] if r["note_id"] == note_id), None), "note", note_id)
-    return page(v, "note.html", note=note, orders=orders, columns=COLUMNS["note_economics"])
+    k = privacy.threshold(state.reports.privacy_k)
+    shown = orders if v.user.operator else privacy.note_orders(orders, k)
+    return page(
+        v,
+        "note.html",
+        note=note,
+        orders=shown or [],
+        orders_withheld=shown is None,
+        privacy_k=k,
+        columns=COLUMNS["note_economics"],
+    )
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
