@@ -186,3 +186,27 @@ def test_the_consoles_order_lists_withhold_their_credited_notes(strict: Site) ->
         assert 'class="muted withheld"' not in op.get("/console/").text
     finally:
         op.close()
+
+
+def test_economics_and_the_drill_down_pages_withhold_credit_for_a_brand_key(strict: Site) -> None:
+    from webkit import console_client
+
+    rows = _get(strict, strict.keys[ME], "/api/v1/reports/economics?by=creator")["rows"]
+    withheld = [r for r in rows if r["suppressed"]]
+    assert withheld and all(r["net_gmv"] is None and r["attributed_roi"] is None for r in withheld)
+    text = _get(strict, strict.keys[ME], "/api/v1/reports/economics?by=note&format=csv")
+    assert any(r["suppressed"] for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    op = _get(strict, strict.operator, f"/api/v1/reports/economics?by=creator&brand={ME}")["rows"]
+    assert op and all("suppressed" not in r for r in op)
+    creator, note = withheld[0]["creator_id"], _get(strict, strict.keys[ME], "/api/v1/notes")["notes"][0]["note_id"]
+    brand = console_client(strict, strict.keys[ME])
+    try:
+        for url in (
+            f"/console/creators/{creator}",
+            f"/console/notes/{note}",
+            "/console/creators",
+            "/console/campaigns",
+        ):
+            assert brand.get(url).status_code == 200, url
+    finally:
+        brand.close()

@@ -125,6 +125,18 @@ def funnel(raw: Mapping[str, Any], people: Sequence[str], k: int) -> dict[str, A
     return out
 
 
+def economics(
+    tables: Mapping[str, list[dict[str, Any]]], buyers: Mapping[str, Mapping[str, int]], k: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Economics rows (``creators`` and ``notes``) with their credit withheld where under k buyers;
+    ``buyers``: per ``creator`` and ``note``, as :meth:`~hongmao.reports.service.Reports.buyers` gives them."""
+    out = dict(tables)
+    for table, by in (("creators", "creator"), ("notes", "note")):
+        if out.get(table):
+            out[table] = entities(out[table], by, buyers[by], k, ECONOMICS_FIGURES)
+    return out
+
+
 def journey(found: dict[str, Any], k: int) -> dict[str, Any]:
     """One order's journey as a brand key sees it: one order is one person, so withheld unless k is 1."""
     if k <= 1:

@@ -338,6 +338,7 @@ ECONOMICS_COLUMNS = [
 )
 async def economics(
     scope: TenantScope,
+    principal: Caller,
     state: State,
     window: ReportWindow,
     model: ModelName = "linear",
@@ -346,11 +347,18 @@ async def economics(
 ) -> Any:
     check_model(model)
 
+    k = None if principal.operator else privacy.threshold(state.reports.privacy_k)
+
     def run(w: Window) -> dict[str, Any]:
-        return {"rows": state.reports.economics(scope, model, window=w)["creators" if by == "creator" else "notes"]}
+        rows = state.reports.economics(scope, model, window=w)["creators" if by == "creator" else "notes"]
+        if k is not None and rows:
+            buyers = state.reports.buyers(scope, by, model, window=w)
+            rows = privacy.entities(rows, by, buyers, k, privacy.ECONOMICS_FIGURES)
+        return {"rows": rows}
 
     rows = (await run_in_threadpool(run, window))["rows"]
     if format == "csv":
         head = ["creator_id", "tier", "notes"] if by == "creator" else ["note_id", "title", "creator_id", "campaign_id"]
-        return csv_response(rows, [*head, *ECONOMICS_COLUMNS], f"economics-{by}.csv")
+        tail = ["suppressed"] if k is not None else []
+        return csv_response(rows, [*head, *ECONOMICS_COLUMNS, *tail], f"economics-{by}.csv")
     return {"brand": scope.brand, "model": model, "by": by, "rows": rows, **await with_previous(run, window)}

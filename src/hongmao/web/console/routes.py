@@ -288,6 +288,16 @@ def _table(kind: str, rows: Sequence[dict[str, Any]], request: Request) -> tuple
     return sort_rows(rows, sort, direction), sort, direction
 
 
+def _economics(v: View, state: State, window: Window) -> dict[str, list[dict[str, Any]]]:
+    """Creator and note economics; a brand key's with the credit of rows under k buyers withheld."""
+    reports = state.reports
+    found = reports.economics(v.scope, v.model, window=window)
+    if v.user.operator:
+        return found
+    buyers = {by: reports.buyers(v.scope, by, v.model, window=window) for by in ("creator", "note")}
+    return privacy.economics(found, buyers, privacy.threshold(reports.privacy_k))
+
+
 def _kind_rows(kind: str, v: View, state: State, window: Window) -> list[dict[str, Any]]:
     """A table's rows; a brand key's with the credit of rows under k buyers withheld (:mod:`privacy`)."""
     reports = state.reports
@@ -295,15 +305,13 @@ def _kind_rows(kind: str, v: View, state: State, window: Window) -> list[dict[st
         rows = reports.notes(v.scope, v.model, window=window)
         figures: tuple[str, ...] = privacy.ATTRIBUTION_FIGURES
     elif kind == "creators":
-        rows = reports.economics(v.scope, v.model, window=window)["creators"]
-        figures = privacy.ECONOMICS_FIGURES
+        return _economics(v, state, window)["creators"]
     else:
         return reports.campaigns(v.scope, v.model, window=window)
     if v.user.operator or not rows:
         return rows
-    by = "note" if kind == "notes" else "creator"
-    buyers = reports.buyers(v.scope, by, v.model, window=window)
-    return privacy.entities(rows, by, buyers, privacy.threshold(reports.privacy_k), figures)
+    buyers = reports.buyers(v.scope, "note", v.model, window=window)
+    return privacy.entities(rows, "note", buyers, privacy.threshold(reports.privacy_k), figures)
 
 
 async def _rows(kind: str, v: View, state: State) -> list[dict[str, Any]]:
@@ -331,7 +339,7 @@ async def _extras(kind: str, v: View, state: State) -> dict[str, Any]:
     each campaign's three ROIs."""
     reports = state.reports
     if kind == "creators":
-        economics = await run_in_threadpool(lambda: reports.economics(v.scope, v.model, window=v.window))
+        economics = await run_in_threadpool(_economics, v, state, v.window)
         paid = [r for r in economics["notes"] if r["fee"]]
         return {"note_economics": sort_rows(paid, "fee", "desc"), "note_columns": COLUMNS["note_economics"]}
     if kind == "campaigns":
@@ -389,7 +397,7 @@ async def note_page(request: Request, state: State, note_id: str) -> Response:
     orders = _found(
         await run_in_threadpool(lambda: state.reports.note_orders(v.scope, note_id, v.model, window=w)), "note", note_id
     )
-    economics = await run_in_threadpool(lambda: state.reports.economics(v.scope, v.model, window=w))
+    economics = await run_in_threadpool(_economics, v, state, w)
     note = _found(next((r for r in economics["notes"] if r["note_id"] == note_id), None), "note", note_id)
     k = privacy.threshold(state.reports.privacy_k)
     shown = orders if v.user.operator else privacy.note_orders(orders, k)
@@ -417,7 +425,7 @@ async def order_page(request: Request, state: State, order_id: str) -> Response:
 @router.get("/creators/{creator_id}", response_class=HTMLResponse)
 async def creator_page(request: Request, state: State, creator_id: str) -> Response:
     v = view(request, state)
-    economics = await run_in_threadpool(lambda: state.reports.economics(v.scope, v.model, window=v.window))
+    economics = await run_in_threadpool(_economics, v, state, v.window)
     creator = _found(
         next((r for r in economics["creators"] if r["creator_id"] == creator_id), None), "creator", creator_id
     )
@@ -437,7 +445,7 @@ async def campaign_page(request: Request, state: State, campaign_id: str) -> Res
     v = view(request, state)
     story = await run_in_threadpool(lambda: state.reports.campaign_rois(v.scope, v.model, window=v.window))
     mine = _found([c for c in story if c["campaign_id"] == campaign_id] or None, "campaign", campaign_id)
-    economics = await run_in_threadpool(lambda: state.reports.economics(v.scope, v.model, window=v.window))
+    economics = await run_in_threadpool(_economics, v, state, v.window)
     notes = [r for r in economics["notes"] if r["campaign_id"] == campaign_id]
     ids = {r["creator_id"] for r in notes}
     creators = [r for r in economics["creators"] if r["creator_id"] in ids]
