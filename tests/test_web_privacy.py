@@ -210,3 +210,20 @@ def test_economics_and_the_drill_down_pages_withhold_credit_for_a_brand_key(stri
             assert brand.get(url).status_code == 200, url
     finally:
         brand.close()
+
+
+def test_the_model_comparison_withholds_what_any_models_answer_withholds(strict: Site) -> None:
+    from webkit import console_client
+
+    brand = _get(strict, strict.keys[ME], "/api/v1/reports/compare?models=last,linear")
+    gone = [r for r in brand["rows"] if r["suppressed"]]
+    assert gone and all(set(r["net_gmv"].values()) == {None} for r in gone)
+    assert set(brand["total_orders"].values()) == {None}
+    op = _get(strict, strict.operator, f"/api/v1/reports/compare?models=last,linear&brand={ME}")
+    assert all("suppressed" not in r for r in op["rows"]) and None not in op["total_orders"].values()
+    c = console_client(strict, strict.keys[ME])
+    try:
+        page = c.get("/console/models")
+        assert page.status_code == 200 and 'class="suppressed"' in page.text
+    finally:
+        c.close()

@@ -137,6 +137,34 @@ def economics(
     return out
 
 
+def compare(
+    body: dict[str, Any],
+    rows_by_model: Mapping[str, Sequence[Mapping[str, Any]]],
+    buyers_by_model: Mapping[str, Mapping[str, int]],
+    k: int,
+) -> dict[str, Any]:
+    """A model comparison as a brand key sees it: a key is withheld when any model's attribution answer withholds
+    it (under k buyers, or pulled into that answer's ``(withheld)`` pool), so no pair of answers gives a withheld
+    row back; with any key withheld, the totals are withheld too."""
+    gone: set[str] = set()
+    for model, rows in rows_by_model.items():
+        shown, _under = withhold_rows(rows, "key", buyers_by_model[model], k)
+        gone |= {str(r["key"]) for r in shown if r["suppressed"] and r["key"] != WITHHELD_KEY}
+    why = reason(k)
+    out_rows = []
+    for row in body["rows"]:
+        if str(row["key"]) in gone:
+            none = dict.fromkeys(row["orders"])
+            out_rows.append({**row, "orders": none, "net_gmv": dict(none), "suppressed": why})
+        else:
+            out_rows.append({**row, "suppressed": None})
+    out = {**body, "rows": out_rows, "privacy_k": k}
+    if gone:
+        out["total_orders"] = dict.fromkeys(body["total_orders"])
+        out["suppressed"] = ["total_orders"]
+    return out
+
+
 def journey(found: dict[str, Any], k: int) -> dict[str, Any]:
     """One order's journey as a brand key sees it: one order is one person, so withheld unless k is 1."""
     if k <= 1:

@@ -209,6 +209,7 @@ def _attribution_body(result: Any) -> dict[str, Any]:
 @router.get("/compare", summary="The same keys' credit under several models side by side")
 async def compare(
     scope: TenantScope,
+    principal: Caller,
     state: State,
     by: By = "note",
     models: Annotated[str, Query(description="Comma-separated models (default: all).")] = ",".join(MODELS),
@@ -223,11 +224,23 @@ async def compare(
     if not chosen:
         raise HTTPException(422, "name at least one model")
 
+    k = None if principal.operator else privacy.threshold(state.reports.privacy_k)
+
     def run(w: Window) -> dict[str, Any]:
-        return state.reports.compare(scope, by, chosen, top, rank, window=w)
+        out = state.reports.compare(scope, by, chosen, top, rank, window=w)
+        return out if k is None else compare_withheld(state, scope, by, out, k, w)
 
     out = await run_in_threadpool(run, window)
     return {"brand": scope.brand, **out, **await with_previous(run, window)}
+
+
+def compare_withheld(state: Any, scope: Any, by: str, out: dict[str, Any], k: int, w: Window) -> dict[str, Any]:
+    """A comparison as a brand key sees it (:func:`hongmao.reports.privacy.compare`)."""
+    reports = state.reports
+    models = out["models"]
+    rows = {m: reports.attribution(scope, by, m, window=w).rows for m in models}
+    buyers = {m: reports.buyers(scope, by, m, window=w) for m in models}
+    return privacy.compare(out, rows, buyers, k)
 
 
 @router.get("/funnel", summary="Impressions -> reads -> clicks -> store visits -> search-back -> carts -> orders")

@@ -25,7 +25,7 @@ from hongmao.reports import period, privacy
 from hongmao.reports.period import WHOLE_LAKE, PeriodError, Window
 from hongmao.reports.scope import Scope
 from hongmao.web import auth, charts, csrf, i18n, linkviews
-from hongmao.web.api.reports import csv_response, window_of
+from hongmao.web.api.reports import compare_withheld, csv_response, window_of
 from hongmao.web.console.view import COLUMNS, COMPARED, MARKETS, SORTABLE, View, change, render, sort_rows
 from hongmao.web.deps import State, resolve_scope
 
@@ -468,9 +468,23 @@ async def models(request: Request, state: State, by: str = "note", metric: str =
     data = await run_in_threadpool(
         lambda: state.reports.compare(v.scope, by, list(MODELS), 15, v.model, window=v.window)
     )
+    if not v.user.operator:
+        k = privacy.threshold(state.reports.privacy_k)
+        data = await run_in_threadpool(compare_withheld, state, v.scope, by, data, k, v.window)
     named = [(m, v.t(f"model.{m}")) for m in MODELS]
-    chart = charts.compare(data["rows"][:8], named, metric) if data["rows"] else None
-    return page(v, "models.html", data=data, by=by, metric=metric, chart=chart, named=named, by_choices=BY_CHOICES)
+    shown = [r for r in data["rows"] if not r.get("suppressed")]
+    chart = charts.compare(shown[:8], named, metric) if shown else None
+    return page(
+        v,
+        "models.html",
+        data=data,
+        by=by,
+        metric=metric,
+        chart=chart,
+        named=named,
+        by_choices=BY_CHOICES,
+        privacy_k=privacy.threshold(state.reports.privacy_k),
+    )
 
 
 @router.get("/platform", response_class=HTMLResponse)
