@@ -227,3 +227,11 @@ def test_the_model_comparison_withholds_what_any_models_answer_withholds(strict:
         assert page.status_code == 200 and 'class="suppressed"' in page.text
     finally:
         c.close()
+
+
+def test_campaign_rows_withhold_their_credit_for_a_brand_key(strict: Site) -> None:
+    rows = _get(strict, strict.keys[ME], "/api/v1/campaigns")["campaigns"]
+    op = _get(strict, strict.operator, f"/api/v1/campaigns?brand={ME}")["campaigns"]
+    assert any(r["orders"] for r in op), "no campaign is credited: the test would prove nothing"
+    assert any(r["suppressed"] and r["net_gmv"] is None and r["attributed_roi"] is None for r in rows)
+    assert all("suppressed" not in r for r in op)

@@ -29,7 +29,9 @@ ATTRIBUTION_FIGURES = ("orders", "gmv", "net_gmv")
 #: The economics rows' figures that come from attribution credit (fees and activity do not count buyers).
 ECONOMICS_FIGURES = ("orders", "net_gmv", "cost_per_order", "attributed_roi")
 #: Entity tables (notes, creators) carrying attribution credit, keyed by their id column.
-ENTITY_KEYS = {"note": "note_id", "creator": "creator_id"}
+ENTITY_KEYS = {"note": "note_id", "creator": "creator_id", "campaign": "campaign_id"}
+#: A campaign row's figures from attribution credit (its spend is the brand's own).
+CAMPAIGN_FIGURES = ("orders", "gmv", "net_gmv", "attributed_roi")
 #: The totals of an attribution answer that, with the rows shown, would give back a withheld pool under k.
 ATTRIBUTION_TOTALS = ("orders", "total_orders", "unattributed_orders", "baseline_orders")
 

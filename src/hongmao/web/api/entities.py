@@ -69,17 +69,20 @@ async def item(item_id: str, scope: TenantScope, state: State) -> dict[str, Any]
 
 
 @router.get("/campaigns", summary="Campaigns with spend, credit and ROI")
-async def campaigns(scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def campaigns(scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear") -> dict[str, Any]:
     check_model(model)
-    rows = await run_in_threadpool(state.reports.campaigns, scope, model)
+    rows = await run_in_threadpool(_credited, state, scope, "campaign", model, principal.operator)
     return {"brand": scope.brand, "model": model, "campaigns": rows}
 
 
 @router.get("/campaigns/{campaign_id}", summary="One campaign")
-async def campaign(campaign_id: str, scope: TenantScope, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def campaign(
+    campaign_id: str, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
+) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "campaigns", campaign_id)
-    return _one(await run_in_threadpool(state.reports.campaigns, scope, model), "campaign_id", campaign_id)
+    rows = await run_in_threadpool(_credited, state, scope, "campaign", model, principal.operator)
+    return _one(rows, "campaign_id", campaign_id)
 
 
 @router.get("/orders", summary="The latest orders with the notes credited for each")
@@ -153,12 +156,15 @@ async def campaign_roi(
 
 
 def _credited(state: WebState, scope: Scope, by: str, model: str, operator: bool) -> list[dict[str, Any]]:
-    """Notes or creators (``by``) with their credit; a brand key's withheld where under k buyers."""
-    rows = state.reports.notes(scope, model) if by == "note" else state.reports.creators(scope, model)
-    if operator:
+    """Notes, creators or campaigns (``by``) with their credit; a brand key's withheld where under k buyers."""
+    reports = state.reports
+    listed = {"note": reports.notes, "creator": reports.creators, "campaign": reports.campaigns}
+    rows = listed[by](scope, model)
+    if operator or not rows:
         return rows
-    k = privacy.threshold(state.reports.privacy_k)
-    return privacy.entities(rows, by, state.reports.buyers(scope, by, model), k)
+    k = privacy.threshold(reports.privacy_k)
+    figures = privacy.CAMPAIGN_FIGURES if by == "campaign" else privacy.ATTRIBUTION_FIGURES
+    return privacy.entities(rows, by, reports.buyers(scope, by, model), k, figures)
 
 
 def _one(rows: list[dict[str, Any]], key: str, value: str) -> dict[str, Any]:

@@ -307,11 +307,13 @@ def _kind_rows(kind: str, v: View, state: State, window: Window) -> list[dict[st
     elif kind == "creators":
         return _economics(v, state, window)["creators"]
     else:
-        return reports.campaigns(v.scope, v.model, window=window)
+        rows = reports.campaigns(v.scope, v.model, window=window)
+        figures = privacy.CAMPAIGN_FIGURES
     if v.user.operator or not rows:
         return rows
-    buyers = reports.buyers(v.scope, "note", v.model, window=window)
-    return privacy.entities(rows, "note", buyers, privacy.threshold(reports.privacy_k), figures)
+    by = "note" if kind == "notes" else "campaign"
+    buyers = reports.buyers(v.scope, by, v.model, window=window)
+    return privacy.entities(rows, by, buyers, privacy.threshold(reports.privacy_k), figures)
 
 
 async def _rows(kind: str, v: View, state: State) -> list[dict[str, Any]]:
