@@ -235,3 +235,27 @@ def test_campaign_rows_withhold_their_credit_for_a_brand_key(strict: Site) -> No
     assert any(r["orders"] for r in op), "no campaign is credited: the test would prove nothing"
     assert any(r["suppressed"] and r["net_gmv"] is None and r["attributed_roi"] is None for r in rows)
     assert all("suppressed" not in r for r in op)
+
+
+def test_every_answer_over_the_same_buyers_withholds_the_same_keys() -> None:
+    from hongmao.reports import privacy
+
+    buyers = {"a": 30, "b": 12, "c": 3, "x": 11}
+    full = [{"key": key, "orders": 1.0, "gmv": 1.0, "net_gmv": float(n)} for key, n in buyers.items()]
+    part = [r for r in full if r["key"] != "x"]  # a listing without one key (say, a note with no activity row)
+    gone = {
+        tuple(
+            sorted(
+                r["key"]
+                for r in privacy.withhold_rows(rows, "key", buyers, 10)[0]
+                if r["suppressed"] and r["key"] != "(withheld)"
+            )
+        )
+        for rows in (full, part)
+    }
+    assert gone == {("c", "x"), ("c",)}  # never b in one answer and not in the other
+    folded = privacy.withhold_rows(part, "key", buyers, 10)[0][-1]
+    assert folded["key"] == "(withheld)" and folded["orders"] is None  # c alone is no pool
+    assert privacy.pool(buyers, 10) == (frozenset({"c", "x"}), False)
+    assert privacy.pool({"c": 3}, 10) == (frozenset({"c"}), True)
+    assert privacy.pool({"c": 0, "a": 30}, 10) == (frozenset(), False)

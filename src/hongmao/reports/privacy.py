@@ -8,9 +8,10 @@ the suppressed answer. The threshold is the strictest of the deployment's ``priv
 * Attribution rows (per note, creator, campaign, item): a row whose credit rests on fewer than k distinct
   buyers keeps its key and loses its figures (``None``), with ``suppressed`` giving the reason. So that the
   totals do not give a withheld row back by subtraction, the withheld rows' figures are folded into one
-  ``(withheld)`` row; when that pool alone rests on fewer than k buyers, the smallest rows shown join it (the
-  complement is withheld, as the AIPS flows do), and when even every row together is under k, the pool and the
-  totals are withheld as well.
+  ``(withheld)`` row; when that pool alone rests on fewer than k buyers, the key with the fewest buyers at or
+  above k joins it (the complement is withheld, as the AIPS flows do), and when no key reaches k, the pool and
+  the totals are withheld as well. Which keys are withheld depends on the buyers alone (:func:`pool`), so every
+  answer over them withholds the same keys.
 * A single order's journey rests on one person: withheld for brand keys unless k is 1.
 * The notes credited with each order of an order list, and the orders credited to one note (each one person).
 * The funnel's counts of people (readers, search-back users, ...) under k, and the rate built on them.
@@ -48,6 +49,21 @@ def threshold(own: int) -> int:
     return strictest(own, *party_thresholds(settings.get("privacy_k_parties")))
 
 
+def pool(buyers: Mapping[str, int], k: int) -> tuple[frozenset[str], bool]:
+    """The keys withheld at ``k`` and whether even their pool is under k, from the buyers alone: every answer
+    over the same buyers (a listing, the attribution rows, a comparison) withholds the same keys, so no two
+    answers together give one back. Keys under k (a zero reveals no one and stays), and, when those alone are
+    under k, the key with the fewest buyers at or above k (the complement is withheld, as the AIPS flows do).
+    The pool counts as its largest key's buyers: buyers overlap between keys, so never their sum."""
+    hidden = {key for key, n in buyers.items() if 0 < n < k}
+    if not hidden:
+        return frozenset(), False
+    big = sorted((n, key) for key, n in buyers.items() if n >= k)
+    if big:
+        hidden.add(big[0][1])
+    return frozenset(hidden), not big
+
+
 def withhold_rows(
     rows: Sequence[Mapping[str, Any]],
     key_field: str,
@@ -58,35 +74,30 @@ def withhold_rows(
     """``rows`` as a brand key sees them, and whether the totals must be withheld too.
 
     Each row gets ``buyers`` (or ``None`` when withheld) and ``suppressed`` (``None`` or the reason). Rows shown
-    come first in their order, then the withheld ones by key, then the ``(withheld)`` row of their sums."""
+    come first in their order, then the withheld ones (:func:`pool`) by key, then the ``(withheld)`` row of
+    their sums (``None`` when the pool is under k)."""
     why = reason(k)
+    gone, under = pool(buyers, k)
     shown: list[dict[str, Any]] = []
-    hidden: list[dict[str, Any]] = []
+    withheld: list[dict[str, Any]] = []
     for row in rows:
-        people = int(buyers.get(str(row[key_field]), 0))
-        out = {**row, "buyers": people, "suppressed": None}
-        (hidden if 0 < people < k else shown).append(out)
-    if not hidden:
+        out = {**row, "buyers": int(buyers.get(str(row[key_field]), 0)), "suppressed": None}
+        (withheld if str(row[key_field]) in gone else shown).append(out)
+    if not withheld:
         return shown, False
-    pool = list(hidden)
-    # The pool's people: at least its largest row's (buyers overlap between rows, so never their sum).
-    # A row credited to no one (0 buyers) reveals no one and stays shown.
-    while max(int(r["buyers"]) for r in pool) < k and any(int(r["buyers"]) >= k for r in shown):
-        big = [i for i, r in enumerate(shown) if int(r["buyers"]) >= k]
-        smallest = min(big, key=lambda i: (_num(shown[i].get(figures[-1])), str(shown[i][key_field])))
-        pool.append(shown.pop(smallest))
-    under = max(int(r["buyers"]) for r in pool) < k
-    # Only additive figures are summed; a ratio (ROI, cost per order) of the pool is left out.
-    folded = {f: sum(_num(r.get(f)) for r in pool) if f in ATTRIBUTION_FIGURES else None for f in figures}
-    for row in pool:
+    # The listing's share of the pool is summed only when it rests on k people itself (a listing may lack the
+    # pool's key at or above k); only additive figures, a ratio (ROI, cost per order) of the pool is left out.
+    thin = max(int(r["buyers"]) for r in withheld) < k
+    folded = {f: sum(_num(r.get(f)) for r in withheld) if f in ATTRIBUTION_FIGURES else None for f in figures}
+    for row in withheld:
         for f in (*figures, "buyers"):
             row[f] = None
         row["suppressed"] = why
-    pool.sort(key=lambda r: str(r[key_field]))
-    total: dict[str, Any] = dict.fromkeys(rows[0]) | {key_field: WITHHELD_KEY, "rows": len(pool), "buyers": None}
-    total |= dict.fromkeys(figures) if under else folded
-    total["suppressed"] = why if under else None
-    return [*shown, *pool, total], under
+    withheld.sort(key=lambda r: str(r[key_field]))
+    total: dict[str, Any] = dict.fromkeys(rows[0]) | {key_field: WITHHELD_KEY, "rows": len(withheld), "buyers": None}
+    total |= dict.fromkeys(figures) if under or thin else folded
+    total["suppressed"] = why if under or thin else None
+    return [*shown, *withheld, total], under
 
 
 def attribution(body: dict[str, Any], buyers: Mapping[str, int], k: int) -> dict[str, Any]:
@@ -139,19 +150,13 @@ def economics(
     return out
 
 
-def compare(
-    body: dict[str, Any],
-    rows_by_model: Mapping[str, Sequence[Mapping[str, Any]]],
-    buyers_by_model: Mapping[str, Mapping[str, int]],
-    k: int,
-) -> dict[str, Any]:
+def compare(body: dict[str, Any], buyers_by_model: Mapping[str, Mapping[str, int]], k: int) -> dict[str, Any]:
     """A model comparison as a brand key sees it: a key is withheld when any model's attribution answer withholds
-    it (under k buyers, or pulled into that answer's ``(withheld)`` pool), so no pair of answers gives a withheld
-    row back; with any key withheld, the totals are withheld too."""
+    it (:func:`pool` over that model's buyers), so no pair of answers gives a withheld row back; with any key
+    withheld, the totals are withheld too."""
     gone: set[str] = set()
-    for model, rows in rows_by_model.items():
-        shown, _under = withhold_rows(rows, "key", buyers_by_model[model], k)
-        gone |= {str(r["key"]) for r in shown if r["suppressed"] and r["key"] != WITHHELD_KEY}
+    for buyers in buyers_by_model.values():
+        gone |= pool(buyers, k)[0]
     why = reason(k)
     out_rows = []
     for row in body["rows"]:

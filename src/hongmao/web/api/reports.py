@@ -236,11 +236,8 @@ async def compare(
 
 def compare_withheld(state: Any, scope: Any, by: str, out: dict[str, Any], k: int, w: Window) -> dict[str, Any]:
     """A comparison as a brand key sees it (:func:`hongmao.reports.privacy.compare`)."""
-    reports = state.reports
-    models = out["models"]
-    rows = {m: reports.attribution(scope, by, m, window=w).rows for m in models}
-    buyers = {m: reports.buyers(scope, by, m, window=w) for m in models}
-    return privacy.compare(out, rows, buyers, k)
+    reports, models = state.reports, out["models"]
+    return privacy.compare(out, {m: reports.buyers(scope, by, m, window=w) for m in models}, k)
 
 
 @router.get("/funnel", summary="Impressions -> reads -> clicks -> store visits -> search-back -> carts -> orders")
