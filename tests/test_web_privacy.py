@@ -259,3 +259,22 @@ def test_every_answer_over_the_same_buyers_withholds_the_same_keys() -> None:
     assert privacy.pool(buyers, 10) == (frozenset({"c", "x"}), False)
     assert privacy.pool({"c": 3}, 10) == (frozenset({"c"}), True)
     assert privacy.pool({"c": 0, "a": 30}, 10) == (frozenset(), False)
+
+
+def test_the_campaign_roi_story_withholds_attributed_figures_for_a_brand_key(strict: Site) -> None:
+    from webkit import console_client
+
+    story = _get(strict, strict.keys[ME], "/api/v1/reports/campaign-roi")["campaigns"]
+    op = _get(strict, strict.operator, f"/api/v1/reports/campaign-roi?brand={ME}")["campaigns"]
+    assert any(c["attributed"]["orders"] for c in op), "no campaign is credited: the test would prove nothing"
+    gone = [c for c in story if c["suppressed"]]
+    assert gone and all(c["attributed"]["net_gmv"] is None and c["at_cycle"] is None for c in gone)
+    assert all("suppressed" not in c for c in op)
+    one = _get(strict, strict.keys[ME], f"/api/v1/campaigns/{gone[0]['campaign_id']}/roi")
+    assert one["attributed"]["roi"] is None
+    c = console_client(strict, strict.keys[ME])
+    try:
+        page = c.get(f"/console/campaigns/{gone[0]['campaign_id']}")
+        assert page.status_code == 200 and "withheld" in page.text
+    finally:
+        c.close()

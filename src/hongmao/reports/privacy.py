@@ -172,6 +172,27 @@ def compare(body: dict[str, Any], buyers_by_model: Mapping[str, Mapping[str, int
     return out
 
 
+def campaign_rois(rows: Sequence[dict[str, Any]], buyers: Mapping[str, int], k: int) -> list[dict[str, Any]]:
+    """Campaigns' ROI stories as a brand key sees them: a campaign withheld from the attribution answers
+    (:func:`pool` over its buyers) loses its attributed and ROI(T+x) figures and the line comparing them; a lift
+    whose treated or holdout group is under k loses its figures too."""
+    gone, _under = pool(buyers, k)
+    why = reason(k)
+    out = []
+    for row in rows:
+        new = {**row, "suppressed": None}
+        if str(row["campaign_id"]) in gone:
+            attributed = dict(row["attributed"])
+            attributed |= {"orders": None, "net_gmv": None, "roi": None}
+            new |= {"attributed": attributed, "at_cycle": None, "at_cycle_unavailable": why, "why": None}
+            new["suppressed"] = why
+        lift = row.get("incremental")
+        if lift is not None and min(int(lift["treated_n"]), int(lift["holdout_n"])) < k:
+            new |= {"incremental": None, "incremental_unavailable": why, "why": None, "suppressed": why}
+        out.append(new)
+    return out
+
+
 def journey(found: dict[str, Any], k: int) -> dict[str, Any]:
     """One order's journey as a brand key sees it: one order is one person, so withheld unless k is 1."""
     if k <= 1:

@@ -8,8 +8,9 @@ from fastapi import APIRouter, HTTPException, Query
 from starlette.concurrency import run_in_threadpool
 
 from hongmao.reports import privacy
+from hongmao.reports.period import WHOLE_LAKE
 from hongmao.reports.scope import Scope
-from hongmao.web.api.reports import ModelName, check_model
+from hongmao.web.api.reports import ModelName, campaign_rois, check_model
 from hongmao.web.deps import Caller, State, TenantScope, owned
 from hongmao.web.state import WebState
 
@@ -148,11 +149,12 @@ async def journey(
 
 @router.get("/campaigns/{campaign_id}/roi", summary="A campaign's attributed, T+x and incremental ROI")
 async def campaign_roi(
-    campaign_id: str, scope: TenantScope, state: State, model: ModelName = "linear"
+    campaign_id: str, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
 ) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "campaigns", campaign_id)
-    return _one(await run_in_threadpool(state.reports.campaign_rois, scope, model), "campaign_id", campaign_id)
+    rows = await run_in_threadpool(campaign_rois, state, scope, model, WHOLE_LAKE, principal.operator)
+    return _one(rows, "campaign_id", campaign_id)
 
 
 def _credited(state: WebState, scope: Scope, by: str, model: str, operator: bool) -> list[dict[str, Any]]:

@@ -314,15 +314,24 @@ async def platform(_: Operator, state: State, window: ReportWindow, model: Model
     "ROI from its holdout lift (95% intervals), named apart, with why they differ",
 )
 async def campaign_roi(
-    scope: TenantScope, state: State, window: ReportWindow, model: ModelName = "linear"
+    scope: TenantScope, principal: Caller, state: State, window: ReportWindow, model: ModelName = "linear"
 ) -> dict[str, Any]:
     check_model(model)
 
     def run(w: Window) -> dict[str, Any]:
-        return {"campaigns": state.reports.campaign_rois(scope, model, window=w)}
+        return {"campaigns": campaign_rois(state, scope, model, w, principal.operator)}
 
     out = await run_in_threadpool(run, window)
     return {"brand": scope.brand, "model": model, **out, **await with_previous(run, window)}
+
+
+def campaign_rois(state: Any, scope: Any, model: str, w: Window, operator: bool) -> list[dict[str, Any]]:
+    """Each campaign's ROI story; a brand key's as :func:`hongmao.reports.privacy.campaign_rois` leaves it."""
+    rows: list[dict[str, Any]] = state.reports.campaign_rois(scope, model, window=w)
+    if operator or not rows:
+        return rows
+    buyers = state.reports.buyers(scope, "campaign", model, window=w)
+    return privacy.campaign_rois(rows, buyers, privacy.threshold(state.reports.privacy_k))
 
 
 ECONOMICS_COLUMNS = [

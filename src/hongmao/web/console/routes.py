@@ -25,7 +25,7 @@ from hongmao.reports import period, privacy
 from hongmao.reports.period import WHOLE_LAKE, PeriodError, Window
 from hongmao.reports.scope import Scope
 from hongmao.web import auth, charts, csrf, i18n, linkviews
-from hongmao.web.api.reports import compare_withheld, csv_response, window_of
+from hongmao.web.api.reports import campaign_rois, compare_withheld, csv_response, window_of
 from hongmao.web.console.view import COLUMNS, COMPARED, MARKETS, SORTABLE, View, change, render, sort_rows
 from hongmao.web.deps import State, resolve_scope
 
@@ -339,13 +339,12 @@ def _columns(kind: str, v: View) -> list[tuple[str, str]]:
 async def _extras(kind: str, v: View, state: State) -> dict[str, Any]:
     """What a table page shows beside its table: the creators page its notes' economics, the campaigns page
     each campaign's three ROIs."""
-    reports = state.reports
     if kind == "creators":
         economics = await run_in_threadpool(_economics, v, state, v.window)
         paid = [r for r in economics["notes"] if r["fee"]]
         return {"note_economics": sort_rows(paid, "fee", "desc"), "note_columns": COLUMNS["note_economics"]}
     if kind == "campaigns":
-        return {"story": await run_in_threadpool(lambda: reports.campaign_rois(v.scope, v.model, window=v.window))}
+        return {"story": await run_in_threadpool(campaign_rois, state, v.scope, v.model, v.window, v.user.operator)}
     return {}
 
 
@@ -445,7 +444,7 @@ async def creator_page(request: Request, state: State, creator_id: str) -> Respo
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 async def campaign_page(request: Request, state: State, campaign_id: str) -> Response:
     v = view(request, state)
-    story = await run_in_threadpool(lambda: state.reports.campaign_rois(v.scope, v.model, window=v.window))
+    story = await run_in_threadpool(campaign_rois, state, v.scope, v.model, v.window, v.user.operator)
     mine = _found([c for c in story if c["campaign_id"] == campaign_id] or None, "campaign", campaign_id)
     economics = await run_in_threadpool(_economics, v, state, v.window)
     notes = [r for r in economics["notes"] if r["campaign_id"] == campaign_id]
@@ -454,6 +453,7 @@ async def campaign_page(request: Request, state: State, campaign_id: str) -> Res
     return page(
         v,
         "campaign.html",
+        privacy_k=privacy.threshold(state.reports.privacy_k),
         story=mine,
         notes=notes,
         creators=creators,
