@@ -16,14 +16,13 @@ from hongmao.cleanroom.audiences import (
     AudienceRefused,
     Audiences,
     map_back,
-    party_thresholds,
     rekey,
     rules_from_settings,
     single_party_map_back,
 )
 from hongmao.cleanroom.keys import PartyKeys
 from hongmao.errors import ConfigError, InputError
-from hongmao.measure.threshold import SUPPRESSED
+from hongmao.measure.threshold import SUPPRESSED, party_thresholds
 from webkit import Client
 
 WEEK2 = {"from": "2025-06-08", "to": "2025-06-14"}

@@ -33,6 +33,7 @@ from hongmao.errors import ConfigError, InputError
 from hongmao.identity.pseudonym import IdentifierKind
 from hongmao.lake import Lake
 from hongmao.measure import aips
+from hongmao.measure.threshold import party_thresholds
 from hongmao.reports import period
 from hongmao.reports.scope import LakeView, Scope
 
@@ -42,22 +43,6 @@ DEFAULT_DAYS = "30d"
 
 class AudienceRefused(InputError):
     """An export that may not leave (too small, or no brand named): the message says why."""
-
-
-def party_thresholds(text: str | None) -> list[int]:
-    """``community:50,market:100`` → [50, 100]; a malformed pair names itself."""
-    out = []
-    for pair in (text or "").split(","):
-        if not pair.strip():
-            continue
-        party, _, k = pair.partition(":")
-        try:
-            out.append(int(k))
-        except ValueError:
-            raise ConfigError(f"privacy_k_parties: {pair.strip()!r} is not party:k (an integer k)") from None
-        if out[-1] < 1 or not party.strip():
-            raise ConfigError(f"privacy_k_parties: {pair.strip()!r}: k must be at least 1 and the party named")
-    return out
 
 
 def rules_from_settings(privacy_k: int | None = None) -> aips.Rules:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from hongmao.errors import ConfigError
+
 DEFAULT_K = 50
 SUPPRESSED = "suppressed"
 
@@ -44,4 +46,20 @@ def suppress_rows(
         else:
             new["suppressed"] = None
         out.append(new)
+    return out
+
+
+def party_thresholds(text: str | None) -> list[int]:
+    """``community:50,market:100`` → [50, 100]; a malformed pair names itself."""
+    out = []
+    for pair in (text or "").split(","):
+        if not pair.strip():
+            continue
+        party, _, k = pair.partition(":")
+        try:
+            out.append(int(k))
+        except ValueError:
+            raise ConfigError(f"privacy_k_parties: {pair.strip()!r} is not party:k (an integer k)") from None
+        if out[-1] < 1 or not party.strip():
+            raise ConfigError(f"privacy_k_parties: {pair.strip()!r}: k must be at least 1 and the party named")
     return out

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hongmao.measure.threshold import strictest
+from hongmao.measure.threshold import party_thresholds, strictest
 
 WITHHELD_KEY = "(withheld)"
 #: The attribution figures a row's buyers stand behind.
@@ -44,7 +44,6 @@ def reason(k: int) -> str:
 def threshold(own: int) -> int:
     """The k in force: the strictest of the deployment's own and every party's (``privacy_k_parties``)."""
     from hongmao import settings
-    from hongmao.cleanroom.audiences import party_thresholds
 
     return strictest(own, *party_thresholds(settings.get("privacy_k_parties")))
 
