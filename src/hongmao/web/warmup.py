@@ -86,6 +86,9 @@ def console_steps(reports: Reports, scopes: list[Scope], model: str = DEFAULT_MO
         yield f"{who} campaigns", partial(reports.campaigns, scope, model, window=w)
         yield f"{who} campaign ROIs", partial(reports.campaign_rois, scope, model, window=w)
         yield f"{who} economics", partial(reports.economics, scope, model, window=w)  # the creators page
+        if scope.brand is not None:  # what a brand's rows rest on, for the k-threshold (reports/privacy.py)
+            for by in ("note", "creator", "campaign"):
+                yield f"{who} buyers by {by}", partial(reports.buyers, scope, by, model, window=w)
         # the links page (its tables over the whole lake)
         yield f"{who} link notes", partial(reports.notes, scope, model)
         yield f"{who} items", partial(reports.items, scope)
@@ -102,6 +105,9 @@ def console_steps(reports: Reports, scopes: list[Scope], model: str = DEFAULT_MO
         who = scope.brand or "platform"
         compare = partial(reports.compare, scope, COMPARE_BY, list(MODELS), COMPARE_TOP, model, window=windows[scope])
         yield f"{who} model comparison", compare
+        if scope.brand is not None:
+            for m in MODELS:
+                yield f"{who} buyers under {m}", partial(reports.buyers, scope, COMPARE_BY, m, window=windows[scope])
 
 
 @dataclass
