@@ -4,6 +4,7 @@ PostgreSQL, and the trust flags a settlement uses as they stood at its date."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -11,14 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+import sqlalchemy as sa
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from hongmao.cli.app import app
-from hongmao.errors import InputError
+from hongmao.errors import CatalogError, InputError
 from hongmao.settle import api, asof, guarantee_api, store
-from hongmao.settle.guarantees import Measured, parse_guarantee, settle_guarantee
+from hongmao.settle.guarantees import GuaranteeEntry, Measured, owed_now, parse_guarantee, restate, settle_guarantee
 from simkit import small_world
 
 runner = CliRunner()
@@ -187,9 +189,13 @@ def test_an_incremental_contract_settles_once_at_its_due_date_on_the_lift(
     lo, hi = (Decimal(x) for x in statement["interval"])
     assert lo <= Decimal(statement["measured_roi"]) <= hi
     assert statement["straddles"] == (lo < Decimal(3) < hi)
-    # Settled once: a re-run, later and with another key, returns the stored statement and adds nothing.
-    again, new_again = guarantee_api.settle("g1", lake, at=due + timedelta(days=30), holdout_key="x" * 16)
-    assert not new_again and {k: v for k, v in again.items() if k != "recorded_at"} == statement
+    # A re-run, later, on the same lake measures the same and adds nothing; another key is refused, since it
+    # would measure another holdout split.
+    again, new_again = guarantee_api.settle("g1", lake, at=due + timedelta(days=30), holdout_key=key)
+    assert not new_again and again == statement
+    assert [e["kind"] for e in again["entries"]] == ["settle"] and again["entries"][0]["owed"] == again["owed"]
+    with pytest.raises(InputError, match="another holdout key"):
+        guarantee_api.settle("g1", lake, at=due + timedelta(days=30), holdout_key="x" * 16)
     assert guarantee_api.listing(lake)[0]["owed"] == statement["owed"]
 
 
@@ -394,3 +400,195 @@ def test_the_same_id_in_two_brands_settles_each_on_its_own_terms(lake: Path) -> 
     assert Decimal(statement["target_roi"]) == 5 and statement["campaign_id"] == "cmp-beibei-1"
     again, new_again = guarantee_api.settle("g-same", lake, brand="lumiere", at=datetime.fromisoformat(due))
     assert not new_again and again["owed"] == s["owed"] and again["brand"] == "lumiere"
+
+
+# --- what a contract owes, as append-only entries restated on late data ------------------------------------------
+
+
+def owed_statement(owed: int, gid: str = "g", brand: str = "b") -> dict[str, Any]:
+    return {"guarantee_id": gid, "brand": brand, "owed_cents": owed, "owed": str(Decimal(owed) / 100), "why": "w"}
+
+
+@settings(max_examples=200)
+@given(runs=st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=12), repeat=st.booleans())
+def test_restating_appends_the_difference_and_a_rerun_adds_nothing(runs: list[int], repeat: bool) -> None:
+    """Over any sequence of settlements (each what the data then says is owed): the entries only grow, their sum
+    is what the latest settlement owes, each adjustment is the difference, and settling again on the same data
+    adds nothing."""
+    entries: list[GuaranteeEntry] = []
+    for n, owed in enumerate(runs):
+        before = list(entries)
+        for _ in range(2 if repeat else 1):  # the same data again: no entry
+            entry = restate(entries, owed_statement(owed), DUE, DUE + timedelta(days=n))
+            if entry is not None:
+                entries.append(entry)
+        assert entries[: len(before)] == before  # nothing edited or removed
+        assert owed_now(entries) == owed == entries[-1].owed_cents
+        assert restate(entries, owed_statement(owed), DUE, DUE) is None
+    changes = sum(1 for a, b in itertools.pairwise(runs) if a != b)
+    assert len(entries) == 1 + changes
+    assert [e.seq for e in entries] == list(range(len(entries)))
+    assert [e.kind for e in entries] == ["settle"] + ["adjust"] * changes
+    assert all(e.amount_cents != 0 for e in entries[1:])
+    distinct = [runs[0]] + [b for a, b in itertools.pairwise(runs) if a != b]
+    assert [e.amount_cents for e in entries[1:]] == [b - a for a, b in itertools.pairwise(distinct)]
+
+
+@settings(max_examples=100)
+@given(
+    rois=st.lists(st.floats(min_value=-2, max_value=6).map(lambda x: round(x, 4)), min_size=1, max_size=8),
+    cap=st.one_of(st.none(), st.integers(min_value=0, max_value=10**6)),
+)
+def test_restated_settlements_of_a_contract_sum_to_what_the_last_measurement_owes(
+    rois: list[float], cap: int | None
+) -> None:
+    g = parse_guarantee(contract(**({"cap": str(Decimal(cap) / 100)} if cap is not None else {})))
+    entries: list[GuaranteeEntry] = []
+    for roi in rois:
+        statement = settle_guarantee(g, Measured(roi, roi * 10_000), DUE)
+        entry = restate(entries, statement, DUE, DUE)
+        entries += [entry] if entry is not None else []
+        assert owed_now(entries) == statement["owed_cents"] <= g.cap
+        if entry is not None and entry.kind == "adjust":
+            assert "restated" in entry.statement["why"] and entry.statement["owed"] == statement["owed"]
+
+
+def test_restating_refuses_another_contracts_entries() -> None:
+    first = restate([], owed_statement(5, gid="g1"), DUE, DUE)
+    assert first is not None
+    with pytest.raises(ValueError, match="another contract"):
+        restate([first], owed_statement(5, gid="g2"), DUE, DUE)
+
+
+def test_guarantee_entries_are_appended_and_read_back_on_both_catalogs(catalog_url: str | None, tmp_path: Path) -> None:
+    from hongmao.lake import Lake
+
+    with Lake.open(tmp_path / "lake", catalog_url):
+        pass
+    g = parse_guarantee(contract(guarantee_id="g7"))
+    first = settle_guarantee(g, Measured(2.0, 20_000), DUE)  # (3 - 2) x 10,000 x 50% = 5,000
+    late = settle_guarantee(g, Measured(1.5, 15_000), DUE)  # 7,500: 2,500 more
+    theirs = settle_guarantee(parse_guarantee(contract(guarantee_id="g7", brand="b2")), Measured(3.5, 35_000), DUE)
+    with api._lake(tmp_path / "lake", catalog_url) as lk, lk.connect("test", transaction=True) as conn:
+        assert store.record_settlement(conn, first, DUE, DUE) is not None
+        assert store.record_settlement(conn, first, DUE, DUE + timedelta(days=1)) is None  # same data: nothing
+        adjust = store.record_settlement(conn, late, DUE, DUE + timedelta(days=2))
+        assert adjust is not None and (adjust.seq, adjust.kind, adjust.amount_cents) == (1, "adjust", 250_000)
+        assert store.record_settlement(conn, late, DUE, DUE + timedelta(days=3)) is None
+        assert store.record_settlement(conn, theirs, DUE, DUE) is not None
+    with api._lake(tmp_path / "lake", catalog_url) as lk, lk.connect("test") as conn:
+        mine = store.load_guarantee_entries(conn, "b", "g7")
+        assert [(e.seq, e.kind, e.amount_cents, e.owed_cents) for e in mine] == [
+            (0, "settle", 500_000, 500_000),
+            (1, "adjust", 250_000, 750_000),
+        ]
+        assert mine[1].recorded_at == DUE + timedelta(days=2) and mine[0].due == DUE
+        (current,) = store.load_settlements(conn, "b", "g7")
+        assert current["owed"] == "7500.00" and current["owed_cents"] == 750_000
+        assert current["previously_owed"] == "5000.00" and current["adjustment"] == "2500.00"
+        assert [e["amount"] for e in current["entries"]] == ["5000.00", "2500.00"]
+        # The other brand's contract of the same id keeps its own entries; brands see only theirs.
+        assert [(e.brand, e.owed_cents) for e in store.load_guarantee_entries(conn, "b2")] == [("b2", 0)]
+        assert [s["brand"] for s in store.load_settlements(conn, None, "g7")] == ["b", "b2"]
+        # The settlement at T+x stays as it was recorded.
+        row = conn.execute(sa.select(store.guarantee_settlements).where(store.guarantee_settlements.c.brand == "b"))
+        assert [r.owed_cents for r in row] == [500_000]
+    # Append-only: a second entry with a used (brand, guarantee_id, seq) is refused by the key.
+    lk = api._lake(tmp_path / "lake", catalog_url)
+    with lk, pytest.raises(CatalogError, match="guarantee_entries"), lk.connect("test", transaction=True) as conn:
+        store.append_guarantee_entry(conn, mine[1])
+
+
+def test_migration_0007_carries_earlier_settlements_into_entries(catalog_url: str | None, tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from hongmao.lake import Lake
+    from hongmao.lake.catalog import _alembic_config
+
+    with Lake.open(tmp_path / "lake", catalog_url):
+        pass
+    statement = settle_guarantee(parse_guarantee(contract(guarantee_id="old")), Measured(1.0, 10_000), DUE)
+    with api._lake(tmp_path / "lake", catalog_url) as lk, lk.connect("test", transaction=True) as conn:
+        config = _alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")
+        assert "guarantee_entries" not in inspect(conn).get_table_names()
+        conn.execute(
+            sa.insert(store.guarantee_settlements).values(
+                brand="b",
+                guarantee_id="old",
+                due=DUE,
+                owed_cents=statement["owed_cents"],
+                statement_json=json.dumps(statement),
+                recorded_at=DUE,
+            )
+        )
+        command.upgrade(config, "head")
+        assert inspect(conn).get_pk_constraint("guarantee_entries")["constrained_columns"] == [
+            "brand",
+            "guarantee_id",
+            "seq",
+        ]
+        (entry,) = store.load_guarantee_entries(conn, "b")
+        assert (entry.seq, entry.kind, entry.owed_cents) == (0, "settle", statement["owed_cents"])
+        assert store.record_settlement(conn, statement, DUE, DUE) is None  # a re-run after the upgrade: nothing
+
+
+def _late_refunds(world: Path, out: Path, before: datetime, at: datetime, half: int) -> Path:
+    """A market file of full refunds, dated ``at``, of half (0 or 1: alternate ones) of the orders placed before
+    ``before`` and not refunded yet."""
+    orders: dict[str, dict[str, Any]] = {}
+    refunded: set[str] = set()
+    for line in (world / "events" / "market.jsonl").read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event["type"] == "market.order" and datetime.fromisoformat(event["time"]) < before:
+            orders[event["data"]["order_id"]] = event
+        elif event["type"] == "market.refund":
+            refunded.add(event["data"]["order_id"])
+    tag = f"{half}-{at:%Y%m%d%H%M%S}"
+    lines = [
+        json.dumps(
+            {
+                "id": f"late-{tag}-{n}",
+                "type": "market.refund",
+                "source": o["source"],
+                "time": at.isoformat(),
+                "data": {"order_id": oid, "amount": o["data"]["amount"], "reason": "other", "user": o["data"]["user"]},
+            }
+        )
+        for n, (oid, o) in enumerate(sorted(orders.items()))
+        if oid not in refunded and n % 2 == half
+    ]
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def test_late_refunds_dated_before_the_due_date_restate_by_one_adjusting_entry(
+    sim: tuple[Path, Path, str], lake: Path, tmp_path: Path
+) -> None:
+    import hongmao
+
+    spec = contract(guarantee_id="gl", brand="lumiere", campaign_id=CAMPAIGN, measure="attributed", x_days=0)
+    guarantee_api.create([parse_guarantee({**spec, "target_roi": "50", "share": "0.01", "spend": "1000"})], lake)
+    due = datetime.fromisoformat(guarantee_api.listing(lake, guarantee_id="gl")[0]["due"])
+    first, new = guarantee_api.settle("gl", lake, at=due)
+    assert new and first["owed_cents"] > 0 and Decimal(first["measured_roi"]) > 0
+    # Refunds dated after the due date arrive: the figure at T+x does not move, nothing is added.
+    after = hongmao.ingest([_late_refunds(sim[0], tmp_path / "a.jsonl", due, due + timedelta(days=1), 0)], lake)
+    assert after.rejected == 0 and after.accepted > 0
+    again, new = guarantee_api.settle("gl", lake, at=due + timedelta(days=2))
+    assert not new and again == first
+    # Refunds dated before the due date arrive late: one adjusting entry by the difference, no edit.
+    report = hongmao.ingest([_late_refunds(sim[0], tmp_path / "b.jsonl", due, due - timedelta(seconds=1), 1)], lake)
+    assert report.rejected == 0 and report.accepted > 0
+    restated, new = guarantee_api.settle("gl", lake, at=due + timedelta(days=3))
+    assert new and Decimal(restated["measured_roi"]) < Decimal(first["measured_roi"])
+    kinds = [(e["kind"], e["amount"]) for e in restated["entries"]]
+    gained = restated["owed_cents"] - first["owed_cents"]
+    assert kinds == [("settle", first["owed"]), ("adjust", str(Decimal(gained) / 100))] and gained > 0
+    assert "restated" in restated["why"] and restated["previously_owed"] == first["owed"]
+    # Settling again on the same lake adds nothing; the listing shows what is owed now.
+    final, new = guarantee_api.settle("gl", lake, at=due + timedelta(days=4))
+    assert not new and final == restated
+    assert guarantee_api.listing(lake, guarantee_id="gl")[0]["owed"] == restated["owed"]

@@ -1,5 +1,6 @@
 """Library twins of ``hongmao guarantees create/list/settle``: ROI guarantees (对赌) stored in the catalog and
-settled once at T+x on the lake as it stood then.
+settled at T+x on the lake's events up to then, what they owe kept as append-only entries (restated by an
+adjusting entry when late-arriving data changes it).
 
 Like :mod:`hongmao.settle.api`, every call takes the tenant's ``brand`` scope (None: the operator). A brand
 can neither create a contract for another brand, nor name another brand's campaign, nor read or settle
@@ -10,6 +11,8 @@ never learns whether another used an id. The operator names the brand when an id
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import tomllib
 from collections.abc import Sequence
@@ -142,6 +145,12 @@ def listing(
     return rows
 
 
+def key_check(holdout_key: str) -> str:
+    """A check value of the holdout key a contract was settled with (HMAC of a fixed text: it does not give the
+    key), so a restatement is refused with another key instead of measuring another holdout split."""
+    return hmac.new(holdout_key.encode("utf-8"), b"hongmao guarantee settlement", hashlib.sha256).hexdigest()[:16]
+
+
 def settle(
     guarantee_id: str,
     data_dir: str | Path | None = None,
@@ -152,10 +161,14 @@ def settle(
     catalog_url: str | None = None,
     now: datetime | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Settle one contract at its due date (T+x) on the events up to it; returns (statement, newly settled).
+    """Settle one contract at its due date (T+x) on the events up to it; returns (statement, whether an entry
+    was added).
 
-    A settled contract returns its stored statement and adds nothing. Before the due date (``at``, default now)
-    or while the lake's data ends before it, settling is refused with the reason."""
+    The first settlement appends the contract's first entry (what it owes the brand). Settling again measures
+    again on the events dated up to the due date: when data that arrived since (an order or a refund dated
+    before the due date) changes what is owed, one ``adjust`` entry by the difference is appended and the
+    statement says so; otherwise nothing is added and the current statement comes back. Before the due date
+    (``at``, default now) or while the lake's data ends before it, settling is refused with the reason."""
     with _lake(data_dir, catalog_url) as lake, lake.connect("reading guarantees") as conn:
         found = store.load_guarantees(conn, brand, guarantee_id)
         if not found:
@@ -170,8 +183,6 @@ def settle(
         g = found[0]
         stored = store.load_settlements(conn, g.brand, guarantee_id)
         segments = list(lake.segment_paths())
-    if stored:
-        return stored[0], False
     assert g.x_days is not None
     with Session(segments) as session:
         info, _category = asof.campaign_of(session, g.campaign_id, g.brand)
@@ -181,19 +192,34 @@ def settle(
     if when.tzinfo is None:
         raise InputError("at: give a timezone-aware time (UTC)")
     if when < due:
+        if stored:  # settled already; nothing is restated before the due date
+            return stored[0], False
         raise InputError(f"guarantee {guarantee_id}: not due until {due.isoformat()} (T+{g.x_days} days)")
     if end is None or end < due:
         raise InputError(
             f"guarantee {guarantee_id}: the lake's events end at {end.isoformat() if end else 'nothing'}, before "
             f"the due date {due.isoformat()}; settle once the data up to it is in"
         )
-    if g.measure == "incremental" and holdout_key is None:
-        from hongmao import settings
+    check = None
+    if g.measure == "incremental":
+        if holdout_key is None:
+            from hongmao import settings
 
-        holdout_key = settings.holdout_key(None, None)
+            holdout_key = settings.holdout_key(None, None)
+        if holdout_key:
+            check = key_check(holdout_key)
+        settled_with = stored[0].get("holdout_key_check") if stored else None
+        if settled_with is not None and settled_with != check:
+            raise InputError(
+                f"guarantee {guarantee_id}: settled with another holdout key than the one given; restating on "
+                "another key would measure another holdout split (give the campaign's key)"
+            )
     with asof.AsOfSession(segments, due) as session:
         measured = asof.measure(session, g, holdout_key)
     statement = settle_guarantee(g, measured, due)
+    if check is not None:
+        statement["holdout_key_check"] = check
     with _lake(data_dir, catalog_url) as lake, lake.connect("recording a settlement", transaction=True) as conn:
-        kept = store.add_settlement(conn, statement, due, now or datetime.now(UTC))
-    return kept, kept is statement
+        entry = store.record_settlement(conn, statement, due, now or datetime.now(UTC))
+        (current,) = store.load_settlements(conn, g.brand, guarantee_id)
+    return current, entry is not None

@@ -16,24 +16,32 @@ upper     the interval's upper bound: the guarantor pays only a shortfall the da
 An interval wholly above or below the target is no doubt: the point estimate settles. What is owed is
 ``min(cap, share x spend x (target - ROI used))`` when the ROI used is below the target, else nothing: the
 shortfall is the net GMV the campaign fell short of the target by. Money is integer cents (fen).
+
+What a contract owes the brand is kept as append-only entries (:class:`GuaranteeEntry`): the settlement at T+x
+is entry 0, and when the lake's data up to the due date changes afterwards (an order or refund dated before it
+that arrives late), settling again appends one ``adjust`` entry by the difference (:func:`restate`). The sum of
+a contract's entries is what it owes now; nothing is edited; settling again on the same data adds nothing.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from hongmao.attribution.rules import RULES
 from hongmao.errors import InputError
 from hongmao.settle.programs import non_negative, to_cents
 from hongmao.settle.statements import yuan
 
 MEASURES = ("attributed", "incremental")
 STRADDLE_RULES = ("point", "lower", "upper")
-ATTRIBUTION_MODELS = ("last", "first", "linear", "position", "time_decay")
+#: The rule models an attributed contract may name: those the engine's credit runs (one list, the rules').
+ATTRIBUTION_MODELS = tuple(RULES)
 FIELDS = {
     "guarantee_id",
     "brand",
@@ -232,4 +240,69 @@ def settle_guarantee(g: Guarantee, m: Measured, due: datetime) -> dict[str, Any]
         "why": "; ".join(why),
         "method": m.method,
         "warnings": list(m.warnings),
+    }
+
+
+KIND_SETTLE = "settle"
+KIND_ADJUST = "adjust"
+
+
+@dataclass(frozen=True)
+class GuaranteeEntry:
+    """One brand-side entry of a contract: ``amount_cents`` more (or, negative, less) owed to the brand, and
+    ``owed_cents``, the running total after it; the statement is the measurement that set it."""
+
+    brand: str
+    guarantee_id: str
+    seq: int
+    kind: str
+    amount_cents: int
+    owed_cents: int
+    due: datetime
+    statement: dict[str, Any]
+    recorded_at: datetime
+
+
+def owed_now(entries: Sequence[GuaranteeEntry]) -> int:
+    """What the contract owes the brand after ``entries``: the sum of their amounts."""
+    return sum(e.amount_cents for e in entries)
+
+
+def restate(
+    existing: Sequence[GuaranteeEntry], statement: dict[str, Any], due: datetime, now: datetime
+) -> GuaranteeEntry | None:
+    """The entry that brings the contract's entries to what ``statement`` (a settlement on the data as it is now)
+    owes, or None when they owe that already. The first is the settlement; a later one adjusts by the
+    difference, and its statement says what it restates and why."""
+    brand, gid = statement["brand"], statement["guarantee_id"]
+    if any((e.brand, e.guarantee_id) != (brand, gid) for e in existing):
+        raise ValueError(f"guarantee {gid} of {brand}: entries of another contract given")
+    owed = int(statement["owed_cents"])
+    if not existing:
+        return GuaranteeEntry(brand, gid, 0, KIND_SETTLE, owed, owed, due, statement, now)
+    before = owed_now(existing)
+    if owed == before:
+        return None
+    delta = owed - before
+    seq = max(e.seq for e in existing) + 1
+    restated = {
+        **statement,
+        "restates": seq,
+        "previously_owed": yuan(before),
+        "adjustment": yuan(delta),
+        "why": f"{statement['why']}; restated on data that arrived after the settlement: owed "
+        f"{yuan(before)} before, so an adjustment of {'+' if delta > 0 else ''}{yuan(delta)}",
+    }
+    return GuaranteeEntry(brand, gid, seq, KIND_ADJUST, delta, owed, due, restated, now)
+
+
+def entry_view(e: GuaranteeEntry) -> dict[str, Any]:
+    """An entry as a statement lists it (money in yuan text)."""
+    return {
+        "seq": e.seq,
+        "kind": e.kind,
+        "amount": yuan(e.amount_cents),
+        "owed": yuan(e.owed_cents),
+        "measured_roi": e.statement.get("measured_roi"),
+        "recorded_at": e.recorded_at.isoformat(),
     }

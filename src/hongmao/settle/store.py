@@ -1,7 +1,8 @@
-"""The ledger's tables in the lake's catalog (mirror of migrations 0005 and 0006) and their reads and appends.
+"""The ledger's tables in the lake's catalog (mirror of migrations 0005, 0006 and 0007) and their reads and
+appends.
 
-Nothing here updates or deletes a row: programs, entries, decisions, guarantees, their settlements and the
-trust snapshots are only ever inserted. Reads take the brand scope (None: the operator, every brand).
+Nothing here updates or deletes a row: programs, entries, decisions, guarantees, their settlements and entries
+and the trust snapshots are only ever inserted. Reads take the brand scope (None: the operator, every brand).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from hongmao.errors import InputError
 from hongmao.lake.catalog import UTCDateTime
-from hongmao.settle.guarantees import Guarantee, parse_guarantee
+from hongmao.settle.guarantees import Guarantee, GuaranteeEntry, entry_view, parse_guarantee, restate
 from hongmao.settle.ledger import Decision, Entry
 from hongmao.settle.programs import Program, parse_program
 
@@ -163,7 +164,8 @@ def append_entries(conn: Connection, new: Sequence[Entry], now: datetime | None 
 
 def _sqlite_time(moment: datetime) -> str:
     """The text SQLAlchemy's SQLite DateTime stores (naive UTC), so the column reads back as usual."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _append_sqlite(conn: Connection, new: Sequence[Entry], recorded: datetime) -> None:
@@ -220,7 +222,7 @@ def load_decisions(conn: Connection, brand: str | None) -> list[Decision]:
     ]
 
 
-# --- ROI guarantees and trust snapshots (migration 0006) ---------------------------------------------------------
+# --- ROI guarantees, their entries and trust snapshots (migrations 0006, 0007) -----------------------------------
 
 guarantees = sa.Table(
     "guarantees",
@@ -293,36 +295,117 @@ def load_guarantees(conn: Connection, brand: str | None, guarantee_id: str | Non
     return [parse_guarantee(json.loads(spec)) for spec in conn.execute(query).scalars()]
 
 
-def add_settlement(conn: Connection, statement: dict[str, Any], due: datetime, now: datetime) -> dict[str, Any]:
-    """Insert a guarantee's settlement unless one is stored for its (brand, guarantee_id); returns the stored one
-    (the first stays)."""
-    found = load_settlements(conn, statement["brand"], statement["guarantee_id"])
-    if found:
-        return found[0]
-    conn.execute(
-        sa.insert(guarantee_settlements).values(
-            guarantee_id=statement["guarantee_id"],
-            brand=statement["brand"],
-            due=due,
-            owed_cents=int(statement["owed_cents"]),
-            statement_json=json.dumps(statement, sort_keys=True, ensure_ascii=False),
-            recorded_at=now,
-        )
-    )
-    return statement
+guarantee_entries = sa.Table(
+    "guarantee_entries",
+    metadata,
+    sa.Column("brand", sa.String, primary_key=True),
+    sa.Column("guarantee_id", sa.String, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("owed_cents", sa.BigInteger, nullable=False),
+    sa.Column("due", UTCDateTime, nullable=False),
+    sa.Column("statement_json", sa.Text, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
 
 
-def load_settlements(conn: Connection, brand: str | None, guarantee_id: str | None = None) -> list[dict[str, Any]]:
-    t = guarantee_settlements
-    query = sa.select(t.c.statement_json, t.c.recorded_at).order_by(t.c.guarantee_id, t.c.brand)
+def load_guarantee_entries(
+    conn: Connection, brand: str | None, guarantee_id: str | None = None
+) -> list[GuaranteeEntry]:
+    """Contracts' owed entries in scope, by id, brand and sequence (migration 0007)."""
+    t = guarantee_entries
+    query = sa.select(t).order_by(t.c.guarantee_id, t.c.brand, t.c.seq)
     if brand is not None:
         query = query.where(t.c.brand == brand)
     if guarantee_id is not None:
         query = query.where(t.c.guarantee_id == guarantee_id)
+    return [
+        GuaranteeEntry(
+            r.brand,
+            r.guarantee_id,
+            int(r.seq),
+            r.kind,
+            int(r.amount_cents),
+            int(r.owed_cents),
+            r.due,
+            json.loads(r.statement_json),
+            r.recorded_at,
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def append_guarantee_entry(conn: Connection, entry: GuaranteeEntry) -> None:
+    """Insert ``entry`` (the caller derived it from the entries it read in this transaction). The first entry
+    also records the settlement statement at T+x (``guarantee_settlements``, as before migration 0007); a
+    concurrent settlement that got there first fails on the primary key, and nothing of this one is kept."""
+    statement_json = json.dumps(entry.statement, sort_keys=True, ensure_ascii=False)
+    if entry.seq == 0:
+        conn.execute(
+            sa.insert(guarantee_settlements).values(
+                guarantee_id=entry.guarantee_id,
+                brand=entry.brand,
+                due=entry.due,
+                owed_cents=entry.owed_cents,
+                statement_json=statement_json,
+                recorded_at=entry.recorded_at,
+            )
+        )
+    conn.execute(
+        sa.insert(guarantee_entries).values(
+            brand=entry.brand,
+            guarantee_id=entry.guarantee_id,
+            seq=entry.seq,
+            kind=entry.kind,
+            amount_cents=entry.amount_cents,
+            owed_cents=entry.owed_cents,
+            due=entry.due,
+            statement_json=statement_json,
+            recorded_at=entry.recorded_at,
+        )
+    )
+
+
+def record_settlement(
+    conn: Connection, statement: dict[str, Any], due: datetime, now: datetime
+) -> GuaranteeEntry | None:
+    """Append the entry that brings the contract to what ``statement`` owes (the settlement, or an adjustment by
+    the difference); None, adding nothing, when its entries owe that already."""
+    existing = load_guarantee_entries(conn, statement["brand"], statement["guarantee_id"])
+    entry = restate(existing, statement, due, now)
+    if entry is not None:
+        append_guarantee_entry(conn, entry)
+    return entry
+
+
+def add_settlement(conn: Connection, statement: dict[str, Any], due: datetime, now: datetime) -> dict[str, Any]:
+    """Insert a guarantee's first settlement unless one is stored for its (brand, guarantee_id); returns the
+    current one (a stored settlement stays: restating is :func:`record_settlement`)."""
+    found = load_settlements(conn, statement["brand"], statement["guarantee_id"])
+    if found:
+        return found[0]
+    append_guarantee_entry(conn, restate([], statement, due, now) or _never())
+    return statement
+
+
+def _never() -> GuaranteeEntry:
+    raise AssertionError("a contract with no entries always gets its first")
+
+
+def load_settlements(conn: Connection, brand: str | None, guarantee_id: str | None = None) -> list[dict[str, Any]]:
+    """Each settled contract's current statement (its latest entry's), with ``owed`` the sum of its entries,
+    ``recorded_at`` the latest entry's and ``entries`` the list of them."""
+    by: dict[tuple[str, str], list[GuaranteeEntry]] = {}
+    for e in load_guarantee_entries(conn, brand, guarantee_id):
+        by.setdefault((e.guarantee_id, e.brand), []).append(e)
     out = []
-    for spec, recorded in conn.execute(query):
-        statement: dict[str, Any] = json.loads(spec)
-        statement["recorded_at"] = recorded.isoformat()
+    for _key, mine in sorted(by.items()):
+        last = mine[-1]
+        statement: dict[str, Any] = dict(last.statement)
+        statement["recorded_at"] = last.recorded_at.isoformat()
+        statement["owed_cents"] = sum(e.amount_cents for e in mine)  # the entries' sum, the running total
+        statement["entries"] = [entry_view(e) for e in mine]
         out.append(statement)
     return out
 
