@@ -38,6 +38,17 @@ def _day_end(text: str, hint: str) -> datetime:
     return day + timedelta(days=1)
 
 
+def _moment(text: str | None, hint: str) -> datetime | None:
+    """An ISO 8601 time (UTC when it names no zone), or None when not given."""
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: expected ISO 8601", param_hint=hint) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def _emit(fmt: str, title: str, columns: list[str], rows: list[dict[str, str]]) -> None:
     if fmt == "json":
         print_json(rows)
@@ -171,13 +182,7 @@ def holds(
             raise typer.BadParameter("choose one of --release and --void")
         if creator is None:
             raise typer.BadParameter("a decision names the creator", param_hint="--creator")
-        when = None
-        if at is not None:
-            try:
-                when = datetime.fromisoformat(at)
-            except ValueError:
-                raise typer.BadParameter(f"{at!r}: expected ISO 8601", param_hint="--at") from None
-            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        when = _moment(at, "--at")
         decision = api.decide(creator, "release" if release else "void", reason, operator, data, brand=brand, at=when)
         typer.echo(f"recorded {decision.action} {decision.decision_id} for {creator}; the next settle applies it")
         return
@@ -274,18 +279,13 @@ def guarantees_settle(
     at: Annotated[str | None, typer.Option("--at", help="Settle as at this ISO 8601 time (default: now).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """Settle a contract at T+x: the measured ROI, its interval, what is owed and why (once; a re-run shows it)."""
+    """Settle a contract at T+x: the measured ROI, its interval, what is owed and why. Settling again restates it
+    by an adjusting entry when late-arriving data changed what is owed, else adds nothing and shows it."""
     from hongmao import settings
     from hongmao.settle import guarantee_api
 
     _format(fmt, ("table", "json"))
-    when = None
-    if at is not None:
-        try:
-            when = datetime.fromisoformat(at)
-        except ValueError:
-            raise typer.BadParameter(f"{at!r}: expected ISO 8601", param_hint="--at") from None
-        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    when = _moment(at, "--at")
     key = settings.holdout_key(None, holdout_key_file) if holdout_key_file is not None else None
     statement, new = guarantee_api.settle(guarantee_id, data, brand=brand, at=when, holdout_key=key)
     if fmt == "json":
@@ -296,7 +296,12 @@ def guarantees_settle(
         {"key": k, "value": str(shown[k])}
         for k in ("due", "measure", "measured_roi", "interval", "target_roi", "straddles", "settled_on", "owed")
     ]
-    print_table(f"Guarantee {guarantee_id}" + ("" if new else " (settled before)"), ["key", "value"], rows)
+    rows += [
+        {"key": f"entry {e['seq']}", "value": f"{e['kind']} {e['amount']} (owed {e['owed']}, {e['recorded_at']})"}
+        for e in statement.get("entries", [])
+    ]
+    title = f"Guarantee {guarantee_id}" + ("" if new else " (settled before; nothing to restate)")
+    print_table(title, ["key", "value"], rows)
     typer.echo(statement["why"])
 
 
