@@ -65,7 +65,8 @@ def append_batches(lake: Lake, batches: int, size: int, *, overlap: int = 0, out
         start, stop = number * size, (number + 1) * size
         lake.append(sample_rows(max(0, start - overlap), stop))
         if out is not None:
-            print(start, stop, file=out, flush=True)
+            out.write(f"{start} {stop}\n")  # one write: a kill cannot split a line
+            out.flush()
 
 
 def postgres_test_url() -> str:
