@@ -23,6 +23,35 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # --- the parser (pure) -------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("zone", "instant", "day"),
+    [
+        ("Asia/Shanghai", datetime(2025, 6, 19, 15, 59), date(2025, 6, 19)),  # 23:59 in Shanghai
+        ("Asia/Shanghai", datetime(2025, 6, 19, 16, 0), date(2025, 6, 20)),  # midnight in Shanghai
+        ("America/New_York", datetime(2025, 3, 9, 4, 30), date(2025, 3, 8)),  # 23:30 EST, before the change
+        ("America/New_York", datetime(2025, 7, 1, 3, 30), date(2025, 6, 30)),  # 23:30 EDT
+        ("America/New_York", datetime(2025, 7, 1, 4, 30), date(2025, 7, 1)),  # 00:30 EDT (EST would say 23:30)
+        ("America/New_York", datetime(2025, 11, 3, 4, 30), date(2025, 11, 2)),  # 23:30 EST, after the change
+        ("Europe/London", datetime(2025, 8, 1, 23, 30), date(2025, 8, 2)),  # 00:30 BST
+        ("Europe/London", datetime(2025, 12, 1, 23, 30), date(2025, 12, 1)),  # 23:30 GMT
+    ],
+)
+def test_business_days_follow_the_zone_and_its_clock_changes(zone: str, instant: datetime, day: date) -> None:
+    import ibis
+    import pyarrow as pa
+
+    from hongmao.reports.metrics import local_day
+
+    tz = ZoneInfo(zone)
+    assert instant.replace(tzinfo=UTC).astimezone(tz).date() == day  # the expectation agrees with zoneinfo
+    t = ibis.memtable(pa.table({"t": pa.array([instant], pa.timestamp("us"))})).t
+    con = ibis.duckdb.connect()
+    try:
+        assert con.to_pyarrow(local_day(t, tz).name("day")).to_pylist() == [day]
+    finally:
+        con.disconnect()
+
+
 def test_presets_are_anchored_on_the_newest_day_not_the_clock() -> None:
     assert parse({}, NEWEST) == Window()
     assert parse({"range": "all"}, NEWEST).period is None

@@ -1,12 +1,14 @@
 """Report relations as Ibis expressions over one view's events: entities, per-note activity, daily series,
 attributed orders and new customers. Nothing here knows about tenants: it is handed a view's events.
 
-Days are business days in China (UTC+08:00), where both platforms keep their books.
+Days are business days in the business time zone (``HONGMAO_BUSINESS_TZ``, default Asia/Shanghai, where both
+platforms keep their books), with the zone's clock changes, if it has any.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import ibis
 from ibis import _
@@ -15,13 +17,22 @@ from hongmao.contract import ENGAGEMENT_TYPES
 from hongmao.engine import credit, owners, tables
 from hongmao.engine.exact import exact_sum
 from hongmao.engine.windows import Windows
+from hongmao.reports.period import utc_offsets
 
-REPORT_UTC_OFFSET_HOURS = 8
 NEW_CUSTOMER_DAYS = 365
 
 
-def local_day(t: Any) -> Any:
-    return (t + ibis.interval(hours=REPORT_UTC_OFFSET_HOURS)).date()
+def local_day(t: Any, tz: ZoneInfo) -> Any:
+    """The business day of a naive-UTC timestamp in ``tz``: its offset chosen by a balanced tree of comparisons
+    with the zone's clock changes (one comparison deep per doubling of their number)."""
+
+    def shifted(changes: tuple[tuple[Any, Any], ...]) -> Any:
+        if len(changes) == 1:
+            return t + ibis.interval(seconds=int(changes[0][1].total_seconds()))
+        mid = len(changes) // 2
+        return ibis.ifelse(t < ibis.timestamp(changes[mid][0]), shifted(changes[:mid]), shifted(changes[mid:]))
+
+    return shifted(utc_offsets(tz)).date()
 
 
 def _json(ev: Any) -> Any:
@@ -129,10 +140,10 @@ def attributed_orders(j: Any) -> Any:
     return j.select("order_id").distinct()
 
 
-def daily(ev: Any, conv: Any, j: Any) -> Any:
+def daily(ev: Any, conv: Any, j: Any, tz: ZoneInfo) -> Any:
     """Per business day: orders, GMV, refunded, net GMV and the same for attributed orders."""
     flagged = conv.left_join(attributed_orders(j).mutate(hit=ibis.literal(1)), "order_id")
-    day = flagged.mutate(day=local_day(flagged.t), attributed=flagged.hit.notnull())
+    day = flagged.mutate(day=local_day(flagged.t, tz), attributed=flagged.hit.notnull())
     return (
         day.group_by("day")
         .aggregate(
@@ -148,11 +159,11 @@ def daily(ev: Any, conv: Any, j: Any) -> Any:
     )
 
 
-def daily_activity(ev: Any) -> Any:
+def daily_activity(ev: Any, tz: ZoneInfo) -> Any:
     """Per business day: impressions, reads and human link clicks."""
     kinds = ev.filter(ev.type.isin(["note.impression", "note.read", "link.click"]) & ~ev.bot.fill_null(False))
     return (
-        kinds.mutate(day=local_day(kinds.time))
+        kinds.mutate(day=local_day(kinds.time, tz))
         .group_by("day")
         .aggregate(
             impressions=(_.type == "note.impression").cast("int64").sum(),

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hongmao.errors import InputError
@@ -173,6 +174,35 @@ def business_tz(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "Asia/Shanghai")
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"business_tz: unknown time zone {name!r}") from exc
+
+
+#: The years whose clock changes :func:`utc_offsets` finds; before the first, the zone's offset of that year holds.
+OFFSET_YEARS = (1990, 2100)
+
+
+@lru_cache(maxsize=16)
+def utc_offsets(tz: ZoneInfo) -> tuple[tuple[datetime, timedelta], ...]:
+    """The zone's offsets from UTC: ``(from_utc, offset)`` pairs in time order, the first from the start of
+    :data:`OFFSET_YEARS`. One pair for a zone with no clock changes (Asia/Shanghai); two a year for one with
+    daylight saving. Instants are naive UTC, as the lake stores them; each change is found to the minute."""
+
+    def offset(instant: datetime) -> timedelta:
+        return instant.replace(tzinfo=UTC).astimezone(tz).utcoffset() or timedelta(0)
+
+    start, stop = datetime(OFFSET_YEARS[0], 1, 1), datetime(OFFSET_YEARS[1], 1, 1)
+    out = [(start, offset(start))]
+    step = timedelta(days=1)  # no zone changes its clock twice within a day
+    t = start
+    while t < stop:
+        nxt = t + step
+        if offset(nxt) != out[-1][1]:
+            lo, hi = t, nxt  # offset(lo) is the current one, offset(hi) the new one
+            while hi - lo > timedelta(minutes=1):
+                mid = lo + (hi - lo) / 2
+                lo, hi = (mid, hi) if offset(mid) == out[-1][1] else (lo, mid)
+            out.append((hi.replace(second=0, microsecond=0), offset(nxt)))
+        t = nxt
+    return tuple(out)
 
 
 def _day(field: str, text: str) -> date:

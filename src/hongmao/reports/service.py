@@ -21,9 +21,10 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import ibis
 
@@ -38,7 +39,6 @@ from hongmao.reports.period import WHOLE_LAKE, Window, business_tz
 from hongmao.reports.scope import BRAND_RECORDS, ITEM_TOUCHES, ORDER_CHILDREN, LakeView, Ownership, Scope
 
 T = TypeVar("T")
-CHINA = timezone(timedelta(hours=metrics.REPORT_UTC_OFFSET_HOURS))
 DEFAULT_MODEL = "linear"
 PEOPLE_COUNTS = ("readers", "search_back_users", "community_people", "market_people", "matched_people")
 #: Rule models give a per-order split; the data-driven ones only credit channels in aggregate.
@@ -255,7 +255,7 @@ class Reports:
         if window.period is None:
             return sum(_num(c["spend"]) for c in campaigns)
         p = window.period
-        return sum(v for d, v in _daily_spend(campaigns).items() if p.start <= d <= p.end)
+        return sum(v for d, v in _daily_spend(campaigns, self.tz).items() if p.start <= d <= p.end)
 
     def excluded_users(self) -> list[str]:
         """The accounts whose engagement every report leaves out (their sales stay): those flagged for fake
@@ -471,10 +471,10 @@ class Reports:
         def compute() -> list[dict[str, Any]]:
             with self._query(scope, window) as q:
                 conv, j = metrics.journeys(q.ev)
-                sales = {r["day"]: r for r in q.rows(metrics.daily(q.ev, conv, j))}
-                activity = {r["day"]: r for r in q.rows(metrics.daily_activity(q.act))}
+                sales = {r["day"]: r for r in q.rows(metrics.daily(q.ev, conv, j, self.tz))}
+                activity = {r["day"]: r for r in q.rows(metrics.daily_activity(q.act, self.tz))}
                 campaigns = q.rows(metrics.campaign_meta(q.ev))
-            spend = _daily_spend(campaigns)
+            spend = _daily_spend(campaigns, self.tz)
             p = window.period
             if p is not None:
                 spend = {d: v for d, v in spend.items() if p.start <= d <= p.end}
@@ -536,7 +536,7 @@ class Reports:
                         "campaign_id": r["campaign_id"],
                         "disclosed": bool(r["disclosed"]),
                         "tier": r["tier"],
-                        "published": _iso(r["published"]),
+                        "published": _iso(r["published"], self.tz),
                         "impressions": int(r["impressions"] or 0),
                         "reads": reads,
                         "engagements": int(r["engagements"] or 0),
@@ -776,7 +776,7 @@ class Reports:
                 out.append(
                     {
                         "order_id": r["order_id"],
-                        "time": _iso(r["t"]),
+                        "time": _iso(r["t"], self.tz),
                         "brand": r["brand"],
                         "item_id": r["item_id"],
                         "item_title": r["item_title"],
@@ -822,7 +822,7 @@ class Reports:
             return [
                 {
                     "order_id": r["order_id"],
-                    "time": _iso(r["t"]),
+                    "time": _iso(r["t"], self.tz),
                     "item_id": r["item_id"],
                     "item_title": r["item_title"],
                     "amount": _num(r["amount"]),
@@ -865,7 +865,7 @@ class Reports:
                 steps.append(
                     {
                         "touch_id": t["touch_id"],
-                        "time": _iso(t["touched"]),
+                        "time": _iso(t["touched"], self.tz),
                         "kind": t["kind"],
                         "note_id": t["note_key"],
                         "title": n.get("title"),
@@ -876,7 +876,7 @@ class Reports:
                 )
             return {
                 "order_id": order_id,
-                "time": _iso(o["t"]),
+                "time": _iso(o["t"], self.tz),
                 "item_id": o["item_id"],
                 "item_title": o["item_title"],
                 "amount": _num(o["amount"]),
@@ -904,7 +904,7 @@ class Reports:
         """For operators: flagged notes and creators with evidence, and the feeds' daily commercial share."""
         from hongmao.reports.trustview import trust_view
 
-        return self._cached(("trust",), lambda: trust_view(self.view.segments(Scope(None))))
+        return self._cached(("trust",), lambda: trust_view(self.view.segments(Scope(None)), self.tz))
 
     def platform(self, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE) -> list[dict[str, Any]]:
         """Per brand, for operators: orders, GMV, spend, attributed net GMV, ROI and the disclosure share."""
@@ -1036,11 +1036,11 @@ def _why(attributed: float | None, lift: dict[str, Any] | None) -> str:
     return next(code for test, code in WHY if test(attributed, lift["roi"], lift["roi_ci95"]))
 
 
-def _iso(value: Any) -> str | None:
-    """ISO 8601 in China time (UTC+08:00), the business clock of both platforms."""
+def _iso(value: Any, tz: ZoneInfo) -> str | None:
+    """ISO 8601 in the business time zone (default China time, the business clock of both platforms)."""
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(CHINA).isoformat()
+        return aware.astimezone(tz).isoformat()
     return None if value is None else str(value)
 
 
@@ -1050,16 +1050,15 @@ def _parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text)
 
 
-def _daily_spend(campaigns: list[dict[str, Any]]) -> dict[date, float]:
+def _daily_spend(campaigns: list[dict[str, Any]], tz: ZoneInfo) -> dict[date, float]:
     """Each campaign's spend spread evenly over the business days it ran."""
     out: dict[date, float] = {}
-    offset = timedelta(hours=metrics.REPORT_UTC_OFFSET_HOURS)
     for c in campaigns:
         start, end = _parse_time(c["start"]), _parse_time(c["end"])
         if start is None or end is None or not c["spend"]:
             continue
-        first = (start.astimezone(UTC) + offset).date()
-        last = ((end.astimezone(UTC) + offset) - timedelta(microseconds=1)).date()
+        first = start.astimezone(tz).date()
+        last = (end.astimezone(tz) - timedelta(microseconds=1)).date()
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
         for d in days:
             out[d] = out.get(d, 0.0) + float(c["spend"]) / len(days)

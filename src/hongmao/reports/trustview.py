@@ -1,7 +1,7 @@
 """The operators' trust page: flagged notes and creators with their evidence, and how commercial the feeds are.
 
 The flags come from :func:`hongmao.engine.trust.trust_inputs` over the whole lake (operators only: the page
-judges every brand's notes). The trend is per business day (China time): of the notes people were shown
+judges every brand's notes). The trend is per business day (the business time zone): of the notes people were shown
 (``note.impression``, bots left out), the share that were commercial — tied to a brand by a campaign, a
 collaboration record, a shoppable link or paid boosting (see :mod:`hongmao.trust.disclosure`) — and the share
 that were commercial *and* unlabelled. A feed kept lightly commercial (轻商业化) shows a low, steady line.
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hongmao.engine.session import Session
 from hongmao.engine.trust import trust_inputs
@@ -22,10 +23,10 @@ from hongmao.trust.report import FLAGS, TrustParams, assemble
 LIST_LIMIT = 200
 
 
-def daily_note_impressions(ev: Any) -> Any:
+def daily_note_impressions(ev: Any, tz: ZoneInfo) -> Any:
     """(day, note_id, impressions): people's impressions of each note per business day."""
     shown = ev.filter((ev.type == "note.impression") & ~ev.bot.fill_null(False) & ev.note_id.notnull())
-    shown = shown.mutate(day=metrics.local_day(shown.time))
+    shown = shown.mutate(day=metrics.local_day(shown.time, tz))
     return shown.group_by(["day", "note_id"]).aggregate(impressions=shown.count())
 
 
@@ -85,12 +86,12 @@ def _brief(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def trust_view(segments: Sequence[Path], params: TrustParams | None = None) -> dict[str, Any]:
+def trust_view(segments: Sequence[Path], tz: ZoneInfo, params: TrustParams | None = None) -> dict[str, Any]:
     """Everything the operator page shows: summary, flagged notes and creators (ranked), the daily trend."""
     params = params or TrustParams()
     with Session(segments) as session:
         inputs = trust_inputs(session, params)
-        rows = session.rows(daily_note_impressions(session.events)) if segments else []
+        rows = session.rows(daily_note_impressions(session.events, tz)) if segments else []
     report = assemble(inputs, params)
     commercial = {f.note_id for f in inputs.disclosure if f.commercial}
     undisclosed = {f.note_id for f in inputs.disclosure if f.undisclosed}
