@@ -146,6 +146,10 @@ def test_guarantees_over_the_api_are_the_brands_own(site: Site, settled: dict[st
         assert statement["new"] and statement["measure"] == "attributed" and statement["owed"]
         again = c.post(f"{url}/settle", json={"guarantee_id": "g-web", "at": due}).json()
         assert not again["new"] and again["owed"] == statement["owed"] and again["why"] == statement["why"]
+        # What it owes the brand is one append-only entry; settling again on the same lake added none.
+        assert [(e["seq"], e["kind"], e["amount"]) for e in again["entries"]] == [(0, "settle", statement["owed"])]
+        (row,) = [g for g in c.get("/api/v1/settle/guarantees").json()["guarantees"] if g["guarantee_id"] == "g-web"]
+        assert row["settlement"]["entries"] == again["entries"]
     c = console_client(site, site.keys[ME])
     try:
         page = c.get("/console/guarantees")
