@@ -34,7 +34,7 @@ from hongmao.engine.attribute import MODELS
 from hongmao.engine.exact import exact_sum
 from hongmao.engine.funnel import funnel
 from hongmao.lake import Lake
-from hongmao.reports import metrics, privacy
+from hongmao.reports import linkstats, metrics, privacy
 from hongmao.reports.period import WHOLE_LAKE, Window, business_tz
 from hongmao.reports.scope import BRAND_RECORDS, ITEM_TOUCHES, ORDER_CHILDREN, LakeView, Ownership, Scope
 
@@ -899,6 +899,20 @@ class Reports:
             return {r["link_id"]: int(r["clicks"]) for r in rows}
 
         return self._cached(("link_clicks", scope.brand, *_wkey(window)), compute)
+
+    def link_stats(self, scope: Scope, link_id: str, *, window: Window = WHOLE_LAKE) -> dict[str, Any]:
+        """One link's drill-down (:mod:`hongmao.reports.linkstats`): clicks per business day and by device class,
+        and the visits and orders its click ids carried. Unsuppressed: brand keys get ``linkstats.withhold``."""
+
+        def compute() -> dict[str, Any]:
+            with self._query(scope, window) as q:
+                days = q.rows(linkstats.daily(q.act, link_id, self.tz))
+                devices = q.rows(linkstats.devices(q.act, link_id))
+                carried = q.rows(linkstats.conversions(q.ev, q.act, link_id))
+            span = (window.period.start, window.period.end) if window.period else None
+            return linkstats.shape(days, devices, carried[0] if carried else {}, span)
+
+        return self._cached(("link_stats", scope.brand, link_id, *_wkey(window)), compute)
 
     def trust(self) -> dict[str, Any]:
         """For operators: flagged notes and creators with evidence, and the feeds' daily commercial share."""

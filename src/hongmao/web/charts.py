@@ -117,6 +117,19 @@ def orders(rows: Sequence[dict[str, Any]], labels: dict[str, str]) -> Markup:
     return _svg(chart)
 
 
+def clicks(rows: Sequence[dict[str, Any]], labels: dict[str, str]) -> Markup:
+    """A link's human clicks and its bot and preview fetches per day (stacked bars)."""
+    top = max([r["clicks"] + r["bot_clicks"] for r in rows] or [1]) or 1
+    step = max(1, -(-top // 4))
+    chart = pygal.StackedBar(
+        **_config(width=900, height=200, show_legend=True, y_labels=list(range(0, top + step, step)))
+    )
+    chart.x_labels = _every([r["day"][5:] for r in rows])
+    chart.add(labels["clicks"], [r["clicks"] for r in rows])
+    chart.add(labels["bot_clicks"], [r["bot_clicks"] for r in rows])
+    return _svg(chart)
+
+
 def funnel(steps: Sequence[tuple[str, int | None]]) -> Markup:
     """The funnel's steps as horizontal bars on a log scale (impressions and orders differ by 1000x), top down."""
     top = max([v for _, v in steps if v] or [1])

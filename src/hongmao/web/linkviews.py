@@ -17,6 +17,8 @@ from hongmao.lake import catalog
 from hongmao.links import create_link, registry, revoke_link
 from hongmao.links.manage import link_url, share_url
 from hongmao.links.registry import LinkRecord
+from hongmao.reports import linkstats, privacy
+from hongmao.reports.period import Window
 from hongmao.reports.scope import Scope
 from hongmao.web.state import WebState
 
@@ -82,6 +84,16 @@ def get_link(state: WebState, scope: Scope, link_id: str) -> LinkView:
     if record is None or not _owns(state, scope, record):
         raise NotYours(f"no link {link_id!r}")
     return _view(state, record, state.reports.link_clicks(scope))
+
+
+def stats(state: WebState, scope: Scope, link_id: str, window: Window, *, operator: bool) -> dict[str, Any]:
+    """The link with its drill-down over ``window``; a brand key's conversions under k withheld (404 unless the
+    link is the scope's)."""
+    link = get_link(state, scope, link_id)
+    figures = state.reports.link_stats(scope, link_id, window=window)
+    if not operator:
+        figures = linkstats.withhold(figures, privacy.threshold(state.reports.privacy_k))
+    return {"link": link.to_dict(), "window": window.describe(), **figures}
 
 
 def create(

@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from hongmao.errors import DestinationError, LinkError
 from hongmao.web import linkviews
-from hongmao.web.deps import State, TenantScope
+from hongmao.web.api.reports import ReportWindow
+from hongmao.web.deps import Caller, State, TenantScope
 
 router = APIRouter(prefix="/links", tags=["links"])
 
@@ -63,6 +64,24 @@ async def get_link(link_id: str, scope: TenantScope, state: State) -> dict[str, 
     except LinkError as error:
         raise _translate(error) from None
     return view.to_dict()
+
+
+@router.get(
+    "/{link_id}/stats",
+    summary="One link's drill-down: clicks per day and by device class, visits and orders its click ids carried",
+)
+async def link_stats(
+    link_id: str, scope: TenantScope, state: State, principal: Caller, window: ReportWindow
+) -> dict[str, Any]:
+    """Clicks per business day (bots and previews apart) and by device class, and the marketplace visits and
+    orders carrying one of the link's click ids, in the range; a brand key's conversions of fewer than k people
+    are withheld and say so."""
+    try:
+        return await run_in_threadpool(
+            lambda: linkviews.stats(state, scope, link_id, window, operator=principal.operator)
+        )
+    except LinkError as error:
+        raise _translate(error) from None
 
 
 @router.post("/{link_id}/revoke", summary="Revoke a link: its URL and share code answer 410 within a second")

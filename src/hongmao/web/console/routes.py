@@ -541,6 +541,21 @@ async def links(request: Request, state: State, created: str | None = None, revo
     )
 
 
+@router.get("/links/{link_id}", response_class=HTMLResponse)
+async def link_page(request: Request, state: State, link_id: str) -> Response:
+    """One link: clicks per day (bots apart), device classes, and the visits and orders its click ids carried."""
+    v = view(request, state)
+    try:
+        data = await run_in_threadpool(
+            lambda: linkviews.stats(state, v.scope, link_id, v.window, operator=v.user.operator)
+        )
+    except linkviews.NotYours:
+        raise HTTPException(404, f"no link {link_id!r}") from None
+    labels = {"clicks": v.t("links.clicks"), "bot_clicks": v.t("links.bot_clicks")}
+    chart = charts.clicks(data["days"], labels) if data["days"] else None
+    return page(v, "link.html", data=data, chart=chart, privacy_k=privacy.threshold(state.reports.privacy_k))
+
+
 @router.post("/links")
 async def create_link(
     request: Request,
