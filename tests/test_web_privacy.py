@@ -278,3 +278,100 @@ def test_the_campaign_roi_story_withholds_attributed_figures_for_a_brand_key(str
         assert page.status_code == 200 and "withheld" in page.text
     finally:
         c.close()
+
+
+def test_items_withhold_their_orders_for_a_brand_key_and_operators_see_them(strict: Site, open_site: Site) -> None:
+    from hongmao.reports.scope import Scope
+
+    raw = strict.state.reports.items(Scope(ME), unsuppressed=True)
+    sold = {r["item_id"] for r in raw if r["orders"]}
+    assert sold, "no item sold: the test would prove nothing"
+    assert all(r["buyers"] <= r["orders"] for r in raw) and "suppressed" not in raw[0]
+    listed = _get(strict, strict.keys[ME], "/api/v1/items")["items"]
+    assert {r["item_id"] for r in listed} == {r["item_id"] for r in raw}  # the brand's own items stay listed
+    for r in listed:
+        if r["item_id"] in sold:
+            assert r["orders"] is None and r["gmv"] is None and r["buyers"] is None and "1000" in r["suppressed"]
+    assert all(r["title"] == s["title"] for r, s in zip(listed, raw, strict=True))
+    assert not any(r["suppressed"] for r in _get(open_site, open_site.keys[ME], "/api/v1/items")["items"])
+
+
+def test_a_pool_of_days_or_items_under_k_takes_the_smallest_at_or_above_k() -> None:
+    from hongmao.reports import privacy
+
+    days = [
+        {"day": "2025-06-01", "orders": 12, "gmv": 1.0, "buyers": 12, "attributed_orders": 2, "attributed_buyers": 2},
+        {"day": "2025-06-02", "orders": 3, "gmv": 1.0, "buyers": 3, "attributed_orders": 1, "attributed_buyers": 1},
+        {"day": "2025-06-03", "orders": 0, "gmv": 0.0, "buyers": 0, "attributed_orders": 0, "attributed_buyers": 0},
+        {"day": "2025-06-04", "orders": 25, "gmv": 1.0, "buyers": 20, "attributed_orders": 15, "attributed_buyers": 11},
+        {"day": "2025-06-05", "orders": 30, "gmv": 1.0, "buyers": 30, "attributed_orders": 12, "attributed_buyers": 12},
+    ]
+    out = {d["day"][-2:]: d for d in privacy.timeseries(days, 10)}
+    # Sales: 02 under k, 01 (the smallest at or above k) with it; a zero reveals no one; 04 and 05 shown.
+    assert out["02"]["orders"] is None and out["01"]["orders"] is None and out["01"]["gmv"] is None
+    assert out["03"]["orders"] == 0 and out["04"]["orders"] == 25 and out["05"]["orders"] == 30
+    # Attributed: 01 and 02 under k, 04 (11 people, the smallest at or above k) with them; 05 shown.
+    assert out["04"]["attributed_orders"] is None and out["04"]["orders"] == 25
+    assert out["05"]["attributed_orders"] == 12 and out["05"]["suppressed"] is None
+    assert out["04"]["suppressed"] == "fewer than 10 people" and "attributed_buyers" in out["04"]["withheld"]
+    items = privacy.items([{"item_id": "a", "orders": 4, "gmv": 9.0, "buyers": 4}, {"item_id": "b", "buyers": 0}], 5)
+    assert items[0]["orders"] is None and items[0]["suppressed"] and items[1]["suppressed"] is None
+
+
+def test_the_overview_withholds_totals_on_fewer_than_k_buyers() -> None:
+    from hongmao.reports import privacy
+
+    raw = {"orders": 40, "gmv": 9.0, "refunded": 0.0, "net_gmv": 9.0, "buyers": 30, "spend": 5.0}
+    raw |= {"attributed_orders": 3.0, "attributed_gmv": 1.0, "attributed_net_gmv": 1.0, "attributed_roi": 0.2}
+    raw |= {"attributed_buyers": 3, "new_customers": 2, "new_customer_share": 2 / 3}
+    some = privacy.overview(raw, 10)
+    assert some["orders"] == 40 and some["spend"] == 5.0  # 30 buyers
+    assert some["attributed_gmv"] is None and some["attributed_roi"] is None and some["new_customers"] is None
+    assert "attributed_orders" in some["suppressed"] and "orders" not in some["suppressed"]
+    none = privacy.overview(raw, 31)
+    assert none["orders"] is None and none["buyers"] is None and none["spend"] == 5.0
+    assert privacy.overview(raw, 3)["suppressed"] == []
+
+
+def test_the_daily_series_and_the_overview_are_withheld_for_a_brand_key(strict: Site) -> None:
+    series = _get(strict, strict.keys[ME], "/api/v1/reports/timeseries")
+    op = _get(strict, strict.operator, f"/api/v1/reports/timeseries?brand={ME}")["days"]
+    assert any(d["orders"] for d in op), "no day has orders: the test would prove nothing"
+    assert series["privacy_k"] == 1000 and len(series["days"]) == len(op)
+    for mine, full in zip(series["days"], op, strict=True):
+        assert mine["spend"] == full["spend"] and mine["impressions"] == full["impressions"]
+        if full["buyers"]:
+            assert mine["orders"] is None and mine["gmv"] is None and "1000" in mine["suppressed"]
+    assert all("suppressed" not in d and isinstance(d["orders"], int) for d in op)
+    text = _get(strict, strict.keys[ME], "/api/v1/reports/timeseries?format=csv")
+    assert any(r["suppressed"] and r["orders"] == "" for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    brand = _get(strict, strict.keys[ME], "/api/v1/reports/overview")
+    full = _get(strict, strict.operator, f"/api/v1/reports/overview?brand={ME}")
+    assert full["orders"] and full["suppressed"] == [] and full["attributed_buyers"] is not None
+    assert brand["orders"] is None and brand["gmv"] is None and brand["attributed_net_gmv"] is None
+    assert {"orders", "net_gmv", "attributed_roi"} <= set(brand["suppressed"]) and brand["spend"] == full["spend"]
+
+
+def test_every_brand_key_report_query_is_audited_and_operators_read_the_log(strict: Site) -> None:
+    from hongmao.reports.scope import Scope
+
+    _get(strict, strict.keys[ME], "/api/v1/reports/attribution?by=creator&model=last")
+    _get(strict, strict.keys[ME], "/api/v1/reports/funnel?range=7d")
+    _get(strict, strict.operator, f"/api/v1/reports/attribution?by=creator&brand={ME}")
+    log = _get(strict, strict.operator, "/api/v1/reports/audit?report=attribution")["lines"]
+    mine = [x for x in log if x["params"].get("by") == "creator"]
+    assert mine and all(x["principal"]["role"] == "brand" for x in log)  # operators' own queries are not logged
+    line = mine[-1]
+    assert line["principal"]["brand"] == ME and line["endpoint"] == "GET /api/v1/reports/attribution"
+    assert line["params"] == {"brand": ME, "by": "creator", "model": "last"} and line["outcome"] == "ok"
+    assert line["withheld"] >= 1 and set(line) == {"time", "principal", "endpoint", "params", "outcome", "withheld"}
+    funnel = _get(strict, strict.operator, f"/api/v1/reports/audit?report=funnel&brand={ME}")["lines"]
+    assert funnel and funnel[-1]["params"]["range"] == "7d" and funnel[-1]["withheld"] >= 1
+    # No person's id in the log: neither buyers' pseudonyms nor any order.
+    text = (strict.state.data_dir / "audit.jsonl").read_text(encoding="utf-8")
+    assert not any(o in text for o in strict.state.reports.ownership(Scope(ME)).orders)
+    c = Client(strict.server, strict.keys[ME])
+    try:
+        assert c.get("/api/v1/reports/audit").status_code == 403
+    finally:
+        c.close()

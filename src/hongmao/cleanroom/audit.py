@@ -1,10 +1,12 @@
 """The audit log: who asked what, one JSON line per request, appended to ``audit.jsonl`` in the data directory.
 
-Each line holds the time (UTC), the principal (key id, role, brand; never the key), the endpoint and the
-parameters asked for. It never holds identifiers, audience members or secrets: a parameter whose name says
-it carries one (:data:`WITHHELD`) is written as ``"<withheld>"``. The file is opened for append only
-(``O_APPEND``), so a line is never rewritten; writers in one process take a lock, and each line is one
-``write`` below the pipe-buffer size, so lines from several processes do not interleave.
+Each line holds the time (UTC), the principal (key id, role, brand; never the key), the endpoint and the parameters
+asked for; a report query also how many rows (days, fields) the k-threshold withheld from the answer (``withheld``)
+and, with the differential-privacy budget on, the epsilon it spent (``epsilon``). It never holds identifiers,
+audience members or secrets: a parameter whose name says it carries one (:data:`WITHHELD`) is written as
+``"<withheld>"``. The file is opened for append only (``O_APPEND``), so a line is never rewritten; writers in one
+process take a lock, and each line is one ``write`` below the pipe-buffer size, so lines from several processes do
+not interleave.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ def _clean(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def clean(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` as a log line holds them: identifier-like names withheld, long values cut."""
+    return _clean(params)
+
+
 def record(
     data_dir: str | Path,
     *,
@@ -43,15 +50,22 @@ def record(
     params: Mapping[str, Any],
     outcome: str = "ok",
     when: datetime | None = None,
+    withheld: int | None = None,
+    epsilon: float | None = None,
 ) -> dict[str, Any]:
-    """Append one line (and answer it); ``principal`` is key id, role and brand, nothing secret."""
-    line = {
+    """Append one line (and answer it); ``principal`` is key id, role and brand, nothing secret. ``withheld``
+    and ``epsilon`` are written only when given (audience lines have neither)."""
+    line: dict[str, Any] = {
         "time": (when or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds"),
         "principal": {k: principal.get(k) for k in ("key_id", "role", "brand")},
         "endpoint": endpoint,
         "params": _clean(params),
         "outcome": outcome[:MAX_VALUE],
     }
+    if withheld is not None:
+        line["withheld"] = int(withheld)
+    if epsilon is not None:
+        line["epsilon"] = float(epsilon)
     data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
     path = Path(data_dir) / FILE
     with _lock:

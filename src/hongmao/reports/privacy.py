@@ -15,6 +15,11 @@ the suppressed answer. The threshold is the strictest of the deployment's ``priv
 * A single order's journey rests on one person: withheld for brand keys unless k is 1.
 * The notes credited with each order of an order list, and the orders credited to one note (each one person).
 * The funnel's counts of people (readers, search-back users, ...) under k, and the rate built on them.
+* Items' orders and GMV, each item resting on its distinct buyers (:func:`items`); the daily series' sales
+  figures, each day resting on that day's buyers and its attributed figures on that day's attributed buyers
+  (:func:`timeseries`); the overview's totals and people counts (:func:`overview`). Items and days are withheld
+  as keys are (:func:`pool`): with a day under k, the smallest day at or above k goes with it, so the overview's
+  total less the days shown gives a pool of at least k people, never one day.
 """
 
 from __future__ import annotations
@@ -35,6 +40,18 @@ ENTITY_KEYS = {"note": "note_id", "creator": "creator_id", "campaign": "campaign
 CAMPAIGN_FIGURES = ("orders", "gmv", "net_gmv", "attributed_roi")
 #: The totals of an attribution answer that, with the rows shown, would give back a withheld pool under k.
 ATTRIBUTION_TOTALS = ("orders", "total_orders", "unattributed_orders", "baseline_orders")
+#: An item's figures, resting on its distinct buyers.
+ITEM_FIGURES = ("orders", "gmv")
+#: A day's sales figures, resting on the day's buyers ...
+SERIES_SALES = ("orders", "gmv", "net_gmv", "refunded")
+#: ... and its attributed figures, resting on the day's attributed buyers (activity counts are events, and stay).
+SERIES_ATTRIBUTED = ("attributed_orders", "attributed_gmv", "attributed_net_gmv")
+#: The overview's totals over every order of the window (its ``buyers``) ...
+OVERVIEW_SALES = ("orders", "gmv", "refunded", "net_gmv", "buyers")
+#: ... and over the attributed orders (its ``attributed_buyers``); spend is the brand's own and stays.
+OVERVIEW_ATTRIBUTED = ("attributed_orders", "attributed_gmv", "attributed_net_gmv", "attributed_roi")
+#: The overview's counts of people, withheld under k whatever the totals.
+OVERVIEW_PEOPLE = ("attributed_buyers", "new_customers", "new_customer_share")
 
 
 def reason(k: int) -> str:
@@ -190,6 +207,71 @@ def campaign_rois(rows: Sequence[dict[str, Any]], buyers: Mapping[str, int], k: 
             new |= {"incremental": None, "incremental_unavailable": why, "why": None, "suppressed": why}
         out.append(new)
     return out
+
+
+def items(rows: Sequence[Mapping[str, Any]], k: int) -> list[dict[str, Any]]:
+    """Items (each with its ``buyers``) as a brand key sees them: an item withheld by :func:`pool` over the
+    buyers keeps its id, title and listing and loses its orders, GMV and buyers, with ``suppressed`` saying why.
+    No folded row: the listing has no totals, and the overview's, less the items shown, are a pool of k people."""
+    gone, _under = pool({str(r["item_id"]): int(r.get("buyers") or 0) for r in rows}, k)
+    why = reason(k)
+    out = []
+    for row in rows:
+        if str(row["item_id"]) in gone:
+            out.append({**row, **dict.fromkeys((*ITEM_FIGURES, "buyers")), "suppressed": why})
+        else:
+            out.append({**row, "suppressed": None})
+    return out
+
+
+def timeseries(days: Sequence[Mapping[str, Any]], k: int) -> list[dict[str, Any]]:
+    """The daily series as a brand key sees it. A day's sales figures rest on its ``buyers``, its attributed
+    figures on its ``attributed_buyers``; each set is withheld per day as :func:`pool` withholds keys, so a day
+    under k takes the smallest day at or above k with it. ``suppressed`` names the reason (``None``: all shown);
+    ``withheld`` lists the figures gone. Spend (the brand's own) and the activity counts (events) stay."""
+    sets = ((SERIES_SALES, "buyers"), (SERIES_ATTRIBUTED, "attributed_buyers"))
+    gone = {people: pool({str(d["day"]): int(d.get(people) or 0) for d in days}, k)[0] for _f, people in sets}
+    why = reason(k)
+    out = []
+    for day in days:
+        new = {**day, "suppressed": None, "withheld": []}
+        for figures, people in sets:
+            if str(day["day"]) in gone[people]:
+                new |= dict.fromkeys((*figures, people))
+                new["withheld"] = [*new["withheld"], *figures, people]
+                new["suppressed"] = why
+        out.append(new)
+    return out
+
+
+def overview(raw: Mapping[str, Any], k: int) -> dict[str, Any]:
+    """The overview at ``k``: its totals over every order withheld when the window's ``buyers`` are under k, its
+    attributed totals (and ROI) when its ``attributed_buyers`` are, and its counts of people under k; each
+    withheld field named in ``suppressed``. A zero reveals no one: totals over no buyer stay."""
+    out = dict(raw)
+    hidden: list[str] = []
+    if 0 < int(raw.get("buyers") or 0) < k:
+        hidden += OVERVIEW_SALES
+    attributed = int(raw.get("attributed_buyers") or 0)
+    if 0 < attributed < k:
+        hidden += OVERVIEW_ATTRIBUTED
+    if attributed < k:
+        hidden += [f for f in OVERVIEW_PEOPLE if f not in hidden]
+    for f in hidden:
+        out[f] = None
+    out["suppressed"] = hidden
+    return out
+
+
+def withheld_count(body: Any) -> int:
+    """How many rows (or days, or fields) an answer withholds, for the audit log: rows with ``suppressed`` set
+    (the folded ``(withheld)`` row not counted), else the length of a ``suppressed`` list."""
+    if isinstance(body, list):
+        rows = [r for r in body if isinstance(r, Mapping) and r.get("suppressed")]
+        return sum(1 for r in rows if WITHHELD_KEY not in r.values())
+    if isinstance(body, Mapping) and isinstance(body.get("suppressed"), list):
+        return len(body["suppressed"])
+    return 0
 
 
 def journey(found: dict[str, Any], k: int) -> dict[str, Any]:

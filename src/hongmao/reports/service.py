@@ -415,11 +415,23 @@ class Reports:
             return {**raw, "suppressed": []}
         return privacy.funnel(raw, PEOPLE_COUNTS, self.privacy_k if k is None else k)
 
-    def overview(self, scope: Scope, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE) -> dict[str, Any]:
+    def overview(
+        self,
+        scope: Scope,
+        model: str = DEFAULT_MODEL,
+        *,
+        window: Window = WHOLE_LAKE,
+        k: int | None = None,
+        unsuppressed: bool = False,
+    ) -> dict[str, Any]:
         """Spend, GMV, attributed GMV and net GMV under ``model``, attributed ROI, orders and new-customer share.
 
         ``attributed_roi`` is the net GMV ``model`` credits to *every* note of the scope (organic notes too) ÷
-        the spend of all its campaigns (``roi_kind`` says so): not a campaign's ROI, and not incremental."""
+        the spend of all its campaigns (``roi_kind`` says so): not a campaign's ROI, and not incremental.
+
+        ``buyers``: the window's distinct buyers. Totals and people counts under ``k`` (default: the strictest of
+        ``privacy_k`` and the parties') are withheld (:func:`hongmao.reports.privacy.overview`) unless
+        ``unsuppressed`` (operators). The cache holds the unsuppressed answer, shared by every caller."""
 
         def compute() -> dict[str, Any]:
             with self._query(scope, window) as q:
@@ -430,6 +442,7 @@ class Reports:
                         gmv=exact_sum(conv.amount),
                         refunded=exact_sum(conv.refunded),
                         net_gmv=exact_sum(conv.net),
+                        buyers=conv.user.nunique(),
                     )
                 )[0]
                 spend = self._spend(q.rows(metrics.campaign_meta(q.ev)), window)
@@ -446,6 +459,7 @@ class Reports:
                 "gmv": _num(totals["gmv"]),
                 "refunded": _num(totals["refunded"]),
                 "net_gmv": _num(totals["net_gmv"]),
+                "buyers": int(totals["buyers"] or 0),
                 "attributed_orders": result.total_orders,
                 "attributed_gmv": attributed_gmv,
                 "attributed_net_gmv": attributed_net,
@@ -457,22 +471,25 @@ class Reports:
                 "new_customer_share": _ratio(buyers - returning, buyers),
                 "suppressed": [],
             }
-            if buyers < self.privacy_k:
-                out["attributed_buyers"] = out["new_customers"] = out["new_customer_share"] = None
-                out["suppressed"] = ["attributed_buyers", "new_customers", "new_customer_share"]
             return out
 
-        return self._cached(("overview", scope.brand, model, *_wkey(window)), compute)
+        raw = self._cached(("overview", scope.brand, model, *_wkey(window)), compute)
+        if unsuppressed:
+            return dict(raw)
+        return privacy.overview(raw, privacy.threshold(self.privacy_k) if k is None else k)
 
     def timeseries(self, scope: Scope, *, window: Window = WHOLE_LAKE) -> list[dict[str, Any]]:
         """One row per business day: spend, orders, GMV, net GMV, attributed GMV, impressions, reads, clicks;
-        in a range, every day of it (days without data as zeros) and no other."""
+        in a range, every day of it (days without data as zeros) and no other. Each day also carries what its
+        figures rest on, for the k-threshold (:func:`hongmao.reports.privacy.timeseries`, applied per caller):
+        ``buyers`` (distinct people ordering that day) and ``attributed_buyers`` (those of its attributed orders)."""
 
         def compute() -> list[dict[str, Any]]:
             with self._query(scope, window) as q:
                 conv, j = metrics.journeys(q.ev)
                 sales = {r["day"]: r for r in q.rows(metrics.daily(q.ev, conv, j, self.tz))}
                 activity = {r["day"]: r for r in q.rows(metrics.daily_activity(q.act, self.tz))}
+                people = {r["day"]: r for r in q.rows(_daily_buyers(conv, j, self.tz))}
                 campaigns = q.rows(metrics.campaign_meta(q.ev))
             spend = _daily_spend(campaigns, self.tz)
             p = window.period
@@ -483,7 +500,7 @@ class Reports:
                 span = _fill_days(sorted(set(sales) | set(activity) | set(spend)))
             out = []
             for day in span:
-                s, a = sales.get(day, {}), activity.get(day, {})
+                s, a, n = sales.get(day, {}), activity.get(day, {}), people.get(day, {})
                 out.append(
                     {
                         "day": day.isoformat(),
@@ -498,6 +515,8 @@ class Reports:
                         "impressions": int(a.get("impressions") or 0),
                         "reads": int(a.get("reads") or 0),
                         "clicks": int(a.get("clicks") or 0),
+                        "buyers": int(n.get("buyers") or 0),
+                        "attributed_buyers": int(n.get("attributed_buyers") or 0),
                     }
                 )
             return out
@@ -734,21 +753,32 @@ class Reports:
 
         return self._holdout_key if self._holdout_key is not None else configured_holdout_key(self.lake.data_dir)
 
-    def items(self, scope: Scope, *, window: Window = WHOLE_LAKE) -> list[dict[str, Any]]:
+    def items(
+        self, scope: Scope, *, window: Window = WHOLE_LAKE, k: int | None = None, unsuppressed: bool = False
+    ) -> list[dict[str, Any]]:
+        """The scope's items with their orders, GMV and distinct ``buyers``; an item's figures withheld where
+        :func:`hongmao.reports.privacy.items` withholds them at ``k`` (default: the strictest of ``privacy_k``
+        and the parties'), unless ``unsuppressed`` (operators). The cache holds the unsuppressed rows."""
+
         def compute() -> list[dict[str, Any]]:
             with self._query(scope, window) as q:
                 items = metrics.item_meta(q.ev)
                 conv = tables.conversions(q.ev)
-                sold = conv.group_by("item_id").aggregate(orders=conv.count(), gmv=exact_sum(conv.amount))
+                sold = conv.group_by("item_id").aggregate(
+                    orders=conv.count(), gmv=exact_sum(conv.amount), buyers=conv.user.nunique()
+                )
                 rows = q.rows(
                     items.left_join(sold, items.item_id == sold.item_id).drop("item_id_right").order_by("item_id")
                 )
             for r in rows:
-                r["orders"], r["gmv"] = int(r["orders"] or 0), _num(r["gmv"])
+                r["orders"], r["gmv"], r["buyers"] = int(r["orders"] or 0), _num(r["gmv"]), int(r["buyers"] or 0)
                 r["market"] = (r.pop("source") or "").removeprefix("market:")
             return rows
 
-        return self._cached(("items", scope.brand, *_wkey(window)), compute)
+        raw = self._cached(("items", scope.brand, *_wkey(window)), compute)
+        if unsuppressed:
+            return [dict(r) for r in raw]
+        return privacy.items(raw, privacy.threshold(self.privacy_k) if k is None else k)
 
     def orders(
         self, scope: Scope, model: str = DEFAULT_MODEL, limit: int = 50, *, window: Window = WHOLE_LAKE
@@ -1062,6 +1092,16 @@ def _parse_time(text: str | None) -> datetime | None:
     if not text:
         return None
     return datetime.fromisoformat(text)
+
+
+def _daily_buyers(conv: Any, j: Any, tz: ZoneInfo) -> Any:
+    """Per business day: distinct buyers, and distinct buyers of attributed orders (what the day's figures in
+    :func:`~hongmao.reports.metrics.daily` rest on)."""
+    flagged = conv.left_join(metrics.attributed_orders(j).mutate(hit=ibis.literal(1)), "order_id")
+    day = flagged.mutate(day=metrics.local_day(flagged.t, tz))
+    return day.group_by("day").aggregate(
+        buyers=day.user.nunique(), attributed_buyers=day.user.nunique(where=day.hit.notnull())
+    )
 
 
 def _daily_spend(campaigns: list[dict[str, Any]], tz: ZoneInfo) -> dict[date, float]:

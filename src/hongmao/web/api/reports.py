@@ -6,6 +6,11 @@ Every report but ``trust`` takes a date range and filters (:mod:`hongmao.reports
 the business time zone), ``compare`` (also the previous period of the same length, as ``previous``),
 ``campaign``, ``tier``, ``item``, ``category``, ``touches`` and ``disclosed``. The answer says what it
 covers in ``window``. A bad value is a 422 naming the parameter.
+
+A brand key's answers go through :mod:`hongmao.reports.privacy` (figures resting on fewer than k people are
+withheld, and say so), and every report a brand key asks for leaves a line in the deployment's audit log
+(:mod:`hongmao.cleanroom.audit`: who, which report, the parameters, how many rows were withheld; never an
+identifier), which operators read at ``GET /reports/audit``.
 """
 
 from __future__ import annotations
@@ -22,12 +27,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from hongmao.cleanroom import audit
+from hongmao.cleanroom.budget import Budget, BudgetExhausted
 from hongmao.engine.attribute import MODELS
 from hongmao.engine.windows import TOUCH_KINDS
 from hongmao.errors import AttributionError
 from hongmao.reports import period, privacy
 from hongmao.reports.period import PeriodError, Window
+from hongmao.reports.scope import Scope
+from hongmao.reports.service import PEOPLE_COUNTS
+from hongmao.web.auth import Principal
 from hongmao.web.deps import Caller, Operator, State, TenantScope
+from hongmao.web.state import WebState
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -103,6 +114,72 @@ async def with_previous(compute: Callable[[Window], Any], window: Window) -> dic
     return out
 
 
+#: The endpoint prefix of a report query's audit line.
+AUDITED = "GET /api/v1/reports/"
+
+
+def audited(
+    state: WebState,
+    who: Principal,
+    scope: Scope,
+    report: str,
+    request: Request,
+    answer: Any,
+    outcome: str = "ok",
+    epsilon: float | None = None,
+) -> None:
+    """One audit line for a brand key's report query (operators' are not logged): the key's id, role and brand,
+    the report, the query's parameters and how many rows (days, fields) the answer withholds
+    (:func:`hongmao.reports.privacy.withheld_count`). Called before the answer leaves: a log that cannot be
+    written fails the request rather than let a query go unrecorded."""
+    if who.operator:
+        return
+    params = {**dict(request.query_params), "brand": scope.brand}
+    audit.record(
+        state.data_dir,
+        principal={"key_id": who.key_id, "role": who.role, "brand": who.brand},
+        endpoint=AUDITED + report,
+        params=params,
+        outcome=outcome,
+        withheld=privacy.withheld_count(answer),
+        epsilon=epsilon,
+    )
+
+
+def dp_budget(state: WebState) -> Budget | None:
+    """The differential-privacy budget in force (:mod:`hongmao.cleanroom.budget`), once per app; None: off."""
+    if "dp_budget" not in state.extras:
+        state.extras["dp_budget"] = Budget.from_settings(state.data_dir)
+    found = state.extras["dp_budget"]
+    return found if isinstance(found, Budget) else None
+
+
+class Noise:
+    """A brand key's counts of people released with noise under the brand's budget, one request's worth
+    (the period asked for and, with ``compare``, the previous one): ``spent`` sums what it cost."""
+
+    def __init__(self, state: WebState, who: Principal, scope: Scope, report: str, request: Request) -> None:
+        self.state, self.who, self.scope, self.report, self.request = state, who, scope, report, request
+        self.budget = None if who.operator or scope.brand is None else dp_budget(state)
+        self.spent: float | None = None
+
+    def __call__(self, raw: dict[str, Any], fields: tuple[str, ...], w: Window) -> dict[str, Any]:
+        if self.budget is None or self.scope.brand is None:
+            return raw
+        params = {**audit.clean(self.request.query_params), "window": w.describe()}
+        counts = {f: raw[f] for f in fields if raw.get(f) is not None}
+        try:
+            got = self.budget.release(
+                self.scope.brand, self.report, params, counts, version=self.state.reports.view.version()
+            )
+        except BudgetExhausted as exc:
+            audited(self.state, self.who, self.scope, self.report, self.request, None, f"refused: {exc}")
+            raise HTTPException(403, str(exc)) from None
+        self.spent = (self.spent or 0.0) + got["epsilon"]
+        dp = {k: got[k] for k in ("epsilon", "spent", "total", "repeated")} | {"noisy": sorted(got["values"])}
+        return {**raw, **got["values"], "dp": dp}
+
+
 def check_model(model: str) -> str:
     if model not in MODELS:
         raise HTTPException(422, f"unknown model {model!r}; known: {', '.join(MODELS)}")
@@ -153,6 +230,7 @@ def csv_response(rows: Sequence[dict[str, Any]], columns: Sequence[str], filenam
     "/attribution", summary="Orders, GMV and net GMV credited by note, creator, campaign or item", responses=CSV_TOO
 )
 async def attribution(
+    request: Request,
     scope: TenantScope,
     principal: Caller,
     state: State,
@@ -183,6 +261,7 @@ async def attribution(
 
     try:
         result = await run_in_threadpool(body, window)
+        await run_in_threadpool(audited, state, principal, scope, "attribution", request, result["rows"])
         if format == "csv":
             columns = ["key", "orders", "gmv", "net_gmv", *(["buyers", "suppressed"] if k is not None else [])]
             return csv_response(result["rows"], columns, f"attribution-{by}-{model}.csv")
@@ -208,6 +287,7 @@ def _attribution_body(result: Any) -> dict[str, Any]:
 
 @router.get("/compare", summary="The same keys' credit under several models side by side")
 async def compare(
+    request: Request,
     scope: TenantScope,
     principal: Caller,
     state: State,
@@ -231,6 +311,7 @@ async def compare(
         return out if k is None else compare_withheld(state, scope, by, out, k, w)
 
     out = await run_in_threadpool(run, window)
+    await run_in_threadpool(audited, state, principal, scope, "compare", request, out["rows"])
     return {"brand": scope.brand, **out, **await with_previous(run, window)}
 
 
@@ -241,27 +322,58 @@ def compare_withheld(state: Any, scope: Any, by: str, out: dict[str, Any], k: in
 
 
 @router.get("/funnel", summary="Impressions -> reads -> clicks -> store visits -> search-back -> carts -> orders")
-async def funnel(scope: TenantScope, principal: Caller, state: State, window: ReportWindow) -> dict[str, Any]:
+async def funnel(
+    request: Request, scope: TenantScope, principal: Caller, state: State, window: ReportWindow
+) -> dict[str, Any]:
     k = privacy.threshold(state.reports.privacy_k)
+    noise = Noise(state, principal, scope, "funnel", request)
 
     def run(w: Window) -> dict[str, Any]:
-        return state.reports.funnel(scope, window=w, k=k, unsuppressed=principal.operator)
+        if noise.budget is None:
+            return state.reports.funnel(scope, window=w, k=k, unsuppressed=principal.operator)
+        out = noise(state.reports.funnel(scope, window=w, unsuppressed=True), PEOPLE_COUNTS, w)
+        if out.get("readers") and out.get("search_back_users") is not None:
+            out["search_back_rate"] = out["search_back_users"] / out["readers"]
+        return privacy.funnel(out, PEOPLE_COUNTS, k)
 
     out = await run_in_threadpool(run, window)
-    return {"brand": scope.brand, "privacy_k": k, **out, **await with_previous(run, window)}
+    extra = await with_previous(run, window)
+    await run_in_threadpool(audited, state, principal, scope, "funnel", request, out, "ok", noise.spent)
+    return {"brand": scope.brand, "privacy_k": k, **out, **extra}
 
 
 @router.get("/overview", summary="Spend, attributed GMV and net GMV, ROI, orders and new-customer share")
 async def overview(
-    scope: TenantScope, state: State, window: ReportWindow, model: ModelName = "linear"
+    request: Request,
+    scope: TenantScope,
+    principal: Caller,
+    state: State,
+    window: ReportWindow,
+    model: ModelName = "linear",
 ) -> dict[str, Any]:
+    """A brand key's totals are withheld when the window's buyers are under k, its attributed totals when its
+    attributed buyers are, and its counts of people under k (:func:`hongmao.reports.privacy.overview`)."""
     check_model(model)
+    k = privacy.threshold(state.reports.privacy_k)
+    noise = Noise(state, principal, scope, "overview", request)
 
     def run(w: Window) -> dict[str, Any]:
-        return state.reports.overview(scope, model, window=w)
+        if noise.budget is None:
+            return state.reports.overview(scope, model, window=w, k=k, unsuppressed=principal.operator)
+        out = noise(state.reports.overview(scope, model, window=w, unsuppressed=True), OVERVIEW_PEOPLE, w)
+        if out.get("attributed_buyers") and out.get("new_customers") is not None:
+            out["new_customers"] = min(out["new_customers"], out["attributed_buyers"])
+            out["new_customer_share"] = out["new_customers"] / out["attributed_buyers"]
+        return privacy.overview(out, k)
 
     out = await run_in_threadpool(run, window)
-    return {"privacy_k": state.reports.privacy_k, **out, **await with_previous(run, window)}
+    extra = await with_previous(run, window)
+    await run_in_threadpool(audited, state, principal, scope, "overview", request, out, "ok", noise.spent)
+    return {"privacy_k": k, **out, **extra}
+
+
+#: The overview's counts of people that carry noise under a differential-privacy budget.
+OVERVIEW_PEOPLE = ("buyers", "attributed_buyers", "new_customers")
 
 
 SERIES_COLUMNS = [
@@ -277,18 +389,34 @@ SERIES_COLUMNS = [
     "impressions",
     "reads",
     "clicks",
+    "buyers",
+    "attributed_buyers",
 ]
 
 
 @router.get("/timeseries", summary="One row per business day (UTC+08:00)", responses=CSV_TOO)
-async def timeseries(scope: TenantScope, state: State, window: ReportWindow, format: Format = "json") -> Any:
+async def timeseries(
+    request: Request,
+    scope: TenantScope,
+    principal: Caller,
+    state: State,
+    window: ReportWindow,
+    format: Format = "json",
+) -> Any:
+    """A brand key's days under k buyers (or attributed buyers) lose those figures, with the reason
+    (:func:`hongmao.reports.privacy.timeseries`); the smallest day at or above k goes with them."""
+    k = None if principal.operator else privacy.threshold(state.reports.privacy_k)
+
     def run(w: Window) -> list[dict[str, Any]]:
-        return state.reports.timeseries(scope, window=w)
+        rows = state.reports.timeseries(scope, window=w)
+        return rows if k is None else privacy.timeseries(rows, k)
 
     rows = await run_in_threadpool(run, window)
+    await run_in_threadpool(audited, state, principal, scope, "timeseries", request, rows)
     if format == "csv":
-        return csv_response(rows, SERIES_COLUMNS, "daily.csv")
-    return {"brand": scope.brand, "days": rows, **await with_previous(lambda w: {"days": run(w)}, window)}
+        return csv_response(rows, [*SERIES_COLUMNS, *(["suppressed"] if k is not None else [])], "daily.csv")
+    extra = {} if k is None else {"privacy_k": k}
+    return {"brand": scope.brand, **extra, "days": rows, **await with_previous(lambda w: {"days": run(w)}, window)}
 
 
 @router.get("/trust", summary="Operators: flagged notes and creators with evidence, and the feeds' commercial share")
@@ -314,7 +442,12 @@ async def platform(_: Operator, state: State, window: ReportWindow, model: Model
     "ROI from its holdout lift (95% intervals), named apart, with why they differ",
 )
 async def campaign_roi(
-    scope: TenantScope, principal: Caller, state: State, window: ReportWindow, model: ModelName = "linear"
+    request: Request,
+    scope: TenantScope,
+    principal: Caller,
+    state: State,
+    window: ReportWindow,
+    model: ModelName = "linear",
 ) -> dict[str, Any]:
     check_model(model)
 
@@ -322,6 +455,7 @@ async def campaign_roi(
         return {"campaigns": campaign_rois(state, scope, model, w, principal.operator)}
 
     out = await run_in_threadpool(run, window)
+    await run_in_threadpool(audited, state, principal, scope, "campaign-roi", request, out["campaigns"])
     return {"brand": scope.brand, "model": model, **out, **await with_previous(run, window)}
 
 
@@ -356,6 +490,7 @@ ECONOMICS_COLUMNS = [
     responses=CSV_TOO,
 )
 async def economics(
+    request: Request,
     scope: TenantScope,
     principal: Caller,
     state: State,
@@ -376,8 +511,28 @@ async def economics(
         return {"rows": rows}
 
     rows = (await run_in_threadpool(run, window))["rows"]
+    await run_in_threadpool(audited, state, principal, scope, "economics", request, rows)
     if format == "csv":
         head = ["creator_id", "tier", "notes"] if by == "creator" else ["note_id", "title", "creator_id", "campaign_id"]
         tail = ["suppressed"] if k is not None else []
         return csv_response(rows, [*head, *ECONOMICS_COLUMNS, *tail], f"economics-{by}.csv")
     return {"brand": scope.brand, "model": model, "by": by, "rows": rows, **await with_previous(run, window)}
+
+
+@router.get(
+    "/audit",
+    summary="Operators: the audit log of brand keys' report queries (who, which report, parameters, rows withheld)",
+)
+async def report_audit(
+    _: Operator,
+    state: State,
+    brand: Annotated[str | None, Query(description="Only the lines about this brand.")] = None,
+    report: Annotated[str | None, Query(description="Only this report (attribution, overview, ...).")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="The newest this many lines.")] = 200,
+) -> dict[str, Any]:
+    lines = [x for x in await run_in_threadpool(audit.read, state.data_dir) if x["endpoint"].startswith(AUDITED)]
+    if brand:
+        lines = [x for x in lines if brand in (x["principal"].get("brand"), x["params"].get("brand"))]
+    if report:
+        lines = [x for x in lines if x["endpoint"] == AUDITED + report]
+    return {"lines": lines[-limit:], "total": len(lines)}

@@ -1,0 +1,87 @@
+"""The differential-privacy budget: counts of people released to a brand key carry OpenDP's noise, each query
+spends epsilon from the brand's budget, a repeated query costs nothing and gets the same release, and a query
+the budget cannot pay for is refused with the reason; operators are never charged. Off unless turned on."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from webkit import Site, lake_copy, running_site
+
+pytest.importorskip("opendp")
+
+ME = "lumiere"
+
+
+def test_each_query_spends_a_repeat_is_free_and_an_empty_budget_refuses(tmp_path: Path) -> None:
+    from hongmao.cleanroom.budget import Budget, BudgetExhausted, read
+
+    budget = Budget(tmp_path, total=1.0, per_query=0.5)
+    first = budget.release(ME, "funnel", {"range": "7d"}, {"readers": 120, "matched_people": 80, "gone": None})
+    assert first["epsilon"] == pytest.approx(0.5) and not first["repeated"]
+    assert sorted(first["values"]) == ["matched_people", "readers"] and all(v >= 0 for v in first["values"].values())
+    again = budget.release(ME, "funnel", {"range": "7d"}, {"readers": 120, "matched_people": 80})
+    assert again["repeated"] and again["epsilon"] == 0.0 and again["values"] == first["values"]
+    assert budget.release(ME, "funnel", {"range": "7d"}, {"readers": 120}, version=2)["epsilon"] > 0  # new data
+    assert budget.spent(ME) == pytest.approx(1.0)
+    with pytest.raises(BudgetExhausted, match=r"spent: epsilon 1 of 1 used, this query needs 0\.5"):
+        budget.release(ME, "overview", {}, {"buyers": 300})
+    assert budget.release("beibei", "overview", {}, {"buyers": 300})["epsilon"] == pytest.approx(0.5)
+    lines = read(tmp_path)
+    assert [x["brand"] for x in lines] == [ME, ME, "beibei"]
+    assert set(lines[0]) == {"time", "brand", "report", "params", "key", "epsilon", "values"}
+    assert (tmp_path / "dp-ledger.jsonl").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_noise_is_discrete_laplace_at_the_epsilon_asked() -> None:
+    from hongmao.cleanroom.budget import noisy
+
+    draws = [noisy({"n": 1000}, 1.0)[0]["n"] for _ in range(3000)]
+    mean = sum(draws) / len(draws)
+    var = sum((d - mean) ** 2 for d in draws) / (len(draws) - 1)
+    # Discrete Laplace with scale 1/epsilon = 1: variance 2 e^-1 / (1 - e^-1)^2 = 1.84.
+    expected = 2 * math.exp(-1) / (1 - math.exp(-1)) ** 2
+    assert all(isinstance(d, int) for d in draws) and len(set(draws)) > 5
+    assert abs(mean - 1000) < 0.2 and 0.8 * expected < var < 1.2 * expected
+    assert noisy({"a": 10, "b": 10}, 1.0)[1] == pytest.approx(1.0)  # split over two counts, summed back
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with running_site(lake_copy(tmp_path_factory.mktemp("dp") / "lake"), privacy_k=1) as s:
+        yield s
+
+
+def test_off_by_default(site: Site) -> None:
+    with site.client(site.keys[ME]) as c:
+        out = c.get("/api/v1/reports/funnel").json()
+    assert "dp" not in out and not (site.state.data_dir / "dp-ledger.jsonl").exists()
+
+
+def test_a_brand_keys_counts_spend_its_budget_until_refused(site: Site) -> None:
+    from hongmao.cleanroom.budget import Budget
+
+    site.state.extras["dp_budget"] = Budget(site.state.data_dir, total=1.0, per_query=0.5)
+    try:
+        with site.client(site.operator) as c:
+            op = c.get("/api/v1/reports/funnel", params={"brand": ME}).json()
+        assert "dp" not in op  # operators are never charged
+        with site.client(site.keys[ME]) as c:
+            first = c.get("/api/v1/reports/funnel").json()
+            assert first["dp"]["epsilon"] == pytest.approx(0.5) and "readers" in first["dp"]["noisy"]
+            assert first["impressions"] == op["impressions"]  # events, not people: exact
+            again = c.get("/api/v1/reports/funnel").json()
+            assert again["dp"]["repeated"] and again["readers"] == first["readers"]
+            assert c.get("/api/v1/reports/overview").json()["dp"]["spent"] == pytest.approx(1.0)
+            refused = c.get("/api/v1/reports/overview", params={"range": "7d"})
+            assert refused.status_code == 403 and "budget" in refused.json()["error"]["message"]
+        with site.client(site.operator) as c:
+            lines = c.get("/api/v1/reports/audit", params={"brand": ME}).json()["lines"]
+        assert [x.get("epsilon") for x in lines[-4:]] == [pytest.approx(0.5), 0.0, pytest.approx(0.5), None]
+        assert lines[-1]["outcome"].startswith("refused:") and lines[-1]["endpoint"].endswith("/overview")
+    finally:
+        site.state.extras.pop("dp_budget", None)
