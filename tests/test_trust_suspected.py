@@ -65,10 +65,13 @@ def test_titles_cut_from_one_brief_are_alike_and_others_are_not() -> None:
 def test_a_wave_before_a_campaign_is_suspected_with_its_evidence() -> None:
     found = {f.note_id: f for f in judge(wave() + background(), CAMPAIGN, [], set())}
     suspected = {k for k, f in found.items() if f.suspected}
-    assert suspected == {"w1", "w2", "w3"}
-    assert "SAME_BRIEF" in found["d-later"].reasons and "FIRST_POST_BEFORE_CAMPAIGN" not in found["d-later"].reasons
+    # d wrote about lumi before, but a brief's copy is a copy whoever posts it: suspected too, without the first post
+    assert suspected == {"w1", "w2", "w3", "d-later"}
+    assert "BEFORE_CAMPAIGN" in found["d-later"].reasons
+    assert "FIRST_POST_BEFORE_CAMPAIGN" not in found["d-later"].reasons
+    assert "FIRST_POST_BEFORE_CAMPAIGN" in found["w1"].reasons
     ev = found["w1"].evidence
-    assert [x["note_id"] for x in ev["same_brief_notes"]] == ["w2", "w3"]  # d-later is no first post: no twin
+    assert [x["note_id"] for x in ev["same_brief_notes"]] == ["d-later", "w2", "w3"]
     assert ev["campaign_starts_in_days"] == 5.0
     assert "far" not in suspected
 
@@ -92,6 +95,20 @@ def test_a_bigger_world_of_honest_notes_raises_no_suspicion() -> None:
         for i in range(120)
     ]
     found = judge(crowd + background(per_side=200), CAMPAIGN, [], set())
+    assert not any(f.suspected for f in found)
+
+
+def test_regulars_posting_before_a_campaign_raise_no_suspicion() -> None:
+    # The same crowd, every creator a regular who wrote about lumi a month before: no first posts, all peers.
+    crowd = [
+        note(f"h{i}", f"h{i}", -3.0 + 8.0 * i / 120, f"{WORDS[i % 8]}lumi{PRODUCTS[i % 6]}{WORDS[(i // 8) % 8]}")
+        for i in range(120)
+    ]
+    earlier = [
+        note(f"e{i}", f"h{i}", -40.0 + i / 10, f"lumi{PRODUCTS[(i + 1) % 6]}{WORDS[(i + 3) % 8]}") for i in range(120)
+    ]
+    found = judge(crowd + earlier + background(per_side=200), CAMPAIGN, [], set())
+    assert any("BEFORE_CAMPAIGN" in f.reasons for f in found)
     assert not any(f.suspected for f in found)
 
 

@@ -8,20 +8,22 @@ without any record (an evidenced note is already judged by :mod:`hongmao.trust.d
 Signals, each a reason code with its evidence, each judged against the brand's *own* norm, so a bigger world
 (more honest notes about a brand landing within days of each other by chance) raises no more suspicions:
 
-* ``SAME_BRIEF`` — other creators' first notes about the brand, without label or record, in the same run-up to
-  a campaign (or within ``brief_days``), read like this one (character-bigram Jaccard of the titles, at least
-  ``title_similarity``) more than the brand's unrelated notes do: the r-th most alike of m peers, with
-  rarity q among pairs of the brand's notes more than ``2 * brief_days`` apart, gives
-  P(Binomial(m, q) >= r), the best r of 2..4 paid for by a factor of three. Templated honest titles are
-  common alike, so they are not rare; a brief's copies are.
+* ``SAME_BRIEF`` — other creators' notes about the brand, without label or record, in the same run-up to a
+  campaign (or within ``brief_days``; each creator by its most alike note), read like this one
+  (character-bigram Jaccard of the titles, at least ``title_similarity``) more than the brand's unrelated
+  notes do: the r-th most alike of m peers, with rarity q among pairs of the brand's notes more than
+  ``2 * brief_days`` apart, gives P(Binomial(m, q) >= r), the best r of 2..4 paid for by a factor of three.
+  Templated honest titles are common alike, so they are not rare; a brief's copies are. A brief goes to
+  creators who wrote about the brand before as well as to new ones, so peers are not only first posts.
 * ``BRAND_BURST`` — more creators posted about the brand within ``burst_days`` either side than its own daily
   rate makes likely (Poisson tail, Bonferroni over every note tested).
-* ``FIRST_POST_BEFORE_CAMPAIGN`` — the creator's first note about the brand, published within
-  ``lead_days`` before one of the brand's campaigns starts (seeding paid to warm up a launch).
+* ``FIRST_POST_BEFORE_CAMPAIGN`` / ``BEFORE_CAMPAIGN`` — the note was published within ``lead_days`` before
+  one of the brand's campaigns starts (seeding paid to warm up a launch); the first code when it is the
+  creator's first note about the brand.
 * ``LATER_TIE`` — the brand later boosted, linked or contracted this creator; shown, decides nothing.
 
 A note is suspected only on two signals together: SAME_BRIEF significant at ``alpha`` shared out (Bonferroni)
-over the notes whose context points at a paid post (FIRST_POST_BEFORE_CAMPAIGN or BRAND_BURST) — the context
+over the notes whose context points at a paid post (a campaign's run-up or BRAND_BURST) — the context
 says nothing of titles, so that is the family tested. One signal alone never suspects a note.
 Pure Python over rows from :mod:`hongmao.engine.trust_disclosure`.
 """
@@ -68,7 +70,10 @@ def _bigrams(title: str) -> frozenset[str]:
 
 def similarity(a: str, b: str) -> float:
     """Jaccard similarity of the two titles' character bigrams (letters, digits and CJK only)."""
-    x, y = _bigrams(a), _bigrams(b)
+    return _alike(_bigrams(a), _bigrams(b))
+
+
+def _alike(x: frozenset[str], y: frozenset[str]) -> float:
     return len(x & y) / len(x | y) if x | y else 0.0
 
 
@@ -141,8 +146,7 @@ def _norm(items: list[dict[str, Any]], rules: SuspectRules) -> _Norm:
             continue
         if abs(items[j]["published"] - items[i]["published"]) <= gap:
             continue
-        x, y = grams[i], grams[j]
-        sims.append(len(x & y) / len(x | y) if x | y else 0.0)
+        sims.append(_alike(grams[i], grams[j]))
     sims.sort()
     span = max((items[-1]["published"] - items[0]["published"]).total_seconds() / 86_400.0, 1.0) if items else 1.0
     days = {(str(m["creator_id"]), m["published"].date()) for m in items}
@@ -193,21 +197,26 @@ def judge(
             evidence: dict[str, Any] = {}
             first = first_by_creator[str(n["creator_id"])] == t
             ahead = [s for s in starts.get(brand, []) if timedelta(0) <= s - t <= timedelta(days=rules.lead_days)]
-            # Peers a brief would share: other creators' first posts in the same run-up to a campaign (or,
-            # without one, within ``brief_days``); the fewer the peers, the fewer twins chance can make.
-            if first and ahead:
+            # Peers a brief would share: other creators' notes about the brand, without label or record, in the
+            # same run-up to a campaign (or, without one, within ``brief_days``), each creator by its most alike
+            # note. A brief goes to creators who wrote about the brand before as well as to new ones.
+            if ahead:
                 run_up = min(ahead)
                 lo = bisect.bisect_left(times, run_up - timedelta(days=rules.lead_days))
                 hi = bisect.bisect_left(times, run_up)
             else:
                 lo = bisect.bisect_left(times, t - timedelta(days=rules.brief_days))
                 hi = bisect.bisect_right(times, t + timedelta(days=rules.brief_days))
-            peers = [
-                m
-                for m in pool[lo:hi]
-                if m["creator_id"] != n["creator_id"] and first_by_creator[str(m["creator_id"])] == m["published"]
-            ]
-            sims = [(m["note_id"], similarity(str(n.get("title") or ""), str(m.get("title") or ""))) for m in peers]
+            title = str(n.get("title") or "")
+            nearest: dict[str, tuple[float, str]] = {}
+            for m in pool[lo:hi]:
+                if m["creator_id"] == n["creator_id"]:
+                    continue
+                s = similarity(title, str(m.get("title") or ""))
+                key = str(m["creator_id"])
+                if key not in nearest or (s, m["note_id"]) > nearest[key]:
+                    nearest[key] = (s, m["note_id"])
+            sims = [(k, v) for v, k in nearest.values()]
             # The r-th most alike peer, as rare as it is among the brand's unrelated pairs, comes by chance
             # among m peers with P(Binomial(m, rarity) >= r); the best r of 2..4 is kept, paid for by a factor
             # of three. Only peers at least ``title_similarity`` alike count as twins at all.
@@ -232,8 +241,8 @@ def judge(
             near = len({m["creator_id"] for m in pool[lo:hi]})
             usual = norm.creators_per_day * (2 * rules.burst_days)
             p_burst = poisson_tail(near, usual)
-            if first and ahead:
-                reasons.append("FIRST_POST_BEFORE_CAMPAIGN")
+            if ahead:
+                reasons.append("FIRST_POST_BEFORE_CAMPAIGN" if first else "BEFORE_CAMPAIGN")
                 evidence["campaign_starts_in_days"] = round(min((s - t).total_seconds() for s in ahead) / 86_400, 2)
             later = [
                 x
@@ -247,7 +256,7 @@ def judge(
             evidence["usual_creators"] = round(usual, 2)
             evidence["burst_p"] = float(f"{p_burst:.3g}")
             finding = SuspectFinding(n["note_id"], n["creator_id"], brand, False, reasons, evidence)
-            rows.append((finding, p_brief, p_burst, first and bool(ahead)))
+            rows.append((finding, p_brief, p_burst, bool(ahead)))
     # Second pass: thresholds shared out over the notes tested, so a bigger world raises no more false signals.
     burst_cut = rules.alpha / max(1, len(rows))
     for f, _, p_burst, _ in rows:
