@@ -325,3 +325,28 @@ def test_a_window_keeps_the_touches_before_it_and_counts_activity_inside_it(tmp_
     assert [r["key"] for r in reports.attribution(lumi, window=k1).rows if r["orders"]] == ["n2"]
     oat = parse({"item": "i2"}, reports.newest_day())
     assert reports.overview(lumi, window=oat)["orders"] == 0
+
+
+def test_the_trust_report_takes_a_range_and_refuses_filters(site: Site) -> None:
+    with site.client(site.operator) as c:
+        whole = c.get("/api/v1/reports/trust").json()
+        before = c.get("/api/v1/reports/trust", params={"from": "2000-01-01", "to": "2000-01-10"})
+        week = c.get("/api/v1/reports/trust", params={"range": "7d"}).json()
+        filtered = c.get("/api/v1/reports/trust", params={"range": "7d", "disclosed": "no"})
+    period = week["window"]["period"]
+    assert period["days"] == 7
+    assert [d["day"] for d in week["trend"]] == [d["day"] for d in whole["trend"]][-7:]
+    assert all(period["from"] <= d["day"] <= period["to"] for d in week["trend"])
+    assert week["summary"]["data_end"] <= whole["summary"]["data_end"]
+    # The guard as it stood before the world began: nothing to judge yet.
+    assert before.status_code == 200, before.text
+    cut = before.json()
+    assert cut["trend"] == [] and cut["summary"]["notes"] == 0 and not any(cut["summary"]["flagged_notes"].values())
+    assert any(whole["summary"]["flagged_notes"].values())
+    assert filtered.status_code == 422 and "disclosed" in filtered.text and "filters do not apply" in filtered.text
+    c = console_client(site, site.operator)
+    try:
+        page = c.get("/console/trust", params={"range": "7d", "disclosed": "no"}).text
+    finally:
+        c.close()
+    assert 'id="filters-ignored"' in page and 'id="trust-asof"' in page and 'name="range"' in page

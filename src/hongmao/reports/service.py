@@ -944,11 +944,24 @@ class Reports:
 
         return self._cached(("link_stats", scope.brand, link_id, *_wkey(window)), compute)
 
-    def trust(self) -> dict[str, Any]:
-        """For operators: flagged notes and creators with evidence, and the feeds' daily commercial share."""
+    def trust(self, *, window: Window = WHOLE_LAKE) -> dict[str, Any]:
+        """For operators: flagged notes and creators with evidence, and the feeds' daily commercial share. With a
+        range, the guard as it stood on the range's last day (every event up to its end, whatever its start: the
+        evidence builds up) and the trend over the range's days. Filters do not apply: the guard judges every note.
+        """
         from hongmao.reports.trustview import trust_view
 
-        return self._cached(("trust",), lambda: trust_view(self.view.segments(Scope(None)), self.tz))
+        p = window.period
+
+        def compute() -> dict[str, Any]:
+            if p is None:
+                with Session(self.view.segments(Scope(None))) as session:
+                    return trust_view(session, self.tz)
+            end = p.bounds(self.tz)[1]
+            with _WindowSession(self.view.segments(Scope(None)), lambda ev: ev.filter(ev.time < end)) as session:
+                return trust_view(session, self.tz, days=(p.start, p.end))
+
+        return self._cached(("trust", *(p.key() if p else ())), compute)
 
     def platform(self, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE) -> list[dict[str, Any]]:
         """Per brand, for operators: orders, GMV, spend, attributed net GMV, ROI and the disclosure share."""

@@ -10,7 +10,7 @@ that were commercial *and* unlabelled. A feed kept lightly commercial (轻商业
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -86,12 +86,18 @@ def _brief(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def trust_view(segments: Sequence[Path], tz: ZoneInfo, params: TrustParams | None = None) -> dict[str, Any]:
-    """Everything the operator page shows: summary, flagged notes and creators (ranked), the daily trend."""
+def trust_view(
+    session: Session, tz: ZoneInfo, params: TrustParams | None = None, days: tuple[date, date] | None = None
+) -> dict[str, Any]:
+    """Everything the operator page shows: summary, flagged notes and creators (ranked), the daily trend.
+
+    The guard judges whatever ``session.events`` holds (the caller cuts it at a range's end to see the flags as
+    they stood then); ``days``: the trend's first and last business day (default: every day with impressions)."""
     params = params or TrustParams()
-    with Session(segments) as session:
-        inputs = trust_inputs(session, params)
-        rows = session.rows(daily_note_impressions(session.events, tz)) if segments else []
+    inputs = trust_inputs(session, params)
+    rows = session.rows(daily_note_impressions(session.events, tz)) if session.segments else []
+    if days is not None:
+        rows = [r for r in rows if days[0] <= r["day"] <= days[1]]
     report = assemble(inputs, params)
     commercial = {f.note_id for f in inputs.disclosure if f.commercial}
     undisclosed = {f.note_id for f in inputs.disclosure if f.undisclosed}

@@ -285,6 +285,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "links.clicks": ("点击", "Clicks"),
     "links.link": ("链接", "Link"),
     "links.none": ("还没有链接。", "No links yet."),
+    "trust.filters_ignored": (
+        "风控判断覆盖全部笔记：此页只按日期范围，不按筛选条件。",
+        "The guard judges every note: this page follows the date range, not the filters.",
+    ),
+    "trust.as_of": (
+        "标记依据截至 {day} 的全部数据（所选范围的最后一天）。",
+        "Flags judged on all data up to {day} (the range's last day).",
+    ),
     "links.bot_clicks": ("机器人与预览", "Bots and previews"),
     "links.detail": ("链接详情", "Link detail"),
     "links.by_day": ("每日点击", "Clicks per day"),

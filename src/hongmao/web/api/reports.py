@@ -1,7 +1,7 @@
 """Reports: attribution by note, creator, campaign or item under any model; model comparison; the funnel;
 the overview; the daily series; and the per-brand table for operators. All scoped by the caller's key.
 
-Every report but ``trust`` takes a date range and filters (:mod:`hongmao.reports.period`): ``range``
+Every report takes a date range and filters (``trust`` a range only) (:mod:`hongmao.reports.period`): ``range``
 (yesterday, 7d, 30d: the days ending on the lake's newest day; all; custom), ``from``/``to`` (YYYY-MM-DD in
 the business time zone), ``compare`` (also the previous period of the same length, as ``previous``),
 ``campaign``, ``tier``, ``item``, ``category``, ``touches`` and ``disclosed``. The answer says what it
@@ -420,9 +420,22 @@ async def timeseries(
 
 
 @router.get("/trust", summary="Operators: flagged notes and creators with evidence, and the feeds' commercial share")
-async def trust(_: Operator, state: State) -> dict[str, Any]:
-    data: dict[str, Any] = await run_in_threadpool(state.reports.trust)
-    return data
+async def trust(_: Operator, state: State, window: ReportWindow) -> dict[str, Any]:
+    """With a range: the flags as the guard judged them on its last day (every event up to its end) and the
+    feeds' commercial share over its days. Filters do not apply (the guard judges every note): one is a 422."""
+    given = window.filters.params()
+    if given:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", min(given)),
+                    "msg": "the trust report judges every note; filters do not apply to it (a range does)",
+                    "type": "value_error",
+                }
+            ]
+        )
+    data: dict[str, Any] = await run_in_threadpool(lambda: state.reports.trust(window=window))
+    return {**data, "window": window.describe()}
 
 
 @router.get("/platform", summary="Operators: every brand's orders, GMV, spend, attributed net GMV and ROI")

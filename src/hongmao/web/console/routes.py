@@ -512,10 +512,14 @@ async def trust(request: Request, state: State) -> Response:
     v = view(request, state)
     if not v.user.operator:
         raise HTTPException(403, "operators only")
-    data = await run_in_threadpool(state.reports.trust)
+    # The guard judges every note: the range applies (flags as of its last day, the trend over its days), the
+    # filters the other pages remember do not, and the page says so when some are set.
+    ranged = Window(period=v.window.period)
+    data = await run_in_threadpool(lambda: state.reports.trust(window=ranged))
     series = [(key, v.t(f"trust.{key}")) for key in ("commercial_share", "undisclosed_share")]
     chart = charts.shares(data["trend"], series) if data["trend"] else None
-    return page(v, "trust.html", data=data, chart=chart, ranged=False)
+    unfiltered = bool(v.window.filters.params())
+    return page(v, "trust.html", data=data, chart=chart, filters_ignored=unfiltered)
 
 
 # --- links ------------------------------------------------------------------------------------------------------
