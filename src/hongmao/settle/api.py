@@ -90,6 +90,7 @@ def build_commissions(
 
     out = []
     for program in programs:
+        hold_days: dict[str | None, timedelta] = {}
         rows = []
         for r in credited.get(program.credit, []):
             if r["brand"] != program.brand:
@@ -99,6 +100,9 @@ def build_commissions(
         amounts = commissions(program, rows)
         for r in rows:
             refund = refunds.get(r["order_id"])
+            category = r["category"]
+            if category not in hold_days:
+                hold_days[category] = timedelta(days=program.hold_for(category, cycles))
             out.append(
                 Commission(
                     program.program_id,
@@ -107,7 +111,7 @@ def build_commissions(
                     r["order_id"],
                     amounts[(r["order_id"], r["creator_id"])],
                     r["t"],
-                    r["t"] + timedelta(days=program.hold_for(r["category"], cycles)),
+                    r["t"] + hold_days[category],
                     holds.get(r["creator_id"]),
                     refund[1] if refund else None,
                 )
@@ -121,7 +125,12 @@ def settle_commissions(
     """The new entries for ``found`` given the ledger so far (commissions no longer credited reconcile to 0)."""
     by_key: dict[tuple[str, str, str], list[Entry]] = {}
     for e in existing:
-        by_key.setdefault(e.commission, []).append(e)
+        key = (e.program_id, e.order_id, e.creator_id)
+        mine = by_key.get(key)
+        if mine is None:
+            by_key[key] = [e]
+        else:
+            mine.append(e)
     by_creator: dict[str, list[Decision]] = {}
     for d in decisions:
         by_creator.setdefault(d.creator_id, []).append(d)

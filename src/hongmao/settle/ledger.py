@@ -91,8 +91,9 @@ def entry_id(program_id: str, order_id: str, creator_id: str, kind: str, seq: in
 
 def month_start_after(moment: datetime) -> datetime:
     """The first instant of the calendar month after ``moment`` (UTC)."""
-    first = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return (first + timedelta(days=32)).replace(day=1)
+    if moment.month == 12:
+        return datetime(moment.year + 1, 1, 1, tzinfo=moment.tzinfo)
+    return datetime(moment.year, moment.month + 1, 1, tzinfo=moment.tzinfo)
 
 
 def balances(entries: Iterable[Entry]) -> dict[str, int]:
@@ -119,10 +120,10 @@ def applicable(decisions: Iterable[Decision], c: Commission, through: datetime) 
     return best
 
 
-def timing_state(c: Commission, through: datetime) -> tuple[str, datetime]:
+def timing_state(c: Commission, through: datetime, payable_at: datetime | None = None) -> tuple[str, datetime]:
     if through < c.hold_until:
         return "pending", c.t
-    payable_at = month_start_after(c.hold_until)
+    payable_at = payable_at or month_start_after(c.hold_until)
     if through < payable_at:
         return "locked", c.hold_until
     return "payable", payable_at
@@ -130,14 +131,25 @@ def timing_state(c: Commission, through: datetime) -> tuple[str, datetime]:
 
 class _Builder:
     def __init__(self, c: Commission, existing: list[Entry]) -> None:
+        # One pass over the commission's entries (a settlement builds one of these per commission): the next
+        # sequence number per kind, the balances, and the latest effective time.
         self.c = c
-        self.seq: dict[str, int] = {}
+        seq: dict[str, int] = {}
+        bal = dict.fromkeys(STATES, 0)
+        last = existing[0].effective if existing else c.t
         for e in existing:
-            self.seq[e.kind] = max(self.seq.get(e.kind, 0), e.seq + 1)
-        self.bal = balances(existing)
+            if e.seq >= seq.get(e.kind, 0):
+                seq[e.kind] = e.seq + 1
+            bal[e.to_state] += e.amount_cents
+            if e.from_state is not None:
+                bal[e.from_state] -= e.amount_cents
+            if e.effective > last:
+                last = e.effective
+        self.seq = seq
+        self.bal = bal
         self.out: list[Entry] = []
         # An entry is never dated before the commission's latest one: its history reads in order.
-        self.last = max((e.effective for e in existing), default=c.t)
+        self.last = last
 
     def add(
         self, kind: str, src: str | None, dst: str, amount: int, at: datetime, ref: str = "", note: str = ""
@@ -170,13 +182,17 @@ class _Builder:
 
 
 def target_state(
-    c: Commission, bal: dict[str, int], decision: Decision | None, through: datetime
+    c: Commission,
+    bal: dict[str, int],
+    decision: Decision | None,
+    through: datetime,
+    payable_at: datetime | None = None,
 ) -> tuple[str, datetime]:
     """Where the commission's unpaid money belongs now, and since when."""
     flagged = c.hold_reason is not None or bal["held"] > 0
     if decision is not None and decision.action == "void" and flagged:
         return "voided", decision.decided_at
-    state, since = timing_state(c, through)
+    state, since = timing_state(c, through, payable_at)
     if decision is not None and decision.action == "release":
         return state, max(since, decision.decided_at)
     if c.hold_reason is not None:
@@ -188,7 +204,8 @@ def reconcile(c: Commission, existing: list[Entry], decisions: Iterable[Decision
     """The new entries that bring commission ``c`` from ``existing`` (its entries so far) to the facts."""
     b = _Builder(c, existing)
     changed = c.last_change or c.t
-    accounted = sum(b.bal[s] for s in (*UNPAID, "paid", "voided"))
+    bal = b.bal
+    accounted = bal["pending"] + bal["locked"] + bal["held"] + bal["payable"] + bal["paid"] + bal["voided"]
     if c.value_cents > accounted:
         b.add("earn", None, "pending", c.value_cents - accounted, c.t if accounted == 0 else max(c.t, changed))
     elif c.value_cents < accounted:
@@ -199,18 +216,19 @@ def reconcile(c: Commission, existing: list[Entry], decisions: Iterable[Decision
             short -= take
         # Already paid: the creator owes it back, netted against later earnings (a negative payable balance).
         b.add("clawback", "payable", "reversed", short, changed)
-    decision = applicable(decisions, c, through)
-    target, since = target_state(c, b.bal, decision, through)
+    decision = applicable(decisions, c, through) if decisions else None
+    payable_from = month_start_after(c.hold_until)
+    target, since = target_state(c, b.bal, decision, through, payable_from)
     ref = decision.decision_id if decision is not None else ""
     note = decision.reason if decision is not None else ""
     if target in TIMING:
         if b.bal["held"] > 0:
             b.add("release", "held", target, b.bal["held"], since, ref, note)
         # Forward one step at a time, each at the moment it happened: pending -> locked -> payable.
-        arrival = {"locked": c.hold_until, "payable": month_start_after(c.hold_until)}
-        for src, dst in (("pending", "locked"), ("locked", "payable")):
-            if TIMING.index(dst) <= TIMING.index(target) and b.bal[src] > 0:
-                b.add(MOVE_KIND[dst], src, dst, b.bal[src], arrival[dst])
+        if target != "pending" and b.bal["pending"] > 0:
+            b.add("lock", "pending", "locked", b.bal["pending"], c.hold_until)
+        if target == "payable" and b.bal["locked"] > 0:
+            b.add("payable", "locked", "payable", b.bal["locked"], payable_from)
     else:
         for state in UNPAID:
             if state != target and b.bal[state] > 0:

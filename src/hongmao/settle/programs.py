@@ -27,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from hongmao.attribution.rules import RULES
 from hongmao.errors import InputError
 
 #: Days a marketplace buyer may return an order (Taobao/Tmall and JD: 7 days without reason, plus delivery and
@@ -44,7 +45,7 @@ DECISION_CYCLE_DAYS: dict[str, int] = {
     "baby_food": 60,
 }
 DEFAULT_CYCLE_DAYS = 15
-CREDIT_RULES = ("click", "last", "first", "linear", "position", "time_decay")
+CREDIT_RULES = ("click", *RULES)
 SCOPE_KEYS = ("campaign", "creator", "item", "category")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 CENT = Decimal("0.01")
@@ -223,17 +224,24 @@ def commissions(program: Program, orders: list[dict[str, Any]]) -> dict[tuple[st
     credited gross per calendar month; the monthly cap is applied in (time, order id) order, so a late order
     takes what room is left and earlier orders keep theirs.
     """
-    month_gross: dict[tuple[str, str], int] = {}
+    # The row that applies depends only on the order's values of the keys the program's scopes name: looked up
+    # once per distinct combination (a million orders have a few thousand).
+    keys = sorted({key for term in program.terms for key in term.scope})
+    terms: dict[tuple[Any, ...], Term | None] = {}
+    month_gross: dict[tuple[str, int, int], int] = {}
     for o in orders:
-        key = (o["creator_id"], o["t"].strftime("%Y-%m"))
+        key = (o["creator_id"], o["t"].year, o["t"].month)
         month_gross[key] = month_gross.get(key, 0) + int(o["share"] * o["gross_cents"])
     out: dict[tuple[str, str], int] = {}
-    used: dict[tuple[str, str], int] = {}
+    used: dict[tuple[str, int, int], int] = {}
     for o in sorted(orders, key=lambda r: (r["t"], r["order_id"], r["creator_id"])):
-        term = program.term_for(o)
+        which = tuple(o.get(key) for key in keys)
+        if which not in terms:
+            terms[which] = program.term_for(o)
+        term = terms[which]
         amount = 0
         if term is not None:
-            month = (o["creator_id"], o["t"].strftime("%Y-%m"))
+            month = (o["creator_id"], o["t"].year, o["t"].month)
             if term.flat_cents is not None:
                 amount = to_cents(o["share"] * term.flat_cents / 100) if o["value_cents"] > 0 else 0
             else:

@@ -126,9 +126,10 @@ def load_entries(conn: Connection, brand: str | None, creator: str | None = None
         return datetime.fromisoformat(value).replace(tzinfo=UTC) if sqlite else value
 
     # Plain tuples: a settlement re-reads every entry, and row mappings cost more than the rows themselves.
+    # All rows at once: the cursor's fetchall, not a fetch per row through the result.
     return [
         Entry(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), r[7], r[8], int(r[9]), when(r[10]), r[11], r[12])
-        for r in conn.execute(query)
+        for r in conn.execute(query).all()
     ]
 
 
