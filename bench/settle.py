@@ -2,6 +2,12 @@
 
     nice -n 10 python bench/settle.py                      # 1,000,000 orders
     nice -n 10 python bench/settle.py --orders 200000
+    nice -n 10 python bench/settle.py --orders 200000 --steps settle --compare OLD/src NEW/src --rounds 3
+
+``--compare A B`` runs the bench in child processes with ``PYTHONPATH`` set to each of two source trees (e.g.
+``git archive REV src | tar -x -C OLD``), alternating which goes first each round, and prints each step's CPU
+seconds per tree and the ratio B/A per round and over all rounds (the same world, seed and machine load for
+both). ``--steps settle`` times only the first settlement and the re-run.
 
 The facts are generated, not read from a lake: credited orders over one month (creators, categories, prices),
 refunds on ``--refund-share`` of them (a third after payout), and ``--flagged-share`` of creators held by the
@@ -15,8 +21,12 @@ for the engine at scale). Figures go to docs/benchmarks.md by hand, with the com
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -76,7 +86,7 @@ PROGRAM = parse_program(
 )
 
 
-def settle_once(lake: Lake, w: dict[str, Any], refunds: dict[str, Any], through: datetime) -> tuple[int, str]:
+def settle_once(lake: Lake, w: dict[str, Any], refunds: dict[str, Any], through: datetime) -> dict[str, float]:
     start, cpu = time.perf_counter(), time.process_time()
     with lake.connect("bench: reading") as conn:
         existing = store.load_entries(conn, "b1")
@@ -85,12 +95,12 @@ def settle_once(lake: Lake, w: dict[str, Any], refunds: dict[str, Any], through:
     new = api.settle_commissions(found, existing, decisions, through)
     with lake.connect("bench: appending", transaction=True) as conn:
         store.append_entries(conn, new)
-    return len(new), took(start, cpu)
+    return {"entries": len(new), **took(start, cpu)}
 
 
-def took(start: float, cpu: float) -> str:
+def took(start: float, cpu: float) -> dict[str, float]:
     """Wall and CPU seconds: on a shared machine the CPU time is the steadier figure."""
-    return f"{time.perf_counter() - start:.1f} s wall, {time.process_time() - cpu:.1f} s CPU"
+    return {"wall_s": round(time.perf_counter() - start, 2), "cpu_s": round(time.process_time() - cpu, 2)}
 
 
 def pay(lake: Lake, period_end: datetime) -> int:
@@ -103,6 +113,56 @@ def pay(lake: Lake, period_end: datetime) -> int:
     return len(new)
 
 
+def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """The bench's steps on one world: name -> entries, wall and CPU seconds."""
+    w = world(args.orders, args.creators, args.refund_share, args.flagged_share, args.seed)
+    root = Path(tempfile.mkdtemp(prefix="hongmao-bench-settle-"))
+    out: dict[str, dict[str, float]] = {}
+    try:
+        with Lake.open(root / "lake") as lake:
+            first = datetime(2025, 8, 1, tzinfo=UTC)
+            out["settle a month"] = settle_once(lake, w, w["early"], first)
+            out["settle again"] = settle_once(lake, w, w["early"], first)
+            if args.steps == "all":
+                start, cpu = time.perf_counter(), time.process_time()
+                paid = pay(lake, datetime(2025, 9, 1, tzinfo=UTC))
+                out["payout"] = {"entries": paid, **took(start, cpu)}
+                late = {**w["early"], **w["late"]}
+                out["late refunds"] = settle_once(lake, w, late, datetime(2025, 9, 3, tzinfo=UTC))
+                out["settle again (late)"] = settle_once(lake, w, late, datetime(2025, 9, 3, tzinfo=UTC))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    if out["settle again"]["entries"] or out.get("settle again (late)", {}).get("entries"):
+        raise SystemExit("re-settling added entries")
+    return out
+
+
+def compare(args: argparse.Namespace, argv: list[str]) -> None:
+    """Old and new source trees side by side: child runs alternating which goes first, CPU ratios new/old."""
+    trees = {"old": Path(args.compare[0]).resolve(), "new": Path(args.compare[1]).resolve()}
+    own = [a for a in argv if a not in args.compare and a not in ("--compare",)]
+    own = [a for i, a in enumerate(own) if not (a == "--rounds" or (i and own[i - 1] == "--rounds"))]
+    cpu: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
+    for r in range(args.rounds):
+        order = ("old", "new") if r % 2 == 0 else ("new", "old")
+        for name in order:
+            env = {**os.environ, "PYTHONPATH": str(trees[name])}
+            child = subprocess.run(
+                [sys.executable, __file__, *own, "--json"], env=env, capture_output=True, text=True, check=True
+            )
+            figures = json.loads(child.stdout.strip().splitlines()[-1])
+            for step, f in figures.items():
+                cpu[name].setdefault(step, []).append(f["cpu_s"])
+            print(f"round {r + 1} {name}: " + ", ".join(f"{k} {v['cpu_s']:.1f} s CPU" for k, v in figures.items()))
+        print(
+            f"round {r + 1} ratio new/old: "
+            + ", ".join(f"{k} {cpu['new'][k][-1] / cpu['old'][k][-1]:.2f}" for k in cpu["new"])
+        )
+    for step in cpu["new"]:
+        old, new = sum(cpu["old"][step]), sum(cpu["new"][step])
+        print(f"{step}: old {old / args.rounds:.1f} s CPU, new {new / args.rounds:.1f} s CPU, new/old {new / old:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=1_000_000)
@@ -110,27 +170,20 @@ def main() -> None:
     parser.add_argument("--refund-share", type=float, default=0.06)
     parser.add_argument("--flagged-share", type=float, default=0.03)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--steps", choices=("all", "settle"), default="all")
+    parser.add_argument("--json", action="store_true", help="Print the figures as one JSON line.")
+    parser.add_argument("--compare", nargs=2, metavar=("OLD_SRC", "NEW_SRC"), help="Two source trees side by side.")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    w = world(args.orders, args.creators, args.refund_share, args.flagged_share, args.seed)
-    root = Path(tempfile.mkdtemp(prefix="hongmao-bench-settle-"))
-    try:
-        with Lake.open(root / "lake") as lake:
-            added, seconds = settle_once(lake, w, w["early"], datetime(2025, 8, 1, tzinfo=UTC))
-            print(f"settle a month: {args.orders:,} orders -> {added:,} entries in {seconds}")
-            again, seconds = settle_once(lake, w, w["early"], datetime(2025, 8, 1, tzinfo=UTC))
-            print(f"settle again:   {again:,} new entries in {seconds}")
-            start, cpu = time.perf_counter(), time.process_time()
-            paid = pay(lake, datetime(2025, 9, 1, tzinfo=UTC))
-            print(f"payout:         {paid:,} paid entries in {took(start, cpu)}")
-            late = {**w["early"], **w["late"]}
-            added, seconds = settle_once(lake, w, late, datetime(2025, 9, 3, tzinfo=UTC))
-            print(f"late refunds:   {len(w['late']):,} refunds -> {added:,} entries in {seconds}")
-            again, seconds = settle_once(lake, w, late, datetime(2025, 9, 3, tzinfo=UTC))
-            print(f"settle again:   {again:,} new entries in {seconds}")
-            if again:
-                raise SystemExit("re-settling added entries")
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    if args.compare:
+        compare(args, sys.argv[1:])
+        return
+    figures = run(args)
+    if args.json:
+        print(json.dumps(figures))
+        return
+    for step, f in figures.items():
+        print(f"{step:22s} {int(f['entries']):>10,} entries  {f['wall_s']:.1f} s wall, {f['cpu_s']:.1f} s CPU")
 
 
 if __name__ == "__main__":
