@@ -1,0 +1,315 @@
+"""Variants of the deceptive-creator judgement (issue 21, item 2) side by side, on the same lakes.
+
+    python bench/trust_deceptive.py --seeds 3,11 --reuse                  # development seeds
+    python bench/trust_deceptive.py --world targeted --seeds 5,6 --reuse  # another world kind
+    python bench/trust_deceptive.py --seeds 201,202,203 --reuse           # reported seeds, once, after choosing
+
+Worlds and lakes are built (or reused with ``--reuse``) exactly as ``bench/trust.py`` builds them, in the same
+``--out``. Each variant changes one thing in what ``hongmao.trust.report`` does for creators and is scored like
+``bench/trust.py`` scores the report: the flag among deceptive creators with at least 10 credited orders, the
+watch list (flags included) against all deceptive creators, precision at 10 and the AUC of the ranking. The
+variants:
+
+* ``report rule``: the report as it is (flag: pooled P(deceptive) >= 0.9 or P(excess > 0.05) >= 0.8, on 10+
+  credited orders; watch: P(deceptive) >= 0.5 or P(excess) >= 0.5);
+* ``flag: posterior alone``: the shrunk-excess view no longer flags (it still watches);
+* ``flag and watch: posterior alone``;
+* ``watch: + exposure-adaptive z >= Z``: also watch when the evidence (the LLR) lies Z standard deviations above
+  what an honest creator with the same credited orders would show (its mean and variance under H0), a
+  sequential threshold that adapts to exposure;
+* ``evidence: ...``: the outcomes whose LLRs make the evidence (``r1``: 1-star reviews only; ``r3``: 3-star
+  reviews; ``r12``: 1 star counts one, 2 stars half);
+* ``evidence: mixture alternative``: the LLR averaged over excesses 0.0125-0.4 with weights fitted by empirical
+  Bayes, instead of the single alternative 0.1;
+* ``pooling: campaigns``: the creators of one campaign pooled instead of one agency (the brands' records name
+  both); ``pooling: forced``: agency pooling without the 2-nat bar;
+* ``credit: time_decay H``: the engine's time-decay credit (half-life H days) instead of linear credit.
+
+Also printed, from the truth (a diagnostic, not a rule): the median days from order to a not-as-described
+refund, for orders a deceptive note caused and for the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import trust as bench
+
+GRID = (0.0125, 0.025, 0.05, 0.1, 0.2, 0.4)
+
+
+def _days(a: Any, b: Any) -> float:
+    return float((a - b).total_seconds() / 86_400.0)
+
+
+class Lake:
+    """One lake's orders, outcomes and credit, shaped as ``hongmao.trust.report.deceptive_scores`` shapes them."""
+
+    def __init__(self, world: Path, lake: Path, credits: tuple[tuple[str, float], ...]) -> None:
+        from hongmao import api
+        from hongmao.engine import trust_outcomes
+        from hongmao.engine.trust import judge_accounts_in
+        from hongmao.trust.report import TrustParams
+
+        params = TrustParams()
+        with api.engine_session(lake) as s:
+            ev = s.events
+            flagged = [a.user for a in judge_accounts_in(s, ev, params.engagement) if a.flagged]
+            self.orders = s.arrow(trust_outcomes.order_outcomes(ev)).to_pylist()
+            self.end = s.scalar(trust_outcomes.data_end(ev))
+            self.rows: dict[str, list[dict[str, Any]]] = {}
+            for model, half_life in (("linear", params.half_life_days), *credits):
+                expr = trust_outcomes.credited(
+                    ev, "creator", model=model, half_life_days=half_life, exclude_users=flagged or None
+                )
+                self.rows[model if model == "linear" else f"{model} {half_life:g}"] = s.arrow(expr).to_pylist()
+            rv = ev.filter(ev.type == "market.review")
+            reviews = s.arrow(rv.select(rv.order_id, rv.rating)).to_pylist()
+            deals = ev.filter(ev.type == "collaboration.created")
+            deals = deals.select(deals.creator_id, campaign=deals.data.cast("json")["campaign_id"].str)
+            self.deals = s.arrow(deals).to_pylist()
+        self.rating: dict[str, int] = {}
+        for r in reviews:
+            if r["rating"] is not None:
+                self.rating[r["order_id"]] = min(int(r["rating"]), self.rating.get(r["order_id"], 9))
+        creators = bench._lines(world / "truth" / "creators.jsonl")
+        notes = {n["note_id"]: n for n in bench._lines(world / "truth" / "notes.jsonl")}
+        self.truth = {c["creator_id"] for c in creators if c["deceptive"]}
+        self.deceived = {
+            o["order_id"]
+            for o in bench._lines(world / "truth" / "orders.jsonl")
+            if o.get("cause_note") and notes[o["cause_note"]]["deceptive"]
+        }
+
+
+def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
+    """The report's creator judgement under one variant: (keys, orders, scored, flagged, watched, ranking)."""
+    from scipy import sparse  # type: ignore[import-untyped, unused-ignore]
+
+    import hongmao.trust.shrinkage as shrinkage
+    from hongmao.trust import pooled as pm
+    from hongmao.trust.report import WATCH_EXCESS_LEVEL
+    from hongmao.trust.shrinkage import ScoreRules, outcome_exposure, score
+
+    rules = ScoreRules()
+    orders, rows = lake.orders, lake.rows[credit]
+    order_index = {o["order_id"]: i for i, o in enumerate(orders)}
+    items = sorted({str(o["item_id"]) for o in orders})
+    item_index = {it: i for i, it in enumerate(items)}
+    category_of = {str(o["item_id"]): str(o.get("category")) for o in orders}
+    cats = sorted(set(category_of.values()))
+    item_group = np.array([cats.index(category_of[it]) for it in items], dtype=np.int64)
+    item = np.array([item_index[str(o["item_id"])] for o in orders], dtype=np.int64)
+    age = np.array([_days(lake.end, o["t"]) for o in orders])
+    keys = sorted({str(r["key"]) for r in rows})
+    key_index = {k: i for i, k in enumerate(keys)}
+    group_of = {str(r["key"]): r.get("group") for r in rows}
+    if variant.get("groups") == "campaign":
+        first: dict[str, str] = {}
+        for d in lake.deals:
+            if d["campaign"] and d["creator_id"]:
+                first[d["creator_id"]] = min(d["campaign"], first.get(d["creator_id"], d["campaign"]))
+        group_of = {k: first.get(k) for k in keys}
+    groups = [None if group_of.get(k) is None else str(group_of[k]) for k in keys]
+    rr = [r for r in rows if r["order_id"] in order_index]
+    credit_m = sparse.csr_matrix(
+        (
+            np.array([float(r["weight"]) for r in rr]),
+            (np.array([order_index[r["order_id"]] for r in rr]), np.array([key_index[str(r["key"])] for r in rr])),
+        ),
+        shape=(len(orders), len(keys)),
+    )
+    scored = np.array([not k.startswith("(") for k in keys], dtype=np.bool_)
+    rating = np.array([lake.rating.get(o["order_id"], 0) for o in orders])
+    outcomes: dict[str, tuple[Any, str]] = {
+        "bad": (None, "bad"),
+        "nad": (None, "nad"),
+        "low": (None, "low"),
+        "r1": ((rating == 1) * 1.0, "low"),
+        "r3": ((rating == 3) * 1.0, "low"),
+        "r12": (np.where(rating == 1, 1.0, np.where(rating == 2, 0.5, 0.0)), "low"),
+    }
+    wanted = {"bad", *variant.get("evidence", ("nad", "low"))}
+    captured: dict[str, tuple[Any, ...]] = {}
+    fits = {}
+    original = shrinkage.log_likelihood_ratio
+    for name in sorted(wanted):
+        given, timing = outcomes[name]
+        y = given if given is not None else np.array([1.0 if o[name] else 0.0 for o in orders])
+        delay = np.array(
+            [_days(o[f"{timing}_t"], o["t"]) if o.get(f"{timing}_t") else np.nan for o in orders], dtype=np.float64
+        )
+
+        def capture(*args: Any, name: str = name) -> Any:
+            captured[name] = args
+            return original(*args)
+
+        shrinkage.log_likelihood_ratio = capture  # to see each entry's baseline (for z and the mixture)
+        try:
+            fits[name] = score(
+                name, y, item, outcome_exposure(age, delay, rules.maturity_days), credit_m, rules, scored, item_group
+            )
+        finally:
+            shrinkage.log_likelihood_ratio = original
+    evidence_names = variant.get("evidence", ("nad", "low"))
+    if variant.get("mixture"):
+        stack = np.stack([sum(pm.log_likelihood_ratio(*captured[n][:4], a) for n in evidence_names) for a in GRID])
+        evidence = _mixture(stack, scored)
+    else:
+        evidence = sum(fits[n].llr for n in evidence_names)
+    pool_rules = rules.pooling if not variant.get("forced") else replace(rules.pooling, pooling_gain=0.0)
+    pooled = pm.pool(np.asarray(evidence), scored, groups, pool_rules)
+    post, p = pooled.posterior, fits["bad"]
+    strong = post >= rules.pooling.flag_level
+    if not variant.get("flag_posterior_only"):
+        strong = strong | (p.p_exceed >= rules.level)
+    flagged = scored & strong & (p.orders >= rules.min_orders)
+    suggestive = post >= rules.pooling.watch_level
+    if not variant.get("watch_posterior_only"):
+        suggestive = suggestive | (p.p_exceed >= WATCH_EXCESS_LEVEL)
+    if "z" in variant:
+        total = mean = var = 0.0
+        for n in evidence_names:
+            t, m, v = _null_moments(*captured[n])
+            total, mean, var = total + t, mean + m, var + v
+        z = (np.asarray(total) - mean) / np.sqrt(np.maximum(var, 1e-12))
+        suggestive = suggestive | (z >= variant["z"])
+    watched = scored & suggestive & (p.orders >= 1.0) & ~flagged
+    return {"keys": keys, "orders": p.orders, "scored": scored, "flagged": flagged, "watched": watched, "rank": post}
+
+
+def _null_moments(y: Any, p_without: Any, credit: Any, n: int, alternative: float) -> tuple[Any, Any, Any]:
+    """Per entity: the LLR, and its mean and variance if the entity's orders went bad at the baseline (H0)."""
+    x = credit.data
+    p0 = np.clip(p_without, 1e-6, 1 - 1e-6)
+    p1 = np.clip(p0 + x * alternative, 1e-6, 1 - 1e-6)
+    a, b = np.log(p1 / p0), np.log((1 - p1) / (1 - p0))
+    yy = y[credit.row]
+    out = [yy * a + (1 - yy) * b, p0 * a + (1 - p0) * b, p0 * (1 - p0) * (a - b) ** 2]
+    return tuple(np.bincount(credit.col, weights=w, minlength=n) for w in out)  # type: ignore[return-value]
+
+
+def _mixture(stack: Any, scored: Any, iterations: int = 500) -> Any:
+    """log of the Bayes factor averaged over the alternatives in GRID, the weights (and the deceptive share)
+    fitted by EM over the scored entities."""
+    from scipy import special  # type: ignore[import-untyped, unused-ignore]
+
+    lam = np.clip(stack, -30, 30)
+    w, pi = np.full(len(GRID), 1 / len(GRID)), 0.1
+    for _ in range(iterations):
+        a = np.log(w)[:, None] + lam[:, scored]
+        lbf = special.logsumexp(a, axis=0)
+        post = special.expit(np.log(pi / (1 - pi)) + lbf)
+        w = (np.exp(a - lbf) * post).sum(axis=1) + 1e-3
+        w /= w.sum()
+        pi = float(np.clip(post.mean(), 0.01, 0.5))
+    return special.logsumexp(np.log(w)[:, None] + lam, axis=0)
+
+
+def metrics(res: dict[str, Any], truth: set[str]) -> dict[str, Any]:
+    keys = np.array(res["keys"])
+    dec = np.array([k in truth for k in keys])
+    scored, orders, flagged = res["scored"], res["orders"], res["flagged"]
+    credited = scored & (orders >= 10)
+    f = flagged & credited
+    watch = flagged | res["watched"]
+    rank = res["rank"][scored]
+    d = dec[scored]
+    order = np.lexsort((keys[scored], -rank))
+    pos, neg = rank[d], rank[~d]
+    auc = float(np.mean([(pp > nn) + 0.5 * (pp == nn) for pp in pos for nn in neg])) if len(pos) and len(neg) else None
+    return {
+        "flag": (int((f & dec).sum()), int(f.sum()), int((credited & dec).sum())),
+        "watch": (int((watch & dec).sum()), int(watch.sum()), len(truth)),
+        "p10": float(d[order[:10]].mean()),
+        "auc": auc,
+    }
+
+
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "report rule": ("linear", {}),
+    "flag: posterior alone": ("linear", {"flag_posterior_only": True}),
+    "flag and watch: posterior alone": ("linear", {"flag_posterior_only": True, "watch_posterior_only": True}),
+    "watch: + exposure-adaptive z >= 1.64": ("linear", {"z": 1.64}),
+    "watch: + exposure-adaptive z >= 2.33": ("linear", {"z": 2.33}),
+    "evidence: nad + r1 (1 star only)": ("linear", {"evidence": ("nad", "r1")}),
+    "evidence: nad + r12 (2 stars count half)": ("linear", {"evidence": ("nad", "r12")}),
+    "evidence: nad + low + r3 (3 stars too)": ("linear", {"evidence": ("nad", "low", "r3")}),
+    "evidence: bad (nad or low, once)": ("linear", {"evidence": ("bad",)}),
+    "evidence: mixture alternative (EB)": ("linear", {"mixture": True}),
+    "pooling: campaigns instead of agencies": ("linear", {"groups": "campaign"}),
+    "pooling: agencies, forced (no 2-nat bar)": ("linear", {"forced": True}),
+    "credit: time_decay 3": ("time_decay 3", {}),
+    "credit: time_decay 3, flag posterior alone": ("time_decay 3", {"flag_posterior_only": True}),
+    "credit: time_decay 7": ("time_decay 7", {}),
+}
+
+
+def _ratio(parts: list[tuple[int, int, int]], i: int) -> str:
+    tp, n = sum(p[0] for p in parts), sum(p[i] for p in parts)
+    return f"{tp / n:.2f}" if n else "—"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", default="3,11")
+    parser.add_argument("--world", default="additive")
+    parser.add_argument("--rings", default="mixed", choices=sorted(bench.RINGS))
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--brands", type=int, default=6)
+    parser.add_argument("--out", type=Path, default=Path("bench/out/trust"))
+    parser.add_argument("--reuse", action="store_true")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    per: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
+    delays: dict[bool, list[float]] = {True: [], False: []}
+    for seed in seeds:
+        world, lake_dir = bench.build(
+            args.out, seed, args.users, args.days, args.brands, args.reuse, args.rings, args.world
+        )
+        lake = Lake(world, lake_dir, (("time_decay", 3.0), ("time_decay", 7.0)))
+        for name, (credit, variant) in VARIANTS.items():
+            per[name].append(metrics(judge(lake, credit, variant), lake.truth))
+        for o in lake.orders:
+            if o.get("nad_t"):
+                delays[o["order_id"] in lake.deceived].append(_days(o["nad_t"], o["t"]))
+        print(f"seed {seed} done", file=sys.stderr, flush=True)
+    print(f"world: {args.world}, seeds {args.seeds} (counts summed over seeds; AUC and precision at 10 means)")
+    print()
+    print(
+        "| variant | flag, >= 10 credited: P / R (tp/flagged/true) | watch list: P / R (tp/watched/true) "
+        "| precision at 10 | AUC |"
+    )
+    print("|---|---|---|---|---|")
+    fmt: Callable[[float | None], str] = lambda x: "—" if x is None else f"{x:.2f}"  # noqa: E731
+    for name, rows in per.items():
+        f = [r["flag"] for r in rows]
+        w = [r["watch"] for r in rows]
+        sums = lambda parts: "/".join(str(sum(p[i] for p in parts)) for i in range(3))  # noqa: E731
+        aucs = [r["auc"] for r in rows if r["auc"] is not None]
+        print(
+            f"| {name} | {_ratio(f, 1)} / {_ratio(f, 2)} ({sums(f)}) | {_ratio(w, 1)} / {_ratio(w, 2)} ({sums(w)}) "
+            f"| {fmt(statistics.fmean(r['p10'] for r in rows))} | {fmt(statistics.fmean(aucs) if aucs else None)} |"
+        )
+    print()
+    med = {k: statistics.median(v) if v else float("nan") for k, v in delays.items()}
+    print(
+        f"days from order to a not-as-described refund (truth diagnostic), median: deceived orders {med[True]:.2f} "
+        f"(n={len(delays[True])}), others {med[False]:.2f} (n={len(delays[False])})"
+    )
+
+
+if __name__ == "__main__":
+    main()
