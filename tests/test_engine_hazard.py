@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -133,6 +134,66 @@ def test_feed_state_strata_split_every_order_and_ignore_input_order(tmp_path: Pa
     ]
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"history_days": 7},
+        {"onset": True},
+        {"routes": ["click"]},
+        {"history_days": 3, "onset": True, "routes": ["click"]},
+    ],
+)
+def test_history_onset_and_routes_split_every_order(segment: Path, params: dict[str, Any]) -> None:
+    """The baseline's purchase-history term, the lagged onset and clicks as routes each still split every order
+    in full between touches and the baseline, and report what they fitted."""
+    result = attribute_segments([segment], model="hazard", by="note", hazard=params)
+    assert result.baseline_orders is not None and 0 < result.baseline_orders < result.orders
+    assert result.total_orders + result.baseline_orders == pytest.approx(result.orders, abs=1e-9)
+    fits = result.params["brands"]
+    for fit in fits.values():
+        assert (fit["onset_days"] is not None) == bool(params.get("onset"))
+        if not params.get("history_days"):
+            assert fit["recent_purchase_factor"] == 1.0
+    if params.get("routes"):  # a click's share goes to the other terms and the baseline: more baseline
+        plain = attribute_segments([segment], model="hazard", by="note", hazard={**params, "routes": []})
+        assert result.baseline_orders > plain.baseline_orders
+
+
+def test_recent_purchases_mark_the_days_after_a_category_order() -> None:
+    """A person's days just after their own purchase in the brand's category (any brand of it), the day of the
+    purchase itself not counted, and no other person's days."""
+    import pyarrow as pa
+
+    from hongmao.engine.hazard_data import LakeHazard, _recent_purchases
+
+    orders = pa.table(
+        {
+            "order_id": ["o1", "o2", "o3"],
+            "user": ["u1", "u2", "u1"],
+            "brand": ["Lumi", "Other", "Oat"],
+            "item_id": ["i1", "i9", "i2"],
+            "amount": [1.0, 1.0, 1.0],
+            "net": [1.0, 1.0, 1.0],
+            "day": [2, 5, 8],
+        }
+    )
+    empty = pa.table({"x": pa.array([], pa.int64())})
+    lake = LakeHazard(
+        10.0,
+        ["u1", "u2", "u3"],
+        {},
+        {"Lumi": "skincare", "Other": "skincare", "Oat": "food"},
+        empty,
+        orders,
+        empty,
+        empty,
+    )
+    people, recent = _recent_purchases(lake, "Lumi", 3)
+    assert people.tolist() == [0, 1]  # u3 bought nothing; Oat is another category
+    assert np.flatnonzero(recent[0]).tolist() == [3, 4, 5]
+    assert np.flatnonzero(recent[1]).tolist() == [6, 7, 8]
+
+
 def test_community_searches_are_not_touches(tmp_path: Path, segment: Path) -> None:
     """A person's own search for a brand follows intent; the model neither credits it nor lets it take the
     orders after it from the notes: the credits are exactly those of the lake without the searches."""
@@ -172,6 +233,10 @@ def test_bad_parameters_are_refused(segment: Path) -> None:
         ({"utc_offset_hours": 20}, "utc_offset_hours"),
         ({"feed_bins": -1}, "feed_bins"),
         ({"feed_window_days": 0}, "feed_window_days"),
+        ({"history_days": -1}, "history_days"),
+        ({"onset": "yes"}, "onset"),
+        ({"routes": ["search"]}, "routes"),
+        ({"routes": "click"}, "routes"),
     ):
         with pytest.raises(AttributionError, match=reason):
             attribute_segments([segment], model="hazard", hazard=params)

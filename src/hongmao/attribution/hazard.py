@@ -48,6 +48,9 @@ START_DECAY = 1 / 7
 START_SD = 0.5  # first prior scale of the log multipliers when it is estimated
 SD_BOUNDS = (0.01, 3.0)
 EVIDENCE_ROUNDS = 12
+HISTORY_BOUNDS = (-5.0, 5.0)  # β, the log factor of the baseline after the person's own purchase
+LOG_ONSET_BOUNDS = (math.log(1 / 60), math.log(30.0))  # δ: an effect reaching 63% of its height after 1/δ days
+START_ONSET = 1.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class HazardFit:
     log_likelihood: float  # unpenalised
     iterations: int
     converged: bool
+    recent_factor: float = 1.0  # e^β: the baseline's factor on days just after the person's own purchase
+    onset: FloatArray | None = None  # (K,) δ per kind with a lagged onset, else None
 
     def half_life_days(self) -> dict[str, float]:
         """Days for a touch's effect to halve, per kind."""
@@ -73,22 +78,32 @@ class HazardFit:
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where each parameter sits in the optimiser's vector."""
+    """Where each parameter sits in the optimiser's vector: log μ (S), log α (K), log γ (K), a (C), b (N), then
+    β (1, with a history term) and log δ (K, with a lagged onset)."""
 
     s: int
     k: int
     c: int
     n: int
+    h: int = 0
+    d: int = 0
 
     def split(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-        s, k, c = self.s, self.k, self.c
+        s, k, c, n = self.s, self.k, self.c, self.n
         return (
             x[:s],
             x[s : s + k],
             x[s + k : s + 2 * k],
             x[s + 2 * k : s + 2 * k + c],
-            x[s + 2 * k + c :],
+            x[s + 2 * k + c : s + 2 * k + c + n],
         )
+
+    def extra(self, x: FloatArray) -> tuple[float, FloatArray | None]:
+        """β (0 without a history term) and log δ per kind (``None`` without a lagged onset)."""
+        at = self.s + 2 * self.k + self.c + self.n
+        beta = float(x[at]) if self.h else 0.0
+        log_delta = x[at + self.h : at + self.h + self.d] if self.d else None
+        return beta, log_delta
 
 
 def _padded(values: FloatArray) -> FloatArray:
@@ -99,9 +114,12 @@ def _padded(values: FloatArray) -> FloatArray:
 class _Objective:
     """Negative penalised log-likelihood per order and its gradient."""
 
-    def __init__(self, data: HazardData, prior_sd_creator: float, prior_sd_note: float) -> None:
+    def __init__(self, data: HazardData, prior_sd_creator: float, prior_sd_note: float, onset: bool = False) -> None:
         self.d = data
-        self.layout = _Layout(data.n_strata, len(data.kinds), data.n_creators, data.n_notes)
+        k = len(data.kinds)
+        self.layout = _Layout(
+            data.n_strata, k, data.n_creators, data.n_notes, 1 if data.has_history else 0, k if onset else 0
+        )
         self.scale = 1.0 / max(data.n_orders, 1)
         self.prec_c = 1.0 / prior_sd_creator**2
         self.prec_n = 1.0 / prior_sd_note**2
@@ -109,46 +127,70 @@ class _Objective:
         self.pk = d.touch_kind[d.pair_touch]
         self.pn = d.touch_note[d.pair_touch]
         self.pc = d.touch_creator[d.pair_touch]
+        self.recent = d.order_recent if d.order_recent is not None else np.zeros(d.n_orders)
+        self.recent_exposure = (
+            d.stratum_recent_exposure if d.stratum_recent_exposure is not None else np.zeros(d.n_strata)
+        )
 
     def terms(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Per pair its hazard term at the order, per order its baseline."""
         log_mu, log_alpha, log_gamma, a, b = self.layout.split(x)
+        beta, log_delta = self.layout.extra(x)
         alpha, gamma = np.exp(log_alpha), np.exp(log_gamma)
         mult = np.exp(_padded(a)[self.pc] + _padded(b)[self.pn])
         w = alpha[self.pk] * mult * np.exp(-gamma[self.pk] * self.d.pair_age)
-        return w, np.exp(log_mu)[self.d.order_stratum]
+        if log_delta is not None:
+            w = w * -np.expm1(-np.exp(log_delta)[self.pk] * (self.d.pair_age + 1.0))
+        return w, np.exp(log_mu)[self.d.order_stratum] * np.exp(beta * self.recent)
+
+    def _touch_sums(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray | None, FloatArray]:
+        """Per touch: its term summed over its days, the derivatives of that in log γ and log δ, and α·m."""
+        d = self.d
+        _, log_alpha, log_gamma, a, b = self.layout.split(x)
+        _, log_delta = self.layout.extra(x)
+        gamma = np.exp(log_gamma)[d.touch_kind]
+        am = np.exp(log_alpha)[d.touch_kind] * np.exp(_padded(a)[d.touch_creator] + _padded(b)[d.touch_note])
+        g, dg = _day_sums(gamma, d.touch_exposure)
+        if log_delta is None:
+            return am * g, am * dg, None, am
+        delta = np.exp(log_delta)[d.touch_kind]
+        late = gamma + delta
+        g2, dg2 = _day_sums(late, d.touch_exposure)  # dg2 = γ'·∂G/∂γ' at γ' = γ + δ
+        e = np.exp(-delta)
+        total = g - e * g2
+        d_gamma = dg - e * (gamma / late) * dg2
+        d_delta = delta * e * g2 - e * (delta / late) * dg2
+        return am * total, am * d_gamma, am * d_delta, am
+
+    def baseline_integral(self, x: FloatArray) -> float:
+        log_mu = self.layout.split(x)[0]
+        beta, _ = self.layout.extra(x)
+        return float(np.exp(log_mu) @ (self.d.stratum_exposure + np.expm1(beta) * self.recent_exposure))
 
     def log_likelihood(self, x: FloatArray) -> float:
         d = self.d
-        log_mu, log_alpha, log_gamma, a, b = self.layout.split(x)
         w, mu_o = self.terms(x)
         lam = mu_o + np.bincount(d.pair_order, weights=w, minlength=d.n_orders)
-        gamma = np.exp(log_gamma)[d.touch_kind]
-        mult = np.exp(_padded(a)[d.touch_creator] + _padded(b)[d.touch_note])
-        g, _ = _day_sums(gamma, d.touch_exposure)
-        integral = float(np.exp(log_mu) @ d.stratum_exposure) + float(
-            np.sum(np.exp(log_alpha)[d.touch_kind] * mult * g)
-        )
-        return float(np.sum(np.log(lam))) - integral
+        q, _, _, _ = self._touch_sums(x)
+        return float(np.sum(np.log(lam))) - self.baseline_integral(x) - float(q.sum())
 
     def __call__(self, x: FloatArray) -> tuple[float, FloatArray]:
         d, lay = self.d, self.layout
-        log_mu, log_alpha, log_gamma, a, b = lay.split(x)
-        mu, alpha, gamma_k = np.exp(log_mu), np.exp(log_alpha), np.exp(log_gamma)
+        log_mu, _, log_gamma, a, b = lay.split(x)
+        beta, log_delta = lay.extra(x)
+        mu, gamma_k = np.exp(log_mu), np.exp(log_gamma)
         w, mu_o = self.terms(x)
         lam = mu_o + np.bincount(d.pair_order, weights=w, minlength=d.n_orders)
         inv = 1.0 / lam
         r = w * inv[d.pair_order]  # each pair's share of its order's hazard
+        base_share = mu_o * inv
         # every touch's term summed over its days
-        gamma = gamma_k[d.touch_kind]
-        mult = np.exp(_padded(a)[d.touch_creator] + _padded(b)[d.touch_note])
-        g, dg = _day_sums(gamma, d.touch_exposure)
-        q = alpha[d.touch_kind] * mult * g  # per touch, its term summed over its days
-        dq_dlog_gamma = alpha[d.touch_kind] * mult * dg
-        ll = float(np.sum(np.log(lam))) - float(mu @ d.stratum_exposure) - float(q.sum())
+        q, dq_dlog_gamma, dq_dlog_delta, _ = self._touch_sums(x)
+        ll = float(np.sum(np.log(lam))) - self.baseline_integral(x) - float(q.sum())
         penalty = 0.5 * (self.prec_c * float(a @ a) + self.prec_n * float(b @ b))
 
-        grad_mu = mu * np.bincount(d.order_stratum, weights=inv, minlength=lay.s) - mu * d.stratum_exposure
+        person_days = d.stratum_exposure + np.expm1(beta) * self.recent_exposure
+        grad_mu = np.bincount(d.order_stratum, weights=base_share, minlength=lay.s) - mu * person_days
         k = lay.k
         grad_alpha = np.bincount(self.pk, weights=r, minlength=k) - np.bincount(d.touch_kind, weights=q, minlength=k)
         grad_gamma = -np.bincount(self.pk, weights=r * gamma_k[self.pk] * d.pair_age, minlength=k) - np.bincount(
@@ -156,7 +198,19 @@ class _Objective:
         )
         grad_a = _bincount_none(self.pc, r, lay.c) - _bincount_none(d.touch_creator, q, lay.c) - self.prec_c * a
         grad_b = _bincount_none(self.pn, r, lay.n) - _bincount_none(d.touch_note, q, lay.n) - self.prec_n * b
-        grad = np.concatenate([grad_mu, grad_alpha, grad_gamma, grad_a, grad_b])
+        parts = [grad_mu, grad_alpha, grad_gamma, grad_a, grad_b]
+        if lay.h:
+            parts.append(
+                np.array([float(base_share @ self.recent) - math.exp(beta) * float(mu @ self.recent_exposure)])
+            )
+        if log_delta is not None and dq_dlog_delta is not None:
+            u = np.exp(log_delta)[self.pk] * (d.pair_age + 1.0)
+            dlog_rho = u * np.exp(-u) / np.maximum(-np.expm1(-u), 1e-300)
+            parts.append(
+                np.bincount(self.pk, weights=r * dlog_rho, minlength=k)
+                - np.bincount(d.touch_kind, weights=dq_dlog_delta, minlength=k)
+            )
+        grad = np.concatenate(parts)
         return -(ll - penalty) * self.scale, -grad * self.scale
 
 
@@ -174,8 +228,9 @@ def _bincount_none(index: np.ndarray, weights: FloatArray, size: int) -> FloatAr
     return np.bincount(index[keep], weights=weights[keep], minlength=size).astype(np.float64)
 
 
-def _start(data: HazardData) -> tuple[FloatArray, list[tuple[float, float]]]:
-    """The fixed starting point (baseline at half the stratum's order rate, touches doubling the mean rate)."""
+def _start(data: HazardData, layout: _Layout) -> tuple[FloatArray, list[tuple[float, float]]]:
+    """The fixed starting point (baseline at half the stratum's order rate, touches doubling the mean rate, no
+    history factor, an onset of a day)."""
     s, k = data.n_strata, len(data.kinds)
     per_stratum = np.bincount(data.order_stratum, minlength=s).astype(np.float64)
     exposure = np.maximum(data.stratum_exposure, 1e-12)
@@ -187,10 +242,16 @@ def _start(data: HazardData) -> tuple[FloatArray, list[tuple[float, float]]]:
             np.full(k, math.log(rate)),
             np.full(k, math.log(START_DECAY)),
             np.zeros(data.n_creators + data.n_notes),
+            np.zeros(layout.h),
+            np.full(layout.d, math.log(START_ONSET)),
         ]
     )
     bounds = (
-        [LOG_RATE_BOUNDS] * (s + k) + [LOG_DECAY_BOUNDS] * k + [MULTIPLIER_BOUNDS] * (data.n_creators + data.n_notes)
+        [LOG_RATE_BOUNDS] * (s + k)
+        + [LOG_DECAY_BOUNDS] * k
+        + [MULTIPLIER_BOUNDS] * (data.n_creators + data.n_notes)
+        + [HISTORY_BOUNDS] * layout.h
+        + [LOG_ONSET_BOUNDS] * layout.d
     )
     return x0, bounds
 
@@ -229,6 +290,7 @@ def fit_additive_hazard(
     prior_sd_creator: float | None = None,
     prior_sd_note: float | None = None,
     max_iter: int = 1000,
+    onset: bool = False,
 ) -> HazardFit:
     """Fit the model of the module docstring to one brand's data by penalised maximum likelihood.
 
@@ -244,10 +306,10 @@ def fit_additive_hazard(
     sd_c = START_SD if prior_sd_creator is None else float(prior_sd_creator)
     sd_n = START_SD if prior_sd_note is None else float(prior_sd_note)
     estimate = prior_sd_creator is None or prior_sd_note is None
-    x, bounds = _start(data)
+    x, bounds = _start(data, _Objective(data, sd_c, sd_n, onset).layout)
     iterations, converged = 0, True
     for _ in range(EVIDENCE_ROUNDS if estimate else 1):
-        objective = _Objective(data, sd_c, sd_n)
+        objective = _Objective(data, sd_c, sd_n, onset)
         result = minimize(
             objective,
             x,
@@ -275,8 +337,9 @@ def fit_additive_hazard(
         sd_c, sd_n = new_c, new_n
         if moved < 0.01:
             break
-    objective = _Objective(data, sd_c, sd_n)
+    objective = _Objective(data, sd_c, sd_n, onset)
     log_mu, log_alpha, log_gamma, a, b = objective.layout.split(x)
+    beta, log_delta = objective.layout.extra(x)
     present = np.bincount(data.touch_kind, minlength=len(data.kinds)) > 0
     return HazardFit(
         kinds=data.kinds,
@@ -290,21 +353,39 @@ def fit_additive_hazard(
         log_likelihood=objective.log_likelihood(x),
         iterations=iterations,
         converged=converged,
+        recent_factor=math.exp(beta),
+        onset=None if log_delta is None else np.exp(log_delta),
     )
 
 
-def hazard_shares(fit: HazardFit, data: HazardData) -> tuple[FloatArray, FloatArray]:
-    """Each pair's share of its order, and each order's baseline share; per order they sum to 1."""
+def hazard_shares(fit: HazardFit, data: HazardData, routes: tuple[str, ...] = ()) -> tuple[FloatArray, FloatArray]:
+    """Each pair's share of its order, and each order's baseline share; per order they sum to 1.
+
+    ``routes``: kinds whose touches are taken as routes to the order, not causes of it (a link click is mostly
+    how a person who already wants the brand gets to it): their terms still enter the fit, but their share of
+    each order goes to what made the person want to buy — the order's other terms and its baseline, in
+    proportion to theirs.
+    """
     if fit.kinds != data.kinds or fit.baseline.size != data.n_strata:
         raise AttributionError("the fit and the data describe different kinds or strata")
     if fit.creator_effect.size != data.n_creators or fit.note_effect.size != data.n_notes:
         raise AttributionError("the fit and the data describe different notes or creators")
+    unknown = sorted(set(routes) - set(data.kinds))
+    if unknown:
+        raise AttributionError(f"routes name kinds the model does not have: {', '.join(unknown)}")
     kind = data.touch_kind[data.pair_touch]
     mult = np.exp(
         _padded(fit.creator_effect)[data.touch_creator[data.pair_touch]]
         + _padded(fit.note_effect)[data.touch_note[data.pair_touch]]
     )
     w = fit.effect[kind] * mult * np.exp(-fit.decay[kind] * data.pair_age)
+    if fit.onset is not None:
+        w = w * -np.expm1(-fit.onset[kind] * (data.pair_age + 1.0))
     mu = fit.baseline[data.order_stratum]
+    if data.order_recent is not None:
+        mu = mu * np.power(fit.recent_factor, data.order_recent)
+    if routes:
+        route = np.isin(kind, [data.kinds.index(r) for r in routes])
+        w = np.where(route, 0.0, w)
     lam = mu + np.bincount(data.pair_order, weights=w, minlength=data.n_orders)
     return w / lam[data.pair_order], mu / lam

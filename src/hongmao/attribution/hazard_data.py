@@ -9,6 +9,12 @@ of days its effect is observed — its own day and every later day of the data, 
 An order is one purchase: its person's stratum. A pair links an order to a touch of the same person on the
 same day or before (within the horizon), with the touch's age at the order in days (0: the same day).
 
+Optionally, a person's own purchase history enters the baseline: ``order_recent[o]`` is 1 when the order's buyer
+had bought in the brand's category on one of the few days before the order's day (0 otherwise), and
+``stratum_recent_exposure[s]`` counts the person-days of stratum ``s`` with such a recent purchase. The model
+then multiplies the baseline of those days by a fitted factor (people who are buying in a category are more
+likely to buy again whatever they read). Both ``None``: no history term.
+
 :func:`quantile_strata` turns one number per person into strata of about equal size.
 """
 
@@ -41,6 +47,12 @@ class HazardData:
     pair_age: FloatArray  # (P,) days from the touch to the order
     n_notes: int
     n_creators: int
+    order_recent: FloatArray | None = None  # (O,) 1 when the buyer bought in the category just before, else 0
+    stratum_recent_exposure: FloatArray | None = None  # (S,) person-days with such a recent purchase
+
+    @property
+    def has_history(self) -> bool:
+        return self.order_recent is not None
 
     def __post_init__(self) -> None:
         problem = _problem(self)
@@ -92,6 +104,21 @@ def _problem(d: HazardData) -> str | None:
             return problem
     if d.stratum_exposure.size == 0:
         return "at least one baseline stratum is needed"
+    if (d.order_recent is None) != (d.stratum_recent_exposure is None):
+        return "order_recent and stratum_recent_exposure must be given together"
+    if d.order_recent is not None and d.stratum_recent_exposure is not None:
+        for name, floats in (("order_recent", d.order_recent), ("stratum_recent_exposure", d.stratum_recent_exposure)):
+            problem = _float_problem(name, floats)
+            if problem:
+                return problem
+        if d.order_recent.size != d.order_stratum.size:
+            return "order_recent must have one entry per order"
+        if d.stratum_recent_exposure.size != d.stratum_exposure.size:
+            return "stratum_recent_exposure must have one entry per stratum"
+        if np.any(d.stratum_recent_exposure > d.stratum_exposure):
+            return "stratum_recent_exposure exceeds the stratum's person-days"
+        if d.order_recent.size and float(d.order_recent.max()) > 1.0:
+            return "order_recent must be 0 or 1"
     checks = (
         ("order_stratum", d.order_stratum, d.n_strata, False),
         ("touch_kind", d.touch_kind, len(d.kinds), False),

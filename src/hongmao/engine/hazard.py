@@ -19,7 +19,7 @@ import pyarrow as pa
 from ibis.expr.types import Table
 
 from hongmao.attribution.hazard import HazardFit, fit_additive_hazard, hazard_shares
-from hongmao.engine.hazard_data import BrandInput, brand_inputs, gather
+from hongmao.engine.hazard_data import KINDS, BrandInput, LakeHazard, brand_inputs, gather
 from hongmao.engine.session import Session
 from hongmao.engine.tables import NO_NOTE
 from hongmao.errors import AttributionError
@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "strata": 8,
     "feed_bins": 0,
     "feed_window_days": 3,
+    "history_days": 0,  # > 0: the baseline has a factor for days just after the person's own category purchase
+    "onset": False,  # True: each kind's effect rises over the first days after the touch (a lagged onset)
+    "routes": (),  # kinds credited as routes to the order, not causes (e.g. ("click",))
     "prior_sd_creator": None,  # None: estimated from the data (empirical Bayes)
     "prior_sd_note": None,
     "utc_offset_hours": 8.0,  # calendar days of the markets Hongmao bridges (China Standard Time)
@@ -66,6 +69,12 @@ def check_params(params: dict[str, Any]) -> None:
     _whole("strata", p["strata"], 1)
     _whole("feed_bins", p["feed_bins"], 0)
     _whole("feed_window_days", p["feed_window_days"], 1)
+    _whole("history_days", p["history_days"], 0)
+    if not isinstance(p["onset"], bool):
+        raise AttributionError(f"hazard onset must be true or false, got {p['onset']!r}")
+    routes = p["routes"]
+    if isinstance(routes, str) or not isinstance(routes, list | tuple) or not set(routes) <= set(KINDS):
+        raise AttributionError(f"hazard routes must be a list of touch kinds among {', '.join(KINDS)}, got {routes!r}")
     offset = p["utc_offset_hours"]
     if isinstance(offset, bool) or not isinstance(offset, int | float) or not -12 <= offset <= 14:
         raise AttributionError(f"hazard utc_offset_hours must be within [-12, 14], got {offset!r}")
@@ -113,6 +122,10 @@ def _summary(fit: HazardFit, part: BrandInput, baseline: float) -> dict[str, Any
         "log_likelihood": fit.log_likelihood,
         "iterations": fit.iterations,
         "converged": fit.converged,
+        "recent_purchase_factor": fit.recent_factor,
+        "onset_days": None
+        if fit.onset is None
+        else {k: 1.0 / float(v) for k, v in zip(fit.kinds, fit.onset, strict=True)},
     }
 
 
@@ -131,12 +144,25 @@ def hazard_credits_by(
             raise AttributionError(f"unknown grouping {by!r}; use note, creator, brand, campaign or item")
     p = {**DEFAULTS, **params}
     lake = gather(session, ev, conv, touch, int(p["horizon_days"]), float(p["utc_offset_hours"]))
+    return credit_lake(lake, groupings, **params)
+
+
+def credit_lake(lake: LakeHazard, groupings: tuple[str, ...], **params: Any) -> dict[str, HazardCredits]:
+    """Fit every brand of a gathered lake once and credit its orders by each of ``groupings``."""
+    check_params(params)
+    p = {**DEFAULTS, **params}
+    routes = tuple(p["routes"])
     totals: dict[str, dict[str, np.ndarray]] = {by: {} for by in groupings}
     fits: dict[str, dict[str, Any]] = {}
     attributed = baseline_total = 0.0
-    for part in brand_inputs(lake, int(p["strata"]), int(p["feed_bins"]), int(p["feed_window_days"])):
-        fit = fit_additive_hazard(part.data, prior_sd_creator=p["prior_sd_creator"], prior_sd_note=p["prior_sd_note"])
-        pair_share, base_share = hazard_shares(fit, part.data)
+    parts = brand_inputs(
+        lake, int(p["strata"]), int(p["feed_bins"]), int(p["feed_window_days"]), int(p["history_days"])
+    )
+    for part in parts:
+        fit = fit_additive_hazard(
+            part.data, prior_sd_creator=p["prior_sd_creator"], prior_sd_note=p["prior_sd_note"], onset=p["onset"]
+        )
+        pair_share, base_share = hazard_shares(fit, part.data, routes)
         d = part.data
         amount = np.asarray(part.orders["amount"].to_numpy(), dtype=np.float64)
         net = np.asarray(part.orders["net"].to_numpy(), dtype=np.float64)

@@ -221,9 +221,34 @@ def _day_strata(
     return dense, exposure
 
 
-def brand_inputs(lake: LakeHazard, strata: int, feed_bins: int = 0, feed_window: int = 3) -> list[BrandInput]:
+def _recent_purchases(lake: LakeHazard, brand: str, window: int) -> tuple[IntArray, np.ndarray]:
+    """The people who bought in the brand's category (any brand of it), and per such person and day (people x
+    days) whether they had bought in it on one of the ``window`` days before (the day itself not counted)."""
+    days = max(int(lake.span_days), 1)
+    category = lake.brand_category.get(brand)
+    same = {b for b, c in lake.brand_category.items() if c == category} if category is not None else {brand}
+    same.add(brand)
+    of = lake.orders.filter(pc.is_in(lake.orders["brand"], value_set=pa.array(sorted(same), pa.string())))
+    user_index = pa.array(lake.users, pa.string())
+    u = np.asarray(pc.index_in(of["user"], value_set=user_index).fill_null(-1).to_numpy(zero_copy_only=False))
+    d = np.asarray(of["day"].to_numpy(zero_copy_only=False), dtype=np.int64)
+    keep = (u >= 0) & (d >= 0) & (d < days)
+    people, row = np.unique(u[keep].astype(np.int64), return_inverse=True)
+    bought = np.zeros((people.size, days + 1))
+    np.add.at(bought, (row.reshape(-1), d[keep] + 1), 1.0)
+    total = np.cumsum(bought, axis=1)  # total[:, t + 1]: purchases on days 0..t
+    t = np.arange(days)
+    recent = total[:, t] - total[:, np.maximum(t - window, 0)]  # purchases on days t - window .. t - 1
+    return people.astype(np.int64), recent > 0
+
+
+def brand_inputs(
+    lake: LakeHazard, strata: int, feed_bins: int = 0, feed_window: int = 3, history_days: int = 0
+) -> list[BrandInput]:
     """One model input per brand with orders, its people cut into at most ``strata`` baseline strata; with
-    ``feed_bins``, each person's days further split by their recent feed share of the brand's category."""
+    ``feed_bins``, each person's days further split by their recent feed share of the brand's category; with
+    ``history_days``, each order and person-day marked by whether the person bought in the brand's category on
+    one of the ``history_days`` days before (the baseline's history term)."""
     user_index = pa.array(lake.users, pa.string())
     out = []
     for brand in sorted(set(lake.orders["brand"].to_pylist())):
@@ -234,14 +259,28 @@ def brand_inputs(lake: LakeHazard, strata: int, feed_bins: int = 0, feed_window:
         n_strata = int(person_stratum.max()) + 1 if person_stratum.size else 1
         order_user = np.asarray(pc.index_in(orders["user"], value_set=user_index).to_numpy(zero_copy_only=False))
         order_user = order_user.astype(np.int64)
+        order_day = np.asarray(orders["day"].to_numpy(zero_copy_only=False), dtype=np.int64)
+        order_day = np.clip(order_day, 0, max(int(lake.span_days), 1) - 1)
+        day_stratum: IntArray | None = None
         if feed_bins > 0 and person_stratum.size:
             day_stratum, exposure = _day_strata(lake, brand, person_stratum, feed_bins, feed_window)
-            order_day = np.asarray(orders["day"].to_numpy(zero_copy_only=False), dtype=np.int64)
-            order_day = np.clip(order_day, 0, day_stratum.shape[1] - 1)
             order_stratum = day_stratum[order_user, order_day]
         else:
             exposure = np.bincount(person_stratum, minlength=n_strata).astype(np.float64) * lake.span_days
             order_stratum = person_stratum[order_user]
+        order_recent: FloatArray | None = None
+        recent_exposure: FloatArray | None = None
+        if history_days > 0:
+            buyers, recent = _recent_purchases(lake, brand, history_days)
+            if day_stratum is not None:
+                cells = day_stratum[buyers][:, : recent.shape[1]][recent]
+            else:
+                cells = np.broadcast_to(person_stratum[buyers][:, None], recent.shape)[recent]
+            recent_exposure = np.bincount(cells, minlength=exposure.size).astype(np.float64)
+            row = np.searchsorted(buyers, order_user)
+            found = (row < buyers.size) & (buyers[np.minimum(row, max(buyers.size - 1, 0))] == order_user)
+            order_recent = np.zeros(order_user.size)
+            order_recent[found] = recent[row[found], order_day[found]].astype(np.float64)
         pairs = lake.pairs.filter(pc.is_in(lake.pairs["order_id"], value_set=orders["order_id"]))
         pair_order = pc.index_in(pairs["order_id"], value_set=orders["order_id"]).to_numpy(zero_copy_only=False)
         pair_touch = pc.index_in(pairs["touch_id"], value_set=touches["touch_id"]).to_numpy(zero_copy_only=False)
@@ -261,6 +300,8 @@ def brand_inputs(lake: LakeHazard, strata: int, feed_bins: int = 0, feed_window:
             pair_age=np.asarray(pairs["age"].to_numpy(), dtype=np.float64),
             n_notes=len(notes),
             n_creators=len(creators),
+            order_recent=order_recent,
+            stratum_recent_exposure=recent_exposure,
         )
         out.append(BrandInput(brand, data, touches, orders, edges))
     return out
