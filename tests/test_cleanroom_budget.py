@@ -85,3 +85,21 @@ def test_a_brand_keys_counts_spend_its_budget_until_refused(site: Site) -> None:
         assert lines[-1]["outcome"].startswith("refused:") and lines[-1]["endpoint"].endswith("/overview")
     finally:
         site.state.extras.pop("dp_budget", None)
+
+
+def test_the_settings_turn_the_budget_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hongmao.cleanroom.budget import Budget
+    from hongmao.errors import ConfigError
+
+    monkeypatch.delenv("HONGMAO_DP_EPSILON", raising=False)
+    monkeypatch.delenv("HONGMAO_DP_QUERY_EPSILON", raising=False)
+    assert Budget.from_settings(tmp_path) is None  # off by default
+    monkeypatch.setenv("HONGMAO_DP_EPSILON", "2")
+    on = Budget.from_settings(tmp_path)
+    assert on is not None and on.total == 2.0 and on.per_query == 0.5
+    monkeypatch.setenv("HONGMAO_DP_QUERY_EPSILON", "0.25")
+    assert getattr(Budget.from_settings(tmp_path), "per_query", None) == 0.25
+    for bad in ("lots", "-1", "0"):  # a budget set must be a positive number: no silent "off"
+        monkeypatch.setenv("HONGMAO_DP_EPSILON", bad)
+        with pytest.raises(ConfigError, match="dp_epsilon"):
+            Budget.from_settings(tmp_path)

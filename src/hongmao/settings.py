@@ -108,6 +108,20 @@ SETTINGS: dict[str, Setting] = {
             "The other parties' thresholds as party:k pairs (community:50,market:100): audiences use the strictest.",
         ),
         Setting(
+            "dp_epsilon",
+            "HONGMAO_DP_EPSILON",
+            None,
+            "A differential-privacy budget per brand: the total epsilon a brand key may spend on noisy counts of "
+            "people (funnel, overview); refused with a 403 once spent. Unset: off (exact counts, k-threshold only). "
+            "Needs the dp extra (OpenDP).",
+        ),
+        Setting(
+            "dp_query_epsilon",
+            "HONGMAO_DP_QUERY_EPSILON",
+            "0.5",
+            "The epsilon one brand-key query spends from the budget (dp_epsilon), split over the counts it releases.",
+        ),
+        Setting(
             "audience_min_size",
             "HONGMAO_AUDIENCE_MIN_SIZE",
             "2000",

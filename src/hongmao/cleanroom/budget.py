@@ -63,14 +63,13 @@ class Budget:
 
     @classmethod
     def from_settings(cls, data_dir: str | Path) -> Budget | None:
-        """The budget the settings turn on (``dp_epsilon``, ``dp_query_epsilon``), or None (off, the default;
-        also while the settings table does not declare ``dp_epsilon``)."""
+        """The budget the settings turn on (``dp_epsilon``, ``dp_query_epsilon``), or None (off, the default)."""
         from hongmao import settings
         from hongmao.errors import ConfigError
 
-        if "dp_epsilon" not in settings.SETTINGS or not settings.get("dp_epsilon"):
+        if not settings.get("dp_epsilon"):
             return None
-        per = settings.get("dp_query_epsilon") if "dp_query_epsilon" in settings.SETTINGS else None
+        per = settings.get("dp_query_epsilon")
         try:
             found = cls(Path(data_dir), float(settings.get("dp_epsilon") or 0), float(per or DEFAULT_QUERY_EPSILON))
         except ValueError as error:

@@ -84,6 +84,11 @@ def _svg(chart: Any) -> Markup:
     return Markup(etree.tostring(tree, encoding="unicode"))
 
 
+def _value(value: Any) -> float | None:
+    """A figure as a chart point: a day whose figure is withheld (None, or a marker) is a gap, not a zero."""
+    return round(float(value), 2) if isinstance(value, int | float) else None
+
+
 def _every(labels: Sequence[str], most: int = 12) -> list[str]:
     step = max(1, -(-len(labels) // most))
     return [label if i % step == 0 else "" for i, label in enumerate(labels)]
@@ -103,17 +108,17 @@ def daily(rows: Sequence[dict[str, Any]], labels: dict[str, str]) -> Markup:
         ("attributed_net_gmv", labels["net"]),
         ("spend", labels["spend"]),
     ):
-        chart.add(label, [round(r[key], 2) for r in rows])
+        chart.add(label, [_value(r[key]) for r in rows])
     return _svg(chart)
 
 
 def orders(rows: Sequence[dict[str, Any]], labels: dict[str, str]) -> Markup:
-    top = max([r["orders"] for r in rows] or [1])
+    top = max([int(r["orders"]) for r in rows if isinstance(r["orders"], int | float)] or [1]) or 1
     step = max(1, -(-top // 4))
     chart = pygal.Bar(**_config(width=900, height=180, show_legend=True, y_labels=list(range(0, top + step, step))))
     chart.x_labels = _every([r["day"][5:] for r in rows])
-    chart.add(labels["orders"], [r["orders"] for r in rows])
-    chart.add(labels["attributed_orders"], [r["attributed_orders"] for r in rows])
+    chart.add(labels["orders"], [_value(r["orders"]) for r in rows])
+    chart.add(labels["attributed_orders"], [_value(r["attributed_orders"]) for r in rows])
     return _svg(chart)
 
 

@@ -58,15 +58,17 @@ async def creator(
     return _one(rows, "creator_id", creator_id)
 
 
-@router.get("/items", summary="Items on sale with their orders and GMV")
-async def items(scope: TenantScope, state: State) -> dict[str, Any]:
-    return {"brand": scope.brand, "items": await run_in_threadpool(state.reports.items, scope)}
+@router.get("/items", summary="Items on sale with their orders and GMV (a brand key's under k withheld)")
+async def items(scope: TenantScope, principal: Caller, state: State) -> dict[str, Any]:
+    rows = await run_in_threadpool(lambda: state.reports.items(scope, unsuppressed=principal.operator))
+    return {"brand": scope.brand, "items": rows}
 
 
 @router.get("/items/{item_id}", summary="One item")
-async def item(item_id: str, scope: TenantScope, state: State) -> dict[str, Any]:
+async def item(item_id: str, scope: TenantScope, principal: Caller, state: State) -> dict[str, Any]:
     owned(state, scope, "items", item_id)
-    return _one(await run_in_threadpool(state.reports.items, scope), "item_id", item_id)
+    rows = await run_in_threadpool(lambda: state.reports.items(scope, unsuppressed=principal.operator))
+    return _one(rows, "item_id", item_id)
 
 
 @router.get("/campaigns", summary="Campaigns with spend, credit and ROI")

@@ -213,13 +213,19 @@ async def overview(request: Request, state: State) -> Response:
     await run_in_threadpool(state.fold_clicks)
     reports = state.reports
     w, before = v.window, v.previous
-    summary = await run_in_threadpool(lambda: reports.overview(v.scope, v.model, window=w))
-    previous = await run_in_threadpool(lambda: reports.overview(v.scope, v.model, window=before)) if before else None
+    everything = v.user.operator  # operators see every figure; a brand key's rest on k people or are withheld
+    summary = await run_in_threadpool(lambda: reports.overview(v.scope, v.model, window=w, unsuppressed=everything))
+    previous = (
+        await run_in_threadpool(lambda: reports.overview(v.scope, v.model, window=before, unsuppressed=everything))
+        if before
+        else None
+    )
     days = await run_in_threadpool(lambda: reports.timeseries(v.scope, window=w))
     orders = await run_in_threadpool(lambda: reports.orders(v.scope, v.model, 12, window=w))
     k = privacy.threshold(reports.privacy_k)
-    if not v.user.operator:
+    if not everything:
         orders = privacy.orders(orders, k)
+        days = privacy.timeseries(days, k)
     t = v.t
     labels = {
         "gmv": t("chart.gmv"),

@@ -122,7 +122,7 @@ def _catalogue(state: WebState) -> tuple[list[dict[str, Any]], dict[str, dict[st
         published = row["published"]
         counts = {k: int(row[k] or 0) for k in ("impressions", "reads", "engagements", "clicks")}
         notes.append({**row, **counts, "published": published.isoformat() if published is not None else None})
-    items = {i["item_id"]: i for i in state.reports.items(Scope(None))}
+    items = {i["item_id"]: i for i in state.reports.items(Scope(None), unsuppressed=True)}
     return notes, items
 
 
