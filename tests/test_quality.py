@@ -35,3 +35,11 @@ def test_mypy_is_clean() -> None:
 def test_mypy_is_clean_on_the_benchmarks() -> None:
     proc = subprocess.run([_tool("mypy"), "bench"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_readme_lists_every_setting() -> None:
+    from hongmao.settings import SETTINGS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [s.name for s in SETTINGS.values() if f"| {s.name} | `{s.env}` |" not in readme]
+    assert not missing, f"README's Configuration table lacks {missing}"
