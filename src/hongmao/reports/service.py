@@ -199,6 +199,10 @@ class Reports:
         self._lock = threading.Lock()
         #: The campaigns' holdout key; None: read it from the settings (or a simulated world beside the lake).
         self._holdout_key: str | None = None
+        from hongmao.reports.comparison import Background
+
+        #: The model comparison's fitted models, computed off the caller's thread (:meth:`compare`).
+        self._fits = Background()
         from hongmao import settings
 
         #: The business day's time zone: date ranges run midnight to midnight here.
@@ -368,12 +372,21 @@ class Reports:
         rank: str | None = None,
         *,
         window: Window = WHOLE_LAKE,
+        wait: bool = True,
     ) -> dict[str, Any]:
         """The same keys' credit under each model side by side, keys ranked by ``rank``'s (default: the first
-        model's) net GMV, plus any key another model puts in its top three."""
-        results = {m: self.attribution(scope, by, m, window=window) for m in models}
-        first = results[rank if rank in results else models[0]]
-        keys: list[str] = [r["key"] for r in sorted(first.rows, key=lambda r: -r["net_gmv"])[:top]]
+        model's) net GMV, plus any key another model puts in its top three.
+
+        The rule models are credited from one journeys table (:func:`hongmao.reports.comparison.rule_results`),
+        each result cached as :meth:`attribution`'s. The fitted ones (Markov, Shapley, hazard, data-driven) take
+        far longer: with ``wait=False`` those not computed yet are computed on a background thread and the answer
+        names them in ``pending``, without them in ``models``, the rows and the totals (ask again later); a caller
+        who waits shares a computation of the same model already running there."""
+        results = self._compared(scope, by, models, window, wait)
+        ready = [m for m in models if m in results]
+        first = results[rank] if rank in results else results[ready[0]] if ready else None
+        ranked = sorted(first.rows, key=lambda r: -r["net_gmv"])[:top] if first is not None else []
+        keys: list[str] = [r["key"] for r in ranked]
         for result in results.values():  # keys another model ranks high appear too
             for row in sorted(result.rows, key=lambda r: -r["net_gmv"])[:3]:
                 if row["key"] not in keys:
@@ -381,7 +394,7 @@ class Reports:
         by_model = {m: {r["key"]: r for r in res.rows} for m, res in results.items()}
         rows = []
         for k in keys:
-            cells = {m: by_model[m].get(k, {"orders": 0.0, "gmv": 0.0, "net_gmv": 0.0}) for m in models}
+            cells = {m: by_model[m].get(k, {"orders": 0.0, "gmv": 0.0, "net_gmv": 0.0}) for m in ready}
             rows.append(
                 {
                     "key": k,
@@ -389,12 +402,54 @@ class Reports:
                     "net_gmv": {m: c["net_gmv"] for m, c in cells.items()},
                 }
             )
-        return {
+        out: dict[str, Any] = {
             "by": by,
-            "models": list(models),
+            "models": ready,
             "rows": rows,
-            "total_orders": {m: r.total_orders for m, r in results.items()},
+            "total_orders": {m: results[m].total_orders for m in ready},
         }
+        if not wait:
+            out["pending"] = [m for m in models if m not in results]
+        return out
+
+    def _compared(
+        self, scope: Scope, by: str, models: Sequence[str], window: Window, wait: bool
+    ) -> dict[str, AttributionResult]:
+        """The comparison's results per model (without the fitted models still being computed, unless ``wait``)."""
+        from functools import partial
+
+        from hongmao.reports import comparison
+
+        touches = window.filters.touches
+        keys = {m: ("attribution", scope.brand, by, m, tuple(touches or ()), 7.0, 1, *_wkey(window)) for m in models}
+        version = self.view.version()
+        with self._lock:
+            known = {m: self._cache[(version, *keys[m])] for m in models if (version, *keys[m]) in self._cache}
+        rules = [m for m in models if m in comparison.RULE_MODELS and m not in known]
+        if rules:
+
+            def compute() -> dict[str, AttributionResult]:
+                excluded = self.excluded_users() or None
+                with self._session(scope, window, LOOKBACK_DAYS) as session:
+                    return comparison.rule_results(session, rules, by, touches, excluded)
+
+            computed = compute()
+            for m in rules:
+                known[m] = self._cached(keys[m], partial(computed.__getitem__, m))
+        out: dict[str, AttributionResult] = {}
+        for m in models:
+            if m in known:
+                out[m] = known[m]
+                continue
+            key = (version, *keys[m])
+            running = self._fits.running(key)
+            if wait and running is None:  # computed here, not queued behind other fits
+                out[m] = self.attribution(scope, by, m, window=window)
+                continue
+            future = running or self._fits.submit(key, partial(self.attribution, scope, by, m, window=window))
+            if wait or future.done():
+                out[m] = future.result()
+        return out
 
     # --- funnel and overview -----------------------------------------------------------------------------
 
