@@ -4,6 +4,8 @@ cache lookup they make is a hit), and what the warm-up computed is what a cold c
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,3 +123,98 @@ def test_a_warmup_never_started_stops_quietly_and_never_twice(site: Site) -> Non
 
 def dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def test_the_rule_models_from_one_journeys_table_are_what_each_model_alone_gives(tmp_path: Any) -> None:
+    from hongmao import api
+    from hongmao.engine import Session, attribute
+    from hongmao.reports.comparison import RULE_MODELS, rule_results
+
+    with api.open_lake(lake_copy(tmp_path / "lake")) as lake:
+        segments = lake.segment_paths()
+        with Session(segments) as session:
+            together = rule_results(session, RULE_MODELS, "creator", ["read", "click"])
+        for model in RULE_MODELS:
+            with Session(segments) as session:
+                alone = attribute(session, model=model, by="creator", touches=["read", "click"])
+            assert alone.rows, model  # a comparison of something
+            assert dump(together[model].to_dict()) == dump(alone.to_dict()), model
+            assert together[model].params == alone.params
+
+
+def test_a_comparison_that_does_not_wait_names_the_fitted_models_still_being_computed(site: Site) -> None:
+    from hongmao.engine.attribute import MODELS
+    from hongmao.reports.comparison import RULE_MODELS
+    from hongmao.reports.scope import Scope
+
+    reports = site.state.reports
+    release = threading.Event()
+    real = reports.attribution
+
+    def held(*args: Any, **kwargs: Any) -> Any:  # the fitted models wait until the test lets them finish
+        if args[2] not in RULE_MODELS:
+            assert release.wait(WAIT_SECONDS)
+        return real(*args, **kwargs)
+
+    reports.attribution = held  # type: ignore[method-assign]
+    try:
+        first = reports.compare(Scope("lumiere"), "note", list(MODELS), 15, "linear", wait=False)
+        assert first["models"] == list(RULE_MODELS)
+        assert first["pending"] == [m for m in MODELS if m not in RULE_MODELS]
+        assert first["rows"] and all(set(r["orders"]) == set(RULE_MODELS) for r in first["rows"])
+        assert set(first["total_orders"]) == set(RULE_MODELS)
+        release.set()
+        deadline = time.monotonic() + WAIT_SECONDS
+        while (again := reports.compare(Scope("lumiere"), "note", list(MODELS), 15, "linear", wait=False))["pending"]:
+            assert time.monotonic() < deadline, again["pending"]
+            time.sleep(0.05)
+    finally:
+        reports.attribution = real  # type: ignore[method-assign]
+    assert again["models"] == list(MODELS)
+    waited = reports.compare(Scope("lumiere"), "note", list(MODELS), 15, "linear")
+    assert dump({k: v for k, v in again.items() if k != "pending"}) == dump(waited)
+
+
+def test_a_computation_in_the_background_is_shared_and_a_failure_kept() -> None:
+    from hongmao.reports.comparison import Background
+
+    background = Background()
+    gate, calls = threading.Event(), []
+
+    def slow() -> int:
+        calls.append(1)
+        assert gate.wait(WAIT_SECONDS)
+        return 42
+
+    first = background.submit("k", slow)
+    assert background.submit("k", slow) is first and background.running("k") is first
+    gate.set()
+    assert first.result(WAIT_SECONDS) == 42 and calls == [1]
+
+    def broken() -> int:
+        raise ValueError("no fit for brand x")
+
+    failed = background.submit("bad", broken)
+    with pytest.raises(ValueError, match="brand x"):
+        failed.result(WAIT_SECONDS)
+    assert background.submit("bad", broken) is failed  # not retried for the same key (the same lake version)
+    assert background.running("bad") is None
+
+
+def test_the_warmup_steps_are_the_pages_table_most_opened_first(site: Site) -> None:
+    from hongmao.reports.scope import Scope
+    from hongmao.web.warmup import console_steps
+
+    reports = site.state.reports
+    names = [s.name for s in console_steps(reports, [Scope(None), Scope("lumiere")])]
+    assert names[0] == "platform overview" and names[1].startswith("platform")
+    assert "lumiere model comparison" in names and "platform model comparison" in names
+    assert "trust" in names and not any(n.startswith("lumiere platform") for n in names)
+    assert names.index("platform funnel") < names.index("platform notes")
+    # only the comparison is asked for again until its fitted models are in
+    again = [s.name for s in console_steps(reports, [Scope(None)]) if s.until_ready]
+    assert again == ["platform model comparison"]
+    # a page opened more often in this process is warmed before the others
+    opened = [s.name for s in console_steps(reports, [Scope(None)], views={"/console/models": 3.0})]
+    assert opened[0] == "platform model comparison"
+    assert {p.path for p in pages.PAGES if p.warm is not None} == set(OPERATOR_PAGES)

@@ -8,9 +8,14 @@ for what the console's pages show by default (default model and period) for the 
 operator key exists, and for every brand with a live key: the same public calls the pages make, so the cache
 holds the same values a cold request would compute (the warm-up adds no code path of its own to the numbers).
 
-The cheap, much-visited pages come first and the model comparison (every model) last. A newer version, or the
-app stopping, ends a warm-up between two reports; a report that fails is logged and skipped. Nothing here
-takes the lake's write lock: reports read committed segments only.
+The steps come from the pages' table (:data:`hongmao.web.console.pages.PAGES`: each page names the report
+calls it makes), page by page in the order pages are opened (the table's, before the views this process has
+counted), each viewer's before the next page's. The model comparison's rule models are computed there (one
+journeys table for all of them); its fitted models (Markov, Shapley, hazard, data-driven: minutes on a large
+lake) are computed on the reports' own background thread, and the warm-up asks again for the comparison at the
+very end, until nothing is pending: every other page of the new version is warm long before. A newer version,
+or the app stopping, ends a warm-up between two reports (or while it waits for the fitted models); a report
+that fails is logged and skipped. Nothing here takes the lake's write lock: reports read committed segments only.
 """
 
 from __future__ import annotations
@@ -18,16 +23,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any
 
-from hongmao.engine.attribute import MODELS
 from hongmao.reports import period
 from hongmao.reports.period import WHOLE_LAKE, Window
 from hongmao.reports.scope import Scope
 from hongmao.reports.service import DEFAULT_MODEL, Reports
+from hongmao.web.console import pages
+from hongmao.web.console.pages import Step
 from hongmao.web.state import WebState
 
 log = logging.getLogger(__name__)
@@ -37,13 +41,10 @@ POLL_SECONDS = 0.5
 #: How long stopping waits for the report being computed to finish: short, since a worker has seconds to stop
 #: (``hongmao serve --stop-timeout``); a report still running then ends with the process, its result unused.
 STOP_SECONDS = 2.0
-#: What the console's overview shows of the latest orders (``/console/`` asks for 12).
-OVERVIEW_ORDERS = 12
-#: The model comparison's rows and default key (``/console/models``).
-COMPARE_TOP = 15
-COMPARE_BY = "note"
-
-Step = tuple[str, Callable[[], Any]]
+#: The log line that says every page's reports are warm but the fitted models' (the latency bench watches it).
+PAGES_WARMED = "console pages warmed"
+#: How often the warm-up looks again at a model comparison whose fitted models are being computed.
+READY_SECONDS = 0.5
 
 
 def console_scopes(state: WebState) -> list[Scope]:
@@ -66,48 +67,27 @@ def default_window(reports: Reports, scope: Scope) -> Window:
         return WHOLE_LAKE
 
 
-def console_steps(reports: Reports, scopes: list[Scope], model: str = DEFAULT_MODEL) -> Iterator[Step]:
-    """The report calls behind the console's pages at their defaults, most visited first, the model comparison
-    last (each scope's default window is worked out lazily, between two steps)."""
-    windows: dict[Scope, Window] = {}
+def page_views() -> dict[str, float]:
+    """How often this process has served each console page (its request counter), for the warm-up's order."""
+    from prometheus_client import REGISTRY
+
+    views = {}
+    for page in pages.PAGES:
+        labels = {"method": "GET", "route": page.path, "status": "200"}
+        views[page.path] = REGISTRY.get_sample_value("hongmao_http_requests_total", labels) or 0.0
+    return views
+
+
+def console_steps(
+    reports: Reports, scopes: list[Scope], model: str = DEFAULT_MODEL, views: dict[str, float] | None = None
+) -> Iterator[Step]:
+    """The report calls behind the console's pages at their defaults (:data:`pages.PAGES`), most opened pages
+    first; each scope's default window is worked out when the first step is asked for."""
+    each = []
     for scope in scopes:
-        who = scope.brand or "platform"
-        windows[scope] = w = default_window(reports, scope)
-        for v in (w, period.previous(w)):
-            if v is None:
-                continue
-            yield f"{who} overview", partial(reports.overview, scope, model, window=v)
-            yield f"{who} timeseries", partial(reports.timeseries, scope, window=v)
-            yield f"{who} funnel", partial(reports.funnel, scope, window=v)
-        yield f"{who} orders", partial(reports.orders, scope, model, OVERVIEW_ORDERS, window=w)
-    for scope in scopes:
-        who, w = scope.brand or "platform", windows[scope]
-        yield f"{who} notes", partial(reports.notes, scope, model, window=w)
-        yield f"{who} campaigns", partial(reports.campaigns, scope, model, window=w)
-        yield f"{who} campaign ROIs", partial(reports.campaign_rois, scope, model, window=w)
-        yield f"{who} economics", partial(reports.economics, scope, model, window=w)  # the creators page
-        if scope.brand is not None:  # what a brand's rows rest on, for the k-threshold (reports/privacy.py)
-            for by in ("note", "creator", "campaign"):
-                yield f"{who} buyers by {by}", partial(reports.buyers, scope, by, model, window=w)
-        # the links page (its tables over the whole lake)
-        yield f"{who} link notes", partial(reports.notes, scope, model)
-        yield f"{who} items", partial(reports.items, scope)
-        yield f"{who} ownership", partial(reports.ownership, scope)
-        yield f"{who} link clicks", partial(reports.link_clicks, scope)
-    platform = next((s for s in scopes if s.brand is None), None)
-    if platform is not None:
-        w = windows[platform]
-        for v in (w, period.previous(w)):
-            if v is not None:
-                yield "platform table", partial(reports.platform, model, window=v)
-        yield "trust", reports.trust
-    for scope in scopes:
-        who = scope.brand or "platform"
-        compare = partial(reports.compare, scope, COMPARE_BY, list(MODELS), COMPARE_TOP, model, window=windows[scope])
-        yield f"{who} model comparison", compare
-        if scope.brand is not None:
-            for m in MODELS:
-                yield f"{who} buyers under {m}", partial(reports.buyers, scope, COMPARE_BY, m, window=windows[scope])
+        w = default_window(reports, scope)
+        each.append(pages.Defaults(reports, scope, model, w, period.previous(w)))
+    yield from pages.steps(pages.ranked(views), each)
 
 
 @dataclass
@@ -162,21 +142,51 @@ class Warmup:
         """Warm every console report for ``version``; False if stopped or the lake moved on before the end."""
         reports = self.state.reports
         self.timings = {}
-        for name, step in console_steps(reports, console_scopes(self.state)):
-            if self._stop.is_set() or reports.view.version() != version:
+        later: list[Step] = []
+        began = time.perf_counter()
+        for step in console_steps(reports, console_scopes(self.state), views=page_views()):
+            if not self._current(version):
                 return False
-            began = time.perf_counter()
-            try:
-                step()
-            except Exception:  # a report's failure must not end the warm-up (nor the server): the page shows it
-                if self._stop.is_set():  # the lake closed under a report still running at shutdown
-                    return False
-                self.failures += 1
-                log.exception("warming the report %r failed", name)
-            else:
-                self.steps_done += 1
-            self.timings[name] = time.perf_counter() - began
+            if self._step(step) and step.until_ready:
+                later.append(step)
+        if later:
+            seconds = time.perf_counter() - began
+            log.info(
+                "%s for lake version %s in %.1f s; the comparison's fitted models follow",
+                PAGES_WARMED,
+                version,
+                seconds,
+            )
+        for step in later:  # the fitted models, computed on the reports' background thread meanwhile
+            while self._current(version):
+                if not self._step(step):
+                    break
+                if self._wake.wait(READY_SECONDS):  # a nudge: the version is looked at again above
+                    self._wake.clear()
+            if not self._current(version):
+                return False
         return True
+
+    def _current(self, version: str) -> bool:
+        return not self._stop.is_set() and self.state.reports.view.version() == version
+
+    def _step(self, step: Step) -> bool:
+        """Make one report call; True if its answer names parts still pending (asked again later)."""
+        began = time.perf_counter()
+        pending = False
+        try:
+            answer = step.call()
+        except Exception:  # a report's failure must not end the warm-up (nor the server): the page shows it
+            if self._stop.is_set():  # the lake closed under a report still running at shutdown
+                return False
+            self.failures += 1
+            log.exception("warming the report %r failed", step.name)
+        else:
+            pending = step.until_ready and bool(answer.get("pending"))
+            if not pending:
+                self.steps_done += 1
+        self.timings[step.name] = self.timings.get(step.name, 0.0) + time.perf_counter() - began
+        return pending
 
     def _run(self) -> None:
         while not self._stop.is_set():
