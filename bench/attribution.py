@@ -6,8 +6,12 @@
 
 The data set is generated once by DuckDB straight into lake-format Parquet segments under ``--data`` (outside
 the repository; a directory per size, reused while its ``done`` marker is there). Then every contender runs,
-each measurement in its own process (so its peak memory, read with ``wait4``, is its own), in rounds that
-alternate the contenders (each round starts one further along the list):
+each measurement in its own process, in rounds that alternate the contenders (each round starts one further
+along the list). Peak memory is the step's own (``VmHWM``, which the step reads at its end), the peak of the
+processes it started (Spark's driver JVM, ``VmHWM`` read while the session is open) and the peak of the whole
+process tree's summed RSS, sampled every half second; the table gives the largest of the three and the JVM's
+apart. (``wait4``'s ``ru_maxrss`` is not used: Linux carries a process's pre-exec high-water mark into it, so
+every step read at least this process's own peak.)
 
 - ``engine``: ``hongmao.engine.attribute_segments`` by note, the code ``hongmao attribute`` runs (Ibis compiled
   to DuckDB, with the click chain, searches, refunds, category windows and first-registration owners that the
@@ -33,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -115,8 +120,11 @@ def dataset(root: Path, touches: int, orders: int) -> Path:
 # --- one measurement, in its own process --------------------------------------------------------------------
 
 
-def _engine(files: list[str], model: str, backend: str | None) -> tuple[list[tuple[str, float, float]], float, float]:
-    """The engine's rows, attributed orders and start-up seconds (opening the session: Spark's JVM)."""
+def _engine(
+    files: list[str], model: str, backend: str | None, threads: int, memory: str
+) -> tuple[list[tuple[str, float, float]], float, float, int]:
+    """The engine's rows, attributed orders, start-up seconds (opening the session: Spark's JVM) and the peak
+    RSS of the processes the session started (Spark's JVM), read before the session closes."""
     import importlib
 
     # The module, not the package's re-export of the function of the same name.
@@ -126,28 +134,74 @@ def _engine(files: list[str], model: str, backend: str | None) -> tuple[list[tup
     if not hasattr(engine, "attribute"):  # the engine before the Session (596ebd2 and earlier)
         if backend:
             raise SystemExit("this engine has no Session: only the default backend")
-        return (*_rows(engine.attribute_segments(paths, model=model, by="note")), 0.0)
+        return (*_rows(engine.attribute_segments(paths, model=model, by="note")), 0.0, 0)
     from hongmao.engine.session import Session
 
     start = time.perf_counter()
-    with Session(paths, engine=backend) as session:
+    # The same threads and memory as the hand-written queries: DuckDB's limit, Spark's local[N] and driver heap.
+    with Session(paths, engine=backend, threads=threads, memory_limit=memory) as session:
         startup = time.perf_counter() - start
         res = engine.attribute(session, model, by="note")
-    return (*_rows(res), startup)
+        children_kb = _children_peak_kb()
+    return (*_rows(res), startup, children_kb)
 
 
 def _rows(res: Any) -> tuple[list[tuple[str, float, float]], float]:
     return [(r["key"], r["orders"], r["gmv"]) for r in res.rows], res.total_orders
 
 
-def _peak_kb_of(pid: int) -> int:
+def _status_kb(pid: int, field: str) -> int:
+    """``VmHWM`` (peak RSS) or ``VmRSS`` of a live process in kB from /proc, 0 once it is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
-    except OSError:
+    except (OSError, ValueError):
         pass
     return 0
+
+
+def _descendants(root: int) -> list[int]:
+    """The live processes under ``root`` (children, their children, ...), from the parent ids in /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces and brackets, so split after ")".
+            ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def _children_peak_kb() -> int:
+    """The summed peak RSS (``VmHWM``) of this process's live descendants: Spark's driver JVM (and any Python
+    workers it forked). A JVM the step never waits for is missing from ``wait4``'s figure, so it is read here,
+    while the session is still open; a sum of peaks, so at most what they held at once."""
+    return sum(_status_kb(pid, "VmHWM") for pid in _descendants(os.getpid()))
+
+
+class TreeSampler(threading.Thread):
+    """The largest summed RSS of a step and all its descendants, sampled every ``every`` seconds until stopped:
+    what the step's processes held at the same time (the Python driver and Spark's JVM together)."""
+
+    def __init__(self, pid: int, every: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every, self.peak_kb = pid, every, 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            total = sum(_status_kb(p, "VmRSS") for p in [self.pid, *_descendants(self.pid)])
+            self.peak_kb = max(self.peak_kb, total)
+            self.done.wait(self.every)
 
 
 def run_step(contender: str, model: str, data: Path, credits: Path, threads: int, memory: str) -> None:
@@ -157,7 +211,7 @@ def run_step(contender: str, model: str, data: Path, credits: Path, threads: int
     start = time.perf_counter()
     if is_engine(contender):
         backend = contender.partition("@")[2] or None
-        rows, attributed, startup = _engine(files, model, backend)
+        rows, attributed, startup, other_kb = _engine(files, model, backend, threads, memory)
         start += startup
     else:
         if contender.startswith("duckdb"):
@@ -169,12 +223,25 @@ def run_step(contender: str, model: str, data: Path, credits: Path, threads: int
             startup = time.perf_counter() - start
             start = time.perf_counter()
             rows = hand.run_spark(spark, model, files)
-            gateway = spark.sparkContext._gateway
-            other_kb = _peak_kb_of(gateway.proc.pid) if getattr(gateway, "proc", None) else 0
+            other_kb = _children_peak_kb()
         attributed = sum(r[1] for r in rows)
     seconds = time.perf_counter() - start
     credits.write_text(json.dumps(sorted([k, o, g] for k, o, g in rows)))
-    print(json.dumps({"seconds": seconds, "startup_s": startup, "attributed": attributed, "jvm_peak_kb": other_kb}))
+    # The step's own peak from /proc, not wait4's ru_maxrss: Linux carries the high-water mark of the memory a
+    # process had before exec into ru_maxrss, and a child spawned by vfork had the parent's (the bench, which may
+    # have just generated the data set), so ru_maxrss floors every step at the parent's peak.
+    own_kb = _status_kb(os.getpid(), "VmHWM")
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "startup_s": startup,
+                "attributed": attributed,
+                "own_peak_kb": own_kb,
+                "jvm_peak_kb": other_kb,
+            }
+        )
+    )
 
 
 def measure(contender: str, model: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -188,8 +255,12 @@ def measure(contender: str, model: str, data: Path, args: argparse.Namespace) ->
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env=env)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
         # wait4, not Popen.wait: the child's own rusage, so its peak RSS (and its waited children's) is its own.
         _, status, usage = os.wait4(proc.pid, 0)
+        sampler.done.set()
+        sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - start
         out.seek(0)
@@ -198,10 +269,16 @@ def measure(contender: str, model: str, data: Path, args: argparse.Namespace) ->
     if proc.returncode != 0:
         raise SystemExit(f"{contender} {model} failed:\n{stderr[-3000:]}")
     result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
-    # ru_maxrss of the step and of every process it waited for (Spark's JVM is read from /proc instead).
-    peak_kb = usage.ru_maxrss
+    # Three readings of memory: the step's own peak (VmHWM, read by the step at its end); the peak of the processes
+    # it started and never waited for (Spark's JVM, VmHWM read by the step while its session is open); and the
+    # sampled peak of the whole tree's summed RSS, what Python and the JVM held at the same time. wait4's
+    # ru_maxrss is kept for reference only (see run_step: it is floored at this process's own peak).
     result.update(contender=contender, model=model, wall_s=wall, credits=str(credits))
-    result["peak_mb"] = max(peak_kb, result.pop("jvm_peak_kb")) / 1024
+    result["wait4_maxrss_mb"] = usage.ru_maxrss / 1024
+    result["python_peak_mb"] = result.pop("own_peak_kb") / 1024
+    result["jvm_peak_mb"] = result.pop("jvm_peak_kb") / 1024
+    result["tree_peak_mb"] = sampler.peak_kb / 1024
+    result["peak_mb"] = max(result["python_peak_mb"], result["jvm_peak_mb"], result["tree_peak_mb"])
     return result
 
 
@@ -246,7 +323,12 @@ def run_rounds(steps: list[tuple[str, str]], data: Path, args: argparse.Namespac
                 continue
             r["round"] = rnd
             results.append(r)
+            if args.json:  # every measurement as it comes, so a run stopped part-way keeps what it measured
+                with args.json.with_suffix(".steps.jsonl").open("a") as steps_file:
+                    steps_file.write(json.dumps(r, default=str) + "\n")
             extra = f" (start-up {r['startup_s']:.1f} s)" if r["startup_s"] else ""
+            if r["jvm_peak_mb"]:
+                extra += f" (JVM peak {r['jvm_peak_mb']:.0f} MB)"
             print(
                 f"  round {rnd + 1} {contender:<14} {model:<7} {r['seconds']:8.1f} s{extra} "
                 f"{r['peak_mb']:7.0f} MB  {r['attributed']:,.0f} attributed",
@@ -271,6 +353,7 @@ def summarise(results: list[dict[str, Any]], title: str) -> list[dict[str, Any]]
                 "max_s": max(secs),
                 "startup_s": statistics.median(r["startup_s"] for r in mine),
                 "peak_mb": max(r["peak_mb"] for r in mine),
+                "jvm_peak_mb": max(r["jvm_peak_mb"] for r in mine),
                 "attributed": round(mine[0]["attributed"]),
             }
         )
@@ -294,13 +377,14 @@ def summarise(results: list[dict[str, Any]], title: str) -> list[dict[str, Any]]
     print(f"\n{title}")
     print(
         f"{'contender':<16} {'model':<7} {'median s':>9} {'min-max s':>13} {'x fastest':>9} {'rounds':>11} "
-        f"{'peak MB':>8} {'attributed':>11}"
+        f"{'peak MB':>8} {'JVM MB':>7} {'attributed':>11}"
     )
     for t in table:
         rr = t.get("x_rounds") or [0.0]
         print(
             f"{t['contender']:<16} {t['model']:<7} {t['median_s']:9.1f} {t['min_s']:6.1f}-{t['max_s']:<6.1f} "
-            f"{t.get('x_fastest', 0):9.2f} {min(rr):5.2f}-{max(rr):<5.2f} {t['peak_mb']:8.0f} {t['attributed']:11,}"
+            f"{t.get('x_fastest', 0):9.2f} {min(rr):5.2f}-{max(rr):<5.2f} {t['peak_mb']:8.0f} "
+            f"{t['jvm_peak_mb']:7.0f} {t['attributed']:11,}"
         )
     return table
 
