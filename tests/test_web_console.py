@@ -194,3 +194,29 @@ def test_operators_trust_page_lists_the_flags_with_evidence_and_the_commercial_t
         assert "/console/trust" not in brand.get("/console/").text
     finally:
         brand.close()
+
+
+def test_the_model_comparison_answers_before_the_fitted_models_and_names_them(tmp_path: Path) -> None:
+    """The comparison page shows the models ready now and names the ones still computing; once they are done
+    (here: waited for), the same page shows every model and no notice."""
+    from hongmao.engine.attribute import MODELS
+    from hongmao.reports.scope import Scope
+
+    with running_site(lake_copy(tmp_path / "lake")) as fresh:
+        c = signed_in(fresh, fresh.keys["lumiere"])
+        try:
+            first = c.get("/console/models", params={"lang": "en"})
+            assert first.status_code == 200
+            header = re.search(r'<table class="data" id="compare">\s*<thead>(.*?)</thead>', first.text, re.S)
+            notice = re.search(r'id="models-pending">(.*?)<a', first.text, re.S)
+            columns = header.group(1) if header else ""
+            waiting = notice.group(1) if notice else ""
+            assert "Last touch" in columns  # the rule models never wait for the fitted ones
+            for label in ("Markov", "Shapley", "Hazard (survival)", "Data-driven (Shapley)"):
+                assert (label in columns) != (label in waiting), label  # shown or named as pending, never both
+            fresh.state.reports.compare(Scope("lumiere"), "note", list(MODELS), 15, "linear", wait=True)
+            done = c.get("/console/models", params={"lang": "en"}).text
+            assert 'id="models-pending"' not in done
+            assert all(label in done for label in ("Hazard (survival)", "Data-driven (Shapley)"))
+        finally:
+            c.close()

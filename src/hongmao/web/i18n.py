@@ -262,6 +262,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "by.creator": ("博主", "Creator"),
     "by.campaign": ("活动", "Campaign"),
     "by.item": ("商品", "Item"),
+    "models.pending": (
+        "仍在后台计算：{models}。其余模型已就绪，稍后刷新即可看到全部。",
+        "Still computing in the background: {models}. The other models are ready; reload later to see all.",
+    ),
+    "models.reload": ("刷新", "Reload"),
     "models.total": ("归因订单合计", "Attributed orders"),
     # links
     "links.title": ("种草直达链接", "Shoppable links"),

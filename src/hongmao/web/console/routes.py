@@ -473,13 +473,15 @@ async def models(request: Request, state: State, by: str = "note", metric: str =
     v = view(request, state)
     by = by if by in BY_CHOICES else "note"
     metric = metric if metric in ("net_gmv", "orders") else "net_gmv"
+    # The fitted models (hazard, data-driven: minutes on a large lake) never hold the page: it shows the models
+    # ready now and names the ones still being computed in the background.
     data = await run_in_threadpool(
-        lambda: state.reports.compare(v.scope, by, list(MODELS), 15, v.model, window=v.window)
+        lambda: state.reports.compare(v.scope, by, list(MODELS), 15, v.model, window=v.window, wait=False)
     )
     if not v.user.operator:
         k = privacy.threshold(state.reports.privacy_k)
         data = await run_in_threadpool(compare_withheld, state, v.scope, by, data, k, v.window)
-    named = [(m, v.t(f"model.{m}")) for m in MODELS]
+    named = [(m, v.t(f"model.{m}")) for m in MODELS if m in data["models"]]
     shown = [r for r in data["rows"] if not r.get("suppressed")]
     chart = charts.compare(shown[:8], named, metric) if shown else None
     return page(
@@ -490,6 +492,7 @@ async def models(request: Request, state: State, by: str = "note", metric: str =
         metric=metric,
         chart=chart,
         named=named,
+        pending=[v.t(f"model.{m}") for m in data.get("pending", [])],
         by_choices=BY_CHOICES,
         privacy_k=privacy.threshold(state.reports.privacy_k),
     )
