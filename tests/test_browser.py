@@ -191,7 +191,7 @@ def test_read_click_buy_then_the_order_shows_attributed_in_the_console(chromium:
 
 #: Every console page an operator can open, and the API docs; then one of each detail page linked from them.
 PAGES = pages.paths(operator=True)
-DETAILS = ("/console/notes/", "/console/creators/", "/console/campaigns/", "/console/orders/")
+DETAILS = ("/console/notes/", "/console/creators/", "/console/campaigns/", "/console/orders/", "/console/links/")
 
 
 def test_every_page_opens_with_no_console_error_csp_violation_or_foreign_request(

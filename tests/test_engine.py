@@ -231,3 +231,23 @@ def test_data_driven_models_on_the_lake(tmp_path: Path) -> None:
     assert credits(run(tmp_path, events, model="shapley")) == {"n1": 0.5, "n2": 0.5}
     second = run(tmp_path, events, model="markov", markov_order=2)
     assert sum(r["orders"] for r in second["rows"]) == pytest.approx(1.0)
+
+
+def test_the_shared_journeys_table_takes_times_with_fractions_of_a_second(tmp_path: Path) -> None:
+    """The model comparison fetches one journeys table for every rule model; clicks logged by the redirect carry
+    milliseconds, which once broke that fetch (epoch seconds typed int32)."""
+    from hongmao.engine.session import Session
+    from hongmao.reports.comparison import RULE_MODELS, rule_results
+
+    events = [
+        *catalog(),
+        event("note.read", at(1.0000123), note_id="n1", user=U1, dwell_ms=9000),
+        event("link.click", at(3.0000045), click_id="k", link_id="l2", user=U1),
+        order("o1", U1, 4.0000067),
+    ]
+    seg = write_segment(tmp_path / "frac.parquet", events)
+    with Session([seg]) as session:
+        shared = rule_results(session, list(RULE_MODELS), "note")
+    for model in RULE_MODELS:
+        alone = attribute_segments([seg], model=model, by="note")
+        assert shared[model].rows == alone.rows and shared[model].total_orders == alone.total_orders == 1, model

@@ -112,6 +112,37 @@ def attribute(
         )
     else:
         rows, attributed, params = _rule_based(session, j, model, by, half_life_days)
+    return _result(model, by, kinds, orders, (rows, attributed, params))
+
+
+def attribute_rules(
+    session: Session,
+    models: Sequence[str],
+    by: str = "note",
+    touches: Iterable[str] | None = None,
+    exclude_users: Iterable[str] | Any | None = None,
+    half_life_days: float = 7.0,
+) -> dict[str, AttributionResult]:
+    """Several rule models at once (the model comparison): the journeys table is computed once and held in memory
+    as Arrow (one row per order and touch in its window: fine for a console's lake, not for a cluster's), and
+    each model's result is exactly :func:`attribute`'s with the default windows."""
+    unknown = [m for m in models if m not in credit.RULE_MODELS]
+    if unknown:
+        raise AttributionError(f"not rule models: {', '.join(unknown)}")
+    kinds = parse_kinds(touches)
+    ev = session.events
+    conv = tables.conversions(ev)
+    touch = tables.touches(ev, kinds, exclude_users=exclude_users)
+    j = ibis.memtable(session.arrow(credit.journeys(conv, touch, Windows())))
+    orders = int(session.scalar(conv.count()))
+    return {m: _result(m, by, kinds, orders, _rule_based(session, j, m, by, half_life_days)) for m in models}
+
+
+Credits = tuple[list[dict[str, Any]], int, dict[str, Any]]
+
+
+def _result(model: str, by: str, kinds: frozenset[str], orders: int, credits: Credits) -> AttributionResult:
+    rows, attributed, params = credits
     return AttributionResult(
         model=model,
         by=by,
@@ -121,9 +152,6 @@ def attribute(
         orders=orders,
         params={"touches": sorted(kinds), **params},
     )
-
-
-Credits = tuple[list[dict[str, Any]], int, dict[str, Any]]
 
 
 def _rule_based(session: Session, j: Table, model: str, by: str, half_life_days: float) -> Credits:

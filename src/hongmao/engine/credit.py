@@ -40,8 +40,10 @@ def window_seconds(kind: Any, category: Any, windows: Windows) -> Any:
 def journeys(conv: Table, touch: Table, windows: Windows) -> Any:
     """(order, touch) pairs inside the window, with the touch's age in seconds."""
     horizon = windows.max_days * SECONDS_PER_DAY
-    c = conv.mutate(ct=conv.t.epoch_seconds())
-    t = touch.mutate(tt=touch.t.epoch_seconds())
+    # Seconds as float64: DuckDB's epoch keeps the fraction while Ibis types it int32, so a journeys table
+    # fetched to Arrow (the model comparison's shared one) failed on a click at 12:00:00.231.
+    c = conv.mutate(ct=conv.t.epoch_seconds().cast("float64"))
+    t = touch.mutate(tt=touch.t.epoch_seconds().cast("float64"))
     j = c.join(
         t,
         [c.user == t.user, c.brand == t.brand, t.tt <= c.ct, t.tt >= c.ct - horizon],

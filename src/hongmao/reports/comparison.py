@@ -20,11 +20,8 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-import ibis
-
-from hongmao.engine import AttributionResult, Session, credit, tables
-from hongmao.engine.attribute import _rule_based, parse_kinds
-from hongmao.engine.windows import Windows
+from hongmao.engine import AttributionResult, Session, credit
+from hongmao.engine.attribute import attribute_rules
 
 log = logging.getLogger(__name__)
 
@@ -41,27 +38,9 @@ def rule_results(
     exclude_users: Iterable[str] | None = None,
     half_life_days: float = HALF_LIFE_DAYS,
 ) -> dict[str, AttributionResult]:
-    """Each rule model's attribution over ``session``, from one journeys table (the arguments as
-    :func:`~hongmao.engine.attribute.attribute`'s, default windows)."""
-    kinds = parse_kinds(touches)
-    ev = session.events
-    conv = tables.conversions(ev)
-    touch = tables.touches(ev, kinds, exclude_users=exclude_users)
-    journeys = ibis.memtable(session.arrow(credit.journeys(conv, touch, Windows())))
-    orders = int(session.scalar(conv.count()))
-    out = {}
-    for model in models:
-        rows, attributed, params = _rule_based(session, journeys, model, by, half_life_days)
-        out[model] = AttributionResult(
-            model=model,
-            by=by,
-            rows=rows,
-            total_orders=float(attributed),
-            unattributed_orders=orders - attributed,
-            orders=orders,
-            params={"touches": sorted(kinds), **params},
-        )
-    return out
+    """Each rule model's attribution over ``session``, from one journeys table
+    (:func:`hongmao.engine.attribute.attribute_rules`)."""
+    return attribute_rules(session, models, by, touches, exclude_users, half_life_days)
 
 
 class Background:
