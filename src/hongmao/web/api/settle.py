@@ -208,7 +208,8 @@ class GuaranteeSettle(BaseModel):
 
 
 @router.post(
-    "/campaigns/{campaign_id}/guarantees/settle", summary="Settle a campaign's guarantee at T+x (once; again: the same)"
+    "/campaigns/{campaign_id}/guarantees/settle",
+    summary="Settle a campaign's guarantee at T+x: one entry; again on late data, one adjusting entry; again, none",
 )
 async def settle_guarantee(
     campaign_id: OwnCampaign, body: GuaranteeSettle, scope: TenantScope, state: State
