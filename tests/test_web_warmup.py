@@ -218,3 +218,47 @@ def test_the_warmup_steps_are_the_pages_table_most_opened_first(site: Site) -> N
     opened = [s.name for s in console_steps(reports, [Scope(None)], views={"/console/models": 3.0})]
     assert opened[0] == "platform model comparison"
     assert {p.path for p in pages.PAGES if p.warm is not None} == set(OPERATOR_PAGES)
+
+
+def test_a_report_asked_while_it_is_being_computed_is_computed_once(tmp_path: Any) -> None:
+    """A page asked while the warm-up computes its report waits for that computation (same answer, or the same
+    error) instead of starting a second one."""
+    from hongmao.lake import Lake
+    from hongmao.reports.service import Reports
+
+    asked = threading.Semaphore(0)
+    release = threading.Event()
+    calls: list[str] = []
+
+    def slow(answer: Any) -> Any:
+        calls.append("computed")
+        assert release.wait(300), "the test never released the computation"
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with Lake.open(tmp_path / "lake") as lake:
+        reports = Reports(lake, on_lookup=lambda hit: asked.release())
+        for key, answer in ((("ok",), {"rows": [1, 2]}), (("broken",), ValueError("no"))):
+            release.clear()
+            calls.clear()
+            got: list[Any] = []
+
+            def ask(key: tuple[str, ...] = key, answer: Any = answer, got: list[Any] = got) -> None:
+                try:
+                    got.append(reports._cached(key, lambda: slow(answer)))
+                except ValueError as error:
+                    got.append(error)
+
+            threads = [threading.Thread(target=ask) for _ in range(3)]
+            for t in threads:
+                t.start()
+            for _ in threads:  # every caller has looked the key up (and missed) before the computation ends
+                assert asked.acquire(timeout=300)
+            release.set()
+            for t in threads:
+                t.join(300)
+            assert calls == ["computed"], key
+            assert len(got) == 3 and all(g is got[0] for g in got), key
+        assert reports._cached(("ok",), lambda: {"again": True}) == {"rows": [1, 2]}  # cached
+        assert reports._cached(("broken",), lambda: "fixed") == "fixed"  # a failure is not cached

@@ -21,6 +21,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -197,6 +198,9 @@ class Reports:
         self._cache_size = cache_size
         self._on_lookup = on_lookup
         self._lock = threading.Lock()
+        #: Reports being computed now, by cache key: a second caller (a page asked while the warm-up computes
+        #: it) waits for that computation instead of starting its own.
+        self._running: dict[tuple[Any, ...], Future[Any]] = {}
         #: The campaigns' holdout key; None: read it from the settings (or a simulated world beside the lake).
         self._holdout_key: str | None = None
         from hongmao.reports.comparison import Background
@@ -211,21 +215,41 @@ class Reports:
     # --- plumbing ----------------------------------------------------------------------------------------
 
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """The cached answer for ``key`` at the lake's version; computed once, however many threads ask at once
+        (the others wait for it and get the same answer, or the same error)."""
         full = (self.view.version(), *key)
         with self._lock:
             hit = full in self._cache
             if hit:
                 self._cache.move_to_end(full)
                 value: T = self._cache[full]
+                running = None
+            else:
+                running = self._running.get(full)
+                mine = running is None
+                if running is None:
+                    running = self._running[full] = Future()
         if self._on_lookup is not None:
             self._on_lookup(hit)
         if hit:
             return value
-        value = compute()
+        assert running is not None
+        if not mine:
+            shared: T = running.result()
+            return shared
+        try:
+            value = compute()
+        except BaseException as error:
+            with self._lock:
+                del self._running[full]
+            running.set_exception(error)
+            raise
         with self._lock:
             self._cache[full] = value
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
+            del self._running[full]
+        running.set_result(value)
         return value
 
     def _query(self, scope: Scope, window: Window = WHOLE_LAKE) -> _Query:
