@@ -103,3 +103,15 @@ def test_the_settings_turn_the_budget_on(tmp_path: Path, monkeypatch: pytest.Mon
         monkeypatch.setenv("HONGMAO_DP_EPSILON", bad)
         with pytest.raises(ConfigError, match="dp_epsilon"):
             Budget.from_settings(tmp_path)
+
+
+def test_logs_read_back_values_holding_unicode_line_separators(tmp_path: Path) -> None:
+    """json.dumps keeps U+2028 and the like raw; the audit log and the DP ledger split lines at "\\n" only."""
+    from hongmao.cleanroom import audit
+    from hongmao.cleanroom.budget import Budget, read
+
+    odd = "a\u2028b\u2029c\x1cd\x85e"
+    audit.record(tmp_path, principal={"role": "brand"}, endpoint="GET /x", params={"q": odd})
+    assert audit.read(tmp_path)[0]["params"]["q"] == odd
+    Budget(tmp_path, total=1.0, per_query=0.5).release(ME, "funnel", {"q": odd}, {"readers": 100})
+    assert read(tmp_path)[0]["params"]["q"] == odd

@@ -404,3 +404,24 @@ def test_the_console_overview_withholds_for_a_brand_and_shows_operators_everythi
         pages[who] = page.text
     assert shown not in pages["brand"]
     assert shown in pages["operator"]
+
+
+def test_brand_keys_queries_of_entities_are_audited_without_order_ids(strict: Site) -> None:
+    order = _orders(strict)[0]
+    _get(strict, strict.keys[ME], "/api/v1/notes?model=last")
+    c = Client(strict.server, strict.keys[ME])
+    try:
+        assert c.get(f"/api/v1/orders/{order}").status_code == 200
+        assert c.get(f"/api/v1/orders/{order}/journey").status_code == 200
+    finally:
+        c.close()
+    _get(strict, strict.operator, f"/api/v1/notes?brand={ME}")  # operators' queries are not logged
+    lines = _get(strict, strict.operator, "/api/v1/reports/audit?limit=10000")["lines"]
+    entity = [x for x in lines if not x["endpoint"].startswith("GET /api/v1/reports/")]
+    endpoints = {x["endpoint"] for x in entity}
+    assert {"GET /api/v1/notes", "GET /api/v1/orders/{order_id}", "GET /api/v1/orders/{order_id}/journey"} <= endpoints
+    assert all(x["principal"]["role"] == "brand" and x["principal"]["brand"] == ME for x in entity)
+    notes = [x for x in entity if x["endpoint"] == "GET /api/v1/notes"][-1]  # this test's, the newest
+    assert notes["params"] == {"brand": ME, "model": "last"} and notes["outcome"] == "asked"
+    assert all(x["params"]["order_id"] == "<withheld>" for x in entity if "{order_id}" in x["endpoint"])
+    assert order not in (strict.state.data_dir / "audit.jsonl").read_text(encoding="utf-8")

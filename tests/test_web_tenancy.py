@@ -15,7 +15,7 @@ import pytest
 from webkit import Client, Site, lake_copy, running_site
 
 ME, OTHER = "lumiere", "beibei"
-OPERATORS_ONLY = {"/api/v1/reports/platform", "/api/v1/reports/trust", "/api/v1/keys"}
+OPERATORS_ONLY = {"/api/v1/reports/platform", "/api/v1/reports/trust", "/api/v1/reports/audit", "/api/v1/keys"}
 PUBLIC = {"/api/v1/schema", "/api/v1/me"}  # the contract, and the caller's own key
 
 

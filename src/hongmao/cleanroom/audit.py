@@ -82,4 +82,6 @@ def read(data_dir: str | Path) -> list[dict[str, Any]]:
     path = Path(data_dir) / FILE
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    # Lines end in "\n" only: str.splitlines would also cut at U+2028 and the other separators a logged
+    # parameter may hold (json.dumps keeps them raw with ensure_ascii=False).
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]

@@ -91,7 +91,7 @@ def _read_candidates(path: Path) -> list[dict[str, Any]]:
     stripped = text.lstrip()
     if stripped.startswith("[") or stripped.startswith("{"):
         rows: list[dict[str, Any]] = (
-            json.loads(text) if stripped.startswith("[") else [json.loads(x) for x in text.splitlines() if x.strip()]
+            json.loads(text) if stripped.startswith("[") else [json.loads(x) for x in text.split("\n") if x.strip()]
         )
     else:
         rows = list(csv.DictReader(text.splitlines()))
