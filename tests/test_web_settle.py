@@ -155,6 +155,8 @@ def test_guarantees_over_the_api_are_the_brands_own(site: Site, settled: dict[st
         page = c.get("/console/guarantees")
         assert page.status_code == 200 and "效果对赌结算" in page.text
         assert f"<b>{statement['owed']}</b>" in page.text and statement["measured_roi"] in page.text
+        entries = page.text.split('id="entries-g-web"')[1].split("</table>")[0]
+        assert 'data-seq="0"' in entries and "T+x 结算" in entries and 'data-seq="1"' not in entries
     finally:
         c.close()
 

@@ -442,6 +442,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "rule, {rule}.",
     ),
     "guarantee.why": ("结算说明：", "Why:"),
+    "guarantee.entries": ("应返记录（只追加）", "What is owed, entry by entry (append-only)"),
+    "guarantee.entry_kind": ("类型", "Kind"),
+    "guarantee.entry_amount": ("本条金额", "Amount"),
+    "guarantee.recorded": ("记录时间", "Recorded"),
+    "guarantee.entry.settle": ("T+x 结算", "Settled at T+x"),
+    "guarantee.entry.adjust": ("迟到数据调整", "Adjusted for late data"),
     "guarantee.none": ("暂无对赌合同。", "No ROI guarantees yet."),
 }
 
