@@ -425,3 +425,28 @@ def test_brand_keys_queries_of_entities_are_audited_without_order_ids(strict: Si
     assert notes["params"] == {"brand": ME, "model": "last"} and notes["outcome"] == "asked"
     assert all(x["params"]["order_id"] == "<withheld>" for x in entity if "{order_id}" in x["endpoint"])
     assert order not in (strict.state.data_dir / "audit.jsonl").read_text(encoding="utf-8")
+
+
+def test_brand_keys_console_pages_are_audited_and_another_brands_ids_are_not_logged(strict: Site) -> None:
+    from hongmao.reports.scope import Scope
+    from webkit import console_client
+
+    order = _orders(strict)[0]
+    reports = strict.state.reports
+    theirs = sorted(set(reports.ownership(Scope("beibei")).notes) - set(reports.ownership(Scope(ME)).notes))[0]
+    c = console_client(strict, strict.keys[ME])
+    try:
+        assert c.get("/console/notes", params={"range": "7d"}).status_code == 200
+        assert c.get(f"/console/orders/{order}").status_code == 200
+        assert c.get(f"/console/notes/{theirs}").status_code == 404
+    finally:
+        c.close()
+    lines = _get(strict, strict.operator, "/api/v1/reports/audit?limit=10000")["lines"]
+    pages = [x for x in lines if x["endpoint"].startswith("GET /console/")]
+    notes = [x for x in pages if x["endpoint"] == "GET /console/notes"][-1]
+    assert notes["params"]["range"] == "7d" and notes["principal"]["brand"] == ME
+    assert any(
+        x["endpoint"] == "GET /console/orders/{order_id}" and x["params"]["order_id"] == "<withheld>" for x in pages
+    )
+    text = (strict.state.data_dir / "audit.jsonl").read_text(encoding="utf-8")
+    assert order not in text and theirs not in text

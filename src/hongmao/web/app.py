@@ -34,6 +34,7 @@ from hongmao.errors import HongmaoError
 from hongmao.lake import Lake
 from hongmao.reports.service import Reports
 from hongmao.web import auth, csrf, errors, metrics, warmup
+from hongmao.web.deps import route_template
 from hongmao.web.limits import BodyLimit
 from hongmao.web.state import DemoSettings, WebState
 
@@ -79,13 +80,10 @@ MOUNTS = {"/static/": "/static/{file}", "/static-docs/": "/static-docs/{file}", 
 
 def route_of(scope: Scope) -> str:
     """The template of the route that answered (``/api/v1/notes/{note_id}``), never the path itself."""
+    template = route_template(scope)
+    if template is not None:
+        return template
     path: str = scope.get("path", "")
-    template = getattr(scope.get("route"), "path", None)
-    if isinstance(template, str):
-        # A route of an included router knows its path below the router's prefix (``/notes/{note_id}``): the
-        # prefix is what the request's path holds before the template's segments (prefixes have no parameters).
-        parts = path.split("/")
-        return "/".join(parts[: max(len(parts) - template.count("/"), 0)]) + template
     return next((name for prefix, name in MOUNTS.items() if path.startswith(prefix)), metrics.UNMATCHED)
 
 

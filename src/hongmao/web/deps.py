@@ -7,11 +7,13 @@ an operator gets the brand it names or the whole platform. Handlers receive a
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hongmao.cleanroom import audit
 from hongmao.reports.scope import Ownership, Scope
 from hongmao.web.auth import Principal, authenticate
 from hongmao.web.state import WebState
@@ -86,3 +88,49 @@ def owned(state: WebState, scope: Scope, kind: str, value: str) -> None:
     owns: Ownership = state.reports.ownership(scope)
     if value not in getattr(owns, kind):
         raise HTTPException(404, f"no {kind[:-1]} {value!r}")
+
+
+def route_template(scope: Mapping[str, Any]) -> str | None:
+    """The template of the route that matched (``/api/v1/notes/{note_id}``), never the path itself; None when no
+    route matched. A route of an included router knows its path below the router's prefix (``/notes/{note_id}``):
+    the prefix is what the request's path holds before the template's segments (prefixes have no parameters)."""
+    template = getattr(scope.get("route"), "path", None)
+    if not isinstance(template, str):
+        return None
+    parts = str(scope.get("path", "")).split("/")
+    return "/".join(parts[: max(len(parts) - template.count("/"), 0)]) + template
+
+
+#: The entity kind each path parameter names: a brand key's query of another brand's id is the 404 it always
+#: was, refused before it is logged.
+PATH_KINDS = {
+    "note_id": "notes",
+    "creator_id": "creators",
+    "item_id": "items",
+    "campaign_id": "campaigns",
+    "order_id": "orders",
+}
+#: Path parameters the audit log does not keep: an order is one person's purchase, a link id is its own secret's
+#: neighbour (and is checked by the links' own rule, after logging).
+UNLOGGED_IDS = ("order_id", "link_id")
+UNLOGGED = "<withheld>"
+
+
+def record_brand_query(state: WebState, principal: Principal, scope: Scope, request: Request) -> None:
+    """One audit line for a brand key's query (operators' are not logged), written before the answer, so a log
+    that cannot be written fails the request rather than let a query go unrecorded: the key, the route's template,
+    the parameters (note, creator, item and campaign ids and the query string, cleaned as every audit line's),
+    outcome ``asked``."""
+    if principal.operator:
+        return
+    for name, value in request.path_params.items():
+        if name in PATH_KINDS:
+            owned(state, scope, PATH_KINDS[name], value)
+    ids = {k: UNLOGGED if k in UNLOGGED_IDS else v for k, v in request.path_params.items()}
+    audit.record(
+        state.data_dir,
+        principal={"key_id": principal.key_id, "role": principal.role, "brand": principal.brand},
+        endpoint=f"{request.method} {route_template(request.scope) or request.url.path}",
+        params={**ids, **dict(request.query_params), "brand": scope.brand},
+        outcome="asked",
+    )

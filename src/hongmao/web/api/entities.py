@@ -8,47 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from hongmao.cleanroom import audit
 from hongmao.reports import privacy
 from hongmao.reports.period import WHOLE_LAKE
 from hongmao.reports.scope import Scope
 from hongmao.web.api.reports import ModelName, campaign_rois, check_model
-from hongmao.web.deps import Caller, State, TenantScope, owned
+from hongmao.web.deps import Caller, State, TenantScope, owned, record_brand_query
 from hongmao.web.state import WebState
-
-#: The entity kind each path parameter names (a brand key's query of another brand's id is refused, not logged).
-PATH_KINDS = {
-    "note_id": "notes",
-    "creator_id": "creators",
-    "item_id": "items",
-    "campaign_id": "campaigns",
-    "order_id": "orders",
-}
-#: Path parameters that point at one person's activity, and what the audit log holds in their place.
-PERSONAL_IDS = ("order_id",)
-PERSONAL = "<withheld>"
 
 
 def audit_brand_query(request: Request, principal: Caller, scope: TenantScope, state: State) -> None:
-    """One audit line per brand key's query (operators' are not logged), written before the answer: a log that
-    cannot be written fails the request rather than let a query go unrecorded. The endpoint is the route's
-    template; the parameters (note, creator, item and campaign ids, the query string) are cleaned as every audit
-    line's, and an order id is withheld."""
-    if principal.operator:
-        return
-    for name, value in request.path_params.items():  # another brand's id is the 404 the route gives, unlogged
-        if name in PATH_KINDS:
-            owned(state, scope, PATH_KINDS[name], value)
-    template = getattr(request.scope.get("route"), "path", None) or request.url.path
-    # An order is one person's purchase: its id stays out of the log, as a buyer's pseudonym would.
-    ids = {k: PERSONAL if k in PERSONAL_IDS else v for k, v in request.path_params.items()}
-    audit.record(
-        state.data_dir,
-        principal={"key_id": principal.key_id, "role": principal.role, "brand": principal.brand},
-        endpoint=f"{request.method} /api/v1{template}",
-        params={**ids, **dict(request.query_params), "brand": scope.brand},
-        outcome="asked",
-    )
+    """Every brand key's query here is audited before it is answered (:func:`hongmao.web.deps.record_brand_query`)."""
+    record_brand_query(state, principal, scope, request)
 
 
 router = APIRouter(tags=["entities"], dependencies=[Depends(audit_brand_query)])

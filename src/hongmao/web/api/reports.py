@@ -543,12 +543,9 @@ async def report_audit(
     report: Annotated[str | None, Query(description="Only this report (attribution, overview, ...).")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="The newest this many lines.")] = 200,
 ) -> dict[str, Any]:
-    # The reports' lines and the entity endpoints' (notes, orders, journeys, ...); audiences keep their own view.
-    lines = [
-        x
-        for x in await run_in_threadpool(audit.read, state.data_dir)
-        if x["endpoint"].startswith("GET /api/v1/") and "/audiences" not in x["endpoint"]
-    ]
+    # The reports' lines, the entity endpoints' (notes, orders, journeys, ...) and the console's pages; audiences
+    # keep their own view.
+    lines = [x for x in await run_in_threadpool(audit.read, state.data_dir) if "audiences" not in x["endpoint"]]
     if brand:
         lines = [x for x in lines if brand in (x["principal"].get("brand"), x["params"].get("brand"))]
     if report:

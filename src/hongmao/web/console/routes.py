@@ -27,7 +27,7 @@ from hongmao.reports.scope import Scope
 from hongmao.web import auth, charts, csrf, i18n, linkviews
 from hongmao.web.api.reports import campaign_rois, compare_withheld, csv_response, window_of
 from hongmao.web.console.view import COLUMNS, COMPARED, MARKETS, SORTABLE, View, change, render, sort_rows
-from hongmao.web.deps import State, resolve_scope
+from hongmao.web.deps import State, record_brand_query, resolve_scope
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -101,6 +101,7 @@ def view(request: Request, state: State) -> View:
             scope = Scope(None)
         else:
             raise
+    record_brand_query(state, principal, scope, request)  # a brand key's page views are audited as its API queries
     return View(
         request=request,
         principal=principal,
