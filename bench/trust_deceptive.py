@@ -142,7 +142,8 @@ def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
     wanted = {"bad", *variant.get("evidence", ("nad", "low"))}
     captured: dict[str, tuple[Any, ...]] = {}
     fits = {}
-    original = shrinkage.log_likelihood_ratio
+    # Wrapped to see each entry's baseline (for z and the mixture): looked up by name, as the module's own callers do.
+    original: Callable[..., Any] = getattr(shrinkage, "log_likelihood_ratio")  # noqa: B009
     for name in sorted(wanted):
         given, timing = outcomes[name]
         y = given if given is not None else np.array([1.0 if o[name] else 0.0 for o in orders])
@@ -154,16 +155,17 @@ def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
             captured[name] = args
             return original(*args)
 
-        shrinkage.log_likelihood_ratio = capture  # to see each entry's baseline (for z and the mixture)
+        setattr(shrinkage, "log_likelihood_ratio", capture)  # noqa: B010
         try:
             fits[name] = score(
                 name, y, item, outcome_exposure(age, delay, rules.maturity_days), credit_m, rules, scored, item_group
             )
         finally:
-            shrinkage.log_likelihood_ratio = original
+            setattr(shrinkage, "log_likelihood_ratio", original)  # noqa: B010
     evidence_names = variant.get("evidence", ("nad", "low"))
     if variant.get("mixture"):
-        stack = np.stack([sum(pm.log_likelihood_ratio(*captured[n][:4], a) for n in evidence_names) for a in GRID])
+        llr: Callable[..., Any] = getattr(pm, "log_likelihood_ratio")  # noqa: B009
+        stack = np.stack([sum(llr(*captured[n][:4], a) for n in evidence_names) for a in GRID])
         evidence = _mixture(stack, scored)
     else:
         evidence = sum(fits[n].llr for n in evidence_names)
@@ -297,7 +299,10 @@ def main(argv: list[str] | None = None) -> None:
     for name, rows in per.items():
         f = [r["flag"] for r in rows]
         w = [r["watch"] for r in rows]
-        sums = lambda parts: "/".join(str(sum(p[i] for p in parts)) for i in range(3))  # noqa: E731
+
+        def sums(parts: list[Any]) -> str:
+            return "/".join(str(sum(p[i] for p in parts)) for i in range(3))
+
         aucs = [r["auc"] for r in rows if r["auc"] is not None]
         print(
             f"| {name} | {_ratio(f, 1)} / {_ratio(f, 2)} ({sums(f)}) | {_ratio(w, 1)} / {_ratio(w, 2)} ({sums(w)}) "
