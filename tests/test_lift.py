@@ -213,6 +213,14 @@ def test_swapping_groups_mirrors_the_result(groups: tuple[list[float], list[floa
     assert a.method == b.method
 
 
+def test_a_mean_near_zero_gives_no_relative_interval_rather_than_an_error() -> None:
+    # Found by the property below: the squared coefficient of variation of a mean of 1e-300 overflowed.
+    t = [1e-6, -1e-6 + 2e-300]
+    result = difference_in_means(t, [1.0, 2.0], interval="welch")
+    assert result.relative_ci95 is None and result.relative_lift == pytest.approx(-1.0)
+    assert math.isfinite(result.ci95[0]) and math.isfinite(result.ci95[1])
+
+
 @settings(max_examples=100, deadline=None)
 @given(values, values, st.floats(min_value=-1e3, max_value=1e3))
 def test_welch_interval_is_shift_invariant(t: list[float], h: list[float], c: float) -> None:

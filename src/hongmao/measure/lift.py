@@ -170,10 +170,11 @@ def _relative(
         return None, None
     if mean_t <= 0.0 or mean_h <= 0.0:
         return rel, None
-    # Squared coefficients of variation of each mean; computed as ratios first to avoid underflow of mean².
-    cv2_t = (math.sqrt(var_t / n_t) / mean_t) ** 2
-    cv2_h = (math.sqrt(var_h / n_h) / mean_h) ** 2
-    se_log = math.sqrt(cv2_t + cv2_h)
+    # The coefficients of variation of each mean, as ratios (mean² would underflow), combined with hypot (their
+    # squares would overflow for a mean near 0: then the interval on the log scale has no finite bounds).
+    se_log = math.hypot(math.sqrt(var_t / n_t) / mean_t, math.sqrt(var_h / n_h) / mean_h)
+    if not math.isfinite(se_log):
+        return rel, None
     log_ratio = math.log(mean_t) - math.log(mean_h)
     try:
         lower, upper = math.exp(log_ratio - z * se_log) - 1.0, math.exp(log_ratio + z * se_log) - 1.0
