@@ -349,8 +349,7 @@ class Reports:
     ) -> AttributionResult:
         if touches is None and window.filters.touches is not None:
             touches = window.filters.touches
-        key = ("attribution", scope.brand, by, model, tuple(touches or ()), half_life_days, markov_order)
-        key = (*key, *_wkey(window))
+        key = _attribution_key(scope, by, model, touches, half_life_days, markov_order, window)
 
         def compute() -> AttributionResult:
             excluded = self.excluded_users() or None
@@ -445,7 +444,7 @@ class Reports:
         from hongmao.reports import comparison
 
         touches = window.filters.touches
-        keys = {m: ("attribution", scope.brand, by, m, tuple(touches or ()), 7.0, 1, *_wkey(window)) for m in models}
+        keys = {m: _attribution_key(scope, by, m, touches, 7.0, 1, window) for m in models}
         version = self.view.version()
         with self._lock:
             known = {m: self._cache[(version, *keys[m])] for m in models if (version, *keys[m]) in self._cache}
@@ -1090,6 +1089,19 @@ class Reports:
             return out
 
         return self._cached(("platform", model, *_wkey(window)), compute)
+
+
+def _attribution_key(
+    scope: Scope,
+    by: str,
+    model: str,
+    touches: Sequence[str] | None,
+    half_life_days: float,
+    markov_order: int,
+    window: Window,
+) -> tuple[Any, ...]:
+    """The cache key of :meth:`Reports.attribution`'s answer (the comparison looks its results up by it too)."""
+    return ("attribution", scope.brand, by, model, tuple(touches or ()), half_life_days, markov_order, *_wkey(window))
 
 
 def _split(model: str) -> str:
