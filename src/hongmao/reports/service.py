@@ -17,11 +17,18 @@ Privacy: counts of people (readers, search-back users, buyers, new-customer shar
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import queue
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +47,7 @@ from hongmao.reports.period import WHOLE_LAKE, Window, business_tz
 from hongmao.reports.scope import BRAND_RECORDS, ITEM_TOUCHES, ORDER_CHILDREN, LakeView, Ownership, Scope
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 DEFAULT_MODEL = "linear"
 PEOPLE_COUNTS = ("readers", "search_back_users", "community_people", "market_people", "matched_people")
 #: Rule models give a per-order split; the data-driven ones only credit channels in aggregate.
@@ -178,6 +186,39 @@ def _ratio(num: float | None, den: float | None) -> float | None:
     return num / den if num is not None and den else None
 
 
+@dataclass
+class Freshness:
+    """What one console page was served, when it may show the figures of an earlier lake version.
+
+    ``pin``: the lake version the page reads first (the newest one whose console pages the warm-up finished; None:
+    the current one). ``deadline`` (a :func:`time.monotonic` time): how long a report with no figures of any
+    version may be waited for; past it :class:`Computing` is raised. ``stale``: the earlier versions the page's
+    figures came from, each with the time this process first saw it (what the page's notice says)."""
+
+    pin: str | None
+    deadline: float
+    stale: dict[str, float] = field(default_factory=dict)
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+
+class Computing(Exception):
+    """A report with no figures of any lake version yet was not ready within the page's budget."""
+
+
+_FRESHNESS: ContextVar[Freshness | None] = ContextVar("hongmao_report_freshness", default=None)
+
+
+def freshness() -> Freshness | None:
+    """The stale-tolerant reading in force for this request (None: reports block until current)."""
+    return _FRESHNESS.get()
+
+
+#: How many lake versions a process remembers the order of (each ingest, click fold or key change makes one).
+VERSIONS_KEPT = 4096
+
+
 class Reports:
     def __init__(
         self,
@@ -207,6 +248,16 @@ class Reports:
 
         #: The model comparison's fitted models, computed off the caller's thread (:meth:`compare`).
         self._fits = Background()
+        #: Lake versions in the order this process first saw them, with when (stale figures say as of when).
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        #: Per cache key without the version: the newest version whose answer is in the cache.
+        self._latest: dict[tuple[Any, ...], str] = {}
+        #: The newest version whose console pages the warm-up finished (the version stale pages are pinned to).
+        self._settled: str | None = None
+        #: Reports a stale-tolerant page asked for, computed one at a time on one background thread.
+        self._refresh_jobs: queue.Queue[tuple[tuple[Any, ...], Callable[[], Any], Future[Any]]] = queue.Queue()
+        self._queued: dict[tuple[Any, ...], Future[Any]] = {}
+        self._refresher: threading.Thread | None = None
         from hongmao import settings
 
         #: The business day's time zone: date ranges run midnight to midnight here.
@@ -214,15 +265,81 @@ class Reports:
 
     # --- plumbing ----------------------------------------------------------------------------------------
 
+    def _note_version(self, version: str) -> None:
+        """Remember ``version``'s place among the versions seen (under ``self._lock``)."""
+        if version not in self._seen:
+            self._seen[version] = time.time()
+            while len(self._seen) > VERSIONS_KEPT:
+                self._seen.popitem(last=False)
+
+    def _newer(self, a: str, b: str) -> bool:
+        """Whether version ``a`` was seen after ``b`` (a version forgotten counts as the oldest)."""
+        order = {v: i for i, v in enumerate(self._seen)}
+        return order.get(a, -1) >= order.get(b, -1)
+
+    def _store(self, full: tuple[Any, ...], value: Any) -> None:
+        """Keep ``value`` for ``full`` (version, *key) (under ``self._lock``)."""
+        version, key = full[0], full[1:]
+        self._cache[full] = value
+        known = self._latest.get(key)
+        if known is None or self._newer(version, known):
+            self._latest[key] = version
+        while len(self._cache) > self._cache_size:
+            (gone, *rest), _ = self._cache.popitem(last=False)
+            if self._latest.get(tuple(rest)) == gone:
+                del self._latest[tuple(rest)]
+
+    def settle(self, version: str) -> None:
+        """The warm-up finished ``version``'s console pages: stale-tolerant pages now read it (if no newer one
+        settled before)."""
+        with self._lock:
+            self._note_version(version)
+            if self._settled is None or self._newer(version, self._settled):
+                self._settled = version
+
+    def settled(self) -> str | None:
+        return self._settled
+
+    @contextlib.contextmanager
+    def serve_stale(self, budget: float) -> Iterator[Freshness]:
+        """Within the block, this context's reports never make the caller wait for a recomputation: a report
+        of the version the warm-up last finished is answered from it (the page says as of which version), one
+        not computed yet for the current version is computed in the background (waited for at most ``budget``
+        seconds in all) and, if it is not ready, answered from the newest earlier version that has it, or
+        :class:`Computing` is raised. Cache keys are the same as when current figures are asked for: only the
+        version differs, so a scope, window, model or privacy setting never gets another's figures."""
+        settled = self._settled
+        pin = settled if settled is not None and settled != self.view.version() else None
+        token = _FRESHNESS.set(Freshness(pin, time.monotonic() + budget))
+        try:
+            f = _FRESHNESS.get()
+            assert f is not None
+            yield f
+        finally:
+            _FRESHNESS.reset(token)
+
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """The cached answer for ``key`` at the lake's version; computed once, however many threads ask at once
-        (the others wait for it and get the same answer, or the same error)."""
-        full = (self.view.version(), *key)
+        (the others wait for it and get the same answer, or the same error). Inside :meth:`serve_stale`, maybe
+        an earlier version's answer (see there)."""
+        version = self.view.version()
+        full = (version, *key)
+        tolerant = _FRESHNESS.get()
         with self._lock:
-            hit = full in self._cache
+            self._note_version(version)
+            if tolerant is not None and tolerant.pin is not None and (tolerant.pin, *key) in self._cache:
+                pinned: T = self._cache[(tolerant.pin, *key)]
+                tolerant.stale[tolerant.pin] = self._seen.get(tolerant.pin, 0.0)
+                self._cache.move_to_end((tolerant.pin, *key))
+                hit_pin = True
+            else:
+                hit_pin = False
+            hit = not hit_pin and full in self._cache
             if hit:
                 self._cache.move_to_end(full)
                 value: T = self._cache[full]
+                running = None
+            elif hit_pin or tolerant is not None:
                 running = None
             else:
                 running = self._running.get(full)
@@ -230,9 +347,13 @@ class Reports:
                 if running is None:
                     running = self._running[full] = Future()
         if self._on_lookup is not None:
-            self._on_lookup(hit)
+            self._on_lookup(hit or hit_pin)
+        if hit_pin:
+            return pinned
         if hit:
             return value
+        if tolerant is not None:
+            return self._tolerant(key, full, compute, tolerant)
         assert running is not None
         if not mine:
             shared: T = running.result()
@@ -245,12 +366,57 @@ class Reports:
             running.set_exception(error)
             raise
         with self._lock:
-            self._cache[full] = value
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            self._store(full, value)
             del self._running[full]
         running.set_result(value)
         return value
+
+    def _tolerant(self, key: tuple[Any, ...], full: tuple[Any, ...], compute: Callable[[], T], f: Freshness) -> T:
+        """A stale-tolerant miss: the computation (shared with any running one) waited for within the page's
+        budget, else the newest earlier answer, else :class:`Computing`."""
+        future = self._in_background(full, lambda: self._cached(key, compute))
+        try:
+            done: T = future.result(timeout=f.remaining())
+            return done
+        except FutureTimeout:
+            pass
+        with self._lock:
+            version = self._latest.get(key)
+            if version is not None and (version, *key) in self._cache:
+                old: T = self._cache[(version, *key)]
+                f.stale[version] = self._seen.get(version, 0.0)
+                return old
+        raise Computing(str(key[0]))
+
+    def _in_background(self, job: tuple[Any, ...], compute: Callable[[], Any]) -> Future[Any]:
+        """``compute`` on the refresh thread (one job per ``job`` key at a time), or the running computation of
+        the same report; its future."""
+        with self._lock:
+            running = self._running.get(job) or self._queued.get(job)
+            if running is not None:
+                return running
+            future: Future[Any] = Future()
+            self._queued[job] = future
+            if self._refresher is None or not self._refresher.is_alive():
+                # A new thread starts with an empty context: its reports are computed current, never stale.
+                self._refresher = threading.Thread(target=self._refresh, name="hongmao-refresh", daemon=True)
+                self._refresher.start()
+        self._refresh_jobs.put((job, compute, future))
+        return future
+
+    def _refresh(self) -> None:
+        while True:
+            job, compute, future = self._refresh_jobs.get()
+            try:
+                value = compute()
+            except BaseException as error:  # the page asking again shows it; the thread carries on
+                log.info("a report computed for a page failed: %r", error)
+                future.set_exception(error)
+            else:
+                future.set_result(value)
+            finally:
+                with self._lock:
+                    self._queued.pop(job, None)
 
     def _query(self, scope: Scope, window: Window = WHOLE_LAKE) -> _Query:
         return _Query(self.view.segments(scope), self.excluded_users(), window, self.tz)
@@ -446,8 +612,17 @@ class Reports:
         touches = window.filters.touches
         keys = {m: _attribution_key(scope, by, m, touches, 7.0, 1, window) for m in models}
         version = self.view.version()
+        tolerant = _FRESHNESS.get()
+        pin = tolerant.pin if tolerant is not None else None
         with self._lock:
-            known = {m: self._cache[(version, *keys[m])] for m in models if (version, *keys[m]) in self._cache}
+            known = {}
+            for m in models:
+                for v in (pin, version) if pin is not None else (version,):
+                    if (v, *keys[m]) in self._cache:
+                        known[m] = self._cache[(v, *keys[m])]
+                        if tolerant is not None and v != version:
+                            tolerant.stale[v] = self._seen.get(v, 0.0)
+                        break
         rules = [m for m in models if m in comparison.RULE_MODELS and m not in known]
         if rules:
 
@@ -456,9 +631,17 @@ class Reports:
                 with self._session(scope, window, LOOKBACK_DAYS) as session:
                     return comparison.rule_results(session, rules, by, touches, excluded)
 
-            computed = compute()
-            for m in rules:
-                known[m] = self._cached(keys[m], partial(computed.__getitem__, m))
+            def store() -> dict[str, AttributionResult]:
+                computed = compute()
+                return {m: self._cached(keys[m], partial(computed.__getitem__, m)) for m in rules}
+
+            if tolerant is None:
+                known.update(store())
+            else:  # a page never waits for the rule models either: computed in the background, named pending
+                job = ("compare_rules", version, *keys[rules[0]], tuple(rules))
+                future = self._in_background(job, store)
+                with contextlib.suppress(FutureTimeout):
+                    known.update(future.result(timeout=tolerant.remaining()))
         out: dict[str, AttributionResult] = {}
         for m in models:
             if m in known:

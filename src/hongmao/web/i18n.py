@@ -449,6 +449,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "guarantee.entry.settle": ("T+x 结算", "Settled at T+x"),
     "guarantee.entry.adjust": ("迟到数据调整", "Adjusted for late data"),
     "guarantee.none": ("暂无对赌合同。", "No ROI guarantees yet."),
+    # figures of an earlier lake version, shown while the new ones are computed (console/fresh.py)
+    "fresh.updating": (
+        "数据更新中：以下为截至 {as_of} 的数据（数据湖版本 {version}），新数据算好后本页每 {seconds} 秒自动刷新。",
+        "Updating: these figures are as of {as_of} (lake version {version}); the page reloads itself every "
+        "{seconds} s until the new ones are in.",
+    ),
+    "fresh.computing_title": ("计算中", "Computing"),
+    "fresh.computing": (
+        "报表计算中：新数据首次计算尚未完成，本页每 {seconds} 秒自动刷新。",
+        "Computing: the reports of the new data are not ready yet; the page reloads itself every {seconds} s.",
+    ),
 }
 
 

@@ -128,6 +128,12 @@ class Warmup:
         if thread.is_alive():
             log.info("a report was still being warmed at shutdown; it ends with the process")
 
+    @property
+    def running(self) -> bool:
+        """Whether the thread is warming reports (console pages then never wait for one: console/fresh.py)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
     def nudge(self) -> None:
         """Look at the lake's version now rather than at the next poll (after an append this process made)."""
         self._wake.set()
@@ -149,6 +155,10 @@ class Warmup:
                 return False
             if self._step(step) and step.until_ready:
                 later.append(step)
+        if not self._current(version):
+            return False
+        # Every page's reports of this version are in (the fitted models may follow): pages read it from now on.
+        reports.settle(version)
         if later:
             seconds = time.perf_counter() - began
             log.info(

@@ -26,10 +26,11 @@ from hongmao.reports.period import WHOLE_LAKE, PeriodError, Window
 from hongmao.reports.scope import Scope
 from hongmao.web import auth, charts, csrf, i18n, linkviews
 from hongmao.web.api.reports import campaign_rois, compare_withheld, csv_response, window_of
+from hongmao.web.console.fresh import StaleRoute
 from hongmao.web.console.view import COLUMNS, COMPARED, MARKETS, SORTABLE, View, change, render, sort_rows
 from hongmao.web.deps import State, record_brand_query, resolve_scope
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=StaleRoute)
 
 SESSION = "hm_session"
 MODEL_COOKIE = "hm_model"

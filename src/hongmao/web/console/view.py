@@ -222,6 +222,10 @@ class View:
 
 
 def render(v: View, template: str, **context: Any) -> HTMLResponse:
+    from hongmao.reports.service import freshness
+    from hongmao.web.console.fresh import RELOAD_SECONDS, notice
+
+    stale = notice(freshness(), v.request.app.state.web.reports.tz)
     response: HTMLResponse = TEMPLATES.TemplateResponse(
         v.request,
         f"console/{template}",
@@ -238,7 +242,11 @@ def render(v: View, template: str, **context: Any) -> HTMLResponse:
             "ranges": RANGES,
             "touch_kinds": period.TOUCH_KINDS,
             "window_params": period.PARAMS,
+            "stale": stale,
+            "reload": RELOAD_SECONDS,
             **context,
         },
     )
+    if stale is not None:
+        response.headers["cache-control"] = "no-store"
     return response

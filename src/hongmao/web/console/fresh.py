@@ -1,0 +1,81 @@
+"""Console pages never wait for a recomputation: after a lake change they show the figures of the version the
+warm-up last finished, say so, and reload themselves until the new figures are in.
+
+While the warm-up runs, every GET of an HTML console page runs inside
+:meth:`hongmao.reports.service.Reports.serve_stale`: a report of the current lake version that is cached is
+shown as is; otherwise the page reads the version the warm-up last finished
+(:meth:`~hongmao.reports.service.Reports.settle`); a report no version has yet (a range nobody asked for, a
+brand new lake) is computed in the background and waited for at most :data:`BUDGET_SECONDS` in all,
+then the page answers "computing" and reloads. The page's notice (templates/console/base.html) names the lake
+version and the time its figures are as of. Exports (``.csv``), forms (POST) and the REST API always get
+current figures: a file or an API answer carries no notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from hongmao.reports.service import Computing, Freshness
+from hongmao.web import i18n
+
+#: How long one page may wait, in all, for reports that no lake version has yet.
+BUDGET_SECONDS = 0.5
+#: How often a page showing earlier figures (or "computing") reloads itself.
+RELOAD_SECONDS = 5
+
+
+def tolerant(request: Request) -> bool:
+    """Whether this request may be answered with earlier figures: an HTML page asked for, never a file, and
+    only while the warm-up runs (it computes the new figures; an app whose lifespan never started it computes
+    each page's reports on request, as before)."""
+    if request.method != "GET" or request.url.path.endswith(".csv"):
+        return False
+    warmup = request.app.state.web.extras.get("warmup")
+    return bool(getattr(warmup, "running", False))
+
+
+class StaleRoute(APIRoute):
+    """A console route whose GET pages are answered within :data:`BUDGET_SECONDS` of report waiting."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            if not tolerant(request):
+                return await handler(request)
+            reports = request.app.state.web.reports
+            with reports.serve_stale(BUDGET_SECONDS):
+                try:
+                    return await handler(request)
+                except Computing:
+                    return computing(request)
+
+        return route
+
+
+def notice(f: Freshness | None, tz: Any) -> dict[str, str] | None:
+    """What the page's "updating" notice says: the (oldest) earlier lake version shown and when it was new."""
+    if f is None or not f.stale:
+        return None
+    version, seen = min(f.stale.items(), key=lambda kv: (kv[1], kv[0]))
+    return {"version": version[:12], "as_of": datetime.fromtimestamp(seen, tz).strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def computing(request: Request) -> Response:
+    """A page whose reports no lake version has yet: said at once, reloaded until they are in."""
+    from hongmao.web.console.view import TEMPLATES
+
+    lang = i18n.pick(request.query_params.get("lang"), request.cookies.get(i18n.COOKIE))
+    response: Response = TEMPLATES.TemplateResponse(
+        request,
+        "console/computing.html",
+        {"t": i18n.translate(lang), "lang": lang, "reload": RELOAD_SECONDS},
+        status_code=200,
+        headers={"cache-control": "no-store"},
+    )
+    return response

@@ -1,0 +1,115 @@
+"""After a lake change, console pages answer at once with the figures of the version the warm-up last finished,
+marked as such, and never another scope's; exports and the REST API keep answering current figures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from conftest import event, user
+from hongmao.reports.scope import Scope
+from hongmao.reports.service import Computing, Reports
+from hongmao.web.console import fresh
+from hongmao.web.warmup import Warmup
+from webkit import Site, console_client, lake_copy, running_site
+
+WAIT_SECONDS = 600.0
+T = "2025-06-05T10:00:00+08:00"
+
+
+@pytest.fixture
+def site(tmp_path: Any) -> Iterator[Site]:
+    with running_site(lake_copy(tmp_path / "lake")) as s:
+        yield s
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def ingest(site: Site, n: int) -> None:
+    with site.client(site.operator) as c:
+        search = event("market.search", T, f"stale-{n}", user=user(n), query="lumiere 面霜")
+        sent = c.post("/api/v1/events", json=[search])
+        assert sent.status_code == 200 and sent.json()["accepted"] == 1, sent.text
+
+
+def drain(reports: Reports) -> None:
+    """Wait for the reports a page queued in the background (the refresh thread's jobs)."""
+    for future in list(reports._queued.values()):
+        future.exception(WAIT_SECONDS)
+
+
+def test_a_page_after_a_lake_change_gets_the_settled_versions_figures_then_the_new_ones(site: Site) -> None:
+    reports = site.state.reports
+    brand = Scope("lumiere")
+    before = reports.overview(brand)
+    old = reports.view.version()
+    reports.settle(old)
+    ingest(site, 1)
+    assert reports.view.version() != old
+    with reports.serve_stale(0.0) as seen:
+        stale = reports.overview(brand)
+    assert dump(stale) == dump(before)
+    assert set(seen.stale) == {old}
+    # Another scope's figures of the settled version are never handed out: nothing of beibei's was computed.
+    with pytest.raises(Computing), reports.serve_stale(0.0):
+        reports.overview(Scope("beibei"))
+    drain(reports)
+    cold = Reports(site.state.lake, privacy_k=reports.privacy_k)
+    assert dump(reports.overview(brand)) == dump(cold.overview(brand))  # the current figures, once computed
+    reports.settle(reports.view.version())
+    with reports.serve_stale(0.0) as seen:
+        assert dump(reports.overview(brand)) == dump(cold.overview(brand))
+    assert seen.stale == {}
+
+
+def test_a_key_computed_for_a_newer_version_is_never_replaced_by_an_older_one(site: Site) -> None:
+    reports = site.state.reports
+    first = reports.view.version()
+    reports.brands()
+    ingest(site, 2)
+    second = reports.view.version()
+    reports.brands()
+    assert reports._latest[("brands",)] == second
+    with reports._lock:
+        reports._store((first, "brands"), ["older"])
+    assert reports._latest[("brands",)] == second
+
+
+def test_console_pages_show_the_earlier_figures_with_a_notice_and_reload(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warmup = site.state.extras["warmup"]
+    warmup.start()
+    assert warmup.wait_warm(WAIT_SECONDS), "the warm-up did not finish"
+    warmup.stop(WAIT_SECONDS)
+    settled = site.state.reports.settled()
+    assert settled == site.state.reports.view.version()
+    monkeypatch.setattr(Warmup, "running", property(lambda _self: True))  # as if it were warming the next one
+    monkeypatch.setattr(fresh, "BUDGET_SECONDS", 0.0)  # never wait: what a page shows must not hang on timing
+    c = console_client(site, site.keys["lumiere"])
+    try:
+        warm = c.get("/console/")
+        assert warm.status_code == 200 and 'data-fresh="stale"' not in warm.text
+        ingest(site, 3)
+        page = c.get("/console/")
+        assert page.status_code == 200
+        assert 'data-fresh="stale"' in page.text and f'data-version="{settled[:12]}"' in page.text
+        assert 'http-equiv="refresh"' in page.text and "数据更新中" in page.text
+        assert page.headers["cache-control"] == "no-store"
+        english = c.get("/console/?lang=en")
+        assert "Updating: these figures are as of" in english.text
+        # A range nobody computed yet: said at once, reloaded until ready.
+        fresh_range = c.get("/console/?range=yesterday")
+        assert fresh_range.status_code == 200 and 'data-fresh="computing"' in fresh_range.text
+        assert 'http-equiv="refresh"' in fresh_range.text
+        # An export always carries current figures (a file has no notice).
+        csv = c.get("/console/notes.csv")
+        assert csv.status_code == 200 and "数据更新中" not in csv.text
+    finally:
+        c.close()
+    drain(site.state.reports)
