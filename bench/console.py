@@ -17,7 +17,8 @@ and signs in to the console as each. Then, for ``--rounds`` rounds:
 Last, ``--clients`` concurrent clients ask the REST API's report endpoints for ``--load-seconds`` seconds (a
 brand key; every client waits for its answer before the next request, so the load is bounded).
 
-Prints markdown tables: per page and phase p50 and p99 (of few samples: p99 is close to the maximum), the
+Prints markdown tables: per page and phase p50 and p99 (of few samples: p99 is close to the maximum), how many
+answers just after an ingest showed current figures, an earlier version's ("updating") or "computing", the
 warm-up's time after each ingest (in full, and until every page's reports but the model comparison's fitted
 models were warm), and the API's requests per second with their p50 and p99.
 """
@@ -153,12 +154,27 @@ def sign_in(base: str, key: str) -> httpx.Client:
     return client
 
 
-def timed(client: httpx.Client, path: str) -> float:
+#: What a page's answer showed: the current figures, an earlier version's ("updating") or "computing".
+SHOWN = ("current", "stale", "computing")
+
+
+def shown(html: str) -> str:
+    """Which figures a console page showed (servers older than the "updating" notice: always current)."""
+    if 'data-fresh="computing"' in html:
+        return "computing"
+    return "stale" if 'data-fresh="stale"' in html else "current"
+
+
+def timed(client: httpx.Client, path: str, answers: dict[str, int] | None = None) -> float:
+    """Seconds to answer ``path``; ``answers`` counts which figures it showed (:func:`shown`)."""
     began = time.perf_counter()
     response = client.get(path)
     seconds = time.perf_counter() - began
     if response.status_code != 200:
         raise SystemExit(f"{path}: {response.status_code} {response.text[:200]}")
+    if answers is not None:
+        kind = shown(response.text)
+        answers[kind] = answers.get(kind, 0) + 1
     return seconds
 
 
@@ -257,6 +273,7 @@ def main(argv: list[str] | None = None) -> None:
         when = str(opened.stats()["last"])
     served = Served(lake, port, args.workers)
     samples: dict[tuple[str, str], list[float]] = {}
+    answers: dict[tuple[str, str], dict[str, int]] = {}
     warmups: list[float] = []
     pages_warm: list[float] = []
     try:
@@ -284,7 +301,8 @@ def main(argv: list[str] | None = None) -> None:
             for who, client in clients.items():
                 for path in pages[who]:
                     for _ in range(times):
-                        seconds = timed(client, path)
+                        counts = answers.setdefault((f"{path} ({who})", phase), {})
+                        seconds = timed(client, path, counts)
                         samples.setdefault((f"{path} ({who})", phase), []).append(seconds)
                         print(f"  {phase:<22} {path} ({who}) {ms(seconds)} ms", flush=True)
 
@@ -318,13 +336,16 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(f"{args.users:,} people x {args.days} days, {args.brands} brands; `hongmao serve --workers {args.workers}`")
     print()
-    print("| page | " + " | ".join(f"{p} p50 / p99 (ms)" for p in phase_names) + " |")
-    print("|---|" + "---:|" * len(phase_names))
+    first_phase = f"{phase_names[0]}: {' / '.join(SHOWN)}"
+    print("| page | " + " | ".join(f"{p} p50 / p99 (ms)" for p in phase_names) + f" | {first_phase} |")
+    print("|---|" + "---:|" * (len(phase_names) + 1))
     for label in dict.fromkeys(page for page, _ in samples):
         cells = []
         for phase in phase_names:
             values = samples.get((label, phase), [])
             cells.append(f"{ms(percentile(values, 0.5))} / {ms(percentile(values, 0.99))}" if values else "-")
+        counts = answers.get((label, phase_names[0]), {})
+        cells.append("/".join(str(counts.get(k, 0)) for k in SHOWN))
         print(f"| `{label}` | " + " | ".join(cells) + " |")
     print()
     print(
