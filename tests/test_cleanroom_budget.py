@@ -33,7 +33,8 @@ def test_each_query_spends_a_repeat_is_free_and_an_empty_budget_refuses(tmp_path
     assert budget.release("beibei", "overview", {}, {"buyers": 300})["epsilon"] == pytest.approx(0.5)
     lines = read(tmp_path)
     assert [x["brand"] for x in lines] == [ME, ME, "beibei"]
-    assert set(lines[0]) == {"time", "brand", "report", "params", "key", "epsilon", "values"}
+    assert set(lines[0]) == {"time", "brand", "report", "params", "key", "epsilon", "values", "mechanisms"}
+    assert lines[0]["mechanisms"]["counts"] == {"bound": 1.0, "scale": pytest.approx(4.0), "epsilon": 0.5}
     assert (tmp_path / "dp-ledger.jsonl").stat().st_mode & 0o777 == 0o600
 
 
@@ -115,3 +116,81 @@ def test_logs_read_back_values_holding_unicode_line_separators(tmp_path: Path) -
     assert audit.read(tmp_path)[0]["params"]["q"] == odd
     Budget(tmp_path, total=1.0, per_query=0.5).release(ME, "funnel", {"q": odd}, {"readers": 100})
     assert read(tmp_path)[0]["params"]["q"] == odd
+
+
+def test_a_bounded_sum_clamps_each_person_and_adds_opendp_laplace_at_bound_over_epsilon() -> None:
+    from hongmao.cleanroom.budget import Sums, noisy_sum
+
+    people = {f"p{i}": {"gmv": 500.0} for i in range(50)} | {"whale": {"gmv": 1e6}}
+    family = Sums("gmv", 1000.0, ("gmv",), people)
+    draws = [noisy_sum(family, 1.0) for _ in range(2000)]
+    assert {round(d[1], 6) for d in draws} == {1.0} and {d[2] for d in draws} == {1000.0}  # epsilon, scale
+    values = [d[0]["gmv"] for d in draws]
+    mean = sum(values) / len(values)
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    # The whale counts for the bound (1000), not 1e6: 50 * 500 + 1000; Laplace(1000) has variance 2e6.
+    assert abs(mean - 26_000) < 250 and 0.8 * 2e6 < var < 1.2 * 2e6
+
+
+def test_the_rows_of_one_figure_clamp_each_persons_total_across_rows() -> None:
+    from hongmao.cleanroom.budget import Sums, noisy_sum
+
+    people = {f"p{i}": {"x": 500.0} for i in range(10)} | {"big": {"x": 3000.0, "y": 1000.0, "elsewhere": 9.0}}
+    family = Sums("rows.gmv", 1000.0, ("x", "y", "z"), people)
+    draws = [noisy_sum(family, 2.0) for _ in range(1000)]
+    assert sorted(draws[0][0]) == ["x", "y", "z"] and draws[0][1] == pytest.approx(2.0) and draws[0][2] == 500.0
+    mean_x = sum(d[0]["x"] for d in draws) / len(draws)
+    assert abs(mean_x - (5000 + 750)) < 120  # the big spender's 4000 scaled to 1000 in total: 750 on x
+
+
+def test_the_people_contributions_add_up_to_the_reports_figures(site: Site) -> None:
+    from hongmao.cleanroom import contributions
+    from hongmao.reports.period import WHOLE_LAKE
+    from hongmao.reports.scope import Scope
+
+    reports = site.state.reports
+    scope = Scope(brand=ME)
+    per = contributions.credits(reports, scope, WHOLE_LAKE, "note", "linear")
+    rows = reports.attribution(scope, "note", "linear", window=WHOLE_LAKE).rows
+    assert rows and len(per) >= 2
+    for row in rows:
+        for f in contributions.CREDIT_FIGURES:
+            got = sum(mine.get(str(row["key"]), {}).get(f, 0.0) for mine in per.values())
+            assert got == pytest.approx(row[f], abs=1e-6), (row["key"], f)
+    bought = contributions.orders(reports, scope, WHOLE_LAKE)
+    overview = reports.overview(scope, "linear", window=WHOLE_LAKE, unsuppressed=True)
+    assert sum(v["orders"] for v in bought.values()) == overview["orders"] and len(bought) == overview["buyers"]
+    assert sum(v["gmv"] for v in bought.values()) == pytest.approx(overview["gmv"])
+    with pytest.raises(contributions.NotBounded, match="rule model"):
+        contributions.credits(reports, scope, WHOLE_LAKE, "note", "markov")
+
+
+def test_a_brand_keys_sums_and_attribution_rows_carry_noise_with_the_bound_stated(site: Site) -> None:
+    from hongmao.cleanroom.budget import GMV_BOUND, ORDERS_BOUND, Budget
+
+    site.state.extras["dp_budget"] = Budget(site.state.data_dir, total=5.0, per_query=0.5)
+    try:
+        with site.client(site.operator) as c:
+            exact = c.get("/api/v1/reports/attribution", params={"brand": ME, "by": "brand"}).json()
+        assert "dp" not in exact
+        with site.client(site.keys[ME]) as c:
+            first = c.get("/api/v1/reports/attribution", params={"by": "brand"}).json()
+            dp = first["dp"]
+            assert dp["epsilon"] == pytest.approx(0.5, abs=1e-6) and not dp["repeated"]
+            assert set(dp["mechanisms"]) == {"rows.orders", "rows.gmv", "rows.net_gmv", "orders", "total_orders"}
+            gmv = dp["mechanisms"]["rows.gmv"]
+            assert gmv["bound"] == GMV_BOUND and gmv["scale"] == pytest.approx(GMV_BOUND / 0.1)
+            assert dp["mechanisms"]["orders"]["bound"] == ORDERS_BOUND
+            row = first["rows"][0]
+            assert row["buyers"] is None and row["gmv"] != exact["rows"][0]["gmv"]  # noisy (a tie has no chance)
+            assert first["unattributed_orders"] == pytest.approx(max(0.0, first["orders"] - first["total_orders"]))
+            again = c.get("/api/v1/reports/attribution", params={"by": "brand"}).json()
+            assert again["dp"]["repeated"] and again["rows"] == first["rows"]
+            refused = c.get("/api/v1/reports/attribution", params={"by": "brand", "model": "markov"})
+            assert refused.status_code == 403 and "rule model" in refused.json()["error"]["message"]
+            over = c.get("/api/v1/reports/overview", params={"range": "7d"}).json()
+            assert {"gmv", "refunded", "orders", "attributed_gmv", "counts"} <= set(over["dp"]["mechanisms"])
+            assert over["net_gmv"] == pytest.approx(max(0.0, over["gmv"] - over["refunded"]))
+            assert over["dp"]["epsilon"] == pytest.approx(0.5, abs=1e-6)
+    finally:
+        site.state.extras.pop("dp_budget", None)

@@ -16,8 +16,15 @@ mechanism (``make_laplace`` over integers). The query's epsilon is split evenly 
   the brand; never an identifier). It is opened append-only (mode 0600) under an exclusive ``flock``, so two
   processes cannot both spend the last of a budget.
 
-Not covered: sums (GMV) need each person's contribution bounded and are released exactly (under the k-threshold
-only); the budget never refills (a new period of budget is an operator's decision: a new ledger).
+Sums (GMV, orders, attribution rows' credit) are released through OpenDP too (:class:`Sums`): each person's
+contribution is clamped to a stated bound (:data:`GMV_BOUND` yuan, :data:`ORDERS_BOUND` orders per person and
+query), so one person moves a sum by at most the bound. A scalar sum is OpenDP's bounded sum
+(``make_clamp >> then_sum >> then_laplace``); the rows of one figure (each note's credited GMV, say) are one
+vector whose L1 sensitivity is the bound, each person's credit across the rows scaled down to the bound in total
+before summing, then OpenDP's vector Laplace. The query's epsilon is split evenly over its counts and its sum
+figures; the answer states each figure's bound and noise scale.
+
+Not covered: the budget never refills (a new period of budget is an operator's decision: a new ledger).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +42,10 @@ from typing import Any
 
 FILE = "dp-ledger.jsonl"
 DEFAULT_QUERY_EPSILON = 0.5
+#: The most GMV (yuan) one person's orders may add to one released sum figure of one query; beyond it, clamped.
+GMV_BOUND = 2000.0
+#: The most orders one person may add to one released order figure of one query; beyond it, clamped.
+ORDERS_BOUND = 5.0
 _lock = threading.Lock()
 
 
@@ -47,6 +58,19 @@ class BudgetExhausted(Exception):
             f"the differential-privacy budget of brand {brand!r} is spent: epsilon {spent:g} of {total:g} used, "
             f"this query needs {asked:g} (差分隐私预算已用完)"
         )
+
+
+@dataclass(frozen=True)
+class Sums:
+    """One figure summed over people: ``people`` maps each person (an opaque key, never written anywhere) to
+    their contributions under the released ``names`` (one name: a scalar sum; several: the rows of one figure).
+    Each person's contributions are clamped to ``bound`` in total (L1), so one person moves the figure by at
+    most ``bound``. A name nobody contributes to is released too (noise around 0)."""
+
+    figure: str
+    bound: float
+    names: tuple[str, ...]
+    people: Mapping[str, Mapping[str, float]]
 
 
 @dataclass(frozen=True)
@@ -89,26 +113,47 @@ class Budget:
         return sum(float(x["epsilon"]) for x in read(self.data_dir) if x["brand"] == brand)
 
     def release(
-        self, brand: str, report: str, params: Mapping[str, Any], counts: Mapping[str, int], *, version: Any = None
+        self,
+        brand: str,
+        report: str,
+        params: Mapping[str, Any],
+        counts: Mapping[str, int | None],
+        *,
+        version: Any = None,
+        sums: Sequence[Sums] = (),
     ) -> dict[str, Any]:
-        """``counts`` (counts of people; ``None`` ones are left out) with noise, and what it cost: ``{"values":
-        {name: noisy}, "epsilon": spent by this query, "spent": the brand's total, "total", "repeated": bool}``.
-        Raises :class:`BudgetExhausted` when the budget cannot pay for the query."""
+        """``counts`` (counts of people; ``None`` ones are left out) and ``sums`` with noise, and what it cost:
+        ``{"values": {name: noisy}, "epsilon": spent by this query, "spent": the brand's total, "total",
+        "repeated": bool, "mechanisms": {figure: {"bound", "scale", "epsilon"}}}`` (``mechanisms``: what this
+        query's release used; a repeat answers the first release's). Raises :class:`BudgetExhausted` when the
+        budget cannot pay for the query."""
         query = {"brand": brand, "report": report, "params": _plain(params), "version": _plain(version)}
         key = hashlib.sha256(json.dumps(query, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
-        names = sorted(n for n, v in counts.items() if v is not None)
+        names = sorted([*(n for n, v in counts.items() if v is not None), *(n for f in sums for n in f.names)])
         with _lock, _locked(self.path) as fd:
             lines = _lines(fd)
             spent = sum(float(x["epsilon"]) for x in lines if x["brand"] == brand)
             free = {"epsilon": 0.0, "spent": spent, "total": self.total}
             for x in reversed(lines):
                 if x["key"] == key and sorted(x["values"]) == names:
-                    return {"values": x["values"], **free, "repeated": True}
+                    return {"values": x["values"], **free, "repeated": True, "mechanisms": x.get("mechanisms", {})}
             if not names:
-                return {"values": {}, **free, "repeated": False}
+                return {"values": {}, **free, "repeated": False, "mechanisms": {}}
             if spent + self.per_query > self.total + 1e-12:
                 raise BudgetExhausted(brand, spent, self.total, self.per_query)
-            values, cost = noisy({n: int(counts[n]) for n in names}, self.per_query)
+            plain = {n: int(v) for n, v in counts.items() if v is not None}
+            share = self.per_query / (len(plain) + len(sums))
+            values: dict[str, Any] = {}
+            mechanisms: dict[str, dict[str, float]] = {}
+            cost = 0.0
+            if plain:
+                values, cost = noisy(plain, share * len(plain))
+                mechanisms["counts"] = {"bound": 1.0, "scale": 1.0 / share, "epsilon": cost}
+            for family in sums:
+                got, spent_here, scale = noisy_sum(family, share)
+                values |= got
+                cost += spent_here
+                mechanisms[family.figure] = {"bound": family.bound, "scale": scale, "epsilon": spent_here}
             line = {
                 "time": datetime.now(UTC).isoformat(timespec="seconds"),
                 "brand": brand,
@@ -117,9 +162,17 @@ class Budget:
                 "key": key,
                 "epsilon": cost,
                 "values": values,
+                "mechanisms": mechanisms,
             }
             os.write(fd, (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
-        return {"values": values, "epsilon": cost, "spent": spent + cost, "total": self.total, "repeated": False}
+        return {
+            "values": values,
+            "epsilon": cost,
+            "spent": spent + cost,
+            "total": self.total,
+            "repeated": False,
+            "mechanisms": mechanisms,
+        }
 
 
 def noisy(counts: Mapping[str, int], epsilon: float) -> tuple[dict[str, int], float]:
@@ -132,6 +185,42 @@ def noisy(counts: Mapping[str, int], epsilon: float) -> tuple[dict[str, int], fl
     mechanism = dp.m.make_laplace(dp.atom_domain(T=int), dp.absolute_distance(T=int), scale=1.0 / share)
     cost = float(mechanism.map(1)) * len(counts)  # type: ignore[no-untyped-call]
     return {name: max(0, int(mechanism(int(n)))) for name, n in counts.items()}, cost
+
+
+def noisy_sum(family: Sums, epsilon: float) -> tuple[dict[str, float], float, float]:
+    """``family``'s sums with OpenDP's Laplace noise at ``epsilon``: the noisy sums (at least 0: post-processing),
+    the epsilon OpenDP's privacy map gives at a distance of one person, and the noise scale (bound / epsilon).
+
+    One name: OpenDP's bounded sum over the people's contributions (clamped to [0, bound] by ``make_clamp``).
+    Several: each person's contributions (negatives as 0) scaled down to ``bound`` in total, summed per name
+    (one person then moves the vector by at most ``bound`` in L1), then OpenDP's vector Laplace at that
+    sensitivity."""
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    scale = family.bound / epsilon
+    floats = dp.vector_domain(dp.atom_domain(T=float, nan=False))
+    if len(family.names) == 1:
+        (name,) = family.names
+        chain = (
+            dp.t.make_clamp(floats, dp.symmetric_distance(), bounds=(0.0, float(family.bound)))
+            >> dp.t.then_sum()  # type: ignore[no-untyped-call]
+            >> dp.m.then_laplace(scale=scale)
+        )
+        data = [float(v.get(name, 0.0)) for v in family.people.values()]
+        return {name: max(0.0, float(chain(data)))}, float(chain.map(1)), scale
+    index = {name: i for i, name in enumerate(family.names)}
+    totals = [0.0] * len(family.names)
+    for contributions in family.people.values():
+        mine = {n: max(0.0, float(v)) for n, v in contributions.items() if n in index}
+        size = sum(mine.values())
+        ratio = 1.0 if size <= family.bound else family.bound / size
+        for n, v in mine.items():
+            totals[index[n]] += v * ratio
+    laplace = dp.m.make_laplace(floats, dp.l1_distance(T=float), scale=scale)
+    released = laplace(totals)
+    cost = float(laplace.map(float(family.bound)))  # type: ignore[no-untyped-call]
+    return {n: max(0.0, float(released[i])) for n, i in index.items()}, cost, scale
 
 
 def read(data_dir: str | Path) -> list[dict[str, Any]]:

@@ -27,13 +27,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from hongmao.cleanroom import audit
-from hongmao.cleanroom.budget import Budget, BudgetExhausted
+from hongmao.cleanroom import audit, contributions, differences
+from hongmao.cleanroom.budget import GMV_BOUND, ORDERS_BOUND, Budget, BudgetExhausted, Sums
 from hongmao.engine.attribute import MODELS
 from hongmao.engine.windows import TOUCH_KINDS
 from hongmao.errors import AttributionError
 from hongmao.reports import period, privacy
-from hongmao.reports.period import PeriodError, Window
+from hongmao.reports.period import Period, PeriodError, Window
 from hongmao.reports.scope import Scope
 from hongmao.reports.service import PEOPLE_COUNTS
 from hongmao.web.auth import Principal
@@ -162,22 +162,237 @@ class Noise:
         self.state, self.who, self.scope, self.report, self.request = state, who, scope, report, request
         self.budget = None if who.operator or scope.brand is None else dp_budget(state)
         self.spent: float | None = None
+        #: The last release's values, rows' figures too (named ``figure:key``).
+        self.values: dict[str, Any] = {}
 
-    def __call__(self, raw: dict[str, Any], fields: tuple[str, ...], w: Window) -> dict[str, Any]:
+    def __call__(
+        self, raw: dict[str, Any], fields: tuple[str, ...], w: Window, sums: Sequence[Sums] = ()
+    ) -> dict[str, Any]:
+        """``raw`` with its counts of people (``fields``) and ``sums`` released with noise, and a ``dp`` block:
+        the epsilon spent, the brand's total, what is noisy and, per figure, the clamp bound and noise scale."""
         if self.budget is None or self.scope.brand is None:
             return raw
         params = {**audit.clean(self.request.query_params), "window": w.describe()}
         counts = {f: raw[f] for f in fields if raw.get(f) is not None}
         try:
             got = self.budget.release(
-                self.scope.brand, self.report, params, counts, version=self.state.reports.view.version()
+                self.scope.brand, self.report, params, counts, version=self.state.reports.view.version(), sums=sums
             )
         except BudgetExhausted as exc:
-            audited(self.state, self.who, self.scope, self.report, self.request, None, f"refused: {exc}")
-            raise HTTPException(403, str(exc)) from None
+            self.refuse(str(exc))
         self.spent = (self.spent or 0.0) + got["epsilon"]
-        dp = {k: got[k] for k in ("epsilon", "spent", "total", "repeated")} | {"noisy": sorted(got["values"])}
-        return {**raw, **got["values"], "dp": dp}
+        self.values = dict(got["values"])
+        dp = {k: got[k] for k in ("epsilon", "spent", "total", "repeated", "mechanisms")}
+        values = {n: v for n, v in got["values"].items() if ":" not in n}  # rows' figures: see :meth:`rows`
+        return {**raw, **values, "dp": dp | {"noisy": sorted(values) + sorted({f.figure for f in sums})}}
+
+    def refuse(self, why: str) -> Any:
+        """A 403 with ``why``, logged as refused."""
+        audited(self.state, self.who, self.scope, self.report, self.request, None, f"refused: {why}")
+        raise HTTPException(403, why) from None
+
+    def contributions(self, compute: Callable[[], Any]) -> Any:
+        """``compute()`` (people's contributions), a fitted model refused with the reason."""
+        try:
+            return compute()
+        except contributions.NotBounded as exc:
+            return self.refuse(str(exc))
+
+
+def noisy_attribution(
+    noise: Noise, out: dict[str, Any], w: Window, by: str, model: str, half_life: float
+) -> dict[str, Any]:
+    """An attribution answer under the brand's budget: each row's credited orders, GMV and net GMV, and the
+    window's orders and attributed orders, released by OpenDP with each person's contribution clamped
+    (:data:`~hongmao.cleanroom.budget.ORDERS_BOUND` orders, :data:`~hongmao.cleanroom.budget.GMV_BOUND` yuan
+    over all the rows of a figure); the unattributed orders follow from them. A fitted model is refused."""
+    reports, scope = noise.state.reports, noise.scope
+    per = noise.contributions(lambda: contributions.credits(reports, scope, w, by, model, half_life_days=half_life))
+    bought = contributions.orders(reports, scope, w)
+    keys = [str(r["key"]) for r in out["rows"]]
+    sums = [
+        Sums(
+            f"rows.{f}",
+            bound,
+            tuple(f"rows.{f}:{key}" for key in keys),
+            {u: {f"rows.{f}:{key}": c[f] for key, c in mine.items()} for u, mine in per.items()},
+        )
+        for f, bound in (("orders", ORDERS_BOUND), ("gmv", GMV_BOUND), ("net_gmv", GMV_BOUND))
+        if keys
+    ]
+    sums.append(Sums("orders", ORDERS_BOUND, ("orders",), {u: {"orders": v["orders"]} for u, v in bought.items()}))
+    credited = {u: {"total_orders": sum(c["orders"] for c in mine.values())} for u, mine in per.items()}
+    sums.append(Sums("total_orders", ORDERS_BOUND, ("total_orders",), credited))
+    released = noise(out, (), w, sums)
+    values = noise.values
+    released["rows"] = [
+        {**r, **{f: values[f"rows.{f}:{r['key']}"] for f in contributions.CREDIT_FIGURES}} for r in out["rows"]
+    ]
+    released["unattributed_orders"] = max(0.0, released["orders"] - released["total_orders"])
+    return released
+
+
+def noisy_overview(noise: Noise, raw: dict[str, Any], w: Window, model: str) -> dict[str, Any]:
+    """The overview under the brand's budget: its counts of people and its sums (orders, GMV, refunds, and the
+    attributed orders, GMV and net GMV of rule ``model``) released by OpenDP, each person's contribution clamped;
+    net GMV, ROI and the new-customer share follow from the released figures. A fitted model is refused."""
+    reports, scope = noise.state.reports, noise.scope
+    per = noise.contributions(lambda: contributions.credits(reports, scope, w, "note", model))
+    bought = contributions.orders(reports, scope, w)
+    sums = [
+        Sums(f, bound, (f,), {u: {f: v[f]} for u, v in bought.items()})
+        for f, bound in (("orders", ORDERS_BOUND), ("gmv", GMV_BOUND), ("refunded", GMV_BOUND))
+    ]
+    for f, bound in (("orders", ORDERS_BOUND), ("gmv", GMV_BOUND), ("net_gmv", GMV_BOUND)):
+        name = f"attributed_{f}"
+        people = {u: {name: sum(c[f] for c in mine.values())} for u, mine in per.items()}
+        sums.append(Sums(name, bound, (name,), people))
+    out = noise(raw, OVERVIEW_PEOPLE, w, sums)
+    out["net_gmv"] = max(0.0, out["gmv"] - out["refunded"])
+    spend = float(out.get("spend") or 0.0)
+    out["attributed_roi"] = out["attributed_net_gmv"] / spend if spend else None
+    if out.get("attributed_buyers") and out.get("new_customers") is not None:
+        out["new_customers"] = min(out["new_customers"], out["attributed_buyers"])
+        out["new_customer_share"] = out["new_customers"] / out["attributed_buyers"]
+    return out
+
+
+#: Why a figure is withheld by the difference check (:mod:`hongmao.cleanroom.differences`).
+def differenced(k: int) -> str:
+    return f"differs from an earlier answer over overlapping days by {privacy.reason(k)}"
+
+
+#: The overview's sums and the people they rest on.
+OVERVIEW_SUMS = ((privacy.OVERVIEW_SALES, "buyers"), (privacy.OVERVIEW_ATTRIBUTED, "attributed_buyers"))
+
+
+class Differences:
+    """The difference check of a brand key's answers when no differential-privacy budget is on
+    (:mod:`hongmao.cleanroom.differences`): each answer is compared with the brand's earlier answers of the same
+    report, parameters and filters over overlapping ranges; a figure whose difference rests on fewer than k
+    people is withheld (``None``, named in ``suppressed`` or the row's ``suppressed``, and listed in
+    ``differenced``). Off for operators and under a budget (the noise covers differencing there)."""
+
+    def __init__(
+        self, state: WebState, who: Principal, scope: Scope, report: str, k: int | None, **params: Any
+    ) -> None:
+        self.state, self.scope, self.report, self.params = state, scope, report, params
+        self.k = k if k is not None else 0
+        self.on = not who.operator and scope.brand is not None and k is not None and dp_budget(state) is None
+
+    def _family(self, w: Window) -> str:
+        return differences.family(self.report, {**self.params, **w.filters.params()})
+
+    @staticmethod
+    def days(w: Window) -> differences.Days:
+        return differences.ALL_DAYS if w.period is None else (w.period.start, w.period.end)
+
+    def earlier(self, w: Window) -> list[differences.Answered]:
+        assert self.scope.brand is not None
+        return differences.earlier(self.state.data_dir, self.scope.brand, self._family(w), self.days(w))
+
+    def remember(self, w: Window, counts: Mapping[str, Any]) -> None:
+        assert self.scope.brand is not None
+        name = self._family(w)
+        differences.remember(self.state.data_dir, self.scope.brand, self.report, name, self.days(w), counts)
+
+    def gaps(self, w: Window, before: Sequence[differences.Answered]) -> list[list[differences.Days]]:
+        """Per earlier answer, the days one range has and the other lacks."""
+        return [differences.gaps(self.days(w), b.days) for b in before]
+
+    def busiest(self, w: Window, gaps: Sequence[differences.Days], field: str = "buyers") -> int:
+        """A lower bound of the distinct people (``field``: buyers or attributed buyers) with orders on the
+        ``gaps`` days: the most on any one of those days (from the daily series over their span)."""
+        if not gaps:
+            return 0
+        span = Window(Period(min(g[0] for g in gaps), max(g[1] for g in gaps)), w.filters)
+        most = 0
+        for day in self.state.reports.timeseries(self.scope, window=span):
+            when = str(day["day"])[:10]
+            if any(g[0].isoformat() <= when <= g[1].isoformat() for g in gaps):
+                most = max(most, int(day.get(field) or 0))
+        return most
+
+    def counts(self, out: dict[str, Any], names: Sequence[str], before: Sequence[differences.Answered]) -> list[str]:
+        """Withhold ``out``'s counts of people (``names``) that differ from an earlier answer's by fewer than k."""
+        hidden = differences.close_counts({n: out.get(n) for n in names}, before, self.k)
+        for n in hidden:
+            out[n] = None
+        return hidden
+
+    def funnel(self, out: dict[str, Any], w: Window) -> dict[str, Any]:
+        if not self.on:
+            return out
+        out = dict(out)
+        hidden = self.counts(out, PEOPLE_COUNTS, self.earlier(w))
+        if hidden:
+            out["suppressed"] = [*out.get("suppressed", []), *hidden]
+            out["differenced"] = hidden
+            if out.get("search_back_users") is None or out.get("readers") is None:
+                out["search_back_rate"] = None
+        self.remember(w, {n: out.get(n) for n in PEOPLE_COUNTS})
+        return out
+
+    def overview(self, out: dict[str, Any], w: Window) -> dict[str, Any]:
+        if not self.on:
+            return out
+        out = dict(out)
+        before = self.earlier(w)
+        hidden = self.counts(out, OVERVIEW_PEOPLE, before)
+        for gaps in self.gaps(w, before):
+            for figures, field in OVERVIEW_SUMS:
+                shown = any(out.get(f) is not None for f in figures)
+                if shown and differences.thin(self.busiest(w, gaps, field), self.k):
+                    hidden += [f for f in figures if out.get(f) is not None]
+                    out |= dict.fromkeys(figures)
+        if hidden:
+            if out.get("new_customers") is None or out.get("attributed_buyers") is None:
+                out["new_customer_share"] = None
+                hidden += [] if "new_customer_share" in hidden else ["new_customer_share"]
+            out["suppressed"] = [*out.get("suppressed", []), *(f for f in hidden if f not in out.get("suppressed", []))]
+            out["differenced"] = sorted(set(hidden))
+        self.remember(w, {n: out.get(n) for n in OVERVIEW_PEOPLE})
+        return out
+
+    def attribution(self, out: dict[str, Any], w: Window, by: str, model: str) -> dict[str, Any]:
+        """Rows whose credit changes through fewer than k buyers on the days between this range and an earlier
+        one (the key's buyers on those days, from the lake) lose their figures; so does the folded row of the
+        k-threshold's pool when its keys' buyers on those days are fewer than k, and the totals when any row
+        goes or the window's buyers on those days are fewer than k."""
+        if not self.on:
+            return out
+        before = self.earlier(w)
+        self.remember(w, {})
+        if not before:
+            return out
+        reports, why = self.state.reports, differenced(self.k)
+        pooled = {str(r["key"]) for r in out["rows"] if r.get("suppressed") and r["key"] != privacy.WITHHELD_KEY}
+        gone: set[str] = set()
+        pool_thin = totals_thin = False
+        for gaps in self.gaps(w, before):
+            moved: dict[str, int] = {}
+            for g in gaps:
+                for key, n in reports.buyers(self.scope, by, model, window=Window(Period(*g), w.filters)).items():
+                    moved[key] = max(moved.get(key, 0), n)
+            gone |= {key for key, n in moved.items() if differences.thin(n, self.k) and key not in pooled}
+            pool_thin |= differences.thin(max((moved.get(key, 0) for key in pooled), default=0), self.k)
+            totals_thin |= differences.thin(self.busiest(w, gaps), self.k)
+        rows = []
+        for row in out["rows"]:
+            key = str(row["key"])
+            if key in gone or (key == privacy.WITHHELD_KEY and pool_thin and row.get("suppressed") is None):
+                row = {**row, **dict.fromkeys(privacy.ATTRIBUTION_FIGURES), "buyers": None, "suppressed": why}
+            rows.append(row)
+        result = {**out, "rows": rows}
+        marked = sorted(gone & {str(r["key"]) for r in out["rows"]})
+        if marked or totals_thin:
+            totals = [f for f in privacy.ATTRIBUTION_TOTALS if result.get(f) is not None]
+            result |= dict.fromkeys(totals)
+            result["suppressed"] = sorted({*result.get("suppressed", []), *totals})
+        pool = [privacy.WITHHELD_KEY] if pool_thin and any(r["key"] == privacy.WITHHELD_KEY for r in rows) else []
+        if marked or totals_thin or pool:
+            result["differenced"] = marked + pool + (["totals"] if marked or totals_thin else [])
+        return result
 
 
 def check_model(model: str) -> str:
@@ -250,18 +465,28 @@ async def attribution(
         )
 
     k = None if principal.operator else privacy.threshold(state.reports.privacy_k)
+    noise = Noise(state, principal, scope, "attribution", request)
+    params = {"by": by, "model": model, "half_life": half_life, "markov_order": markov_order}
+    diff = Differences(state, principal, scope, "attribution", k, **params)
 
     def body(w: Window) -> dict[str, Any]:
         out = _attribution_body(run(w))
+        if noise.budget is not None:
+            out = noisy_attribution(noise, out, w, by, model, half_life)
         if k is not None:
             out = privacy.attribution(out, state.reports.buyers(scope, by, model, window=w), k)
+            if noise.budget is not None:  # the k-threshold chose the rows; their exact buyers are not released
+                out["rows"] = [{**r, "buyers": None} for r in out["rows"]]
+            out = diff.attribution(out, w, by, model)
         if limit:
             out["rows"] = out["rows"][:limit]
         return out
 
     try:
         result = await run_in_threadpool(body, window)
-        await run_in_threadpool(audited, state, principal, scope, "attribution", request, result["rows"])
+        await run_in_threadpool(
+            audited, state, principal, scope, "attribution", request, result["rows"], "ok", noise.spent
+        )
         if format == "csv":
             columns = ["key", "orders", "gmv", "net_gmv", *(["buyers", "suppressed"] if k is not None else [])]
             return csv_response(result["rows"], columns, f"attribution-{by}-{model}.csv")
@@ -327,10 +552,11 @@ async def funnel(
 ) -> dict[str, Any]:
     k = privacy.threshold(state.reports.privacy_k)
     noise = Noise(state, principal, scope, "funnel", request)
+    diff = Differences(state, principal, scope, "funnel", k)
 
     def run(w: Window) -> dict[str, Any]:
         if noise.budget is None:
-            return state.reports.funnel(scope, window=w, k=k, unsuppressed=principal.operator)
+            return diff.funnel(state.reports.funnel(scope, window=w, k=k, unsuppressed=principal.operator), w)
         out = noise(state.reports.funnel(scope, window=w, unsuppressed=True), PEOPLE_COUNTS, w)
         if out.get("readers") and out.get("search_back_users") is not None:
             out["search_back_rate"] = out["search_back_users"] / out["readers"]
@@ -356,15 +582,14 @@ async def overview(
     check_model(model)
     k = privacy.threshold(state.reports.privacy_k)
     noise = Noise(state, principal, scope, "overview", request)
+    diff = Differences(state, principal, scope, "overview", k, model=model)
 
     def run(w: Window) -> dict[str, Any]:
         if noise.budget is None:
-            return state.reports.overview(scope, model, window=w, k=k, unsuppressed=principal.operator)
-        out = noise(state.reports.overview(scope, model, window=w, unsuppressed=True), OVERVIEW_PEOPLE, w)
-        if out.get("attributed_buyers") and out.get("new_customers") is not None:
-            out["new_customers"] = min(out["new_customers"], out["attributed_buyers"])
-            out["new_customer_share"] = out["new_customers"] / out["attributed_buyers"]
-        return privacy.overview(out, k)
+            exact = state.reports.overview(scope, model, window=w, k=k, unsuppressed=principal.operator)
+            return diff.overview(exact, w)
+        raw = state.reports.overview(scope, model, window=w, unsuppressed=True)
+        return privacy.overview(noisy_overview(noise, raw, w, model), k)
 
     out = await run_in_threadpool(run, window)
     extra = await with_previous(run, window)
