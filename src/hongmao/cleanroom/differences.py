@@ -15,7 +15,8 @@ k people (and more than none):
 
 The ranges (and counts) answered are kept per brand in ``answered.jsonl`` beside the audit log, one JSON line per
 answer: time, brand, report, the family (a digest of the report's parameters other than the range), the days and
-the counts of people shown. Never an identifier. Append-only (mode 0600) under an exclusive ``flock``.
+the counts of people and the figures shown (a figure withheld gives nothing to subtract from). Never an
+identifier of a person. Append-only (mode 0600) under an exclusive ``flock``.
 
 Not covered: answers over the same range on two versions of the lake (data that arrived late), and answers that
 differ by their filters rather than their days.
@@ -44,10 +45,12 @@ Days = tuple[date, date]
 
 @dataclass(frozen=True)
 class Answered:
-    """An earlier answer: its days (both inclusive) and the counts of people it showed."""
+    """An earlier answer: its days (both inclusive), the counts of people it showed and the figures (groups of
+    sums, attribution keys) it showed; a figure it withheld gives nothing to subtract from."""
 
     days: Days
     counts: Mapping[str, int]
+    shown: frozenset[str] = frozenset()
 
 
 def family(report: str, params: Mapping[str, Any]) -> str:
@@ -79,7 +82,8 @@ def earlier(data_dir: str | Path, brand: str, name: str, days: Days) -> list[Ans
             continue
         theirs = (date.fromisoformat(line["from"]), date.fromisoformat(line["to"]))
         if gaps(days, theirs):
-            out.append(Answered(theirs, {str(k): int(v) for k, v in line["counts"].items()}))
+            counts = {str(k): int(v) for k, v in line["counts"].items()}
+            out.append(Answered(theirs, counts, frozenset(str(x) for x in line.get("shown", ()))))
     return out
 
 
@@ -102,9 +106,16 @@ def thin(people: int, k: int) -> bool:
 
 
 def remember(
-    data_dir: str | Path, brand: str, report: str, name: str, days: Days, counts: Mapping[str, int | None]
+    data_dir: str | Path,
+    brand: str,
+    report: str,
+    name: str,
+    days: Days,
+    counts: Mapping[str, int | None],
+    shown: Iterable[str] = (),
 ) -> None:
-    """Keep an answer's days and the counts of people it showed (withheld ones are left out)."""
+    """Keep an answer's days, the counts of people it showed (withheld ones are left out) and the figures it
+    showed (``shown``: groups of sums, attribution keys; never an identifier of a person)."""
     line = {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "brand": brand,
@@ -113,6 +124,7 @@ def remember(
         "from": days[0].isoformat(),
         "to": days[1].isoformat(),
         "counts": {k: int(v) for k, v in sorted(counts.items()) if v is not None},
+        "shown": sorted(set(shown)),
     }
     data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
     with _lock:

@@ -262,6 +262,8 @@ def differenced(k: int) -> str:
     return f"differs from an earlier answer over overlapping days by {privacy.reason(k)}"
 
 
+#: An attribution answer's totals, as the difference check's store names them.
+TOTALS = "totals"
 #: The overview's sums and the people they rest on.
 OVERVIEW_SUMS = ((privacy.OVERVIEW_SALES, "buyers"), (privacy.OVERVIEW_ATTRIBUTED, "attributed_buyers"))
 
@@ -291,14 +293,16 @@ class Differences:
         assert self.scope.brand is not None
         return differences.earlier(self.state.data_dir, self.scope.brand, self._family(w), self.days(w))
 
-    def remember(self, w: Window, counts: Mapping[str, Any]) -> None:
+    def remember(self, w: Window, counts: Mapping[str, Any], shown: Sequence[str] = ()) -> None:
         assert self.scope.brand is not None
-        name = self._family(w)
-        differences.remember(self.state.data_dir, self.scope.brand, self.report, name, self.days(w), counts)
+        name, brand = self._family(w), self.scope.brand
+        differences.remember(self.state.data_dir, brand, self.report, name, self.days(w), counts, shown)
 
-    def gaps(self, w: Window, before: Sequence[differences.Answered]) -> list[list[differences.Days]]:
-        """Per earlier answer, the days one range has and the other lacks."""
-        return [differences.gaps(self.days(w), b.days) for b in before]
+    def gaps(
+        self, w: Window, before: Sequence[differences.Answered]
+    ) -> list[tuple[differences.Answered, list[differences.Days]]]:
+        """Each earlier answer with the days one range has and the other lacks."""
+        return [(b, differences.gaps(self.days(w), b.days)) for b in before]
 
     def busiest(self, w: Window, gaps: Sequence[differences.Days], field: str = "buyers") -> int:
         """A lower bound of the distinct people (``field``: buyers or attributed buyers) with orders on the
@@ -339,19 +343,21 @@ class Differences:
         out = dict(out)
         before = self.earlier(w)
         hidden = self.counts(out, OVERVIEW_PEOPLE, before)
-        for gaps in self.gaps(w, before):
+        for b, gaps in self.gaps(w, before):
             for figures, field in OVERVIEW_SUMS:
-                shown = any(out.get(f) is not None for f in figures)
-                if shown and differences.thin(self.busiest(w, gaps, field), self.k):
+                visible = any(out.get(f) is not None for f in figures)
+                if visible and field in b.shown and differences.thin(self.busiest(w, gaps, field), self.k):
                     hidden += [f for f in figures if out.get(f) is not None]
                     out |= dict.fromkeys(figures)
         if hidden:
-            if out.get("new_customers") is None or out.get("attributed_buyers") is None:
+            gone = out.get("new_customers") is None or out.get("attributed_buyers") is None
+            if gone and out.get("new_customer_share") is not None:
                 out["new_customer_share"] = None
-                hidden += [] if "new_customer_share" in hidden else ["new_customer_share"]
+                hidden.append("new_customer_share")
             out["suppressed"] = [*out.get("suppressed", []), *(f for f in hidden if f not in out.get("suppressed", []))]
             out["differenced"] = sorted(set(hidden))
-        self.remember(w, {n: out.get(n) for n in OVERVIEW_PEOPLE})
+        shown = [field for figures, field in OVERVIEW_SUMS if any(out.get(f) is not None for f in figures)]
+        self.remember(w, {n: out.get(n) for n in OVERVIEW_PEOPLE}, shown)
         return out
 
     def attribution(self, out: dict[str, Any], w: Window, by: str, model: str) -> dict[str, Any]:
@@ -362,21 +368,20 @@ class Differences:
         if not self.on:
             return out
         before = self.earlier(w)
-        self.remember(w, {})
-        if not before:
-            return out
         reports, why = self.state.reports, differenced(self.k)
         pooled = {str(r["key"]) for r in out["rows"] if r.get("suppressed") and r["key"] != privacy.WITHHELD_KEY}
         gone: set[str] = set()
         pool_thin = totals_thin = False
-        for gaps in self.gaps(w, before):
+        for b, gaps in self.gaps(w, before):
             moved: dict[str, int] = {}
             for g in gaps:
                 for key, n in reports.buyers(self.scope, by, model, window=Window(Period(*g), w.filters)).items():
                     moved[key] = max(moved.get(key, 0), n)
-            gone |= {key for key, n in moved.items() if differences.thin(n, self.k) and key not in pooled}
-            pool_thin |= differences.thin(max((moved.get(key, 0) for key in pooled), default=0), self.k)
-            totals_thin |= differences.thin(self.busiest(w, gaps), self.k)
+            gone |= {k for k, n in moved.items() if differences.thin(n, self.k) and k not in pooled and k in b.shown}
+            if privacy.WITHHELD_KEY in b.shown:
+                pool_thin |= differences.thin(max((moved.get(key, 0) for key in pooled), default=0), self.k)
+            if TOTALS in b.shown:
+                totals_thin |= differences.thin(self.busiest(w, gaps), self.k)
         rows = []
         for row in out["rows"]:
             key = str(row["key"])
@@ -391,7 +396,9 @@ class Differences:
             result["suppressed"] = sorted({*result.get("suppressed", []), *totals})
         pool = [privacy.WITHHELD_KEY] if pool_thin and any(r["key"] == privacy.WITHHELD_KEY for r in rows) else []
         if marked or totals_thin or pool:
-            result["differenced"] = marked + pool + (["totals"] if marked or totals_thin else [])
+            result["differenced"] = marked + pool + ([TOTALS] if marked or totals_thin else [])
+        shown = [str(r["key"]) for r in rows if r.get("gmv") is not None]
+        self.remember(w, {}, shown + ([TOTALS] if result.get("total_orders") is not None else []))
         return result
 
 
