@@ -11,7 +11,7 @@ from conftest import event
 from enginekit import at, on, write_segment
 from hongmao.engine.trust import trust_inputs
 from hongmao.trust import assemble
-from hongmao.trust.suspected import binomial_tail, judge, poisson_tail, similarity
+from hongmao.trust.suspected import betabinomial_tail, binomial_tail, judge, poisson_tail, similarity
 
 T0 = datetime(2025, 6, 1, 12)
 
@@ -179,3 +179,27 @@ def test_the_report_keeps_suspected_apart_from_undisclosed_and_links_need_the_la
     reasons = notes["w1"]["evidence"]["suspected_sponsored"]["reasons"]
     assert {"SAME_BRIEF", "FIRST_POST_BEFORE_CAMPAIGN"} <= set(reasons)
     assert report["summary"]["suspected_notes"] == {"sponsored": sum(bool(e["suspected"]) for e in report["notes"])}
+
+
+def test_a_wave_stays_found_when_the_brand_has_many_more_honest_notes() -> None:
+    # A brand eight times busier: 1,200 honest notes over four months from 1,200 creators, their titles cut from
+    # 48 templates, so exact twins are common among the brand's notes (one pair in 48) and the run-up holds some
+    # hundred peers. Judged against the brand's pooled norm, four twins among a hundred peers are chance; judged
+    # against how often the brand's notes read like *this* title (never, outside the wave), they are not.
+    crowd = [
+        note(f"h{i}", f"h{i}", -60.0 + 120.0 * i / 1200, f"{WORDS[i % 8]}：lumi{PRODUCTS[(i // 8) % 6]}")
+        for i in range(1200)
+    ]
+    brief = [n for n in wave() if n["note_id"] in ("w1", "w2", "w3", "d-later")]
+    brief.append(note("w4", "f", 3.0, "被lumi精华液惊艳到了!!"))
+    found = judge(brief + crowd, CAMPAIGN, [], set())
+    assert {f.note_id for f in found if f.suspected} == {"w1", "w2", "w3", "w4", "d-later"}
+    ev = next(f for f in found if f.note_id == "w1").evidence
+    assert ev["peers"] > 90 and ev["brand_share_as_alike"] < 1e-3
+
+
+def test_the_beta_binomial_tail_matches_its_distribution() -> None:
+    # Beta(1, 1) makes every count of 0..m equally likely; a very sure Beta is the binomial.
+    assert abs(betabinomial_tail(2, 4, 1.0, 1.0) - 0.6) < 1e-12
+    assert abs(betabinomial_tail(2, 4, 3e6, 7e6) - binomial_tail(2, 4, 0.3)) < 1e-6
+    assert betabinomial_tail(0, 3, 0.5, 9.0) == 1.0 and betabinomial_tail(4, 3, 0.5, 9.0) == 0.0

@@ -10,9 +10,14 @@ Signals, each a reason code with its evidence, each judged against the brand's *
 
 * ``SAME_BRIEF`` — other creators' notes about the brand, without label or record, in the same run-up to a
   campaign (or within ``brief_days``; each creator by its most alike note), read like this one
-  (character-bigram Jaccard of the titles, at least ``title_similarity``) more than the brand's unrelated
-  notes do: the r-th most alike of m peers, with rarity q among pairs of the brand's notes more than
-  ``2 * brief_days`` apart, gives P(Binomial(m, q) >= r), the best r of 2..4 paid for by a factor of three.
+  (character-bigram Jaccard of the titles, at least ``title_similarity``) more than the brand's notes read like
+  *this* title elsewhere. The r-th most alike of m peers sets how alike counts; the share of the brand's notes
+  outside the window (other creators) at least that alike to this title is uncertain, so it is a Beta posterior:
+  half a pseudo-count with the brand's pooled rarity q (pairs of its notes more than ``2 * brief_days`` apart)
+  as prior mean, updated with this title's own counts outside. P(BetaBinomial(m, a, b) >= r), the best r of
+  2..4 paid for by a factor of three. Against the pooled q alone, a busier brand (m grows with the world) drowns
+  a wave of fixed size: four twins among a hundred peers are chance when one pair in fifty is alike. Against
+  the title's own baseline they are not, because a brief's words are rare outside its wave at any scale.
   Templated honest titles are common alike, so they are not rare; a brief's copies are. A brief goes to
   creators who wrote about the brand before as well as to new ones, so peers are not only first posts.
 * ``BRAND_BURST`` — more creators posted about the brand within ``burst_days`` either side than its own daily
@@ -33,7 +38,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,6 +124,21 @@ def poisson_tail(k: int, mean: float) -> float:
     return min(1.0, total)
 
 
+def betabinomial_tail(k: int, m: int, a: float, b: float) -> float:
+    """P(X >= k) for X ~ BetaBinomial(m, a, b): a binomial whose success chance is itself Beta(a, b)."""
+    if k <= 0:
+        return 1.0
+    if k > m:
+        return 0.0
+
+    base = math.lgamma(m + 1) + math.lgamma(a + b) - math.lgamma(m + a + b) - math.lgamma(a) - math.lgamma(b)
+
+    def log_pmf(i: int) -> float:
+        return base - math.lgamma(i + 1) - math.lgamma(m - i + 1) + math.lgamma(i + a) + math.lgamma(m - i + b)
+
+    return min(1.0, sum(math.exp(log_pmf(i)) for i in range(k, m + 1)))
+
+
 @dataclass
 class _Norm:
     """A brand's own norms: how alike its unrelated titles are, how many creators post about it a day."""
@@ -191,7 +211,18 @@ def judge(
             continue
         norm = _norm(pool, rules)
         times = [n["published"] for n in pool]
-        for n in pool:
+        # Titles by their bigram sets, each distinct one once: similarities are computed per pair of distinct
+        # titles (a brand's notes repeat a few templates), which keeps a big world's brand affordable.
+        uid: dict[frozenset[str], int] = {}
+        title_of = [uid.setdefault(_bigrams(str(n.get("title") or "")), len(uid)) for n in pool]
+        grams = list(uid)
+        total = Counter(title_of)
+        row_cache: dict[int, list[float]] = {}
+        by_creator: dict[str, list[int]] = defaultdict(list)
+        for j, m in enumerate(pool):
+            by_creator[str(m["creator_id"])].append(j)
+
+        for i, n in enumerate(pool):
             t = n["published"]
             reasons: list[str] = []
             evidence: dict[str, Any] = {}
@@ -207,34 +238,48 @@ def judge(
             else:
                 lo = bisect.bisect_left(times, t - timedelta(days=rules.brief_days))
                 hi = bisect.bisect_right(times, t + timedelta(days=rules.brief_days))
-            title = str(n.get("title") or "")
+            sim_row = row_cache.get(title_of[i]) or row_cache.setdefault(
+                title_of[i], [_alike(grams[title_of[i]], g) for g in grams]
+            )
             nearest: dict[str, tuple[float, str]] = {}
-            for m in pool[lo:hi]:
+            for j in range(lo, hi):
+                m = pool[j]
                 if m["creator_id"] == n["creator_id"]:
                     continue
-                s = similarity(title, str(m.get("title") or ""))
+                s = sim_row[title_of[j]]
                 key = str(m["creator_id"])
                 if key not in nearest or (s, m["note_id"]) > nearest[key]:
                     nearest[key] = (s, m["note_id"])
             sims = [(k, v) for v, k in nearest.values()]
-            # The r-th most alike peer, as rare as it is among the brand's unrelated pairs, comes by chance
-            # among m peers with P(Binomial(m, rarity) >= r); the best r of 2..4 is kept, paid for by a factor
-            # of three. Only peers at least ``title_similarity`` alike count as twins at all.
             sims.sort(key=lambda x: (-x[1], x[0]))
-            p_brief, best = 1.0, 0
-            for r in range(rules.brief_twins, 5):
-                if r > len(sims) or sims[r - 1][1] < rules.title_similarity:
-                    break
-                p = 3.0 * binomial_tail(r, len(sims), norm.rarity(sims[r - 1][1]))
-                if p < p_brief:
-                    p_brief, best = p, r
+            # This title's own baseline: how often the brand's notes *outside* the window (other creators) read
+            # at least as alike to it. Its share among them, uncertain when few are alike (Beta posterior from a
+            # Jeffreys prior), gives the chance that r of the m peers come as alike with no brief:
+            # P(BetaBinomial(m, a, b) >= r). A title the brand's honest notes use all month is common at any scale;
+            # a brief's words are rare outside its wave, so the test does not weaken as the brand's posting grows.
+            p_brief, best, share = 1.0, 0, 0.0
+            if len(sims) >= rules.brief_twins and sims[rules.brief_twins - 1][1] >= rules.title_similarity:
+                outside = total.copy()
+                outside.subtract(title_of[lo:hi])
+                outside.subtract(title_of[j] for j in by_creator[str(n["creator_id"])] if j < lo or j >= hi)
+                n_out = sum(outside.values())
+                for r in range(rules.brief_twins, 5):
+                    if r > len(sims) or sims[r - 1][1] < rules.title_similarity:
+                        break
+                    cut = sims[r - 1][1] - 1e-9
+                    alike_out = sum(c for u, c in outside.items() if c > 0 and sim_row[u] >= cut)
+                    q = norm.rarity(sims[r - 1][1])
+                    a, b = alike_out + 0.5, n_out - alike_out + 0.5 * (1.0 - q) / q
+                    p = 3.0 * betabinomial_tail(r, len(sims), a, b)
+                    if p < p_brief:
+                        p_brief, best, share = p, r, a / (a + b)
             if best:
                 reasons.append("SAME_BRIEF")
                 evidence["same_brief_notes"] = [
                     {"note_id": k, "title_similarity": round(v, 2)} for k, v in sorted(sims[:best])
                 ]
                 evidence["peers"] = len(sims)
-                evidence["brand_rarity_of_least_alike"] = float(f"{norm.rarity(sims[best - 1][1]):.3g}")
+                evidence["brand_share_as_alike"] = float(f"{share:.3g}")
                 evidence["same_brief_p"] = float(f"{min(p_brief, 1.0):.3g}")
             lo = bisect.bisect_left(times, t - timedelta(days=rules.burst_days))
             hi = bisect.bisect_right(times, t + timedelta(days=rules.burst_days))
