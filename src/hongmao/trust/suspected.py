@@ -29,7 +29,9 @@ Signals, each a reason code with its evidence, each judged against the brand's *
 
 A note is suspected only on two signals together: SAME_BRIEF significant at ``alpha`` shared out (Bonferroni)
 over the notes whose context points at a paid post (a campaign's run-up or BRAND_BURST) — the context
-says nothing of titles, so that is the family tested. One signal alone never suspects a note.
+says nothing of titles, so that is the family tested, and a brief is only looked for there (elsewhere it
+could not suspect the note; looking costs a pass over the window's peers, too slow on a big world's brand).
+One signal alone never suspects a note.
 Pure Python over rows from :mod:`hongmao.engine.trust_disclosure`.
 """
 
@@ -198,15 +200,22 @@ def judge(
     for t in ties:
         if t.get("creator_id") and t.get("brand") and t.get("t") is not None:
             tie_times[(str(t["creator_id"]), str(t["brand"]))].append(t["t"])
-    # First pass: every signal of every note, with its p-value against the brand's own norm.
+    # the pool a brief could hide in, per brand: unlabelled notes without any record
+    pools: dict[str, list[dict[str, Any]]] = {}
+    for brand, items in by_brand.items():
+        items.sort(key=lambda n: (n["published"], n["note_id"]))
+        pools[brand] = [n for n in items if n["note_id"] not in evidenced and not n.get("disclosed")]
+    # BRAND_BURST is tested on every note of every pool (Bonferroni), so a bigger world raises no more of them.
+    burst_cut = rules.alpha / max(1, sum(len(p) for p in pools.values()))
+    # First pass: every signal of every note, with its p-value against the brand's own norm. A brief is only
+    # looked for where the context points at a paid post (a campaign's run-up, or a burst): elsewhere it could
+    # not suspect the note, and looking costs a pass over the window's peers.
     rows: list[tuple[SuspectFinding, float, float, bool]] = []
     for brand, items in sorted(by_brand.items()):
-        items.sort(key=lambda n: (n["published"], n["note_id"]))
         first_by_creator: dict[str, datetime] = {}
         for n in items:
             first_by_creator.setdefault(str(n["creator_id"]), n["published"])
-        # the pool a brief could hide in: unlabelled notes without any record
-        pool = [n for n in items if n["note_id"] not in evidenced and not n.get("disclosed")]
+        pool = pools[brand]
         if not pool:
             continue
         norm = _norm(pool, rules)
@@ -222,12 +231,34 @@ def judge(
         for j, m in enumerate(pool):
             by_creator[str(m["creator_id"])].append(j)
 
+        # creators within ``burst_days`` either side of each note, by a window sliding over the sorted pool
+        span = timedelta(days=rules.burst_days)
+        usual = norm.creators_per_day * (2 * rules.burst_days)
+        in_window: Counter[str] = Counter()
+        w_lo = w_hi = 0
         for i, n in enumerate(pool):
             t = n["published"]
+            while w_hi < len(pool) and times[w_hi] <= t + span:
+                in_window[str(pool[w_hi]["creator_id"])] += 1
+                w_hi += 1
+            while times[w_lo] < t - span:
+                key = str(pool[w_lo]["creator_id"])
+                in_window[key] -= 1
+                if not in_window[key]:
+                    del in_window[key]
+                w_lo += 1
+            near = len(in_window)
+            p_burst = poisson_tail(near, usual)
             reasons: list[str] = []
             evidence: dict[str, Any] = {}
             first = first_by_creator[str(n["creator_id"])] == t
             ahead = [s for s in starts.get(brand, []) if timedelta(0) <= s - t <= timedelta(days=rules.lead_days)]
+            ties_of = tie_times.get((str(n["creator_id"]), brand), [])
+            if not ahead and p_burst > burst_cut:
+                rows.append(
+                    _finding(n, brand, reasons, evidence, first, ahead, ties_of, rules, (near, usual, 1.0, p_burst))
+                )
+                continue
             # Peers a brief would share: other creators' notes about the brand, without label or record, in the
             # same run-up to a campaign (or, without one, within ``brief_days``), each creator by its most alike
             # note. A brief goes to creators who wrote about the brand before as well as to new ones.
@@ -281,29 +312,10 @@ def judge(
                 evidence["peers"] = len(sims)
                 evidence["brand_share_as_alike"] = float(f"{share:.3g}")
                 evidence["same_brief_p"] = float(f"{min(p_brief, 1.0):.3g}")
-            lo = bisect.bisect_left(times, t - timedelta(days=rules.burst_days))
-            hi = bisect.bisect_right(times, t + timedelta(days=rules.burst_days))
-            near = len({m["creator_id"] for m in pool[lo:hi]})
-            usual = norm.creators_per_day * (2 * rules.burst_days)
-            p_burst = poisson_tail(near, usual)
-            if ahead:
-                reasons.append("FIRST_POST_BEFORE_CAMPAIGN" if first else "BEFORE_CAMPAIGN")
-                evidence["campaign_starts_in_days"] = round(min((s - t).total_seconds() for s in ahead) / 86_400, 2)
-            later = [
-                x
-                for x in tie_times.get((str(n["creator_id"]), brand), [])
-                if timedelta(0) < x - t <= timedelta(days=rules.later_tie_days)
-            ]
-            if later:
-                reasons.append("LATER_TIE")
-                evidence["later_tie_in_days"] = round(min((x - t).total_seconds() for x in later) / 86_400, 2)
-            evidence["burst_creators"] = near
-            evidence["usual_creators"] = round(usual, 2)
-            evidence["burst_p"] = float(f"{p_burst:.3g}")
-            finding = SuspectFinding(n["note_id"], n["creator_id"], brand, False, reasons, evidence)
-            rows.append((finding, p_brief, p_burst, bool(ahead)))
+            rows.append(
+                _finding(n, brand, reasons, evidence, first, ahead, ties_of, rules, (near, usual, p_brief, p_burst))
+            )
     # Second pass: thresholds shared out over the notes tested, so a bigger world raises no more false signals.
-    burst_cut = rules.alpha / max(1, len(rows))
     for f, _, p_burst, _ in rows:
         if p_burst <= burst_cut:
             f.reasons.insert(0, "BRAND_BURST")
@@ -320,3 +332,31 @@ def judge(
             out.append(f)
     out.sort(key=lambda f: (not f.suspected, f.note_id))
     return out
+
+
+def _finding(
+    n: dict[str, Any],
+    brand: str,
+    reasons: list[str],
+    evidence: dict[str, Any],
+    first: bool,
+    ahead: list[datetime],
+    ties: list[datetime],
+    rules: SuspectRules,
+    tests: tuple[int, float, float, float],
+) -> tuple[SuspectFinding, float, float, bool]:
+    """The note's finding with its context codes and evidence; ``tests``: creators near, usual creators near,
+    the brief's p and the burst's p."""
+    near, usual, p_brief, p_burst = tests
+    t = n["published"]
+    if ahead:
+        reasons.append("FIRST_POST_BEFORE_CAMPAIGN" if first else "BEFORE_CAMPAIGN")
+        evidence["campaign_starts_in_days"] = round(min((s - t).total_seconds() for s in ahead) / 86_400, 2)
+    later = [x for x in ties if timedelta(0) < x - t <= timedelta(days=rules.later_tie_days)]
+    if later:
+        reasons.append("LATER_TIE")
+        evidence["later_tie_in_days"] = round(min((x - t).total_seconds() for x in later) / 86_400, 2)
+    evidence["burst_creators"] = near
+    evidence["usual_creators"] = round(usual, 2)
+    evidence["burst_p"] = float(f"{p_burst:.3g}")
+    return SuspectFinding(n["note_id"], n["creator_id"], brand, False, reasons, evidence), p_brief, p_burst, bool(ahead)
