@@ -23,10 +23,21 @@ variants:
   Bayes, instead of the single alternative 0.1;
 * ``pooling: campaigns``: the creators of one campaign pooled instead of one agency (the brands' records name
   both); ``pooling: forced``: agency pooling without the 2-nat bar;
-* ``credit: time_decay H``: the engine's time-decay credit (half-life H days) instead of linear credit.
+* ``credit: time_decay H``, ``credit: last touch``: the engine's time-decay credit (half-life H days) or
+  last-touch credit instead of linear credit;
+* ``watch: Bayesian FDR <= 0.3``: the watch list is the largest set, taken in order of the pooled posterior, whose
+  expected share of honest creators (the mean of 1 - P(deceptive)) is at most 0.3, the watch goal's error; the
+  flag is the posterior alone. Its realised precision against the nominal 0.7 shows how well calibrated the
+  posterior is;
+* ``credit: the truth's cause``: a ceiling, not a rule. Every order a note caused (in the simulator's truth)
+  credited wholly to that note's creator, organic orders to nobody: what the same judgement reaches when the
+  credit that assigns orders to creators is exact, so the gap to the report rule is the part of the lost recall
+  that the credit, not the evidence or the thresholds, accounts for.
 
-Also printed, from the truth (a diagnostic, not a rule): the median days from order to a not-as-described
-refund, for orders a deceptive note caused and for the others.
+Also printed, from the truth (diagnostics, not rules): the median days from order to a not-as-described
+refund, for orders a deceptive note caused and for the others; and, per credit model, the share of the credit
+held by deceptive creators that lies on orders they caused (the rest dilutes their evidence with buyers they
+did not persuade).
 """
 
 from __future__ import annotations
@@ -72,7 +83,7 @@ class Lake:
                 expr = trust_outcomes.credited(
                     ev, "creator", model=model, half_life_days=half_life, exclude_users=flagged or None
                 )
-                self.rows[model if model == "linear" else f"{model} {half_life:g}"] = s.arrow(expr).to_pylist()
+                self.rows[credit_name(model, half_life)] = s.arrow(expr).to_pylist()
             rv = ev.filter(ev.type == "market.review")
             reviews = s.arrow(rv.select(rv.order_id, rv.rating)).to_pylist()
             deals = ev.filter(ev.type == "collaboration.created")
@@ -85,11 +96,37 @@ class Lake:
         creators = bench._lines(world / "truth" / "creators.jsonl")
         notes = {n["note_id"]: n for n in bench._lines(world / "truth" / "notes.jsonl")}
         self.truth = {c["creator_id"] for c in creators if c["deceptive"]}
+        truth_orders = bench._lines(world / "truth" / "orders.jsonl")
         self.deceived = {
-            o["order_id"]
-            for o in bench._lines(world / "truth" / "orders.jsonl")
-            if o.get("cause_note") and notes[o["cause_note"]]["deceptive"]
+            o["order_id"] for o in truth_orders if o.get("cause_note") and notes[o["cause_note"]]["deceptive"]
         }
+        # the ceiling: each note-caused order wholly to its cause's creator (groups as the report has them)
+        self.cause = {o["order_id"]: notes[o["cause_note"]]["creator_id"] for o in truth_orders if o.get("cause_note")}
+        group = {str(r["key"]): r.get("group") for r in self.rows["linear"]}
+        self.rows["truth"] = [
+            {"order_id": o, "key": c, "weight": 1.0, "group": group.get(c)} for o, c in self.cause.items()
+        ]
+
+    def caused_share(self, credit: str) -> float:
+        """The share of deceptive creators' credit (under ``credit``) that lies on orders they caused."""
+        rows = [r for r in self.rows[credit] if r["key"] in self.truth]
+        total = sum(float(r["weight"]) for r in rows)
+        return (
+            sum(float(r["weight"]) for r in rows if self.cause.get(r["order_id"]) == r["key"]) / total if total else 0.0
+        )
+
+
+def credit_name(model: str, half_life: float) -> str:
+    return model if model in ("linear", "last", "first") else f"{model} {half_life:g}"
+
+
+def bayes_fdr_level(posterior: Any, scored: Any, q: float) -> float:
+    """The lowest posterior such that the scored entities at or above it hold, in expectation, at most a share
+    ``q`` of honest ones (the mean of 1 - P(deceptive) over the set; Mueller, Parmigiani and Rice's Bayesian FDR).
+    Infinite when even the top entity does not qualify."""
+    p = np.sort(np.asarray(posterior)[scored])[::-1]
+    ok = np.flatnonzero(np.cumsum(1.0 - p) / np.arange(1, len(p) + 1) <= q)
+    return float(p[ok[-1]]) if len(ok) else float("inf")
 
 
 def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
@@ -177,7 +214,9 @@ def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
         strong = strong | (p.p_exceed >= rules.level)
     flagged = scored & strong & (p.orders >= rules.min_orders)
     suggestive = post >= rules.pooling.watch_level
-    if not variant.get("watch_posterior_only"):
+    if "fdr" in variant:
+        suggestive = post >= bayes_fdr_level(post, scored, variant["fdr"])
+    elif not variant.get("watch_posterior_only"):
         suggestive = suggestive | (p.p_exceed >= WATCH_EXCESS_LEVEL)
     if "z" in variant:
         total = mean = var = 0.0
@@ -254,7 +293,14 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "credit: time_decay 3": ("time_decay 3", {}),
     "credit: time_decay 3, flag posterior alone": ("time_decay 3", {"flag_posterior_only": True}),
     "credit: time_decay 7": ("time_decay 7", {}),
+    "credit: time_decay 1": ("time_decay 1", {}),
+    "credit: last touch": ("last", {}),
+    "watch: Bayesian FDR <= 0.3, flag posterior alone": ("linear", {"fdr": 0.3, "flag_posterior_only": True}),
+    "credit: time_decay 1, watch: Bayesian FDR <= 0.3": ("time_decay 1", {"fdr": 0.3, "flag_posterior_only": True}),
+    "credit: the truth's cause (ceiling, not a rule)": ("truth", {}),
+    "credit: the truth's cause, watch: Bayesian FDR <= 0.3": ("truth", {"fdr": 0.3, "flag_posterior_only": True}),
 }
+CREDITS = (("time_decay", 1.0), ("time_decay", 3.0), ("time_decay", 7.0), ("last", 7.0))
 
 
 def _ratio(parts: list[tuple[int, int, int]], i: int) -> str:
@@ -277,11 +323,14 @@ def main(argv: list[str] | None = None) -> None:
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     per: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
     delays: dict[bool, list[float]] = {True: [], False: []}
+    caused: dict[str, list[float]] = {}
     for seed in seeds:
         world, lake_dir = bench.build(
             args.out, seed, args.users, args.days, args.brands, args.reuse, args.rings, args.world
         )
-        lake = Lake(world, lake_dir, (("time_decay", 3.0), ("time_decay", 7.0)))
+        lake = Lake(world, lake_dir, CREDITS)
+        for credit in lake.rows:
+            caused.setdefault(credit, []).append(lake.caused_share(credit))
         for name, (credit, variant) in VARIANTS.items():
             per[name].append(metrics(judge(lake, credit, variant), lake.truth))
         for o in lake.orders:
@@ -313,6 +362,10 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"days from order to a not-as-described refund (truth diagnostic), median: deceived orders {med[True]:.2f} "
         f"(n={len(delays[True])}), others {med[False]:.2f} (n={len(delays[False])})"
+    )
+    print(
+        "share of deceptive creators' credit on orders they caused (truth diagnostic), mean over seeds: "
+        + ", ".join(f"{k} {statistics.fmean(v):.2f}" for k, v in caused.items())
     )
 
 
