@@ -203,3 +203,19 @@ def test_the_beta_binomial_tail_matches_its_distribution() -> None:
     assert abs(betabinomial_tail(2, 4, 1.0, 1.0) - 0.6) < 1e-12
     assert abs(betabinomial_tail(2, 4, 3e6, 7e6) - binomial_tail(2, 4, 0.3)) < 1e-6
     assert betabinomial_tail(0, 3, 0.5, 9.0) == 1.0 and betabinomial_tail(4, 3, 0.5, 9.0) == 0.0
+
+
+def test_a_burst_without_a_campaign_is_context_for_a_brief() -> None:
+    # Twelve creators on lumi within three days, where it usually sees a couple a week: a burst, no campaign.
+    # The brief's copies in it are suspected; the burst's other notes (titles of their own) carry the code only.
+    others = [note(f"o{i}", f"o{i}", 1.0 + 2.0 * i / 8, f"{WORDS[i]}：lumi{PRODUCTS[i % 6]}真实感受") for i in range(8)]
+    # (without 'far': the same words a month later would make them the brand's own, not a brief's)
+    notes = [n for n in wave() if n["note_id"] != "far"] + others + background()
+    found = {f.note_id: f for f in judge(notes, [], [], set())}
+    assert {k for k, f in found.items() if f.suspected} == {"w1", "w2", "w3", "d-later"}
+    assert all("BRAND_BURST" in found[k].reasons for k in ("w1", "o0", "o7"))
+    for k in ("w1", "o3", "d-later"):
+        t = next(n["published"] for n in notes if n["note_id"] == k)
+        near = {n["creator_id"] for n in notes if abs(n["published"] - t) <= timedelta(days=3)}
+        assert found[k].evidence["burst_creators"] == len(near) == 12
+    assert not any("BRAND_BURST" in f.reasons for k, f in found.items() if k.startswith("bg"))
