@@ -83,3 +83,16 @@ def test_a_budget_turns_the_difference_check_off(site: Site, tmp_path: Path) -> 
         assert "dp" in out and "differenced" not in out  # the noise covers differencing there
     finally:
         site.state.extras.pop("dp_budget", None)
+
+
+def test_a_count_of_people_differing_by_fewer_than_k_is_withheld(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """1-8 June: 23 marketplace people, 22 matched; 1-6 June: 20 and 19. At k = 4 each passes the threshold
+    alone, and each differs from 1-8 June's by 3; readers (164 and 158) differ by 6 and stay."""
+    monkeypatch.setattr(site.state.reports, "privacy_k", 4)
+    with site.client(site.keys[ME]) as c:
+        whole = c.get("/api/v1/reports/funnel", params=JUNE_1_8).json()
+        part = c.get("/api/v1/reports/funnel", params=JUNE_1_6).json()
+    assert whole["market_people"] == 23 and whole["matched_people"] == 22 and "differenced" not in whole
+    assert part["differenced"] == ["market_people", "matched_people"]
+    assert part["market_people"] is None and part["matched_people"] is None and part["readers"] == 158
+    assert {"market_people", "matched_people"} <= set(part["suppressed"])

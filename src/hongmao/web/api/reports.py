@@ -11,6 +11,13 @@ A brand key's answers go through :mod:`hongmao.reports.privacy` (figures resting
 withheld, and say so), and every report a brand key asks for leaves a line in the deployment's audit log
 (:mod:`hongmao.cleanroom.audit`: who, which report, the parameters, how many rows were withheld; never an
 identifier), which operators read at ``GET /reports/audit``.
+
+With a differential-privacy budget on (:mod:`hongmao.cleanroom.budget`), a brand key's funnel and overview counts
+of people, the overview's sums and the attribution rows and totals carry OpenDP's noise, each person's
+contribution clamped to a stated bound; the answer's ``dp`` block names the epsilon spent and, per figure, the
+bound and the noise scale. Without one, the difference check (:class:`Differences`) withholds from the funnel, the
+overview and attribution the figures whose difference from the brand's earlier answer over overlapping days
+rests on fewer than k people, and names them in ``differenced``.
 """
 
 from __future__ import annotations
