@@ -91,28 +91,28 @@ def build_commissions(
     out = []
     for program in programs:
         hold_days: dict[str | None, timedelta] = {}
-        rows = []
-        for r in credited.get(program.credit, []):
-            if r["brand"] != program.brand:
-                continue
-            refunded, _ = refunds.get(r["order_id"], (0, r["t"]))
-            rows.append({**r, "value_cents": max(0, r["gross_cents"] - refunded)})
-        amounts = commissions(program, rows)
-        for r in rows:
-            refund = refunds.get(r["order_id"])
+        rows = [r for r in credited.get(program.credit, []) if r["brand"] == program.brand]
+        # Each order's value net of its refunds so far, beside the rows (not a copy of each row with it added).
+        found = [refunds.get(r["order_id"]) for r in rows]
+        values = [max(0, r["gross_cents"] - (f[0] if f else 0)) for r, f in zip(rows, found, strict=True)]
+        amounts = commissions(program, rows, values)
+        program_id, brand = program.program_id, program.brand
+        for r, refund in zip(rows, found, strict=True):
             category = r["category"]
-            if category not in hold_days:
-                hold_days[category] = timedelta(days=program.hold_for(category, cycles))
+            hold = hold_days.get(category)
+            if hold is None:
+                hold = hold_days[category] = timedelta(days=program.hold_for(category, cycles))
+            t, creator = r["t"], r["creator_id"]
             out.append(
                 Commission(
-                    program.program_id,
-                    program.brand,
-                    r["creator_id"],
+                    program_id,
+                    brand,
+                    creator,
                     r["order_id"],
-                    amounts[(r["order_id"], r["creator_id"])],
-                    r["t"],
-                    r["t"] + hold_days[category],
-                    holds.get(r["creator_id"]),
+                    amounts[(r["order_id"], creator)],
+                    t,
+                    t + hold,
+                    holds.get(creator),
                     refund[1] if refund else None,
                 )
             )

@@ -216,41 +216,56 @@ def read_programs(path: Path) -> list[Program]:
     return [parse_program(item, f"{path}[{i}]") for i, item in enumerate(items)]
 
 
-def commissions(program: Program, orders: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+def commissions(
+    program: Program, orders: list[dict[str, Any]], values: list[int] | None = None
+) -> dict[tuple[str, str], int]:
     """Commission cents per (order_id, creator_id) for ``orders`` credited under this program.
 
     Each order row: order_id, creator_id, t (aware datetime), share (Decimal credit share), value_cents (the
-    order's value net of the refunds so far), gross_cents, and the scope keys. Tiers count the creator's
-    credited gross per calendar month; the monthly cap is applied in (time, order id) order, so a late order
-    takes what room is left and earlier orders keep theirs.
+    order's value net of the refunds so far; or ``values[i]`` for ``orders[i]`` when given, so a caller need not
+    copy each row to add it), gross_cents, and the scope keys. Tiers count the creator's credited gross per
+    calendar month; the monthly cap is applied in (time, order id) order, so a late order takes what room is
+    left and earlier orders keep theirs.
     """
     # The row that applies depends only on the order's values of the keys the program's scopes name: looked up
     # once per distinct combination (a million orders have a few thousand).
     keys = sorted({key for term in program.terms for key in term.scope})
     terms: dict[tuple[Any, ...], Term | None] = {}
     month_gross: dict[tuple[str, int, int], int] = {}
+    months: list[tuple[str, int, int]] = []
     for o in orders:
-        key = (o["creator_id"], o["t"].year, o["t"].month)
-        month_gross[key] = month_gross.get(key, 0) + int(o["share"] * o["gross_cents"])
+        t = o["t"]
+        key = (o["creator_id"], t.year, t.month)
+        months.append(key)
+        share = o["share"]
+        gross = o["gross_cents"] if share == 1 else int(share * o["gross_cents"])
+        month_gross[key] = month_gross.get(key, 0) + gross
+    if values is None:
+        values = [o["value_cents"] for o in orders]
     out: dict[tuple[str, str], int] = {}
     used: dict[tuple[str, int, int], int] = {}
-    for o in sorted(orders, key=lambda r: (r["t"], r["order_id"], r["creator_id"])):
-        which = tuple(o.get(key) for key in keys)
+    monthly_cap = program.monthly_cap_cents
+    one = Decimal(1)
+    by_time = sorted(range(len(orders)), key=lambda i: (orders[i]["t"], orders[i]["order_id"], orders[i]["creator_id"]))
+    for i in by_time:
+        o = orders[i]
+        which = tuple(map(o.get, keys))
         if which not in terms:
             terms[which] = program.term_for(o)
         term = terms[which]
         amount = 0
         if term is not None:
-            month = (o["creator_id"], o["t"].year, o["t"].month)
+            month = months[i]
+            value = values[i]
             if term.flat_cents is not None:
-                amount = to_cents(o["share"] * term.flat_cents / 100) if o["value_cents"] > 0 else 0
+                amount = to_cents(o["share"] * term.flat_cents / 100) if value > 0 else 0
             else:
-                base = o["share"] * o["value_cents"] * term.rate_for(month_gross[month])
-                amount = int(base.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+                base = o["share"] * value * term.rate_for(month_gross[month])
+                amount = int(base.quantize(one, rounding=ROUND_HALF_UP))
             if term.cap_cents is not None:
                 amount = min(amount, term.cap_cents)
-            if program.monthly_cap_cents is not None:
-                room = program.monthly_cap_cents - used.get(month, 0)
+            if monthly_cap is not None:
+                room = monthly_cap - used.get(month, 0)
                 amount = max(0, min(amount, room))
                 used[month] = used.get(month, 0) + amount
         out[(o["order_id"], o["creator_id"])] = amount
