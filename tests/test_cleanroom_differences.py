@@ -96,3 +96,13 @@ def test_a_count_of_people_differing_by_fewer_than_k_is_withheld(site: Site, mon
     assert part["differenced"] == ["market_people", "matched_people"]
     assert part["market_people"] is None and part["matched_people"] is None and part["readers"] == 158
     assert {"market_people", "matched_people"} <= set(part["suppressed"])
+
+
+def test_the_whole_lake_against_a_range_compares_the_days_outside_it(site: Site) -> None:
+    """range=all stands for every day; its difference with 1-6 June is 7-8 June's one buyer (days after the
+    lake's newest hold no one)."""
+    params = {"model": "position"}  # a family of its own: no earlier answer from the other tests
+    with site.client(site.keys[ME]) as c:
+        whole = c.get("/api/v1/reports/overview", params={**params, "range": "all"}).json()
+        part = c.get("/api/v1/reports/overview", params={**params, **JUNE_1_6}).json()
+    assert whole["gmv"] is not None and part["gmv"] is None and "gmv" in part["differenced"]

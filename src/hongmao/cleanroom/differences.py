@@ -75,15 +75,18 @@ def gaps(a: Days, b: Days) -> list[Days]:
 
 
 def earlier(data_dir: str | Path, brand: str, name: str, days: Days) -> list[Answered]:
-    """The brand's earlier answers of family ``name`` over ranges overlapping ``days`` (not the same range)."""
-    out = []
+    """The brand's earlier answers of family ``name`` over ranges overlapping ``days`` (not the same range), each
+    distinct answer once (a range asked again over the same lake is one answer to compare with)."""
+    out: list[Answered] = []
     for line in _read(Path(data_dir) / FILE):
         if line["brand"] != brand or line["family"] != name:
             continue
         theirs = (date.fromisoformat(line["from"]), date.fromisoformat(line["to"]))
         if gaps(days, theirs):
             counts = {str(k): int(v) for k, v in line["counts"].items()}
-            out.append(Answered(theirs, counts, frozenset(str(x) for x in line.get("shown", ()))))
+            found = Answered(theirs, counts, frozenset(str(x) for x in line.get("shown", ())))
+            if found not in out:
+                out.append(found)
     return out
 
 

@@ -314,9 +314,12 @@ class Differences:
     def busiest(self, w: Window, gaps: Sequence[differences.Days], field: str = "buyers") -> int:
         """A lower bound of the distinct people (``field``: buyers or attributed buyers) with orders on the
         ``gaps`` days: the most on any one of those days (from the daily series over their span)."""
+        newest = self.state.reports.newest_day()
+        gaps = [g for g in gaps if newest is None or g[0] <= newest]
         if not gaps:
             return 0
-        span = Window(Period(min(g[0] for g in gaps), max(g[1] for g in gaps)), w.filters)
+        last = max(g[1] for g in gaps)  # no day after the lake's newest holds anyone
+        span = Window(Period(min(g[0] for g in gaps), last if newest is None else min(last, newest)), w.filters)
         most = 0
         for day in self.state.reports.timeseries(self.scope, window=span):
             when = str(day["day"])[:10]
