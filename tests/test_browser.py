@@ -155,6 +155,7 @@ def test_read_click_buy_then_the_order_shows_attributed_in_the_console(chromium:
             page.fill("#key", _key(demo["lake"], "brand", brand))
             page.click("button[type=submit]")
             page.wait_for_url(f"{base}/console/")
+            settled(page, f"{base}/console/")
             row = page.locator(f'#orders tr[data-order="{order_id}"]')
             row.wait_for()
             # The sale is the brand's own; which note one order (one person) came from is withheld from a brand
@@ -163,7 +164,7 @@ def test_read_click_buy_then_the_order_shows_attributed_in_the_console(chromium:
             assert row.locator(".withheld").count() == 1
             page.screenshot(path=str(ARTIFACTS / "5-console.png"), full_page=True)
 
-            page.goto(f"{base}/console/funnel")
+            settled(page, f"{base}/console/funnel")
             page.screenshot(path=str(ARTIFACTS / "6-funnel.png"), full_page=True)
 
             # An operator's trust page: the commercial-share chart and the flagged notes with their evidence.
@@ -174,11 +175,13 @@ def test_read_click_buy_then_the_order_shows_attributed_in_the_console(chromium:
             ops.fill("#key", _key(demo["lake"], "operator", None))
             ops.click("button[type=submit]")
             ops.wait_for_url(f"{base}/console/")
+            settled(ops, f"{base}/console/")
             ops_row = ops.locator(f'#orders tr[data-order="{order_id}"]')
             ops_row.wait_for()
             assert note_id in ops_row.inner_text()  # credited to the note that was read and clicked
             ops.click('a[href="/console/trust"]')
             ops.wait_for_url(f"{base}/console/trust")
+            settled(ops, f"{base}/console/trust")
             assert ops.locator("#commercial-trend svg").count() == 1
             assert ops.locator("#trust-notes tbody tr").count() > 0
             ops.screenshot(path=str(ARTIFACTS / "7-trust.png"), full_page=True)
@@ -192,6 +195,21 @@ def test_read_click_buy_then_the_order_shows_attributed_in_the_console(chromium:
 #: Every console page an operator can open, and the API docs; then one of each detail page linked from them.
 PAGES = pages.paths(operator=True)
 DETAILS = ("/console/notes/", "/console/creators/", "/console/campaigns/", "/console/orders/", "/console/links/")
+
+
+def settled(page: Any, url: str, seconds: float = 240.0) -> None:
+    """Open ``url`` until it shows the current figures: after a lake change (the keys this test makes are
+    one) a page answers at once with the figures of the last version the warm-up finished, or "computing",
+    and reloads itself; the screenshots and links are the current version's."""
+    deadline = time.monotonic() + seconds
+    while True:
+        response = page.goto(url, timeout=240_000)
+        assert response is not None and response.status == 200, url
+        if page.locator("[data-fresh]").count() == 0:
+            page.wait_for_load_state("networkidle")
+            return
+        assert time.monotonic() < deadline, f"{url} still shows earlier figures after {seconds:.0f} s"
+        page.wait_for_timeout(1000)
 
 
 def test_every_page_opens_with_no_console_error_csp_violation_or_foreign_request(
@@ -223,9 +241,7 @@ def test_every_page_opens_with_no_console_error_csp_violation_or_foreign_request
             for path in PAGES:
                 # Pages are computed on first request (the model comparison takes many seconds on a loaded
                 # machine): this test is about what the browser sees, docs/benchmarks.md about how fast.
-                response = page.goto(f"{base}{path}", timeout=240_000)
-                assert response is not None and response.status == 200, path
-                page.wait_for_load_state("networkidle")
+                settled(page, f"{base}{path}")
                 name = path.strip("/").replace("/", "-") or "console"
                 page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"), full_page=True)
                 linked += page.eval_on_selector_all(
@@ -234,9 +250,7 @@ def test_every_page_opens_with_no_console_error_csp_violation_or_foreign_request
             for prefix in DETAILS:
                 target = next((href for href in linked if href.startswith(prefix) and len(href) > len(prefix)), None)
                 assert target is not None, f"no page links to a {prefix}... page"
-                response = page.goto(f"{base}{target}", timeout=240_000)
-                assert response is not None and response.status == 200, target
-                page.wait_for_load_state("networkidle")
+                settled(page, f"{base}{target}")
                 linked += page.eval_on_selector_all(
                     "a[href^='/console/']", "els => els.map(e => e.getAttribute('href'))"
                 )

@@ -80,6 +80,25 @@ def test_a_key_computed_for_a_newer_version_is_never_replaced_by_an_older_one(si
     assert reports._latest[("brands",)] == second
 
 
+def test_a_page_reads_the_newest_version_settled_for_it_or_for_every_page(site: Site) -> None:
+    reports = site.state.reports
+    first = reports.view.version()
+    reports.brands()
+    reports.settle(first)
+    ingest(site, 4)
+    second = reports.view.version()
+    reports.brands()
+    reports.settle(second, "/console/")  # the overview's reports of the new version are in, the funnel's not
+    assert reports.settled("/console/") == second
+    assert reports.settled("/console/funnel") == first
+    with reports.serve_stale(0.0, "/console/funnel") as seen:
+        assert seen.pin == first
+    with reports.serve_stale(0.0, "/console/") as seen:
+        assert seen.pin is None  # the current version: nothing earlier is pinned
+    reports.settle(second)
+    assert reports.settled("/console/funnel") == second
+
+
 def test_console_pages_show_the_earlier_figures_with_a_notice_and_reload(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -89,6 +108,7 @@ def test_console_pages_show_the_earlier_figures_with_a_notice_and_reload(
     warmup.stop(WAIT_SECONDS)
     settled = site.state.reports.settled()
     assert settled == site.state.reports.view.version()
+    assert site.state.reports._settled_pages["/console/"] == settled  # each page settled as its reports are in
     monkeypatch.setattr(Warmup, "running", property(lambda _self: True))  # as if it were warming the next one
     monkeypatch.setattr(fresh, "BUDGET_SECONDS", 0.0)  # never wait: what a page shows must not hang on timing
     c = console_client(site, site.keys["lumiere"])

@@ -254,6 +254,8 @@ class Reports:
         self._latest: dict[tuple[Any, ...], str] = {}
         #: The newest version whose console pages the warm-up finished (the version stale pages are pinned to).
         self._settled: str | None = None
+        #: Per console page (path): the newest version whose reports for that page the warm-up finished.
+        self._settled_pages: dict[str, str] = {}
         #: Reports a stale-tolerant page asked for, computed one at a time on one background thread.
         self._refresh_jobs: queue.Queue[tuple[tuple[Any, ...], Callable[[], Any], Future[Any]]] = queue.Queue()
         self._queued: dict[tuple[Any, ...], Future[Any]] = {}
@@ -289,26 +291,36 @@ class Reports:
             if self._latest.get(tuple(rest)) == gone:
                 del self._latest[tuple(rest)]
 
-    def settle(self, version: str) -> None:
-        """The warm-up finished ``version``'s console pages: stale-tolerant pages now read it (if no newer one
-        settled before)."""
+    def settle(self, version: str, page: str | None = None) -> None:
+        """The warm-up finished ``version``'s reports of console ``page`` (None: of every page) for every
+        viewer: stale-tolerant renderings of it now read that version (unless a newer one settled before)."""
         with self._lock:
             self._note_version(version)
-            if self._settled is None or self._newer(version, self._settled):
+            if page is not None:
+                known = self._settled_pages.get(page)
+                if known is None or self._newer(version, known):
+                    self._settled_pages[page] = version
+            elif self._settled is None or self._newer(version, self._settled):
                 self._settled = version
 
-    def settled(self) -> str | None:
-        return self._settled
+    def settled(self, page: str | None = None) -> str | None:
+        """The newest version settled for ``page`` (by its own reports or with every page); None: none yet."""
+        with self._lock:
+            own, every = self._settled_pages.get(page or ""), self._settled
+            if own is None or (every is not None and self._newer(every, own)):
+                return every
+            return own
 
     @contextlib.contextmanager
-    def serve_stale(self, budget: float) -> Iterator[Freshness]:
-        """Within the block, this context's reports never make the caller wait for a recomputation: a report
-        of the version the warm-up last finished is answered from it (the page says as of which version), one
-        not computed yet for the current version is computed in the background (waited for at most ``budget``
-        seconds in all) and, if it is not ready, answered from the newest earlier version that has it, or
-        :class:`Computing` is raised. Cache keys are the same as when current figures are asked for: only the
-        version differs, so a scope, window, model or privacy setting never gets another's figures."""
-        settled = self._settled
+    def serve_stale(self, budget: float, page: str | None = None) -> Iterator[Freshness]:
+        """Within the block, this context's reports never make the caller wait for a recomputation.
+
+        A report of the version the warm-up last finished for console ``page`` is answered from it (the page
+        says as of which version). One not computed yet for the current version is computed in the background,
+        waited for at most ``budget`` seconds in all and, if not ready, answered from the newest earlier
+        version that has it, else :class:`Computing` is raised. Cache keys are those of current figures but
+        the version, so a scope, window, model or privacy setting never gets another's figures."""
+        settled = self.settled(page)
         pin = settled if settled is not None and settled != self.view.version() else None
         token = _FRESHNESS.set(Freshness(pin, time.monotonic() + budget))
         try:
@@ -384,7 +396,8 @@ class Reports:
             version = self._latest.get(key)
             if version is not None and (version, *key) in self._cache:
                 old: T = self._cache[(version, *key)]
-                f.stale[version] = self._seen.get(version, 0.0)
+                if version != full[0]:  # (else it came in just now: current after all)
+                    f.stale[version] = self._seen.get(version, 0.0)
                 return old
         raise Computing(str(key[0]))
 

@@ -16,6 +16,10 @@ lake) are computed on the reports' own background thread, and the warm-up asks a
 very end, until nothing is pending: every other page of the new version is warm long before. A newer version,
 or the app stopping, ends a warm-up between two reports (or while it waits for the fitted models); a report
 that fails is logged and skipped. Nothing here takes the lake's write lock: reports read committed segments only.
+
+Until a page's reports of the new version are in, the page shows the figures of the last version settled for it
+(:meth:`~hongmao.reports.service.Reports.settle`, once its reports are in for every viewer; every page once
+all are), marked as such (:mod:`hongmao.web.console.fresh`): the most opened pages are settled first.
 """
 
 from __future__ import annotations
@@ -150,13 +154,20 @@ class Warmup:
         self.timings = {}
         later: list[Step] = []
         began = time.perf_counter()
+        page = ""
         for step in console_steps(reports, console_scopes(self.state), views=page_views()):
             if not self._current(version):
                 return False
+            if step.page != page:
+                if page:  # the previous page's reports are in for every viewer: it shows this version now
+                    reports.settle(version, page)
+                page = step.page
             if self._step(step) and step.until_ready:
                 later.append(step)
         if not self._current(version):
             return False
+        if page:
+            reports.settle(version, page)
         # Every page's reports of this version are in (the fitted models may follow): pages read it from now on.
         reports.settle(version)
         if later:

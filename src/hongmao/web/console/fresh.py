@@ -2,13 +2,12 @@
 warm-up last finished, say so, and reload themselves until the new figures are in.
 
 While the warm-up runs, every GET of an HTML console page runs inside
-:meth:`hongmao.reports.service.Reports.serve_stale`: a report of the current lake version that is cached is
-shown as is; otherwise the page reads the version the warm-up last finished
-(:meth:`~hongmao.reports.service.Reports.settle`); a report no version has yet (a range nobody asked for, a
-brand new lake) is computed in the background and waited for at most :data:`BUDGET_SECONDS` in all,
-then the page answers "computing" and reloads. The page's notice (templates/console/base.html) names the lake
-version and the time its figures are as of. Exports (``.csv``), forms (POST) and the REST API always get
-current figures: a file or an API answer carries no notice.
+:meth:`hongmao.reports.service.Reports.serve_stale`: a report of the current lake version that is cached is shown as is;
+otherwise the page reads the version the warm-up last finished for it (:meth:`~hongmao.reports.service.Reports.settle`:
+the most opened pages first); a report no version has yet (a range nobody asked for, a brand new lake) is computed in
+the background and waited for at most :data:`BUDGET_SECONDS` in all, then the page answers "computing" and reloads. The
+page's notice (templates/console/base.html) names the lake version and the time its figures are as of. Exports
+(``.csv``), forms (POST) and the REST API always get current figures: a file or an API answer carries no notice.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ class StaleRoute(APIRoute):
             if not tolerant(request):
                 return await handler(request)
             reports = request.app.state.web.reports
-            with reports.serve_stale(BUDGET_SECONDS):
+            with reports.serve_stale(BUDGET_SECONDS, request.url.path):
                 try:
                     return await handler(request)
                 except Computing:

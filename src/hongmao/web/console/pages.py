@@ -34,6 +34,9 @@ class Step(NamedTuple):
     name: str
     call: Callable[[], Any]
     until_ready: bool = False
+    #: The page (path) whose report call this is (set by :func:`steps`; the warm-up settles a page when its
+    #: calls for every viewer are done).
+    page: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,4 +176,5 @@ def steps(pages: list[Page], each: list[Defaults]) -> Iterator[Step]:
     for page in pages:
         for d in each:
             if page.warm is not None and (page.seen_by == "brand" or d.scope.brand is None):
-                yield from page.warm(d)
+                for step in page.warm(d):
+                    yield step._replace(page=page.path)
