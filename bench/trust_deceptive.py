@@ -38,6 +38,19 @@ Also printed, from the truth (diagnostics, not rules): the median days from orde
 refund, for orders a deceptive note caused and for the others; and, per credit model, the share of the credit
 held by deceptive creators that lies on orders they caused (the rest dilutes their evidence with buyers they
 did not persuade).
+
+What the variants showed on the development worlds (additive seeds 3, 11; targeted seed 5), 2026-12-06: no
+change of evidence (r1, r12, r3, ``bad`` once, the EB mixture), pooling or watch threshold moves the flag's
+recall among 10+ credited orders by more than one creator; the truth's cause moves it from 0.45 to 0.86 (additive)
+and 0.80 to 1.00 (targeted) at unchanged precision. Only about 30% of a deceptive creator's linear credit lies
+on orders it caused, so most of its credited buyers were not deceived by it. Sharper engine credit (time_decay
+1-3, last touch) recovers part of that recall but lets honest creators onto the watch list (precision 0.42-0.67),
+and under exact credit the watch list's precision is still 0.54-0.61: the P(excess) >= 0.5 arm watches
+thin-evidence honest creators, and the Bayesian-FDR list's realised precision falls below its nominal 0.7, so
+the posterior is over-confident once credit is concentrated. Counting a buyer's not-as-described refund and low
+rating once (``bad``) instead of summing them calms the over-confidence (an honest creator on 9 orders: 0.99 ->
+0.77) but costs the targeted world two flags. A credit built for "whose note caused this purchase" (recency of
+each touch and an organic share, fitted to the lake) is the open work; the thresholds are not the bottleneck.
 """
 
 from __future__ import annotations
