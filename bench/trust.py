@@ -24,7 +24,8 @@ with ``truth/notes.jsonl``, ``truth/creators.jsonl`` and ``truth/fake_accounts.j
 * ``fake_engagement``: notes of creators who buy fake engagement, those creators, and the fake accounts; recall
   per ring style (``style`` in ``truth/fake_accounts.jsonl``, ``ring_style`` in ``truth/creators.jsonl``).
 * ``suspected`` (sponsored notes): the notes paid off-platform (``offplatform`` in the truth); also how many of
-  them the evidenced flag catches, and how many notes carry both (must be 0).
+  them the evidenced flag catches, and how many notes carry both (must be 0). The class alone on bigger worlds,
+  without ingesting a lake: ``bench/trust_suspected.py --users 85000``.
 * deceptive creators: the flag among creators with at least ``--evaluable`` credited orders (the report's own
   count), the watch list (flags included) against all deceptive creators, precision at 5/10/20 of the creators
   ranked by their pooled ``P(deceptive)`` (the excess score when a report has none), and that ranking's AUC
