@@ -141,6 +141,8 @@ def test_feed_state_strata_split_every_order_and_ignore_input_order(tmp_path: Pa
         {"onset": True},
         {"routes": ["click"]},
         {"history_days": 3, "onset": True, "routes": ["click"]},
+        {"frailty": True},
+        {"frailty": True, "feed_bins": 2},
     ],
 )
 def test_history_onset_and_routes_split_every_order(segment: Path, params: dict[str, Any]) -> None:
@@ -152,6 +154,7 @@ def test_history_onset_and_routes_split_every_order(segment: Path, params: dict[
     fits = result.params["brands"]
     for fit in fits.values():
         assert (fit["onset_days"] is not None) == bool(params.get("onset"))
+        assert (fit["frailty_shape"] is not None) == bool(params.get("frailty"))
         if not params.get("history_days"):
             assert fit["recent_purchase_factor"] == 1.0
     if params.get("routes"):  # a click's share goes to the other terms and the baseline: more baseline
@@ -235,6 +238,8 @@ def test_bad_parameters_are_refused(segment: Path) -> None:
         ({"feed_window_days": 0}, "feed_window_days"),
         ({"history_days": -1}, "history_days"),
         ({"onset": "yes"}, "onset"),
+        ({"frailty": 1}, "frailty"),
+        ({"frailty": True, "history_days": 3}, "cannot be combined"),
         ({"routes": ["search"]}, "routes"),
         ({"routes": "click"}, "routes"),
     ):

@@ -33,12 +33,13 @@ purchase (beyond the same day).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.optimize import minimize  # type: ignore[import-untyped, unused-ignore]
+from scipy.optimize import minimize, minimize_scalar  # type: ignore[import-untyped, unused-ignore]
+from scipy.special import gammaln  # type: ignore[import-untyped, unused-ignore]
 
-from hongmao.attribution.hazard_data import FloatArray, HazardData
+from hongmao.attribution.hazard_data import FloatArray, HazardData, IntArray, quantile_strata
 from hongmao.errors import AttributionError
 
 LOG_RATE_BOUNDS = (-30.0, 5.0)  # baseline and effect per day
@@ -70,6 +71,7 @@ class HazardFit:
     converged: bool
     recent_factor: float = 1.0  # e^β: the baseline's factor on days just after the person's own purchase
     onset: FloatArray | None = None  # (K,) δ per kind with a lagged onset, else None
+    frailty_shape: float | None = None  # k of the people's Gamma(k, k) baseline frailty, None without one
 
     def half_life_days(self) -> dict[str, float]:
         """Days for a touch's effect to halve, per kind."""
@@ -128,6 +130,7 @@ class _Objective:
         self.pn = d.touch_note[d.pair_touch]
         self.pc = d.touch_creator[d.pair_touch]
         self.recent = d.order_recent if d.order_recent is not None else np.zeros(d.n_orders)
+        self.frailty = d.order_frailty if d.order_frailty is not None else np.ones(d.n_orders)
         self.recent_exposure = (
             d.stratum_recent_exposure if d.stratum_recent_exposure is not None else np.zeros(d.n_strata)
         )
@@ -141,7 +144,7 @@ class _Objective:
         w = alpha[self.pk] * mult * np.exp(-gamma[self.pk] * self.d.pair_age)
         if log_delta is not None:
             w = w * -np.expm1(-np.exp(log_delta)[self.pk] * (self.d.pair_age + 1.0))
-        return w, np.exp(log_mu)[self.d.order_stratum] * np.exp(beta * self.recent)
+        return w, np.exp(log_mu)[self.d.order_stratum] * np.exp(beta * self.recent) * self.frailty
 
     def _touch_sums(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray | None, FloatArray]:
         """Per touch: its term summed over its days, the derivatives of that in log γ and log δ, and α·m."""
@@ -382,6 +385,8 @@ def hazard_shares(fit: HazardFit, data: HazardData, routes: tuple[str, ...] = ()
     if fit.onset is not None:
         w = w * -np.expm1(-fit.onset[kind] * (data.pair_age + 1.0))
     mu = fit.baseline[data.order_stratum]
+    if data.order_frailty is not None:
+        mu = mu * data.order_frailty
     if data.order_recent is not None:
         mu = mu * np.power(fit.recent_factor, data.order_recent)
     if routes:
@@ -389,3 +394,109 @@ def hazard_shares(fit: HazardFit, data: HazardData, routes: tuple[str, ...] = ()
         w = np.where(route, 0.0, w)
     lam = mu + np.bincount(data.pair_order, weights=w, minlength=data.n_orders)
     return w / lam[data.pair_order], mu / lam
+
+
+FRAILTY_ROUNDS = 8
+TOUCH_GROUPS = 4  # people split by their number of touches: none, then quantile groups of the touched
+
+
+def _touch_groups(touches: FloatArray) -> IntArray:
+    """Group 0: people never touched; then at most ``TOUCH_GROUPS`` quantile groups of the touched by count."""
+    group = np.zeros(touches.size, dtype=np.int64)
+    touched = touches > 0
+    if touched.any():
+        q, _ = quantile_strata(np.log(touches[touched]), TOUCH_GROUPS)
+        group[touched] = q + 1
+    return group
+
+
+FRAILTY_SHAPE_BOUNDS = (0.05, 1000.0)
+
+
+def _frailty_shape(counts: FloatArray, expected: FloatArray) -> float:
+    """The shape ``k`` of a Gamma(k, k) frailty by maximum marginal likelihood: each person's (expected) baseline
+    orders are Poisson with mean ``z · expected``, ``z ~ Gamma(k, k)``, so they are negative binomial."""
+
+    def negative(log_k: float) -> float:
+        k = math.exp(log_k)
+        ll = (
+            gammaln(k + counts)
+            - gammaln(k)
+            + k * np.log(k / (k + expected))
+            + counts * np.log(np.maximum(expected, 1e-300) / (k + expected))
+        )
+        return -float(ll.sum())
+
+    low, high = (math.log(v) for v in FRAILTY_SHAPE_BOUNDS)
+    result = minimize_scalar(negative, bounds=(low, high), method="bounded", options={"xatol": 1e-3})
+    return math.exp(float(result.x))
+
+
+def fit_frailty_hazard(
+    data: HazardData,
+    *,
+    prior_sd_creator: float | None = None,
+    prior_sd_note: float | None = None,
+    max_iter: int = 1000,
+    onset: bool = False,
+    rounds: int = FRAILTY_ROUNDS,
+) -> tuple[HazardFit, HazardData]:
+    """The model with a per-person frailty of the baseline: person ``u`` buys at ``z_u · μ_s + Σ touch terms``,
+    ``z_u ~ Gamma(k, k / m_g)`` (mean ``m_g``). People differ in how likely they are to buy anyway, and a feed
+    that targets people close to buying shows notes to exactly the people with a high ``z``; a shared stratum
+    baseline hands their own propensity to the notes.
+
+    Each person's frailty is learnt where no note can have caused anything: the days before their first touch
+    of the brand. With ``n_u`` the orders on those days and ``E_u = Σ μ_s · days`` their expected number at the
+    stratum baselines, the prior mean ``m_g`` of a group ``g`` of people by their number of touches (none, then
+    quantiles: a targeted feed shows the likely buyers more notes) is ``(Σ n + 1) / (Σ E + 1)`` over the group;
+    ``n_u`` is negative binomial, ``k`` maximises that marginal likelihood (empirical Bayes) and ``z_u`` is its
+    posterior mean ``(k + n_u) / (k / m_g + E_u)`` (``m_g`` for a person touched from the first day).
+    The hazard is then refitted with each person's frailty fixed, and the two steps alternate until the
+    frailties settle. Returns the fit and the data with the frailties in (``order_frailty`` and the
+    frailty-weighted ``stratum_exposure``), which is what :func:`hazard_shares` must be given.
+    """
+    order_person, cell_person, cell_stratum = data.order_person, data.cell_person, data.cell_stratum
+    cell_exposure, cell_unexposed, touches = data.cell_exposure, data.cell_unexposed, data.person_touches
+    if order_person is None or cell_person is None or cell_stratum is None:
+        raise AttributionError("a frailty needs the people: order_person, the cells of observed days, touches")
+    assert cell_exposure is not None and cell_unexposed is not None and touches is not None
+    n_people = data.n_people
+    group = _touch_groups(touches)
+    unexposed_orders = np.bincount(data.pair_order, minlength=data.n_orders) == 0
+    counts = np.bincount(order_person[unexposed_orders], minlength=n_people).astype(np.float64)
+    z = np.ones(n_people)
+    sd_c, sd_n = prior_sd_creator, prior_sd_note
+    shape: float | None = None
+
+    def weighted(z: FloatArray) -> HazardData:
+        exposure = np.bincount(cell_stratum, weights=z[cell_person] * cell_exposure, minlength=data.n_strata)
+        return replace(data, stratum_exposure=exposure.astype(np.float64), order_frailty=z[order_person])
+
+    current = weighted(z)
+    fit = fit_additive_hazard(current, prior_sd_creator=sd_c, prior_sd_note=sd_n, max_iter=max_iter, onset=onset)
+    for _ in range(max(rounds, 1)):
+        # the prior scales settle in the first fit; later rounds keep them (one optimisation each)
+        sd_c, sd_n = fit.prior_sd_creator, fit.prior_sd_note
+        expected = np.bincount(
+            cell_person, weights=fit.baseline[cell_stratum] * cell_unexposed, minlength=n_people
+        ).astype(np.float64)
+        # the frailty's mean per group of people by how many touches they got: a feed that targets the likely
+        # buyers shows them more notes, and their orders before the first touch show how much more likely
+        n_groups = int(group.max()) + 1
+        # (one pseudo-order at the pooled rate keeps a group with few unexposed days near 1)
+        mean = (np.bincount(group, weights=counts, minlength=n_groups) + 1.0) / (
+            np.bincount(group, weights=expected, minlength=n_groups) + 1.0
+        )
+        m = mean[group]
+        seen = expected > 0
+        shape = _frailty_shape(counts[seen], expected[seen] * m[seen]) if seen.any() else FRAILTY_SHAPE_BOUNDS[1]
+        new = (shape + counts) / (shape / m + expected)
+        new = new / float(np.average(new, weights=np.maximum(expected, 1e-12)))  # keeps the baseline's scale in μ
+        moved = float(np.max(np.abs(np.log(new / z)))) if n_people else 0.0
+        z = new
+        current = weighted(z)
+        fit = fit_additive_hazard(current, prior_sd_creator=sd_c, prior_sd_note=sd_n, max_iter=max_iter, onset=onset)
+        if moved < 0.02:
+            break
+    return replace(fit, frailty_shape=shape), current

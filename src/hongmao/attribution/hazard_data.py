@@ -15,6 +15,13 @@ had bought in the brand's category on one of the few days before the order's day
 then multiplies the baseline of those days by a fitted factor (people who are buying in a category are more
 likely to buy again whatever they read). Both ``None``: no history term.
 
+Optionally, the people: ``order_person`` names each order's buyer and the *cells* (``cell_person``,
+``cell_stratum``, ``cell_exposure``, ``cell_unexposed``) give each person's observed days per stratum and how
+many of them came before the person's first touch, and ``person_touches`` each person's touches of the brand:
+what a per-person frailty of the baseline needs (:func:`hongmao.attribution.hazard.fit_frailty_hazard`);
+``order_frailty`` then holds the buyer's estimated frailty, a fixed factor of each order's baseline
+(``stratum_exposure`` is then the frailty-weighted person-days).
+
 :func:`quantile_strata` turns one number per person into strata of about equal size.
 """
 
@@ -49,6 +56,21 @@ class HazardData:
     n_creators: int
     order_recent: FloatArray | None = None  # (O,) 1 when the buyer bought in the category just before, else 0
     stratum_recent_exposure: FloatArray | None = None  # (S,) person-days with such a recent purchase
+    order_person: IntArray | None = None  # (O,) the buyer, an index into people (for a per-person frailty)
+    cell_person: IntArray | None = None  # (M,) person of each (person, stratum) cell of observed days
+    cell_stratum: IntArray | None = None  # (M,) stratum of the cell
+    cell_exposure: FloatArray | None = None  # (M,) the person's days in the stratum
+    cell_unexposed: FloatArray | None = None  # (M,) of those, the days before the person's first touch
+    person_touches: FloatArray | None = None  # (U,) each person's touches of the brand
+    order_frailty: FloatArray | None = None  # (O,) a fixed factor of each order's baseline (the buyer's frailty)
+
+    @property
+    def has_people(self) -> bool:
+        return self.order_person is not None
+
+    @property
+    def n_people(self) -> int:
+        return 0 if self.person_touches is None else int(self.person_touches.size)
 
     @property
     def has_history(self) -> bool:
@@ -119,6 +141,44 @@ def _problem(d: HazardData) -> str | None:
             return "stratum_recent_exposure exceeds the stratum's person-days"
         if d.order_recent.size and float(d.order_recent.max()) > 1.0:
             return "order_recent must be 0 or 1"
+    people = (d.order_person, d.cell_person, d.cell_stratum, d.cell_exposure, d.cell_unexposed, d.person_touches)
+    if any(v is None for v in people) and any(v is not None for v in people):
+        return "order_person, the cells and person_touches must be given together"
+    if d.order_person is not None and d.cell_person is not None and d.cell_stratum is not None:
+        assert d.cell_exposure is not None
+        if d.order_recent is not None:
+            return "a per-person frailty and a history term cannot be combined"
+        n = d.n_people
+        for name, ints, size in (
+            ("order_person", d.order_person, n),
+            ("cell_person", d.cell_person, n),
+            ("cell_stratum", d.cell_stratum, d.n_strata),
+        ):
+            problem = _index_problem(name, ints, size)
+            if problem:
+                return problem
+        assert d.cell_unexposed is not None
+        assert d.person_touches is not None
+        for name, floats in (
+            ("cell_exposure", d.cell_exposure),
+            ("cell_unexposed", d.cell_unexposed),
+            ("person_touches", d.person_touches),
+        ):
+            problem = _float_problem(name, floats)
+            if problem:
+                return problem
+        if d.cell_unexposed.size != d.cell_exposure.size or np.any(d.cell_unexposed > d.cell_exposure):
+            return "cell_unexposed must have one entry per cell, at most the cell's days"
+        if d.order_person.size != d.order_stratum.size:
+            return "order_person must have one entry per order"
+        if not d.cell_person.size == d.cell_stratum.size == d.cell_exposure.size:
+            return "cell_person, cell_stratum and cell_exposure must have one entry per cell"
+    if d.order_frailty is not None:
+        problem = _float_problem("order_frailty", d.order_frailty)
+        if problem:
+            return problem
+        if d.order_frailty.size != d.order_stratum.size:
+            return "order_frailty must have one entry per order"
     checks = (
         ("order_stratum", d.order_stratum, d.n_strata, False),
         ("touch_kind", d.touch_kind, len(d.kinds), False),

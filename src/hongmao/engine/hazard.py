@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 from ibis.expr.types import Table
 
-from hongmao.attribution.hazard import HazardFit, fit_additive_hazard, hazard_shares
+from hongmao.attribution.hazard import HazardFit, fit_additive_hazard, fit_frailty_hazard, hazard_shares
 from hongmao.engine.hazard_data import KINDS, BrandInput, LakeHazard, brand_inputs, gather
 from hongmao.engine.session import Session
 from hongmao.engine.tables import NO_NOTE
@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "feed_window_days": 3,
     "history_days": 0,  # > 0: the baseline has a factor for days just after the person's own category purchase
     "onset": False,  # True: each kind's effect rises over the first days after the touch (a lagged onset)
+    "frailty": False,  # True: a per-person Gamma frailty of the baseline (people differ in buying anyway)
     "routes": (),  # kinds credited as routes to the order, not causes (e.g. ("click",))
     "prior_sd_creator": None,  # None: estimated from the data (empirical Bayes)
     "prior_sd_note": None,
@@ -70,8 +71,11 @@ def check_params(params: dict[str, Any]) -> None:
     _whole("feed_bins", p["feed_bins"], 0)
     _whole("feed_window_days", p["feed_window_days"], 1)
     _whole("history_days", p["history_days"], 0)
-    if not isinstance(p["onset"], bool):
-        raise AttributionError(f"hazard onset must be true or false, got {p['onset']!r}")
+    for flag in ("onset", "frailty"):
+        if not isinstance(p[flag], bool):
+            raise AttributionError(f"hazard {flag} must be true or false, got {p[flag]!r}")
+    if p["frailty"] and p["history_days"]:
+        raise AttributionError("hazard frailty and history_days cannot be combined")
     routes = p["routes"]
     if isinstance(routes, str) or not isinstance(routes, list | tuple) or not set(routes) <= set(KINDS):
         raise AttributionError(f"hazard routes must be a list of touch kinds among {', '.join(KINDS)}, got {routes!r}")
@@ -123,6 +127,7 @@ def _summary(fit: HazardFit, part: BrandInput, baseline: float) -> dict[str, Any
         "iterations": fit.iterations,
         "converged": fit.converged,
         "recent_purchase_factor": fit.recent_factor,
+        "frailty_shape": fit.frailty_shape,
         "onset_days": None
         if fit.onset is None
         else {k: 1.0 / float(v) for k, v in zip(fit.kinds, fit.onset, strict=True)},
@@ -156,14 +161,24 @@ def credit_lake(lake: LakeHazard, groupings: tuple[str, ...], **params: Any) -> 
     fits: dict[str, dict[str, Any]] = {}
     attributed = baseline_total = 0.0
     parts = brand_inputs(
-        lake, int(p["strata"]), int(p["feed_bins"]), int(p["feed_window_days"]), int(p["history_days"])
+        lake,
+        int(p["strata"]),
+        int(p["feed_bins"]),
+        int(p["feed_window_days"]),
+        int(p["history_days"]),
+        people=bool(p["frailty"]),
     )
     for part in parts:
-        fit = fit_additive_hazard(
-            part.data, prior_sd_creator=p["prior_sd_creator"], prior_sd_note=p["prior_sd_note"], onset=p["onset"]
-        )
-        pair_share, base_share = hazard_shares(fit, part.data, routes)
         d = part.data
+        if p["frailty"] and d.has_people:
+            fit, d = fit_frailty_hazard(
+                d, prior_sd_creator=p["prior_sd_creator"], prior_sd_note=p["prior_sd_note"], onset=p["onset"]
+            )
+        else:
+            fit = fit_additive_hazard(
+                d, prior_sd_creator=p["prior_sd_creator"], prior_sd_note=p["prior_sd_note"], onset=p["onset"]
+            )
+        pair_share, base_share = hazard_shares(fit, d, routes)
         amount = np.asarray(part.orders["amount"].to_numpy(), dtype=np.float64)
         net = np.asarray(part.orders["net"].to_numpy(), dtype=np.float64)
         per_pair = np.stack([pair_share, pair_share * amount[d.pair_order], pair_share * net[d.pair_order]])

@@ -49,7 +49,7 @@ class LakeHazard:
     users: list[str]
     feed_share: dict[str, FloatArray]  # category -> per user (in ``users`` order) share of impressions
     brand_category: dict[str, str]
-    touches: pa.Table  # touch_id, user, brand, kind, note_id, creator_id, campaign_id, exposure (days)
+    touches: pa.Table  # touch_id, user, brand, kind, note_id, creator_id, campaign_id, day (from the first), exposure
     orders: pa.Table  # order_id, user, brand, item_id, amount, net, day (from the first day; brand not null)
     pairs: pa.Table  # order_id, touch_id, age (days)
     feed: pa.Table  # user (index into users), day (from the first day), brand (null: a note of no brand), n
@@ -107,10 +107,11 @@ def gather(
     td = touch.filter(touch.brand.notnull() & touch.kind.isin(KINDS)).mutate(day=_day(touch.t, utc_offset_hours))
     # the touch's own day and every later day of the data, at most horizon + 1 days
     exposure = ibis.least(last - td.day + 1, horizon_days + 1).cast("float64")
-    touches = td.select("touch_id", "user", "brand", "kind", "note_id", "creator_id", "campaign_id", "day")
-    touch_rows = _table(session, touches.mutate(exposure=exposure).drop("day").order_by(["brand", "touch_id"]))
-
     first = int(d0) if d0 is not None else 0
+    touches = td.select("touch_id", "user", "brand", "kind", "note_id", "creator_id", "campaign_id", "day")
+    touches = touches.mutate(exposure=exposure, day=touches.day - first)
+    touch_rows = _table(session, touches.order_by(["brand", "touch_id"]))
+
     orders = conv.filter(conv.brand.notnull() & conv.user.notnull())
     order_rows = _table(
         session,
@@ -242,13 +243,56 @@ def _recent_purchases(lake: LakeHazard, brand: str, window: int) -> tuple[IntArr
     return people.astype(np.int64), recent > 0
 
 
+def _cells(
+    person_stratum: IntArray, day_stratum: IntArray | None, span_days: float, first_touch: IntArray
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Each person's observed days per stratum, as (person, stratum, days, days before the person's first touch of
+    the brand) cells."""
+    days = max(int(span_days), 1)
+    if day_stratum is None:
+        people = np.arange(person_stratum.size, dtype=np.int64)
+        unexposed = np.clip(first_touch, 0, days).astype(np.float64)
+        return people, person_stratum.astype(np.int64), np.full(person_stratum.size, float(span_days)), unexposed
+    n_strata = int(day_stratum.max()) + 1 if day_stratum.size else 1
+    combo = (np.arange(day_stratum.shape[0], dtype=np.int64)[:, None] * n_strata + day_stratum).reshape(-1)
+    before = (np.arange(day_stratum.shape[1])[None, :] < first_touch[:, None]).reshape(-1)
+    cells, index, counts = np.unique(combo, return_inverse=True, return_counts=True)
+    unexposed_days = np.bincount(index.reshape(-1), weights=before.astype(np.float64), minlength=cells.size)
+    return (
+        (cells // n_strata).astype(np.int64),
+        (cells % n_strata).astype(np.int64),
+        counts.astype(np.float64),
+        unexposed_days.astype(np.float64),
+    )
+
+
+def _first_touch(touches: pa.Table, user_index: pa.Array, n_users: int, never: int) -> tuple[IntArray, FloatArray]:
+    """Per person, the day of their first touch of the brand (``never`` for a person never touched) and their
+    number of touches of it."""
+    first = np.full(n_users, never, dtype=np.int64)
+    count = np.zeros(n_users)
+    if touches.num_rows:
+        u = np.asarray(pc.index_in(touches["user"], value_set=user_index).fill_null(-1).to_numpy(zero_copy_only=False))
+        d = np.asarray(touches["day"].to_numpy(zero_copy_only=False), dtype=np.int64)
+        keep = u >= 0
+        np.minimum.at(first, u[keep].astype(np.int64), d[keep])
+        count = np.bincount(u[keep].astype(np.int64), minlength=n_users).astype(np.float64)
+    return first, count
+
+
 def brand_inputs(
-    lake: LakeHazard, strata: int, feed_bins: int = 0, feed_window: int = 3, history_days: int = 0
+    lake: LakeHazard,
+    strata: int,
+    feed_bins: int = 0,
+    feed_window: int = 3,
+    history_days: int = 0,
+    people: bool = False,
 ) -> list[BrandInput]:
     """One model input per brand with orders, its people cut into at most ``strata`` baseline strata; with
     ``feed_bins``, each person's days further split by their recent feed share of the brand's category; with
     ``history_days``, each order and person-day marked by whether the person bought in the brand's category on
-    one of the ``history_days`` days before (the baseline's history term)."""
+    one of the ``history_days`` days before (the baseline's history term); with ``people``, each order's buyer and
+    each person's days per stratum (what a per-person frailty needs)."""
     user_index = pa.array(lake.users, pa.string())
     out = []
     for brand in sorted(set(lake.orders["brand"].to_pylist())):
@@ -281,6 +325,12 @@ def brand_inputs(
             found = (row < buyers.size) & (buyers[np.minimum(row, max(buyers.size - 1, 0))] == order_user)
             order_recent = np.zeros(order_user.size)
             order_recent[found] = recent[row[found], order_day[found]].astype(np.float64)
+        person_cells: tuple[IntArray, IntArray, FloatArray, FloatArray] | None = None
+        person_touches: FloatArray | None = None
+        if people and person_stratum.size:
+            never = max(int(lake.span_days), 1)
+            first_touch, person_touches = _first_touch(touches, user_index, len(lake.users), never)
+            person_cells = _cells(person_stratum, day_stratum, lake.span_days, first_touch)
         pairs = lake.pairs.filter(pc.is_in(lake.pairs["order_id"], value_set=orders["order_id"]))
         pair_order = pc.index_in(pairs["order_id"], value_set=orders["order_id"]).to_numpy(zero_copy_only=False)
         pair_touch = pc.index_in(pairs["touch_id"], value_set=touches["touch_id"]).to_numpy(zero_copy_only=False)
@@ -302,6 +352,12 @@ def brand_inputs(
             n_creators=len(creators),
             order_recent=order_recent,
             stratum_recent_exposure=recent_exposure,
+            order_person=order_user if person_cells is not None else None,
+            cell_person=person_cells[0] if person_cells is not None else None,
+            cell_stratum=person_cells[1] if person_cells is not None else None,
+            cell_exposure=person_cells[2] if person_cells is not None else None,
+            cell_unexposed=person_cells[3] if person_cells is not None else None,
+            person_touches=person_touches if person_cells is not None else None,
         )
         out.append(BrandInput(brand, data, touches, orders, edges))
     return out
