@@ -168,7 +168,7 @@ def settle(
         raise InputError("through: give a timezone-aware time (UTC)")
     with _lake(data_dir, catalog_url) as lake, lake.connect("reading the ledger") as conn:
         programs = store.load_programs(conn, brand)
-        existing = store.load_entries(conn, brand)
+        existing = store.load_entries(conn, brand, ordered=False)
         decisions = store.load_decisions(conn, brand)
     if not programs:
         return SettleReport(through, 0, 0, 0)
