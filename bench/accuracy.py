@@ -5,6 +5,7 @@
     python bench/accuracy.py --worlds routes --models last,hazard --users 2000
     python bench/accuracy.py --reuse --json out.json        # keep worlds and lakes under --out; every figure
     python bench/accuracy.py --diagnose                     # + caused orders only, Markov variants (slower)
+    python bench/accuracy.py --dev --hazard '{"frailty": true}'   # a hazard option on trial
 
 World kinds (``hongmao.sim.worlds``): additive, saturating, targeted, routes; in every one an order's true credit
 to a note is the note's Shapley value in the buyer's purchase intensity on the order's day (docs/simulator.md).
@@ -68,6 +69,7 @@ GROUPINGS = ("note", "creator")
 DIAGNOSTICS = ("markov/pooled", "markov/windowed")  # one chain for all brands; null paths in the windows
 FLOOR = "oracle+"  # exact on caused orders, a rule model on organic ones
 BASELINE_MODEL = "hazard"  # fitted once for both groupings (hazard_credits_by)
+HAZARD_PARAMS: dict[str, Any] = {}  # --hazard: the hazard model's options (e.g. {"frailty": true}) for a trial
 
 
 def log(message: str) -> None:
@@ -153,7 +155,7 @@ def hazard_errors(session: Session, truths: dict[str, Any]) -> dict[str, dict[st
     touch = tables.touches(ev, parse_kinds(None))
     total = int(session.scalar(conv.count()))
     out: dict[str, dict[str, Any]] = {}
-    for by, result in hazard_credits_by(session, ev, conv, touch, GROUPINGS).items():
+    for by, result in hazard_credits_by(session, ev, conv, touch, GROUPINGS, **HAZARD_PARAMS).items():
         credited = {r["key"]: r["orders"] for r in result.rows if r["key"] != BASELINE}
         err = credit_error(truths[by], credited, total).to_dict()
         err["baseline_orders"] = result.baseline
@@ -429,8 +431,13 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep simulated worlds and lakes between runs")
     parser.add_argument("--json", help="write every figure to this file")
     parser.add_argument("--diagnose", action="store_true", help="add caused orders only and Markov variants")
+    parser.add_argument("--hazard", default="{}", help='hazard options as JSON, e.g. {"frailty": true}')
     args = parser.parse_args()
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    try:
+        HAZARD_PARAMS.update(json.loads(args.hazard))
+    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        raise SystemExit(f"--hazard must be a JSON object of hazard options: {exc}") from exc
     if "last" not in models:
         raise SystemExit("--models must include last (the reference)")
     unknown = [m for m in models if m not in MODELS]
