@@ -112,14 +112,14 @@ SETTINGS: dict[str, Setting] = {
             "HONGMAO_DP_EPSILON",
             None,
             "A differential-privacy budget per brand: the total epsilon a brand key may spend on noisy counts of "
-            "people (funnel, overview); refused with a 403 once spent. Unset: off (exact counts, k-threshold only). "
-            "Needs the dp extra (OpenDP).",
+            "people (funnel, overview) and clamped sums (GMV, orders, attribution rows); refused with a 403 once "
+            "spent. Unset: off (exact figures, k-threshold and difference check only). Needs the dp extra (OpenDP).",
         ),
         Setting(
             "dp_query_epsilon",
             "HONGMAO_DP_QUERY_EPSILON",
             "0.5",
-            "The epsilon one brand-key query spends from the budget (dp_epsilon), split over the counts it releases.",
+            "The epsilon one brand-key query spends from the budget (dp_epsilon), split over the figures it releases.",
         ),
         Setting(
             "audience_min_size",
