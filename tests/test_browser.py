@@ -203,7 +203,12 @@ def settled(page: Any, url: str, seconds: float = 240.0) -> None:
     and reloads itself; the screenshots and links are the current version's."""
     deadline = time.monotonic() + seconds
     while True:
-        response = page.goto(url, timeout=240_000)
+        try:
+            response = page.goto(url, timeout=240_000)
+        except Exception as error:  # the page before reloaded itself meanwhile (its notice's refresh): again
+            assert "ERR_ABORTED" in str(error) or "interrupted" in str(error), error
+            assert time.monotonic() < deadline, f"{url} kept being interrupted for {seconds:.0f} s"
+            continue
         assert response is not None and response.status == 200, url
         if page.locator("[data-fresh]").count() == 0:
             page.wait_for_load_state("networkidle")
