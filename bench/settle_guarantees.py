@@ -30,6 +30,7 @@ from hongmao.engine.session import Session
 from hongmao.settle import asof, guarantee_api
 from hongmao.settle.api import _lake
 from hongmao.settle.guarantees import ATTRIBUTION_MODELS, STRADDLE_RULES, parse_guarantee
+from hongmao.settle.late import late_refunds
 
 
 def took(start: float, cpu: float) -> dict[str, float]:
@@ -63,32 +64,6 @@ def contracts(lake: Path, xs: list[int]) -> list[Any]:
                 }
                 out.append(parse_guarantee(spec))
     return out
-
-
-def late_refunds(world: Path, before: datetime, out: Path) -> int:
-    """Full refunds, dated a second before ``before``, of every other order placed before it not refunded yet."""
-    orders: dict[str, dict[str, Any]] = {}
-    refunded: set[str] = set()
-    for line in (world / "events" / "market.jsonl").read_text(encoding="utf-8").splitlines():
-        event = json.loads(line)
-        if event["type"] == "market.order" and datetime.fromisoformat(event["time"]) < before:
-            orders[event["data"]["order_id"]] = event
-        elif event["type"] == "market.refund":
-            refunded.add(event["data"]["order_id"])
-    at = (before - timedelta(seconds=1)).isoformat()
-    rows = [
-        {
-            "id": f"bench-late-{n}",
-            "type": "market.refund",
-            "source": o["source"],
-            "time": at,
-            "data": {"order_id": oid, "amount": o["data"]["amount"], "reason": "other", "user": o["data"]["user"]},
-        }
-        for n, (oid, o) in enumerate(sorted(orders.items()))
-        if oid not in refunded and n % 2 == 0
-    ]
-    out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return len(rows)
 
 
 def settle_all(lake: Path, found: list[Any], at: datetime, key: str) -> tuple[int, dict[str, float]]:
@@ -125,7 +100,10 @@ def main() -> None:
         steps["settle"] = {"new_entries": added, **t}
         again, t = settle_all(lake, found, at, key)
         steps["settle_again"] = {"new_entries": again, **t}
-        refunds = late_refunds(root / "world", min(dues.values()), root / "late.jsonl")
+        before = min(dues.values())
+        refunds = late_refunds(
+            root / "world", root / "late.jsonl", before, before - timedelta(seconds=1), tag="bench-late"
+        )
         hongmao.ingest([root / "late.jsonl"], lake)
         restated, t = settle_all(lake, found, at, key)
         steps["restate_after_late_refunds"] = {"late_refunds": refunds, "new_entries": restated, **t}

@@ -21,6 +21,7 @@ from hongmao.cli.app import app
 from hongmao.errors import CatalogError, InputError
 from hongmao.settle import api, asof, guarantee_api, store
 from hongmao.settle.guarantees import GuaranteeEntry, Measured, owed_now, parse_guarantee, restate, settle_guarantee
+from hongmao.settle.late import late_refunds
 from simkit import small_world
 
 runner = CliRunner()
@@ -537,30 +538,8 @@ def test_migration_0007_carries_earlier_settlements_into_entries(catalog_url: st
 
 def _late_refunds(world: Path, out: Path, before: datetime, at: datetime, half: int) -> Path:
     """A market file of full refunds, dated ``at``, of half (0 or 1: alternate ones) of the orders placed before
-    ``before`` and not refunded yet."""
-    orders: dict[str, dict[str, Any]] = {}
-    refunded: set[str] = set()
-    for line in (world / "events" / "market.jsonl").read_text(encoding="utf-8").splitlines():
-        event = json.loads(line)
-        if event["type"] == "market.order" and datetime.fromisoformat(event["time"]) < before:
-            orders[event["data"]["order_id"]] = event
-        elif event["type"] == "market.refund":
-            refunded.add(event["data"]["order_id"])
-    tag = f"{half}-{at:%Y%m%d%H%M%S}"
-    lines = [
-        json.dumps(
-            {
-                "id": f"late-{tag}-{n}",
-                "type": "market.refund",
-                "source": o["source"],
-                "time": at.isoformat(),
-                "data": {"order_id": oid, "amount": o["data"]["amount"], "reason": "other", "user": o["data"]["user"]},
-            }
-        )
-        for n, (oid, o) in enumerate(sorted(orders.items()))
-        if oid not in refunded and n % 2 == half
-    ]
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ``before`` and not refunded yet (the bench writes its late refunds with the same helper)."""
+    late_refunds(world, out, before, at, half, tag=f"late-{half}-{at:%Y%m%d%H%M%S}")
     return out
 
 
