@@ -175,6 +175,44 @@ def test_a_comparison_that_does_not_wait_names_the_fitted_models_still_being_com
     assert dump({k: v for k, v in again.items() if k != "pending"}) == dump(waited)
 
 
+def test_a_fitted_model_that_fails_in_the_background_is_named_and_the_page_still_answers(site: Site) -> None:
+    from hongmao.engine.attribute import MODELS
+    from hongmao.reports.comparison import RULE_MODELS
+    from hongmao.reports.scope import Scope
+
+    reports = site.state.reports
+    real = reports.attribution
+    broken = "hazard"
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        if args[2] == broken:
+            raise RuntimeError("the fit did not converge")
+        return real(*args, **kwargs)
+
+    reports.attribution = failing  # type: ignore[method-assign]
+    try:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while (got := reports.compare(Scope("lumiere"), "note", list(MODELS), 15, "linear", wait=False))["pending"]:
+            assert time.monotonic() < deadline, got["pending"]
+            time.sleep(0.05)
+        assert got["failed"] == [broken]
+        assert got["models"] == [m for m in MODELS if m != broken]
+        assert set(RULE_MODELS) <= set(got["models"])
+        c = console_client(site, site.operator, "/console/models")
+        try:  # the page's own range is another computation: pending at first, then named as failed
+            while 'id="models-failed"' not in (page := c.get("/console/models")).text:
+                assert page.status_code == 200, page.text[:300]
+                assert time.monotonic() < deadline, "the page never named the failed model"
+                time.sleep(0.1)
+        finally:
+            c.close()
+        assert page.status_code == 200
+        with pytest.raises(RuntimeError, match="did not converge"):  # a caller who waits gets the error
+            reports.compare(Scope("lumiere"), "note", [broken], 15, broken)
+    finally:
+        reports.attribution = real  # type: ignore[method-assign]
+
+
 def test_a_computation_in_the_background_is_shared_and_a_failure_kept() -> None:
     from hongmao.reports.comparison import Background
 

@@ -584,7 +584,7 @@ class Reports:
         far longer: with ``wait=False`` those not computed yet are computed on a background thread and the answer
         names them in ``pending``, without them in ``models``, the rows and the totals (ask again later); a caller
         who waits shares a computation of the same model already running there."""
-        results = self._compared(scope, by, models, window, wait)
+        results, failed = self._compared(scope, by, models, window, wait)
         ready = [m for m in models if m in results]
         first = results[rank] if rank in results else results[ready[0]] if ready else None
         ranked = sorted(first.rows, key=lambda r: -r["net_gmv"])[:top] if first is not None else []
@@ -611,13 +611,17 @@ class Reports:
             "total_orders": {m: results[m].total_orders for m in ready},
         }
         if not wait:
-            out["pending"] = [m for m in models if m not in results]
+            out["pending"] = [m for m in models if m not in results and m not in failed]
+            if failed:
+                out["failed"] = failed
         return out
 
     def _compared(
         self, scope: Scope, by: str, models: Sequence[str], window: Window, wait: bool
-    ) -> dict[str, AttributionResult]:
-        """The comparison's results per model (without the fitted models still being computed, unless ``wait``)."""
+    ) -> tuple[dict[str, AttributionResult], list[str]]:
+        """The comparison's results per model (without the fitted models still being computed, unless ``wait``),
+        and, unless ``wait``, the fitted models whose background computation failed (logged there; a caller who
+        waits gets the error)."""
         from functools import partial
 
         from hongmao.reports import comparison
@@ -656,6 +660,7 @@ class Reports:
                 with contextlib.suppress(FutureTimeout):
                     known.update(future.result(timeout=tolerant.remaining()))
         out: dict[str, AttributionResult] = {}
+        failed: list[str] = []
         for m in models:
             if m in known:
                 out[m] = known[m]
@@ -666,9 +671,14 @@ class Reports:
                 out[m] = self.attribution(scope, by, m, window=window)
                 continue
             future = running or self._fits.submit(key, partial(self.attribution, scope, by, m, window=window))
-            if wait or future.done():
+            if wait:
                 out[m] = future.result()
-        return out
+            elif future.done():
+                if future.exception() is None:
+                    out[m] = future.result()
+                else:  # a page names it; the next lake version tries again
+                    failed.append(m)
+        return out, failed
 
     # --- funnel and overview -----------------------------------------------------------------------------
 

@@ -267,6 +267,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Still computing in the background: {models}. The other models are ready; reload later to see all.",
     ),
     "models.reload": ("刷新", "Reload"),
+    "models.failed": (
+        "以下模型无法在这批数据上计算：{models}（详情见服务日志）。数据更新后会重新计算。",
+        "These models could not be computed on this data: {models} (the server log says why). They are tried again "
+        "when the data changes.",
+    ),
     "models.total": ("归因订单合计", "Attributed orders"),
     # links
     "links.title": ("种草直达链接", "Shoppable links"),

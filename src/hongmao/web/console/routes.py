@@ -495,6 +495,7 @@ async def models(request: Request, state: State, by: str = "note", metric: str =
         chart=chart,
         named=named,
         pending=[v.t(f"model.{m}") for m in data.get("pending", [])],
+        failed=[v.t(f"model.{m}") for m in data.get("failed", [])],
         by_choices=BY_CHOICES,
         privacy_k=privacy.threshold(state.reports.privacy_k),
     )
