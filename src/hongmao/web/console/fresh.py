@@ -13,19 +13,17 @@ page's notice (templates/console/base.html) names the lake version and the time 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import datetime
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from hongmao.reports.service import Computing, Freshness
+from hongmao.reports.service import Computing
 from hongmao.web import i18n
+from hongmao.web.console.view import RELOAD_SECONDS, TEMPLATES
 
 #: How long one page may wait, in all, for reports that no lake version has yet.
 BUDGET_SECONDS = 0.5
-#: How often a page showing earlier figures (or "computing") reloads itself.
-RELOAD_SECONDS = 5
 
 
 def tolerant(request: Request) -> bool:
@@ -57,18 +55,8 @@ class StaleRoute(APIRoute):
         return route
 
 
-def notice(f: Freshness | None, tz: Any) -> dict[str, str] | None:
-    """What the page's "updating" notice says: the (oldest) earlier lake version shown and when it was new."""
-    if f is None or not f.stale:
-        return None
-    version, seen = min(f.stale.items(), key=lambda kv: (kv[1], kv[0]))
-    return {"version": version[:12], "as_of": datetime.fromtimestamp(seen, tz).strftime("%Y-%m-%d %H:%M:%S")}
-
-
 def computing(request: Request) -> Response:
     """A page whose reports no lake version has yet: said at once, reloaded until they are in."""
-    from hongmao.web.console.view import TEMPLATES
-
     lang = i18n.pick(request.query_params.get("lang"), request.cookies.get(i18n.COOKIE))
     response: Response = TEMPLATES.TemplateResponse(
         request,

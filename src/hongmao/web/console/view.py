@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -19,6 +19,7 @@ from hongmao.links.markets import MARKETS as LINK_MARKETS
 from hongmao.reports import period
 from hongmao.reports.period import WHOLE_LAKE, Window
 from hongmao.reports.scope import Scope
+from hongmao.reports.service import Freshness
 from hongmao.web import i18n
 from hongmao.web.auth import Principal
 from hongmao.web.console import pages
@@ -221,9 +222,20 @@ class View:
         return base + (f"?{urlencode(query)}" if query else "")
 
 
+#: How often a page showing earlier figures (or "computing") reloads itself (:mod:`hongmao.web.console.fresh`).
+RELOAD_SECONDS = 5
+
+
+def notice(f: Freshness | None, tz: Any) -> dict[str, str] | None:
+    """What the page's "updating" notice says: the (oldest) earlier lake version shown and when it was new."""
+    if f is None or not f.stale:
+        return None
+    version, seen = min(f.stale.items(), key=lambda kv: (kv[1], kv[0]))
+    return {"version": version[:12], "as_of": datetime.fromtimestamp(seen, tz).strftime("%Y-%m-%d %H:%M:%S")}
+
+
 def render(v: View, template: str, **context: Any) -> HTMLResponse:
     from hongmao.reports.service import freshness
-    from hongmao.web.console.fresh import RELOAD_SECONDS, notice
 
     stale = notice(freshness(), v.request.app.state.web.reports.tz)
     response: HTMLResponse = TEMPLATES.TemplateResponse(
