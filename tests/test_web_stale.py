@@ -133,3 +133,68 @@ def test_console_pages_show_the_earlier_figures_with_a_notice_and_reload(
     finally:
         c.close()
     drain(site.state.reports)
+
+
+def _settled_site(site: Site, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Warm every page, then behave as if the warm-up were warming the next version (pages never wait)."""
+    warmup = site.state.extras["warmup"]
+    warmup.start()
+    assert warmup.wait_warm(WAIT_SECONDS), "the warm-up did not finish"
+    warmup.stop(WAIT_SECONDS)
+    monkeypatch.setattr(Warmup, "running", property(lambda _self: True))
+    monkeypatch.setattr(fresh, "BUDGET_SECONDS", 0.0)
+    settled = site.state.reports.settled()
+    assert settled == site.state.reports.view.version()
+    return settled
+
+
+def test_a_detail_page_never_mixes_an_earlier_versions_figures_with_the_current_ones(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reports = site.state.reports
+    brand = Scope("lumiere")
+    settled = _settled_site(site, monkeypatch)
+    note = next(r["note_id"] for r in reports.notes(brand) if r.get("orders"))
+    ingest(site, 5)
+    # The note's orders are current (someone asked for them), its economics only the settled version's: the
+    # list pages' pin would draw the note's figures from one version and its orders from the next.
+    assert reports.note_orders(brand, note) is not None
+    c = console_client(site, site.keys["lumiere"])
+    try:
+        mixed = c.get(f"/console/notes/{note}")
+        assert mixed.status_code == 200, mixed.text
+        assert 'data-fresh="stale"' not in mixed.text  # one version: the current one, or "computing"
+        if 'data-fresh="computing"' not in mixed.text:
+            assert settled[:12] not in mixed.text
+        drain(reports)
+        current = c.get(f"/console/notes/{note}")
+        assert current.status_code == 200 and "data-fresh" not in current.text
+        # A list page may still show the settled version's figures, marked as such.
+        listed = c.get("/console/notes")
+        assert listed.status_code == 200
+    finally:
+        c.close()
+    drain(reports)
+
+
+def test_a_detail_page_drawn_while_the_lake_changed_says_computing(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    reports = site.state.reports
+    brand = Scope("lumiere")
+    note = next(r["note_id"] for r in reports.notes(brand) if r.get("orders"))
+    asked = reports.note_orders
+
+    def changing(*args: Any, **kwargs: Any) -> Any:
+        found = asked(*args, **kwargs)
+        ingest(site, 6)  # the lake changes between the page's first report and the next
+        return found
+
+    c = console_client(site, site.keys["lumiere"])
+    try:
+        assert "data-fresh" not in c.get(f"/console/notes/{note}").text
+        monkeypatch.setattr(reports, "note_orders", changing)
+        page = c.get(f"/console/notes/{note}")
+        assert page.status_code == 200 and 'data-fresh="computing"' in page.text
+        monkeypatch.setattr(reports, "note_orders", asked)
+        assert "data-fresh" not in c.get(f"/console/notes/{note}").text
+    finally:
+        c.close()

@@ -8,6 +8,12 @@ the most opened pages first); a report no version has yet (a range nobody asked 
 the background and waited for at most :data:`BUDGET_SECONDS` in all, then the page answers "computing" and reloads. The
 page's notice (templates/console/base.html) names the lake version and the time its figures are as of. Exports
 (``.csv``), forms (POST) and the REST API always get current figures: a file or an API answer carries no notice.
+
+A detail page (one note, order, creator, campaign or link: a route with a path parameter) is drawn from one lake
+version or not at all. Its reports are not the warm-up's, so the version a list page is pinned to rarely has all
+of them, and a mix (a note's figures of one version, its orders of the next) would contradict itself on one
+screen. Such a page reads current figures only (:data:`BUDGET_SECONDS` to get them) and answers "computing"
+when any report had to come from an earlier version or the lake changed while the page was drawn.
 """
 
 from __future__ import annotations
@@ -41,8 +47,11 @@ class StaleRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        detail = "{" in self.path and "GET" in (self.methods or ())  # one note, order, creator, campaign, link
 
         async def route(request: Request) -> Response:
+            if detail and not request.url.path.endswith(".csv"):
+                return await one_version(request, handler)
             if not tolerant(request):
                 return await handler(request)
             reports = request.app.state.web.reports
@@ -53,6 +62,26 @@ class StaleRoute(APIRoute):
                     return computing(request)
 
         return route
+
+
+async def one_version(request: Request, handler: Callable[[Request], Coroutine[Any, Any, Response]]) -> Response:
+    """A detail page drawn from the current lake version alone, else "computing" (see the module docstring)."""
+    reports = request.app.state.web.reports
+    before = reports.view.version()
+    if tolerant(request):
+        with reports.serve_stale(BUDGET_SECONDS, request.url.path) as seen:
+            seen.pin = None  # never the list pages' settled version: current, or an earlier one recorded below
+            try:
+                response = await handler(request)
+            except Computing:
+                return computing(request)
+        mixed = bool(seen.stale)
+    else:
+        response = await handler(request)
+        mixed = False
+    if mixed or reports.view.version() != before:
+        return computing(request)
+    return response
 
 
 def computing(request: Request) -> Response:
