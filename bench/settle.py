@@ -21,6 +21,7 @@ for the engine at scale). Figures go to docs/benchmarks.md by hand, with the com
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -89,10 +90,14 @@ PROGRAM = parse_program(
 def settle_once(lake: Lake, w: dict[str, Any], refunds: dict[str, Any], through: datetime) -> dict[str, float]:
     start, cpu = time.perf_counter(), time.process_time()
     with lake.connect("bench: reading") as conn:
-        try:
-            existing = store.load_entries(conn, "b1", ordered=False)
-        except TypeError:  # an older source tree under --compare: its load has no ``ordered``
-            existing = store.load_entries(conn, "b1")
+        existing: Any
+        if hasattr(store, "load_summaries"):
+            existing = store.load_summaries(conn, "b1")
+        else:  # an older source tree under --compare: it reads every entry
+            try:
+                existing = store.load_entries(conn, "b1", ordered=False)
+            except TypeError:  # older still: its load has no ``ordered``
+                existing = store.load_entries(conn, "b1")
         decisions = store.load_decisions(conn, "b1")
     found = api.build_commissions([PROGRAM], {"click": w["rows"]}, refunds, w["holds"])
     new = api.settle_commissions(found, existing, decisions, through)
@@ -116,11 +121,11 @@ def pay(lake: Lake, period_end: datetime) -> int:
     return len(new)
 
 
-def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """The bench's steps on one world: name -> entries, wall and CPU seconds."""
     w = world(args.orders, args.creators, args.refund_share, args.flagged_share, args.seed)
     root = Path(tempfile.mkdtemp(prefix="hongmao-bench-settle-"))
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     try:
         with Lake.open(root / "lake") as lake:
             first = datetime(2025, 8, 1, tzinfo=UTC)
@@ -133,11 +138,25 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
                 late = {**w["early"], **w["late"]}
                 out["late refunds"] = settle_once(lake, w, late, datetime(2025, 9, 3, tzinfo=UTC))
                 out["settle again (late)"] = settle_once(lake, w, late, datetime(2025, 9, 3, tzinfo=UTC))
+            if args.digest:
+                out["ledger"] = {"entries": 0, "wall_s": 0.0, "cpu_s": 0.0, "digest": digest(lake)}
     finally:
         shutil.rmtree(root, ignore_errors=True)
     if out["settle again"]["entries"] or out.get("settle again (late)", {}).get("entries"):
         raise SystemExit("re-settling added entries")
     return out
+
+
+def digest(lake: Lake) -> str:
+    """SHA-256 of every entry's stored fields but ``recorded_at`` (a wall-clock stamp), in insertion order: two
+    source trees that write the same ledger on the same world give the same digest."""
+    h = hashlib.sha256()
+    columns = ", ".join(store.ENTRY_COLUMNS)
+    with lake.connect("bench: digest") as conn:
+        rows = conn.exec_driver_sql(f"SELECT {columns} FROM ledger_entries ORDER BY rowid").all()
+    for r in rows:
+        h.update(repr(tuple(r)).encode())
+    return f"{len(rows)}:{h.hexdigest()}"
 
 
 def compare(args: argparse.Namespace, argv: list[str]) -> None:
@@ -146,6 +165,7 @@ def compare(args: argparse.Namespace, argv: list[str]) -> None:
     own = [a for a in argv if a not in args.compare and a not in ("--compare",)]
     own = [a for i, a in enumerate(own) if not (a == "--rounds" or (i and own[i - 1] == "--rounds"))]
     cpu: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
+    wall: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
     for r in range(args.rounds):
         order = ("old", "new") if r % 2 == 0 else ("new", "old")
         for name in order:
@@ -155,15 +175,30 @@ def compare(args: argparse.Namespace, argv: list[str]) -> None:
             )
             figures = json.loads(child.stdout.strip().splitlines()[-1])
             for step, f in figures.items():
+                if "digest" in f:
+                    print(f"round {r + 1} {name}: ledger {f['digest']}")
+                    continue
                 cpu[name].setdefault(step, []).append(f["cpu_s"])
-            print(f"round {r + 1} {name}: " + ", ".join(f"{k} {v['cpu_s']:.1f} s CPU" for k, v in figures.items()))
+                wall[name].setdefault(step, []).append(f["wall_s"])
+            print(
+                f"round {r + 1} {name}: "
+                + ", ".join(
+                    f"{k} {v['cpu_s']:.1f} s CPU, {v['wall_s']:.1f} s wall"
+                    for k, v in figures.items()
+                    if "digest" not in v
+                )
+            )
         print(
             f"round {r + 1} ratio new/old: "
             + ", ".join(f"{k} {cpu['new'][k][-1] / cpu['old'][k][-1]:.2f}" for k in cpu["new"])
         )
     for step in cpu["new"]:
         old, new = sum(cpu["old"][step]), sum(cpu["new"][step])
-        print(f"{step}: old {old / args.rounds:.1f} s CPU, new {new / args.rounds:.1f} s CPU, new/old {new / old:.2f}")
+        old_w, new_w = sum(wall["old"][step]), sum(wall["new"][step])
+        print(
+            f"{step}: old {old / args.rounds:.1f} s CPU, new {new / args.rounds:.1f} s CPU, new/old {new / old:.2f}; "
+            f"wall old {old_w / args.rounds:.1f} s, new {new_w / args.rounds:.1f} s, new/old {new_w / old_w:.2f}"
+        )
 
 
 def main() -> None:
@@ -174,6 +209,7 @@ def main() -> None:
     parser.add_argument("--flagged-share", type=float, default=0.03)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--steps", choices=("all", "settle"), default="all")
+    parser.add_argument("--digest", action="store_true", help="Also print a digest of the ledger's entries.")
     parser.add_argument("--json", action="store_true", help="Print the figures as one JSON line.")
     parser.add_argument("--compare", nargs=2, metavar=("OLD_SRC", "NEW_SRC"), help="Two source trees side by side.")
     parser.add_argument("--rounds", type=int, default=3)
@@ -186,6 +222,9 @@ def main() -> None:
         print(json.dumps(figures))
         return
     for step, f in figures.items():
+        if "digest" in f:
+            print(f"ledger digest {f['digest']}")
+            continue
         print(f"{step:22s} {int(f['entries']):>10,} entries  {f['wall_s']:.1f} s wall, {f['cpu_s']:.1f} s CPU")
 
 

@@ -7,7 +7,7 @@ Every call takes the tenant's ``brand`` scope: a brand sees and settles only its
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 
 from hongmao.errors import InputError
 from hongmao.settle import asof, facts, store
-from hongmao.settle.ledger import Commission, Decision, Entry, payout, reconcile
+from hongmao.settle.ledger import Commission, Decision, Entry, Summary, payout, reconcile, summarize
 from hongmao.settle.programs import Program, commissions, read_programs
 from hongmao.settle.statements import COLUMNS, period_bounds, statement_rows, to_csv, yuan
 
@@ -120,9 +120,32 @@ def build_commissions(
 
 
 def settle_commissions(
-    found: Sequence[Commission], existing: Sequence[Entry], decisions: Sequence[Decision], through: datetime
+    found: Sequence[Commission],
+    existing: Sequence[Entry] | Mapping[tuple[str, str, str], Summary],
+    decisions: Sequence[Decision],
+    through: datetime,
 ) -> list[Entry]:
-    """The new entries for ``found`` given the ledger so far (commissions no longer credited reconcile to 0)."""
+    """The new entries for ``found`` given the ledger so far, as its entries or as each commission's summary
+    (``store.load_summaries``); commissions no longer credited reconcile to 0."""
+    summaries = existing if isinstance(existing, Mapping) else summarize_by_commission(existing)
+    by_creator: dict[str, list[Decision]] = {}
+    for d in decisions:
+        by_creator.setdefault(d.creator_id, []).append(d)
+    new: list[Entry] = []
+    seen = set()
+    get = summaries.get
+    for c in found:
+        key = (c.program_id, c.order_id, c.creator_id)
+        seen.add(key)
+        new.extend(reconcile(c, get(key), by_creator.get(c.creator_id, ()), through))
+    for key in sorted(set(summaries) - seen):
+        old = summaries[key]
+        gone = Commission(key[0], old.brand, key[2], key[1], 0, old.first, old.first, None, through)
+        new.extend(reconcile(gone, old, by_creator.get(key[2], ()), through))
+    return new
+
+
+def summarize_by_commission(existing: Iterable[Entry]) -> dict[tuple[str, str, str], Summary]:
     by_key: dict[tuple[str, str, str], list[Entry]] = {}
     for e in existing:
         key = (e.program_id, e.order_id, e.creator_id)
@@ -131,21 +154,7 @@ def settle_commissions(
             by_key[key] = [e]
         else:
             mine.append(e)
-    by_creator: dict[str, list[Decision]] = {}
-    for d in decisions:
-        by_creator.setdefault(d.creator_id, []).append(d)
-    new: list[Entry] = []
-    seen = set()
-    for c in found:
-        key = (c.program_id, c.order_id, c.creator_id)
-        seen.add(key)
-        new.extend(reconcile(c, by_key.get(key, []), by_creator.get(c.creator_id, ()), through))
-    for key in sorted(set(by_key) - seen):
-        old = by_key[key]
-        first = min(e.effective for e in old)
-        gone = Commission(key[0], old[0].brand, key[2], key[1], 0, first, first, None, through)
-        new.extend(reconcile(gone, old, by_creator.get(key[2], ()), through))
-    return new
+    return {key: summarize(mine) for key, mine in by_key.items()}
 
 
 def settle(
@@ -168,7 +177,7 @@ def settle(
         raise InputError("through: give a timezone-aware time (UTC)")
     with _lake(data_dir, catalog_url) as lake, lake.connect("reading the ledger") as conn:
         programs = store.load_programs(conn, brand)
-        existing = store.load_entries(conn, brand, ordered=False)
+        existing = store.load_summaries(conn, brand)
         decisions = store.load_decisions(conn, brand)
     if not programs:
         return SettleReport(through, 0, 0, 0)
@@ -181,9 +190,8 @@ def settle(
         }
         refunds = facts.refunds(session, through)
     found = build_commissions(programs, credited, refunds, holds, cycles)
-    new = settle_commissions(
-        found, [e for e in existing if e.program_id in {p.program_id for p in programs}], decisions, through
-    )
+    ids = {p.program_id for p in programs}
+    new = settle_commissions(found, {k: v for k, v in existing.items() if k[0] in ids}, decisions, through)
     with _lake(data_dir, catalog_url) as lake, lake.connect("appending ledger entries", transaction=True) as conn:
         store.append_entries(conn, new, now)
     kinds: dict[str, int] = {}

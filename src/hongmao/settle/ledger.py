@@ -23,9 +23,10 @@ late event adds exactly the adjusting entries. Corrections are new entries, neve
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 STATES = ("pending", "locked", "held", "payable", "paid", "voided", "reversed")
 UNPAID = ("pending", "locked", "held", "payable")
@@ -84,6 +85,36 @@ class Commission:
     last_change: datetime | None = None  # the latest refund (or other change) on or before the settlement date
 
 
+class Summary(NamedTuple):
+    """What a settlement needs of one commission's entries: its brand, first and latest effective times, the
+    balance of each state (in :data:`STATES` order) and the next sequence number of each kind (in :data:`KINDS`
+    order). The catalog computes it in SQL (``store.load_summaries``) so a settlement need not read every entry."""
+
+    brand: str
+    first: datetime
+    last: datetime
+    balances: tuple[int, ...]
+    next_seq: tuple[int, ...]
+
+
+def summarize(entries: Sequence[Entry]) -> Summary:
+    """The summary of one commission's entries (at least one)."""
+    seq = dict.fromkeys(KINDS, 0)
+    bal = dict.fromkeys(STATES, 0)
+    first = last = entries[0].effective
+    for e in entries:
+        if e.seq >= seq[e.kind]:
+            seq[e.kind] = e.seq + 1
+        bal[e.to_state] += e.amount_cents
+        if e.from_state is not None:
+            bal[e.from_state] -= e.amount_cents
+        if e.effective > last:
+            last = e.effective
+        elif e.effective < first:
+            first = e.effective
+    return Summary(entries[0].brand, first, last, tuple(bal.values()), tuple(seq.values()))
+
+
 def entry_id(program_id: str, order_id: str, creator_id: str, kind: str, seq: int) -> str:
     key = "\x1f".join((program_id, order_id, creator_id, kind, str(seq)))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
@@ -130,33 +161,27 @@ def timing_state(c: Commission, through: datetime, payable_at: datetime | None =
 
 
 class _Builder:
-    def __init__(self, c: Commission, existing: list[Entry]) -> None:
-        # One pass over the commission's entries (a settlement builds one of these per commission): the next
-        # sequence number per kind, the balances, and the latest effective time.
+    def __init__(self, c: Commission, existing: Summary | None) -> None:
+        # A settlement builds one of these per commission, from its summary: the next sequence number per kind,
+        # the balances, and the latest effective time.
         self.c = c
-        seq: dict[str, int] = {}
-        bal = dict.fromkeys(STATES, 0)
-        last = existing[0].effective if existing else c.t
-        for e in existing:
-            if e.seq >= seq.get(e.kind, 0):
-                seq[e.kind] = e.seq + 1
-            bal[e.to_state] += e.amount_cents
-            if e.from_state is not None:
-                bal[e.from_state] -= e.amount_cents
-            if e.effective > last:
-                last = e.effective
-        self.seq = seq
-        self.bal = bal
+        if existing is None:
+            self.seq = dict.fromkeys(KINDS, 0)
+            self.bal = dict.fromkeys(STATES, 0)
+            # An entry is never dated before the commission's latest one: its history reads in order.
+            self.last = c.t
+        else:
+            self.seq = dict(zip(KINDS, existing.next_seq, strict=True))
+            self.bal = dict(zip(STATES, existing.balances, strict=True))
+            self.last = existing.last
         self.out: list[Entry] = []
-        # An entry is never dated before the commission's latest one: its history reads in order.
-        self.last = last
 
     def add(
         self, kind: str, src: str | None, dst: str, amount: int, at: datetime, ref: str = "", note: str = ""
     ) -> None:
         if amount == 0:
             return
-        c, seq = self.c, self.seq.get(kind, 0)
+        c, seq = self.c, self.seq[kind]
         self.seq[kind] = seq + 1
         at = self.last = max(at, self.last)
         self.out.append(
@@ -200,8 +225,13 @@ def target_state(
     return state, since
 
 
-def reconcile(c: Commission, existing: list[Entry], decisions: Iterable[Decision], through: datetime) -> list[Entry]:
-    """The new entries that bring commission ``c`` from ``existing`` (its entries so far) to the facts."""
+def reconcile(
+    c: Commission, existing: Sequence[Entry] | Summary | None, decisions: Iterable[Decision], through: datetime
+) -> list[Entry]:
+    """The new entries that bring commission ``c`` from ``existing`` (its entries so far, or their summary; None
+    or empty: no entries) to the facts."""
+    if existing is not None and not isinstance(existing, Summary):
+        existing = summarize(existing) if existing else None
     b = _Builder(c, existing)
     changed = c.last_change or c.t
     bal = b.bal

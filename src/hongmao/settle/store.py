@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from hongmao.errors import InputError
 from hongmao.lake.catalog import UTCDateTime
 from hongmao.settle.guarantees import Guarantee, GuaranteeEntry, entry_view, parse_guarantee, restate
-from hongmao.settle.ledger import Decision, Entry
+from hongmao.settle.ledger import KINDS, STATES, Decision, Entry, Summary
 from hongmao.settle.programs import Program, parse_program
 
 metadata = sa.MetaData()
@@ -161,6 +161,52 @@ def load_entries(
         Entry(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), r[7], r[8], int(r[9]), r[10], r[11], r[12])
         for r in conn.execute(query).all()
     ]
+
+
+def load_summaries(conn: Connection, brand: str | None) -> dict[tuple[str, str, str], Summary]:
+    """Each commission's summary in scope, by (program, order, creator): what a settlement needs of its entries
+    (balances, next sequence per kind, first and latest times), computed by the catalog in one grouped query
+    instead of reading every entry into Python (``ledger.summarize`` over the entries gives the same)."""
+    sqlite = conn.dialect.name == "sqlite"
+    t = entries
+    # SQLite keeps times as text, naive UTC in one fixed-width format: its text order is time order.
+    effective = sa.type_coerce(t.c.effective, sa.String) if sqlite else t.c.effective
+    amount = t.c.amount_cents
+    columns: list[Any] = [
+        t.c.program_id,
+        t.c.order_id,
+        t.c.creator_id,
+        sa.func.min(t.c.brand),
+        sa.func.min(effective),
+        sa.func.max(effective),
+    ]
+    for state in STATES:
+        into = sa.func.sum(sa.case((t.c.to_state == state, amount), else_=0))
+        out = sa.func.sum(sa.case((t.c.from_state == state, amount), else_=0))
+        columns.append(into - out)
+    for kind in KINDS:
+        columns.append(sa.func.coalesce(sa.func.max(sa.case((t.c.kind == kind, t.c.seq))) + 1, 0))
+    query = sa.select(*columns).group_by(t.c.program_id, t.c.order_id, t.c.creator_id)
+    if brand is not None:
+        query = query.where(t.c.brand == brand)
+    n_states = len(STATES)
+    if sqlite:
+        result = conn.execute(query)
+        rows = result.cursor.fetchall() if result.cursor is not None else []
+        result.close()
+        parse = datetime.fromisoformat
+        return {
+            (r[0], r[1], r[2]): Summary(
+                r[3], parse(r[4] + "+00:00"), parse(r[5] + "+00:00"), r[6 : 6 + n_states], r[6 + n_states :]
+            )
+            for r in rows
+        }
+    return {
+        (r[0], r[1], r[2]): Summary(
+            r[3], r[4], r[5], tuple(int(v) for v in r[6 : 6 + n_states]), tuple(int(v) for v in r[6 + n_states :])
+        )
+        for r in conn.execute(query).all()
+    }
 
 
 def append_entries(conn: Connection, new: Sequence[Entry], now: datetime | None = None) -> int:
