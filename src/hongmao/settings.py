@@ -122,6 +122,21 @@ SETTINGS: dict[str, Setting] = {
             "The epsilon one brand-key query spends from the budget (dp_epsilon), split over the figures it releases.",
         ),
         Setting(
+            "dp_gmv_bound",
+            "HONGMAO_DP_GMV_BOUND",
+            "2000",
+            "Under the DP budget: the most GMV (yuan) one person may add to one released sum figure of one query "
+            "(overview, attribution rows, daily series, ...); beyond it, clamped. The GMV noise scale is this over "
+            "the figure's epsilon.",
+        ),
+        Setting(
+            "dp_orders_bound",
+            "HONGMAO_DP_ORDERS_BOUND",
+            "5",
+            "Under the DP budget: the most orders one person may add to one released order figure of one query; "
+            "beyond it, clamped.",
+        ),
+        Setting(
             "audience_min_size",
             "HONGMAO_AUDIENCE_MIN_SIZE",
             "2000",

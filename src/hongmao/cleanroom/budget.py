@@ -17,8 +17,9 @@ mechanism (``make_laplace`` over integers). The query's epsilon is split evenly 
   processes cannot both spend the last of a budget.
 
 Sums (GMV, orders, attribution rows' credit) are released through OpenDP too (:class:`Sums`): each person's
-contribution is clamped to a stated bound (:data:`GMV_BOUND` yuan, :data:`ORDERS_BOUND` orders per person and
-query), so one person moves a sum by at most the bound. A scalar sum is OpenDP's bounded sum
+contribution is clamped to a stated bound (:attr:`Budget.gmv_bound` yuan, :attr:`Budget.orders_bound` orders per
+person and query; settings ``dp_gmv_bound`` and ``dp_orders_bound``, defaults :data:`GMV_BOUND` and
+:data:`ORDERS_BOUND`), so one person moves a sum by at most the bound. A scalar sum is OpenDP's bounded sum
 (``make_clamp >> then_sum >> then_laplace``); the rows of one figure (each note's credited GMV, say) are one
 vector whose L1 sensitivity is the bound, each person's credit across the rows scaled down to the bound in total
 before summing, then OpenDP's vector Laplace. The query's epsilon is split evenly over its counts and its sum
@@ -42,9 +43,11 @@ from typing import Any
 
 FILE = "dp-ledger.jsonl"
 DEFAULT_QUERY_EPSILON = 0.5
-#: The most GMV (yuan) one person's orders may add to one released sum figure of one query; beyond it, clamped.
+#: The default of the most GMV (yuan) one person's orders may add to one released sum figure of one query
+#: (setting ``dp_gmv_bound``); beyond it, clamped.
 GMV_BOUND = 2000.0
-#: The most orders one person may add to one released order figure of one query; beyond it, clamped.
+#: The default of the most orders one person may add to one released order figure of one query (setting
+#: ``dp_orders_bound``); beyond it, clamped.
 ORDERS_BOUND = 5.0
 _lock = threading.Lock()
 
@@ -75,19 +78,28 @@ class Sums:
 
 @dataclass(frozen=True)
 class Budget:
-    """``total`` epsilon per brand, ``per_query`` epsilon per query; the ledger in ``data_dir``."""
+    """``total`` epsilon per brand, ``per_query`` epsilon per query; the ledger in ``data_dir``. ``gmv_bound`` and
+    ``orders_bound``: what one person may add to one released GMV or order figure (clamped beyond)."""
 
     data_dir: Path
     total: float
     per_query: float = DEFAULT_QUERY_EPSILON
+    gmv_bound: float = GMV_BOUND
+    orders_bound: float = ORDERS_BOUND
 
     def __post_init__(self) -> None:
         if not self.total > 0 or not self.per_query > 0:
             raise ValueError(f"dp budget: epsilons must be above 0, got total {self.total}, per query {self.per_query}")
+        if not 0 < self.gmv_bound < float("inf") or not 0 < self.orders_bound < float("inf"):
+            raise ValueError(
+                f"dp budget: clamp bounds must be finite and above 0, got GMV {self.gmv_bound}, "
+                f"orders {self.orders_bound}"
+            )
 
     @classmethod
     def from_settings(cls, data_dir: str | Path) -> Budget | None:
-        """The budget the settings turn on (``dp_epsilon``, ``dp_query_epsilon``), or None (off, the default)."""
+        """The budget the settings turn on (``dp_epsilon``, ``dp_query_epsilon``, ``dp_gmv_bound``,
+        ``dp_orders_bound``), or None (off, the default)."""
         from hongmao import settings
         from hongmao.errors import ConfigError
 
@@ -95,9 +107,15 @@ class Budget:
             return None
         per = settings.get("dp_query_epsilon")
         try:
-            found = cls(Path(data_dir), float(settings.get("dp_epsilon") or 0), float(per or DEFAULT_QUERY_EPSILON))
+            found = cls(
+                Path(data_dir),
+                float(settings.get("dp_epsilon") or 0),
+                float(per or DEFAULT_QUERY_EPSILON),
+                float(settings.get("dp_gmv_bound") or GMV_BOUND),
+                float(settings.get("dp_orders_bound") or ORDERS_BOUND),
+            )
         except ValueError as error:
-            raise ConfigError(f"dp_epsilon / dp_query_epsilon: {error}") from None
+            raise ConfigError(f"dp_epsilon / dp_query_epsilon / dp_gmv_bound / dp_orders_bound: {error}") from None
         try:
             import opendp.prelude  # noqa: F401
         except ImportError:
