@@ -102,3 +102,56 @@ def credits(
     for r in rows:
         out.setdefault(str(r["user"]), {})[str(r["key"])] = {f: float(r[f] or 0.0) for f in CREDIT_FIGURES}
     return out
+
+
+#: The per-person figures of each day of the daily series.
+DAY_FIGURES = ("orders", "gmv", "refunded", "attributed_orders", "attributed_gmv", "attributed_net_gmv")
+#: The per-person figures of each item.
+ITEM_FIGURES = ("orders", "gmv")
+
+
+def daily(reports: Any, scope: Scope, window: Window) -> dict[str, dict[str, dict[str, float]]]:
+    """Per buyer of the window, per business day (ISO date) of their orders: the orders, GMV and refunded, and
+    the same of their attributed orders (an order with a touch in its window, as the daily series counts it)."""
+    import ibis
+
+    from hongmao.reports import metrics
+
+    session, ev = _events(reports, scope, window)
+    try:
+        conv, j = metrics.journeys(ev)
+        flagged = conv.left_join(metrics.attributed_orders(j).mutate(hit=ibis.literal(1)), "order_id")
+        day = flagged.mutate(day=metrics.local_day(flagged.t, reports.tz), attributed=flagged.hit.notnull())
+        rows = session.rows(
+            day.group_by(["user", "day"]).aggregate(
+                orders=day.count(),
+                gmv=exact_sum(day.amount),
+                refunded=exact_sum(day.refunded),
+                attributed_orders=day.attributed.cast("int64").sum(),
+                attributed_gmv=exact_sum(ibis.ifelse(day.attributed, day.amount, 0.0)),
+                attributed_net_gmv=exact_sum(ibis.ifelse(day.attributed, day.net, 0.0)),
+            )
+        )
+    finally:
+        session.close()
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for r in rows:
+        when = r["day"].isoformat() if hasattr(r["day"], "isoformat") else str(r["day"])[:10]
+        out.setdefault(str(r["user"]), {})[when] = {f: float(r[f] or 0.0) for f in DAY_FIGURES}
+    return out
+
+
+def items(reports: Any, scope: Scope, window: Window) -> dict[str, dict[str, dict[str, float]]]:
+    """Per buyer of the window, per item they ordered: their orders and GMV of it."""
+    session, ev = _events(reports, scope, window)
+    try:
+        conv = tables.conversions(ev)
+        rows = session.rows(
+            conv.group_by(["user", "item_id"]).aggregate(orders=conv.count(), gmv=exact_sum(conv.amount))
+        )
+    finally:
+        session.close()
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for r in rows:
+        out.setdefault(str(r["user"]), {})[str(r["item_id"])] = {f: float(r[f] or 0.0) for f in ITEM_FIGURES}
+    return out

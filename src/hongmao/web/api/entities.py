@@ -1,5 +1,12 @@
 """The scope's notes, creators, items, campaigns and orders; any id outside the scope answers 404. Every brand
-key's query here is audited before it is answered (who, which endpoint, its parameters), as the reports are."""
+key's query here is audited before it is answered (who, which endpoint, its parameters), as the reports are.
+
+Under a differential-privacy budget (:mod:`hongmao.cleanroom.budget`) a brand key's notes, creators, campaigns
+and items carry OpenDP's noise on their credit (orders, GMV, net GMV; a campaign's attributed ROI follows) or
+sales (an item's orders and GMV), charged to the brand's budget as the reports are (one release per listing,
+model and lake version: asking for one note after the list costs nothing more), and their exact buyers are not
+released. What rests on one person or on no bounded sum is refused with a 403 saying why: an order, the orders
+list, an order's journey, a note's orders and a campaign's ROI story."""
 
 from __future__ import annotations
 
@@ -8,12 +15,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from hongmao.cleanroom import contributions
 from hongmao.reports import privacy
 from hongmao.reports.period import WHOLE_LAKE
 from hongmao.reports.scope import Scope
-from hongmao.web.api.reports import ModelName, campaign_rois, check_model
+from hongmao.web.api.reports import CAMPAIGN_ROI_REFUSED, ModelName, Noise, campaign_rois, check_model, keyed_sums
+from hongmao.web.auth import Principal
 from hongmao.web.deps import Caller, State, TenantScope, owned, record_brand_query
 from hongmao.web.state import WebState
+
+#: Why a single order's figures are refused under the differential-privacy budget.
+ONE_ORDER = (
+    "one order is one person's purchase: under the differential-privacy budget no single order, its credit or its "
+    "journey is answered to a brand key; the noisy totals are at /reports/overview and /reports/attribution"
+)
+
+
+def noise_for(state: WebState, principal: Principal, scope: Scope, request: Request, listing: str) -> Noise:
+    """The budget's noise for an entity listing (``listing``), its refusals logged by the entity audit only."""
+    return Noise(state, principal, scope, f"entities.{listing}", request, logged=False)
 
 
 def audit_brand_query(request: Request, principal: Caller, scope: TenantScope, state: State) -> None:
@@ -32,67 +52,96 @@ async def brands(scope: TenantScope, state: State) -> dict[str, Any]:
 
 
 @router.get("/notes", summary="Notes with activity and credit under a model")
-async def notes(scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def notes(
+    request: Request, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
+) -> dict[str, Any]:
     check_model(model)
-    rows = await run_in_threadpool(_credited, state, scope, "note", model, principal.operator)
-    return {"brand": scope.brand, "model": model, "notes": rows}
+    noise = noise_for(state, principal, scope, request, "notes")
+    rows = await run_in_threadpool(_credited, state, scope, "note", model, principal.operator, noise)
+    return {"brand": scope.brand, "model": model, "notes": rows, **_dp(noise)}
 
 
 @router.get("/notes/{note_id}", summary="One note")
 async def note(
-    note_id: str, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
+    note_id: str,
+    request: Request,
+    scope: TenantScope,
+    principal: Caller,
+    state: State,
+    model: ModelName = "linear",
 ) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "notes", note_id)
-    rows = await run_in_threadpool(_credited, state, scope, "note", model, principal.operator)
-    return _one(rows, "note_id", note_id)
+    noise = noise_for(state, principal, scope, request, "notes")
+    rows = await run_in_threadpool(_credited, state, scope, "note", model, principal.operator, noise)
+    return {**_one(rows, "note_id", note_id), **_dp(noise)}
 
 
 @router.get("/creators", summary="Creators of the scope's notes with activity and credit")
-async def creators(scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def creators(
+    request: Request, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
+) -> dict[str, Any]:
     check_model(model)
-    rows = await run_in_threadpool(_credited, state, scope, "creator", model, principal.operator)
-    return {"brand": scope.brand, "model": model, "creators": rows}
+    noise = noise_for(state, principal, scope, request, "creators")
+    rows = await run_in_threadpool(_credited, state, scope, "creator", model, principal.operator, noise)
+    return {"brand": scope.brand, "model": model, "creators": rows, **_dp(noise)}
 
 
 @router.get("/creators/{creator_id}", summary="One creator")
 async def creator(
-    creator_id: str, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
+    creator_id: str,
+    request: Request,
+    scope: TenantScope,
+    principal: Caller,
+    state: State,
+    model: ModelName = "linear",
 ) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "creators", creator_id)
-    rows = await run_in_threadpool(_credited, state, scope, "creator", model, principal.operator)
-    return _one(rows, "creator_id", creator_id)
+    noise = noise_for(state, principal, scope, request, "creators")
+    rows = await run_in_threadpool(_credited, state, scope, "creator", model, principal.operator, noise)
+    return {**_one(rows, "creator_id", creator_id), **_dp(noise)}
 
 
 @router.get("/items", summary="Items on sale with their orders and GMV (a brand key's under k withheld)")
-async def items(scope: TenantScope, principal: Caller, state: State) -> dict[str, Any]:
-    rows = await run_in_threadpool(lambda: state.reports.items(scope, unsuppressed=principal.operator))
-    return {"brand": scope.brand, "items": rows}
+async def items(request: Request, scope: TenantScope, principal: Caller, state: State) -> dict[str, Any]:
+    noise = noise_for(state, principal, scope, request, "items")
+    rows = await run_in_threadpool(_items, state, scope, principal.operator, noise)
+    return {"brand": scope.brand, "items": rows, **_dp(noise)}
 
 
 @router.get("/items/{item_id}", summary="One item")
-async def item(item_id: str, scope: TenantScope, principal: Caller, state: State) -> dict[str, Any]:
+async def item(item_id: str, request: Request, scope: TenantScope, principal: Caller, state: State) -> dict[str, Any]:
     owned(state, scope, "items", item_id)
-    rows = await run_in_threadpool(lambda: state.reports.items(scope, unsuppressed=principal.operator))
-    return _one(rows, "item_id", item_id)
+    noise = noise_for(state, principal, scope, request, "items")
+    rows = await run_in_threadpool(_items, state, scope, principal.operator, noise)
+    return {**_one(rows, "item_id", item_id), **_dp(noise)}
 
 
 @router.get("/campaigns", summary="Campaigns with spend, credit and ROI")
-async def campaigns(scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear") -> dict[str, Any]:
+async def campaigns(
+    request: Request, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
+) -> dict[str, Any]:
     check_model(model)
-    rows = await run_in_threadpool(_credited, state, scope, "campaign", model, principal.operator)
-    return {"brand": scope.brand, "model": model, "campaigns": rows}
+    noise = noise_for(state, principal, scope, request, "campaigns")
+    rows = await run_in_threadpool(_credited, state, scope, "campaign", model, principal.operator, noise)
+    return {"brand": scope.brand, "model": model, "campaigns": rows, **_dp(noise)}
 
 
 @router.get("/campaigns/{campaign_id}", summary="One campaign")
 async def campaign(
-    campaign_id: str, scope: TenantScope, principal: Caller, state: State, model: ModelName = "linear"
+    campaign_id: str,
+    request: Request,
+    scope: TenantScope,
+    principal: Caller,
+    state: State,
+    model: ModelName = "linear",
 ) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "campaigns", campaign_id)
-    rows = await run_in_threadpool(_credited, state, scope, "campaign", model, principal.operator)
-    return _one(rows, "campaign_id", campaign_id)
+    noise = noise_for(state, principal, scope, request, "campaigns")
+    rows = await run_in_threadpool(_credited, state, scope, "campaign", model, principal.operator, noise)
+    return {**_one(rows, "campaign_id", campaign_id), **_dp(noise)}
 
 
 @router.get("/orders", summary="The latest orders with the notes credited for each")
@@ -104,6 +153,7 @@ async def orders(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> dict[str, Any]:
     check_model(model)
+    _one_person(state, principal, scope)
     await run_in_threadpool(state.fold_clicks)
     rows = await run_in_threadpool(state.reports.orders, scope, model, limit)
     if not principal.operator:
@@ -117,6 +167,7 @@ async def order(
 ) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "orders", order_id)
+    _one_person(state, principal, scope)
     found = await run_in_threadpool(state.reports.order, scope, order_id, model)
     if found is None:
         raise HTTPException(404, f"no order {order_id!r}")
@@ -131,6 +182,7 @@ async def note_orders(
 ) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "notes", note_id)
+    _one_person(state, principal, scope)
     rows = await run_in_threadpool(state.reports.note_orders, scope, note_id, model)
     if rows is None:
         raise HTTPException(404, f"no note {note_id!r}")
@@ -148,6 +200,7 @@ async def journey(
 ) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "orders", order_id)
+    _one_person(state, principal, scope)
     found = await run_in_threadpool(state.reports.journey, scope, order_id, model)
     if found is None:
         raise HTTPException(404, f"no order {order_id!r}")
@@ -162,20 +215,65 @@ async def campaign_roi(
 ) -> dict[str, Any]:
     check_model(model)
     owned(state, scope, "campaigns", campaign_id)
+    if _budgeted(state, principal, scope):
+        raise HTTPException(403, f"{CAMPAIGN_ROI_REFUSED} (差分隐私预算下不提供此报告)")
     rows = await run_in_threadpool(campaign_rois, state, scope, model, WHOLE_LAKE, principal.operator)
     return _one(rows, "campaign_id", campaign_id)
 
 
-def _credited(state: WebState, scope: Scope, by: str, model: str, operator: bool) -> list[dict[str, Any]]:
-    """Notes, creators or campaigns (``by``) with their credit; a brand key's withheld where under k buyers."""
+def _budgeted(state: WebState, principal: Principal, scope: Scope) -> bool:
+    from hongmao.web.api.reports import dp_budget
+
+    return not principal.operator and scope.brand is not None and dp_budget(state) is not None
+
+
+def _one_person(state: WebState, principal: Principal, scope: Scope) -> None:
+    """Under the budget, what rests on one order is refused to a brand key (:data:`ONE_ORDER`)."""
+    if _budgeted(state, principal, scope):
+        raise HTTPException(403, f"{ONE_ORDER} (差分隐私预算下不提供单个订单)")
+
+
+def _dp(noise: Noise) -> dict[str, Any]:
+    return {"dp": noise.dp} if noise.budget is not None else {}
+
+
+def _credited(state: WebState, scope: Scope, by: str, model: str, operator: bool, noise: Noise) -> list[dict[str, Any]]:
+    """Notes, creators or campaigns (``by``) with their credit; a brand key's withheld where under k buyers, and
+    under the budget released with noise (a fitted model refused)."""
     reports = state.reports
     listed = {"note": reports.notes, "creator": reports.creators, "campaign": reports.campaigns}
     rows = listed[by](scope, model)
     if operator or not rows:
         return rows
-    k = privacy.threshold(reports.privacy_k)
     figures = privacy.CAMPAIGN_FIGURES if by == "campaign" else privacy.ATTRIBUTION_FIGURES
-    return privacy.entities(rows, by, reports.buyers(scope, by, model), k, figures)
+    if noise.budget is not None:
+        field, bound = privacy.ENTITY_KEYS[by], noise.bounds
+        per = noise.contributions(lambda: contributions.credits(reports, scope, WHOLE_LAKE, by, model))
+        sums = (("orders", bound["orders"]), ("gmv", bound["gmv"]), ("net_gmv", bound["gmv"]))
+        noise({}, (), WHOLE_LAKE, keyed_sums("rows", sums, [str(r[field]) for r in rows], per))
+        rows = [{**r, **{f: noise.values[f"rows.{f}:{r[field]}"] for f, _ in sums}} for r in rows]
+        if by == "campaign":
+            rows = [{**r, "attributed_roi": r["net_gmv"] / r["spend"] if r.get("spend") else None} for r in rows]
+    k = privacy.threshold(reports.privacy_k)
+    shown = privacy.entities(rows, by, reports.buyers(scope, by, model), k, figures)
+    return shown if noise.budget is None else [{**r, "buyers": None} if "buyers" in r else r for r in shown]
+
+
+def _items(state: WebState, scope: Scope, operator: bool, noise: Noise) -> list[dict[str, Any]]:
+    """The items; a brand key's withheld where under k buyers, and under the budget each item's orders and GMV
+    released with noise (each person's clamped across the items) and its exact buyers not released."""
+    reports = state.reports
+    if operator or noise.budget is None:
+        return reports.items(scope, unsuppressed=operator)
+    rows = reports.items(scope, unsuppressed=True)
+    if rows:
+        bound = noise.bounds
+        per = contributions.items(reports, scope, WHOLE_LAKE)
+        sums = (("orders", bound["orders"]), ("gmv", bound["gmv"]))
+        noise({}, (), WHOLE_LAKE, keyed_sums("items", sums, [str(r["item_id"]) for r in rows], per))
+        rows = [{**r, **{f: noise.values[f"items.{f}:{r['item_id']}"] for f, _ in sums}} for r in rows]
+    shown = privacy.items(rows, privacy.threshold(reports.privacy_k))
+    return [{**r, "buyers": None} for r in shown]
 
 
 def _one(rows: list[dict[str, Any]], key: str, value: str) -> dict[str, Any]:

@@ -13,11 +13,13 @@ withheld, and say so), and every report a brand key asks for leaves a line in th
 identifier), which operators read at ``GET /reports/audit``.
 
 With a differential-privacy budget on (:mod:`hongmao.cleanroom.budget`), a brand key's funnel and overview counts
-of people, the overview's sums and the attribution rows and totals carry OpenDP's noise, each person's
-contribution clamped to a stated bound; the answer's ``dp`` block names the epsilon spent and, per figure, the
-bound and the noise scale. Without one, the difference check (:class:`Differences`) withholds from the funnel, the
-overview and attribution the figures whose difference from the brand's earlier answer over overlapping days
-rests on fewer than k people, and names them in ``differenced``.
+of people, the overview's sums, the attribution rows and totals, the daily series' sales and attributed figures
+and the economics rows' orders and net GMV carry OpenDP's noise, each person's contribution clamped to a stated
+bound; the answer's ``dp`` block names the epsilon spent and, per figure, the bound and the noise scale. What no
+bounded sum gives (the model comparison, which needs fitted models; the campaign ROI story, whose lift and
+ROI(T+x) are not per-person sums) is refused with a 403 saying why. Without one, the difference check
+(:class:`Differences`) withholds from the funnel, the overview and attribution the figures whose difference from
+the brand's earlier answer over overlapping days rests on fewer than k people, and names them in ``differenced``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hongmao.cleanroom import audit, contributions, differences
-from hongmao.cleanroom.budget import GMV_BOUND, ORDERS_BOUND, Budget, BudgetExhausted, Sums
+from hongmao.cleanroom.budget import Budget, BudgetExhausted, Sums
 from hongmao.engine.attribute import MODELS
 from hongmao.engine.windows import TOUCH_KINDS
 from hongmao.errors import AttributionError
@@ -165,12 +167,18 @@ class Noise:
     """A brand key's counts of people released with noise under the brand's budget, one request's worth
     (the period asked for and, with ``compare``, the previous one): ``spent`` sums what it cost."""
 
-    def __init__(self, state: WebState, who: Principal, scope: Scope, report: str, request: Request) -> None:
+    def __init__(
+        self, state: WebState, who: Principal, scope: Scope, report: str, request: Request, *, logged: bool = True
+    ) -> None:
         self.state, self.who, self.scope, self.report, self.request = state, who, scope, report, request
         self.budget = None if who.operator or scope.brand is None else dp_budget(state)
+        #: Whether a refusal leaves a report audit line (the entity endpoints log each query before answering).
+        self.logged = logged
         self.spent: float | None = None
         #: The last release's values, rows' figures too (named ``figure:key``).
         self.values: dict[str, Any] = {}
+        #: The last release's ``dp`` block.
+        self.dp: dict[str, Any] = {}
 
     def __call__(
         self, raw: dict[str, Any], fields: tuple[str, ...], w: Window, sums: Sequence[Sums] = ()
@@ -190,13 +198,26 @@ class Noise:
         self.spent = (self.spent or 0.0) + got["epsilon"]
         self.values = dict(got["values"])
         dp = {k: got[k] for k in ("epsilon", "spent", "total", "repeated", "mechanisms")}
-        values = {n: v for n, v in got["values"].items() if ":" not in n}  # rows' figures: see :meth:`rows`
-        return {**raw, **values, "dp": dp | {"noisy": sorted(values) + sorted({f.figure for f in sums})}}
+        values = {n: v for n, v in got["values"].items() if ":" not in n}  # rows' figures: see :func:`keyed_sums`
+        self.dp = dp | {"noisy": sorted(values) + sorted({f.figure for f in sums})}
+        return {**raw, **values, "dp": self.dp}
+
+    @property
+    def bounds(self) -> dict[str, float]:
+        """The clamp bound of each kind of figure: ``orders`` and ``gmv`` (GMV, net GMV, refunds)."""
+        assert self.budget is not None
+        return {"orders": self.budget.orders_bound, "gmv": self.budget.gmv_bound}
 
     def refuse(self, why: str) -> Any:
         """A 403 with ``why``, logged as refused."""
-        audited(self.state, self.who, self.scope, self.report, self.request, None, f"refused: {why}")
+        if self.logged:
+            audited(self.state, self.who, self.scope, self.report, self.request, None, f"refused: {why}")
         raise HTTPException(403, why) from None
+
+    def refuse_all(self, why: str) -> None:
+        """Under the budget, this report is refused to a brand key: no bounded, noisy answer exists (``why``)."""
+        if self.budget is not None:
+            self.refuse(f"{why} (差分隐私预算下不提供此报告)")
 
     def contributions(self, compute: Callable[[], Any]) -> Any:
         """``compute()`` (people's contributions), a fitted model refused with the reason."""
@@ -206,6 +227,24 @@ class Noise:
             return self.refuse(str(exc))
 
 
+def keyed_sums(
+    prefix: str, figures: Sequence[tuple[str, float]], keys: Sequence[str], per: Mapping[str, Mapping[str, Any]]
+) -> list[Sums]:
+    """One vector sum per figure (named ``prefix.figure``, with the bound given) over ``keys``: each person's
+    contributions ``per[person][key][figure]``, named ``prefix.figure:key`` (read back from :attr:`Noise.values`)."""
+    if not keys:
+        return []
+    return [
+        Sums(
+            f"{prefix}.{f}",
+            bound,
+            tuple(f"{prefix}.{f}:{key}" for key in keys),
+            {u: {f"{prefix}.{f}:{key}": c.get(f, 0.0) for key, c in mine.items()} for u, mine in per.items()},
+        )
+        for f, bound in figures
+    ]
+
+
 def noisy_attribution(
     noise: Noise, out: dict[str, Any], w: Window, by: str, model: str, half_life: float
 ) -> dict[str, Any]:
@@ -213,23 +252,15 @@ def noisy_attribution(
     window's orders and attributed orders, released by OpenDP with each person's contribution clamped
     (:data:`~hongmao.cleanroom.budget.ORDERS_BOUND` orders, :data:`~hongmao.cleanroom.budget.GMV_BOUND` yuan
     over all the rows of a figure); the unattributed orders follow from them. A fitted model is refused."""
-    reports, scope = noise.state.reports, noise.scope
+    reports, scope, bound = noise.state.reports, noise.scope, noise.bounds
     per = noise.contributions(lambda: contributions.credits(reports, scope, w, by, model, half_life_days=half_life))
     bought = contributions.orders(reports, scope, w)
     keys = [str(r["key"]) for r in out["rows"]]
-    sums = [
-        Sums(
-            f"rows.{f}",
-            bound,
-            tuple(f"rows.{f}:{key}" for key in keys),
-            {u: {f"rows.{f}:{key}": c[f] for key, c in mine.items()} for u, mine in per.items()},
-        )
-        for f, bound in (("orders", ORDERS_BOUND), ("gmv", GMV_BOUND), ("net_gmv", GMV_BOUND))
-        if keys
-    ]
-    sums.append(Sums("orders", ORDERS_BOUND, ("orders",), {u: {"orders": v["orders"]} for u, v in bought.items()}))
+    figures = (("orders", bound["orders"]), ("gmv", bound["gmv"]), ("net_gmv", bound["gmv"]))
+    sums = keyed_sums("rows", figures, keys, per)
+    sums.append(Sums("orders", bound["orders"], ("orders",), {u: {"orders": v["orders"]} for u, v in bought.items()}))
     credited = {u: {"total_orders": sum(c["orders"] for c in mine.values())} for u, mine in per.items()}
-    sums.append(Sums("total_orders", ORDERS_BOUND, ("total_orders",), credited))
+    sums.append(Sums("total_orders", bound["orders"], ("total_orders",), credited))
     released = noise(out, (), w, sums)
     values = noise.values
     released["rows"] = [
@@ -243,14 +274,14 @@ def noisy_overview(noise: Noise, raw: dict[str, Any], w: Window, model: str) -> 
     """The overview under the brand's budget: its counts of people and its sums (orders, GMV, refunds, and the
     attributed orders, GMV and net GMV of rule ``model``) released by OpenDP, each person's contribution clamped;
     net GMV, ROI and the new-customer share follow from the released figures. A fitted model is refused."""
-    reports, scope = noise.state.reports, noise.scope
+    reports, scope, bounds = noise.state.reports, noise.scope, noise.bounds
     per = noise.contributions(lambda: contributions.credits(reports, scope, w, "note", model))
     bought = contributions.orders(reports, scope, w)
     sums = [
-        Sums(f, bound, (f,), {u: {f: v[f]} for u, v in bought.items()})
-        for f, bound in (("orders", ORDERS_BOUND), ("gmv", GMV_BOUND), ("refunded", GMV_BOUND))
+        Sums(f, bounds[kind], (f,), {u: {f: v[f]} for u, v in bought.items()})
+        for f, kind in (("orders", "orders"), ("gmv", "gmv"), ("refunded", "gmv"))
     ]
-    for f, bound in (("orders", ORDERS_BOUND), ("gmv", GMV_BOUND), ("net_gmv", GMV_BOUND)):
+    for f, bound in (("orders", bounds["orders"]), ("gmv", bounds["gmv"]), ("net_gmv", bounds["gmv"])):
         name = f"attributed_{f}"
         people = {u: {name: sum(c[f] for c in mine.values())} for u, mine in per.items()}
         sums.append(Sums(name, bound, (name,), people))
@@ -547,6 +578,7 @@ async def compare(
         raise HTTPException(422, "name at least one model")
 
     k = None if principal.operator else privacy.threshold(state.reports.privacy_k)
+    Noise(state, principal, scope, "compare", request).refuse_all(COMPARE_REFUSED)
 
     def run(w: Window) -> dict[str, Any]:
         out = state.reports.compare(scope, by, chosen, top, rank, window=w)
@@ -555,6 +587,21 @@ async def compare(
     out = await run_in_threadpool(run, window)
     await run_in_threadpool(audited, state, principal, scope, "compare", request, out["rows"])
     return {"brand": scope.brand, **out, **await with_previous(run, window)}
+
+
+#: Why the model comparison is refused under the differential-privacy budget.
+COMPARE_REFUSED = (
+    "under the differential-privacy budget the model comparison is not answered to a brand key: it sets fitted "
+    "models (Markov, Shapley, hazard, data-driven) beside rule ones, and one person's share of a fitted model's "
+    "credit is not bounded; each rule model's noisy attribution is at /reports/attribution"
+)
+#: Why the campaign ROI story is refused under the differential-privacy budget.
+CAMPAIGN_ROI_REFUSED = (
+    "under the differential-privacy budget the campaign ROI story is not answered to a brand key: its incremental "
+    "ROI is a holdout lift with an interval over everyone in the community and its ROI(T+x) a separate window, "
+    "neither a per-person sum with a bound; the campaigns' noisy attributed credit is at "
+    "/reports/attribution?by=campaign"
+)
 
 
 def compare_withheld(state: Any, scope: Any, by: str, out: dict[str, Any], k: int, w: Window) -> dict[str, Any]:
@@ -648,17 +695,43 @@ async def timeseries(
     """A brand key's days under k buyers (or attributed buyers) lose those figures, with the reason
     (:func:`hongmao.reports.privacy.timeseries`); the smallest day at or above k goes with them."""
     k = None if principal.operator else privacy.threshold(state.reports.privacy_k)
+    noise = Noise(state, principal, scope, "timeseries", request)
 
-    def run(w: Window) -> list[dict[str, Any]]:
+    def run(w: Window) -> dict[str, Any]:
         rows = state.reports.timeseries(scope, window=w)
-        return rows if k is None else privacy.timeseries(rows, k)
+        if noise.budget is not None:
+            rows = noisy_timeseries(noise, rows, w)
+        if k is not None:
+            rows = privacy.timeseries(rows, k)
+            if noise.budget is not None:  # the k-threshold chose the days; their exact buyers are not released
+                rows = [{**r, "buyers": None, "attributed_buyers": None} for r in rows]
+        return {"days": rows, **({"dp": noise.dp} if noise.budget is not None else {})}
 
-    rows = await run_in_threadpool(run, window)
-    await run_in_threadpool(audited, state, principal, scope, "timeseries", request, rows)
+    out = await run_in_threadpool(run, window)
+    rows = out["days"]
+    await run_in_threadpool(audited, state, principal, scope, "timeseries", request, rows, "ok", noise.spent)
     if format == "csv":
         return csv_response(rows, [*SERIES_COLUMNS, *(["suppressed"] if k is not None else [])], "daily.csv")
     extra = {} if k is None else {"privacy_k": k}
-    return {"brand": scope.brand, **extra, "days": rows, **await with_previous(lambda w: {"days": run(w)}, window)}
+    return {"brand": scope.brand, **extra, **out, **await with_previous(run, window)}
+
+
+def noisy_timeseries(noise: Noise, rows: list[dict[str, Any]], w: Window) -> list[dict[str, Any]]:
+    """The daily series under the brand's budget: each day's orders, GMV and refunds, and its attributed orders,
+    GMV and net GMV, released by OpenDP as one vector per figure over the days, each person's contribution across
+    the days clamped to the bound in total; a day's net GMV follows from its GMV and refunds. Spend (the brand's
+    own) and the day's impressions, reads and clicks (events, as the funnel's) stay exact."""
+    per = contributions.daily(noise.state.reports, noise.scope, w)
+    bound = noise.bounds
+    figures = [(f, bound["orders" if f.endswith("orders") else "gmv"]) for f in contributions.DAY_FIGURES]
+    noise({}, (), w, keyed_sums("days", figures, [str(r["day"]) for r in rows], per))
+    values = noise.values
+    out = []
+    for r in rows:
+        day = {**r, **{f: values[f"days.{f}:{r['day']}"] for f in contributions.DAY_FIGURES}}
+        day["net_gmv"] = max(0.0, day["gmv"] - day["refunded"])
+        out.append(day)
+    return out
 
 
 @router.get("/trust", summary="Operators: flagged notes and creators with evidence, and the feeds' commercial share")
@@ -705,6 +778,7 @@ async def campaign_roi(
     model: ModelName = "linear",
 ) -> dict[str, Any]:
     check_model(model)
+    Noise(state, principal, scope, "campaign-roi", request).refuse_all(CAMPAIGN_ROI_REFUSED)
 
     def run(w: Window) -> dict[str, Any]:
         return {"campaigns": campaign_rois(state, scope, model, w, principal.operator)}
@@ -757,21 +831,61 @@ async def economics(
     check_model(model)
 
     k = None if principal.operator else privacy.threshold(state.reports.privacy_k)
+    noise = Noise(state, principal, scope, "economics", request)
 
     def run(w: Window) -> dict[str, Any]:
         rows = state.reports.economics(scope, model, window=w)["creators" if by == "creator" else "notes"]
+        if noise.budget is not None:
+            rows = noisy_economics(noise, rows, w, by, model)
         if k is not None and rows:
             buyers = state.reports.buyers(scope, by, model, window=w)
             rows = privacy.entities(rows, by, buyers, k, privacy.ECONOMICS_FIGURES)
-        return {"rows": rows}
+        return {"rows": rows, **({"dp": noise.dp} if noise.budget is not None else {})}
 
-    rows = (await run_in_threadpool(run, window))["rows"]
-    await run_in_threadpool(audited, state, principal, scope, "economics", request, rows)
+    out = await run_in_threadpool(run, window)
+    rows = out["rows"]
+    await run_in_threadpool(audited, state, principal, scope, "economics", request, rows, "ok", noise.spent)
     if format == "csv":
         head = ["creator_id", "tier", "notes"] if by == "creator" else ["note_id", "title", "creator_id", "campaign_id"]
         tail = ["suppressed"] if k is not None else []
         return csv_response(rows, [*head, *ECONOMICS_COLUMNS, *tail], f"economics-{by}.csv")
-    return {"brand": scope.brand, "model": model, "by": by, "rows": rows, **await with_previous(run, window)}
+    return {"brand": scope.brand, "model": model, "by": by, **out, **await with_previous(run, window)}
+
+
+#: Why the economics rows' incremental figures are withheld under the differential-privacy budget.
+INCREMENTAL_WITHHELD = (
+    "a share of a campaign's holdout lift, estimated over everyone in the community: not a per-person sum with a "
+    "bound, so not released under the differential-privacy budget"
+)
+
+
+def noisy_economics(noise: Noise, rows: list[dict[str, Any]], w: Window, by: str, model: str) -> list[dict[str, Any]]:
+    """Economics rows under the brand's budget: each row's credited orders and net GMV released by OpenDP (rule
+    ``model``'s credit, each person's clamped across the rows; a fitted model is refused), the cost per order and
+    attributed ROI following from them; the incremental figures withheld (:data:`INCREMENTAL_WITHHELD`). Fees
+    (the brand's own) and impressions and engagements (events, as the funnel's) stay exact."""
+    reports, scope, bound = noise.state.reports, noise.scope, noise.bounds
+    per = noise.contributions(lambda: contributions.credits(reports, scope, w, by, model))
+    field = privacy.ENTITY_KEYS[by]
+    figures = (("orders", bound["orders"]), ("net_gmv", bound["gmv"]))
+    noise({}, (), w, keyed_sums("rows", figures, [str(r[field]) for r in rows], per))
+    noise.dp["withheld"] = dict.fromkeys(("incremental_net_gmv", "incremental_roi"), INCREMENTAL_WITHHELD)
+    values, out = noise.values, []
+    for r in rows:
+        orders, net = values[f"rows.orders:{r[field]}"], values[f"rows.net_gmv:{r[field]}"]
+        cost = r["fee"] or None
+        out.append(
+            {
+                **r,
+                "orders": orders,
+                "net_gmv": net,
+                "cost_per_order": cost / orders if cost and orders else None,
+                "attributed_roi": net / cost if cost else None,
+                "incremental_net_gmv": None,
+                "incremental_roi": None,
+            }
+        )
+    return out
 
 
 @router.get(
