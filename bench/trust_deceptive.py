@@ -64,6 +64,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -85,7 +86,9 @@ def _days(a: Any, b: Any) -> float:
 class Lake:
     """One lake's orders, outcomes and credit, shaped as ``hongmao.trust.report.deceptive_scores`` shapes them."""
 
-    def __init__(self, world: Path, lake: Path, credits: tuple[tuple[str, float], ...]) -> None:
+    def __init__(
+        self, world: Path, lake: Path, credits: tuple[tuple[str, float], ...], hazards: dict[str, dict[str, Any]]
+    ) -> None:
         from hongmao import api
         from hongmao.engine import trust_outcomes
         from hongmao.engine.trust import judge_accounts_in
@@ -98,14 +101,19 @@ class Lake:
             self.orders = s.arrow(trust_outcomes.order_outcomes(ev)).to_pylist()
             self.end = s.scalar(trust_outcomes.data_end(ev))
             self.rows: dict[str, list[dict[str, Any]]] = {}
+            self.cpu: dict[str, float] = {}
             for model, half_life in (("linear", params.half_life_days), *credits):
                 expr = trust_outcomes.credited(
                     ev, "creator", model=model, half_life_days=half_life, exclude_users=flagged or None
                 )
                 self.rows[credit_name(model, half_life)] = s.arrow(expr).to_pylist()
-            agency = {str(r["entity"]): r["group"] for r in s.arrow(trust_outcomes.groups(ev, "creator")).to_pylist()}
-            for name, options in HAZARDS.items():
-                self.rows[name] = hazard_rows(s, ev, flagged, agency, options)
+            for name, options in hazards.items():
+                # the report's hazard route (hongmao.engine.trust_outcomes.hazard_credited), flagged accounts'
+                # touches left out as the rule route leaves them out
+                start = time.process_time()
+                rows = trust_outcomes.hazard_credited(s, ev, ("creator",), exclude_users=flagged or None, **options)
+                self.rows[name] = rows["creator"]
+                self.cpu[name] = time.process_time() - start
             rv = ev.filter(ev.type == "market.review")
             reviews = s.arrow(rv.select(rv.order_id, rv.rating)).to_pylist()
             deals = ev.filter(ev.type == "collaboration.created")
@@ -136,47 +144,6 @@ class Lake:
         return (
             sum(float(r["weight"]) for r in rows if self.cause.get(r["order_id"]) == r["key"]) / total if total else 0.0
         )
-
-
-def hazard_rows(
-    session: Any, ev: Any, flagged: list[str], agency: dict[str, Any], options: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """(order_id, key, weight, group) from the additive-hazard model: each order split between the touches
-    before it and the baseline by their hazard terms (as ``hongmao attribute --model hazard`` splits it), a
-    creator's weight the sum of its touches' shares; the baseline share goes to nobody. Touches of flagged
-    accounts are left out, as the report leaves them out of linear credit."""
-    from hongmao.attribution.hazard import fit_additive_hazard, fit_frailty_hazard, hazard_shares
-    from hongmao.engine import tables
-    from hongmao.engine.hazard import DEFAULTS
-    from hongmao.engine.hazard_data import KINDS, brand_inputs, gather
-
-    p = {**DEFAULTS, **options}
-    conv = tables.conversions(ev)
-    touch = tables.touches(ev, frozenset(KINDS), exclude_users=flagged or None)
-    lake = gather(session, ev, conv, touch, int(p["horizon_days"]), float(p["utc_offset_hours"]))
-    parts = brand_inputs(
-        lake,
-        int(p["strata"]),
-        int(p["feed_bins"]),
-        int(p["feed_window_days"]),
-        int(p["history_days"]),
-        people=bool(p["frailty"]),
-    )
-    weights: dict[tuple[str, str], float] = {}
-    for part in parts:
-        d = part.data
-        if p["frailty"] and d.has_people:
-            fit, d = fit_frailty_hazard(d)
-        else:
-            fit = fit_additive_hazard(d)
-        share, _ = hazard_shares(fit, d, tuple(p["routes"]))
-        order_ids = part.orders["order_id"].to_pylist()
-        creators = part.touches["creator_id"].to_pylist()
-        for o, t, w in zip(d.pair_order.tolist(), d.pair_touch.tolist(), share.tolist(), strict=True):
-            if creators[t] is not None and w > 0:
-                k = (str(order_ids[o]), str(creators[t]))
-                weights[k] = weights.get(k, 0.0) + w
-    return [{"order_id": o, "key": c, "weight": w, "group": agency.get(c)} for (o, c), w in weights.items()]
 
 
 def credit_name(model: str, half_life: float) -> str:
@@ -367,6 +334,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "credit: the truth's cause, watch: Bayesian FDR <= 0.3": ("truth", {"fdr": 0.3, "flag_posterior_only": True}),
 }
 HAZARDS: dict[str, dict[str, Any]] = {"hazard": {}, "hazard frailty": {"frailty": True}}
+QUICK = {"report rule", "credit: hazard", "credit: the truth's cause (ceiling, not a rule)"}
 CREDITS = (("time_decay", 1.0), ("time_decay", 3.0), ("time_decay", 7.0), ("last", 7.0))
 
 
@@ -385,20 +353,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--brands", type=int, default=6)
     parser.add_argument("--out", type=Path, default=Path("bench/out/trust"))
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="only the report rule, hazard credit and the ceiling")
+    parser.add_argument("--frailty", action="store_true", help="also the hazard credit with frailty (slow)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    per: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
+    hazards = {k: v for k, v in HAZARDS.items() if args.frailty or not v.get("frailty")}
+    credits = () if args.quick else CREDITS
+    chosen = {
+        name: (credit, variant)
+        for name, (credit, variant) in VARIANTS.items()
+        if (not args.quick or name in QUICK) and (not credit.startswith("hazard") or credit in hazards)
+    }
+    per: dict[str, list[dict[str, Any]]] = {name: [] for name in chosen}
+    cpu: dict[str, list[float]] = {}
     delays: dict[bool, list[float]] = {True: [], False: []}
     caused: dict[str, list[float]] = {}
     for seed in seeds:
         world, lake_dir = bench.build(
             args.out, seed, args.users, args.days, args.brands, args.reuse, args.rings, args.world
         )
-        lake = Lake(world, lake_dir, CREDITS)
+        lake = Lake(world, lake_dir, credits, hazards)
         for credit in lake.rows:
             caused.setdefault(credit, []).append(lake.caused_share(credit))
-        for name, (credit, variant) in VARIANTS.items():
+        for credit, seconds in lake.cpu.items():
+            cpu.setdefault(credit, []).append(seconds)
+        for name, (credit, variant) in chosen.items():
             per[name].append(metrics(judge(lake, credit, variant), lake.truth))
         for o in lake.orders:
             if o.get("nad_t"):
@@ -434,6 +414,11 @@ def main(argv: list[str] | None = None) -> None:
         "share of deceptive creators' credit on orders they caused (truth diagnostic), mean over seeds: "
         + ", ".join(f"{k} {statistics.fmean(v):.2f}" for k, v in caused.items())
     )
+    if cpu:
+        print(
+            "CPU seconds of the hazard route per lake, mean: "
+            + ", ".join(f"{k} {statistics.fmean(v):.1f}" for k, v in cpu.items())
+        )
 
 
 if __name__ == "__main__":

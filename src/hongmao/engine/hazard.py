@@ -11,6 +11,7 @@ intent, not a seeding contact: see :mod:`hongmao.engine.hazard_data`), so it has
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ import pyarrow as pa
 from ibis.expr.types import Table
 
 from hongmao.attribution.hazard import HazardFit, fit_additive_hazard, fit_frailty_hazard, hazard_shares
+from hongmao.attribution.hazard_data import FloatArray, HazardData
 from hongmao.engine.hazard_data import KINDS, BrandInput, LakeHazard, brand_inputs, gather
 from hongmao.engine.session import Session
 from hongmao.engine.tables import NO_NOTE
@@ -152,14 +154,50 @@ def hazard_credits_by(
     return credit_lake(lake, groupings, **params)
 
 
-def credit_lake(lake: LakeHazard, groupings: tuple[str, ...], **params: Any) -> dict[str, HazardCredits]:
-    """Fit every brand of a gathered lake once and credit its orders by each of ``groupings``."""
-    check_params(params)
-    p = {**DEFAULTS, **params}
+@dataclass(frozen=True)
+class BrandShares:
+    """One brand's fit and its credit per touch: ``pair_share`` for each (order, touch) pair of ``data`` (its
+    ``pair_order`` indexes ``part.orders``, its ``pair_touch`` indexes ``part.touches``) and ``base_share`` for
+    each order (the baseline's part); per order they sum to one. ``data`` is the data the fit was made on (the
+    frailty fit returns it with each order's frailty)."""
+
+    part: BrandInput
+    data: HazardData
+    fit: HazardFit
+    pair_share: FloatArray
+    base_share: FloatArray
+
+    def order_shares(self, column: str) -> tuple[list[str], list[str], FloatArray]:
+        """(order ids, keys, weights): each order's touch credit summed by the touches' ``column`` (``note_id``,
+        ``creator_id``, ...), one entry per order and key; touches with no value there are left out."""
+        d = self.data
+        keys = self.part.touches[column].to_pylist()
+        order_ids = self.part.orders["order_id"].to_pylist()
+        known = np.array([k is not None for k in keys], dtype=np.bool_)
+        keep = known[d.pair_touch] & (self.pair_share > 0)
+        if not keep.any():
+            return [], [], np.zeros(0, dtype=np.float64)
+        distinct = sorted({str(k) for k in keys if k is not None})
+        index = {k: i for i, k in enumerate(distinct)}
+        key_of = np.array([index[str(k)] if k is not None else -1 for k in keys], dtype=np.int64)
+        cell = d.pair_order[keep].astype(np.int64) * len(distinct) + key_of[d.pair_touch[keep]]
+        cells, inverse = np.unique(cell, return_inverse=True)
+        weights = np.bincount(inverse.reshape(-1), weights=self.pair_share[keep], minlength=len(cells)).astype(
+            np.float64
+        )
+        orders, key_ix = np.divmod(cells, len(distinct))
+        return [str(order_ids[o]) for o in orders.tolist()], [distinct[k] for k in key_ix.tolist()], weights
+
+
+def brand_shares(lake: LakeHazard, **params: Any) -> Iterator[BrandShares]:
+    """Fit every brand of a gathered lake (frailty when asked and the brand has people) and split each order
+    between its touches and the baseline (:func:`~hongmao.attribution.hazard.hazard_shares`), brand by brand."""
+    check_params(params)  # here, not in the generator: a bad parameter fails at the call
+    return _brand_shares(lake, {**DEFAULTS, **params})
+
+
+def _brand_shares(lake: LakeHazard, p: dict[str, Any]) -> Iterator[BrandShares]:
     routes = tuple(p["routes"])
-    totals: dict[str, dict[str, np.ndarray]] = {by: {} for by in groupings}
-    fits: dict[str, dict[str, Any]] = {}
-    attributed = baseline_total = 0.0
     parts = brand_inputs(
         lake,
         int(p["strata"]),
@@ -179,6 +217,16 @@ def credit_lake(lake: LakeHazard, groupings: tuple[str, ...], **params: Any) -> 
                 d, prior_sd_creator=p["prior_sd_creator"], prior_sd_note=p["prior_sd_note"], onset=p["onset"]
             )
         pair_share, base_share = hazard_shares(fit, d, routes)
+        yield BrandShares(part, d, fit, pair_share, base_share)
+
+
+def credit_lake(lake: LakeHazard, groupings: tuple[str, ...], **params: Any) -> dict[str, HazardCredits]:
+    """Fit every brand of a gathered lake once and credit its orders by each of ``groupings``."""
+    totals: dict[str, dict[str, np.ndarray]] = {by: {} for by in groupings}
+    fits: dict[str, dict[str, Any]] = {}
+    attributed = baseline_total = 0.0
+    for shares in brand_shares(lake, **params):
+        part, d, pair_share, base_share = shares.part, shares.data, shares.pair_share, shares.base_share
         amount = np.asarray(part.orders["amount"].to_numpy(), dtype=np.float64)
         net = np.asarray(part.orders["net"].to_numpy(), dtype=np.float64)
         per_pair = np.stack([pair_share, pair_share * amount[d.pair_order], pair_share * net[d.pair_order]])
@@ -192,7 +240,7 @@ def credit_lake(lake: LakeHazard, groupings: tuple[str, ...], **params: Any) -> 
             _add(totals[by], [BASELINE] * d.n_orders, np.stack([base_share, base_share * amount, base_share * net]))
         attributed += float(pair_share.sum())
         baseline_total += float(base_share.sum())
-        fits[part.brand] = _summary(fit, part, float(base_share.sum()))
+        fits[part.brand] = _summary(shares.fit, part, float(base_share.sum()))
     out: dict[str, HazardCredits] = {}
     for by, sums in totals.items():
         rows: list[dict[str, Any]] = [

@@ -48,18 +48,10 @@ def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustIn
     exclude = flagged if params.exclude_flagged_accounts and flagged else None
     orders = session.arrow(trust_outcomes.order_outcomes(ev)).to_pylist()
     end_value = session.scalar(trust_outcomes.data_end(ev))
-    results: dict[str, DeceptiveResult | None] = {}
-    for by in ("note", "creator"):
-        expr = trust_outcomes.credited(
-            ev,
-            by,
-            model=params.model,
-            kinds=params.touches,
-            windows=params.windows,
-            half_life_days=params.half_life_days,
-            exclude_users=exclude,
-        )
-        results[by] = deceptive_scores(orders, session.arrow(expr).to_pylist(), end_value, params.score)
+    credit_rows = credited_rows(session, ev, params, exclude)
+    results: dict[str, DeceptiveResult | None] = {
+        by: deceptive_scores(orders, rows, end_value, params.score) for by, rows in credit_rows.items()
+    }
     return TrustInputs(
         disclosure=disclosure,
         accounts=accounts,
@@ -70,6 +62,30 @@ def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustIn
         orders=len(orders),
         suspected=suspected,
     )
+
+
+def credited_rows(
+    session: Session, ev: Table, params: TrustParams, exclude_users: list[str] | None
+) -> dict[str, list[dict[str, Any]]]:
+    """Per note and per creator, each order's credit rows (order_id, key, weight, group) by the route
+    ``params.model`` names: the hazard model's, or an engine rule model's (:mod:`~hongmao.engine.trust_outcomes`)."""
+    if params.model == "hazard":
+        return trust_outcomes.hazard_credited(
+            session, ev, ("note", "creator"), exclude_users=exclude_users, **params.hazard_options
+        )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for by in ("note", "creator"):
+        expr = trust_outcomes.credited(
+            ev,
+            by,
+            model=params.model,
+            kinds=params.touches,
+            windows=params.windows,
+            half_life_days=params.half_life_days,
+            exclude_users=exclude_users,
+        )
+        out[by] = session.arrow(expr).to_pylist()
+    return out
 
 
 def suspect_notes(

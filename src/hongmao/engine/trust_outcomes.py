@@ -6,8 +6,12 @@ review rated 1 or 2) and ``bad`` (nad or low: the buyer says the product was not
 time of the first bad outcome is kept, so the score can tell how complete an order's record is (an order placed
 yesterday has had no time to be refunded).
 
-Credit comes from the engine's journeys and rule weights (:mod:`hongmao.engine.credit`): each order's in-window
-touches, weighted by the chosen model, summed per note or creator. Each credit row also names the entity's
+Credit comes by one of two routes. The rule route (:func:`credited`): the engine's journeys and rule weights
+(:mod:`hongmao.engine.credit`), each order's in-window touches weighted by the chosen model, summed per note or
+creator; an order's weights sum to one. The hazard route (:func:`hazard_credited`): the additive-hazard model
+(:mod:`hongmao.engine.hazard`) fitted per brand, each order split between the touches before it and a baseline by
+their hazard terms at the order's time; the baseline's part is credited to nobody, so a creator holds less of the
+orders its readers would have placed anyway. Each credit row also names the entity's
 group, which the pooled judgement (:mod:`hongmao.trust.pooled`) shares evidence across: a note's creator, and a
 creator's agency (MCN) as the brands' collaboration records name it (none when no record does). Each order
 carries its item's category, the norm its baseline is shrunk toward.
@@ -21,9 +25,12 @@ from typing import Any
 import ibis
 from ibis.expr.types import Table
 
-from hongmao.engine import credit, tables
+from hongmao.engine import credit, hazard, tables
 from hongmao.engine.exact import exact_sum
+from hongmao.engine.hazard_data import KINDS, gather
+from hongmao.engine.session import Session
 from hongmao.engine.windows import Windows
+from hongmao.errors import AttributionError
 
 OUTCOMES = ("refund", "nad", "low", "bad")
 LOW_RATING = 2
@@ -81,6 +88,43 @@ def credited(
     g = groups(ev, by)
     j2 = rows.left_join(g, rows.key == g.entity)
     return j2.select(order_id=j2.order_id, key=j2.key, weight=j2.weight, group=j2.group)
+
+
+HAZARD_KEYS = {"note": "note_id", "creator": "creator_id"}
+
+
+def hazard_credited(
+    session: Session,
+    ev: Table,
+    groupings: tuple[str, ...] = ("note", "creator"),
+    exclude_users: Any = None,
+    **params: Any,
+) -> dict[str, list[dict[str, Any]]]:
+    """Per grouping (note or creator), rows (order_id, key, weight, group) of the hazard route: the model fitted
+    once per brand (``params``: :data:`hongmao.engine.hazard.DEFAULTS`), an order's weights its touches' hazard
+    shares summed per key (with the baseline's share they sum to one), the group as :func:`groups` names it.
+    ``exclude_users``: accounts whose touches are left out (as the rule route leaves them out)."""
+    hazard.check_params(params)
+    for by in groupings:
+        if by not in HAZARD_KEYS:
+            raise AttributionError(f"the hazard route credits notes or creators, not {by!r}")
+    p = {**hazard.DEFAULTS, **params}
+    conv = tables.conversions(ev)
+    touch = tables.touches(ev, frozenset(KINDS), exclude_users=exclude_users)
+    lake = gather(session, ev, conv, touch, int(p["horizon_days"]), float(p["utc_offset_hours"]))
+    parts: dict[str, list[tuple[list[str], list[str], Any]]] = {by: [] for by in groupings}
+    for shares in hazard.brand_shares(lake, **params):
+        for by in groupings:
+            parts[by].append(shares.order_shares(HAZARD_KEYS[by]))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for by in groupings:
+        group = {str(r["entity"]): r["group"] for r in session.arrow(groups(ev, by)).to_pylist()}
+        out[by] = [
+            {"order_id": o, "key": k, "weight": float(w), "group": group.get(k)}
+            for orders, keys, weights in parts[by]
+            for o, k, w in zip(orders, keys, weights.tolist(), strict=True)
+        ]
+    return out
 
 
 def groups(ev: Table, by: str) -> Any:

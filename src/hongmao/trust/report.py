@@ -38,10 +38,15 @@ OUTCOMES = ("bad", "nad", "low", "refund")
 class TrustParams:
     """Everything the report depends on; defaults are documented in docs/trust.md."""
 
-    model: str = "linear"  # credit model for "orders credited to a note" (engine rule models)
+    # credit for "orders credited to a note": "hazard" (the additive-hazard model fitted to the lake, each order
+    # split between its touches and a baseline credited to nobody; hazard_options: its parameters, see
+    # hongmao.engine.hazard.DEFAULTS) or an engine rule model ("linear", "time_decay", ...) over ``touches`` in
+    # ``windows`` (half_life_days: time_decay's)
+    model: str = "linear"
     touches: tuple[str, ...] = ("read", "engagement", "click")
     half_life_days: float = 7.0
     windows: Any = None  # hongmao.engine.Windows; None: the engine's defaults
+    hazard_options: dict[str, Any] = field(default_factory=dict)
     score: ScoreRules = field(default_factory=ScoreRules)
     engagement: EngagementRules = field(default_factory=EngagementRules)
     # a creator is flagged undisclosed for one undisclosed note the brand's or a filing's records show was paid,
