@@ -120,6 +120,9 @@ def test_console_pages_show_the_earlier_figures_with_a_notice_and_reload(
         assert page.status_code == 200
         assert 'data-fresh="stale"' in page.text and f'data-version="{settled[:12]}"' in page.text
         assert 'http-equiv="refresh"' in page.text and "数据更新中" in page.text
+        # The reload keeps the reader's place (static/console.js); the meta refresh is for readers without script.
+        assert 'data-reload="' in page.text and '<noscript><meta http-equiv="refresh"' in page.text
+        assert "<script>" not in page.text  # no inline script: the CSP refuses one
         assert page.headers["cache-control"] == "no-store"
         english = c.get("/console/?lang=en")
         assert "Updating: these figures are as of" in english.text
