@@ -199,27 +199,39 @@ def ingest(base: str, operator: str, size: int, when: str) -> None:
         raise SystemExit(f"ingest: {response.status_code} {response.text[:300]}")
 
 
-def load(base: str, key: str, clients: int, seconds: float) -> dict[str, float]:
-    """``clients`` threads, each asking the report endpoints in turn for ``seconds`` seconds."""
+def load(base: str, key: str, clients: int, seconds: float) -> tuple[dict[str, float], dict[str, int]]:
+    """``clients`` threads, each asking the report endpoints in turn for ``seconds`` seconds; the figures, and
+    the answers that were not 200 by path and status (what a failure was, not only how many)."""
     latencies: list[float] = []
     errors = [0]
+    failures: dict[str, int] = {}
     guard = threading.Lock()
     stop_at = time.perf_counter() + seconds
 
     def worker(n: int) -> None:
         mine: list[float] = []
         bad = 0
+        why: dict[str, int] = {}
         with httpx.Client(base_url=base, headers={"authorization": f"Bearer {key}"}, timeout=600) as c:
             i = n
             while time.perf_counter() < stop_at:
                 began = time.perf_counter()
-                status = c.get(API_PATHS[i % len(API_PATHS)]).status_code
+                path = API_PATHS[i % len(API_PATHS)]
+                status: int | str
+                try:
+                    status = c.get(path).status_code
+                except httpx.HTTPError as error:  # a refused or dropped connection counts as a failure
+                    status = type(error).__name__
                 mine.append(time.perf_counter() - began)
-                bad += status != 200
+                if status != 200:
+                    bad += 1
+                    why[f"{path} {status}"] = why.get(f"{path} {status}", 0) + 1
                 i += 1
         with guard:
             latencies.extend(mine)
             errors[0] += bad
+            for what, n in why.items():
+                failures[what] = failures.get(what, 0) + n
 
     began = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
@@ -228,13 +240,14 @@ def load(base: str, key: str, clients: int, seconds: float) -> dict[str, float]:
     for t in threads:
         t.join()
     wall = time.perf_counter() - began
-    return {
+    figures = {
         "requests": len(latencies),
         "errors": errors[0],
         "rps": len(latencies) / wall,
         "p50": percentile(latencies, 0.5),
         "p99": percentile(latencies, 0.99),
     }
+    return figures, failures
 
 
 def ms(seconds: float) -> str:
@@ -326,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
             each_page("after the warm-up")
             each_page("warm", args.warm)
         print(f"API load: {args.clients} clients for {args.load_seconds:.0f} s", flush=True)
-        throughput = load(served.base, brand_key, args.clients, args.load_seconds)
+        throughput, failures = load(served.base, brand_key, args.clients, args.load_seconds)
         for client in clients.values():
             client.close()
     finally:
@@ -361,6 +374,8 @@ def main(argv: list[str] | None = None) -> None:
         f"| {len(API_PATHS)} report endpoints, brand key | {args.clients} | {args.load_seconds:.0f} | "
         f"{t['requests']:,.0f} | {t['errors']:.0f} | {t['rps']:,.1f} | {ms(t['p50'])} | {ms(t['p99'])} |"
     )
+    for what, n in sorted(failures.items()):
+        print(f"not 200: {what} x {n}")
     if args.data is None:
         shutil.rmtree(data, ignore_errors=True)
 
