@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from hongmao.cli.app import app
 from hongmao.errors import InputError
 from hongmao.settle import api
-from hongmao.settle.ledger import STATES, Decision, Entry, balances, payout
+from hongmao.settle.ledger import STATES, Decision, Entry, balances, entry_id, payout
 from hongmao.settle.programs import parse_program
 from hongmao.settle.statements import statement_rows
 from lakekit import catalog_url as catalog_url
@@ -133,6 +133,7 @@ def check(world: World) -> None:
     by: dict[tuple[str, str, str], list[Entry]] = {}
     for e in world.ledger:
         assert e.kind == "paid" or e.amount_cents > 0, e
+        assert e.entry_id == entry_id(e.program_id, e.order_id, e.creator_id, e.kind, e.seq), e
         by.setdefault(e.commission, []).append(e)
     values = {(c.program_id, c.order_id, c.creator_id): c.value_cents for c in world.found()}
     for key, mine in by.items():

@@ -26,7 +26,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 STATES = ("pending", "locked", "held", "payable", "paid", "voided", "reversed")
 UNPAID = ("pending", "locked", "held", "payable")
@@ -175,6 +175,9 @@ class _Builder:
             self.bal = dict(zip(STATES, existing.balances, strict=True))
             self.last = existing.last
         self.out: list[Entry] = []
+        # The entry ids' common start, hashed once per commission (an id hashes "program, order, creator, kind,
+        # sequence"; each entry hashes only its kind and sequence onto a copy of this).
+        self.hash: Any = None
 
     def add(
         self, kind: str, src: str | None, dst: str, amount: int, at: datetime, ref: str = "", note: str = ""
@@ -184,9 +187,13 @@ class _Builder:
         c, seq = self.c, self.seq[kind]
         self.seq[kind] = seq + 1
         at = self.last = max(at, self.last)
+        if self.hash is None:
+            self.hash = hashlib.sha256(f"{c.program_id}\x1f{c.order_id}\x1f{c.creator_id}\x1f".encode())
+        h = self.hash.copy()
+        h.update(f"{kind}\x1f{seq}".encode())
         self.out.append(
             Entry(
-                entry_id(c.program_id, c.order_id, c.creator_id, kind, seq),
+                h.hexdigest()[:32],
                 c.program_id,
                 c.brand,
                 c.creator_id,

@@ -186,9 +186,15 @@ def load_summaries(conn: Connection, brand: str | None) -> dict[tuple[str, str, 
         columns.append(into - out)
     for kind in KINDS:
         columns.append(sa.func.coalesce(sa.func.max(sa.case((t.c.kind == kind, t.c.seq))) + 1, 0))
-    query = sa.select(*columns).group_by(t.c.program_id, t.c.order_id, t.c.creator_id)
+    # No index serves this query on SQLite: a settlement reads the brand's whole ledger, and a scan in table order
+    # reads pages in sequence where an index visits them at random (540,000 entries of one brand: 0.07 s CPU to
+    # scan, 0.54 s through the brand's index). So the brand is matched as ``brand || ''`` (no index matches it)
+    # and the groups are named order first (no index starts with the order; by program, SQLite walks the
+    # program's index). A brand with a small share of a shared catalog pays a scan of the others' rows, in
+    # sequence too.
+    query = sa.select(*columns).group_by(t.c.order_id, t.c.creator_id, t.c.program_id)
     if brand is not None:
-        query = query.where(t.c.brand == brand)
+        query = query.where((t.c.brand + "" if sqlite else t.c.brand) == brand)
     n_states = len(STATES)
     if sqlite:
         result = conn.execute(query)
