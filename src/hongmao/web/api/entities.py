@@ -19,7 +19,15 @@ from hongmao.cleanroom import contributions
 from hongmao.reports import privacy
 from hongmao.reports.period import WHOLE_LAKE
 from hongmao.reports.scope import Scope
-from hongmao.web.api.reports import CAMPAIGN_ROI_REFUSED, ModelName, Noise, campaign_rois, check_model, keyed_sums
+from hongmao.web.api.reports import (
+    CAMPAIGN_ROI_REFUSED,
+    ModelName,
+    Noise,
+    campaign_rois,
+    check_model,
+    dp_budget,
+    keyed_sums,
+)
 from hongmao.web.auth import Principal
 from hongmao.web.deps import Caller, State, TenantScope, owned, record_brand_query
 from hongmao.web.state import WebState
@@ -222,8 +230,6 @@ async def campaign_roi(
 
 
 def _budgeted(state: WebState, principal: Principal, scope: Scope) -> bool:
-    from hongmao.web.api.reports import dp_budget
-
     return not principal.operator and scope.brand is not None and dp_budget(state) is not None
 
 

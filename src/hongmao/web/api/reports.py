@@ -709,11 +709,11 @@ async def timeseries(
 
     out = await run_in_threadpool(run, window)
     rows = out["days"]
+    extra = {} if format == "csv" else await with_previous(run, window)  # before the audit line: its epsilon too
     await run_in_threadpool(audited, state, principal, scope, "timeseries", request, rows, "ok", noise.spent)
     if format == "csv":
         return csv_response(rows, [*SERIES_COLUMNS, *(["suppressed"] if k is not None else [])], "daily.csv")
-    extra = {} if k is None else {"privacy_k": k}
-    return {"brand": scope.brand, **extra, **out, **await with_previous(run, window)}
+    return {"brand": scope.brand, **({} if k is None else {"privacy_k": k}), **out, **extra}
 
 
 def noisy_timeseries(noise: Noise, rows: list[dict[str, Any]], w: Window) -> list[dict[str, Any]]:
@@ -844,12 +844,13 @@ async def economics(
 
     out = await run_in_threadpool(run, window)
     rows = out["rows"]
+    extra = {} if format == "csv" else await with_previous(run, window)  # before the audit line: its epsilon too
     await run_in_threadpool(audited, state, principal, scope, "economics", request, rows, "ok", noise.spent)
     if format == "csv":
         head = ["creator_id", "tier", "notes"] if by == "creator" else ["note_id", "title", "creator_id", "campaign_id"]
         tail = ["suppressed"] if k is not None else []
         return csv_response(rows, [*head, *ECONOMICS_COLUMNS, *tail], f"economics-{by}.csv")
-    return {"brand": scope.brand, "model": model, "by": by, **out, **await with_previous(run, window)}
+    return {"brand": scope.brand, "model": model, "by": by, **out, **extra}
 
 
 #: Why the economics rows' incremental figures are withheld under the differential-privacy budget.
