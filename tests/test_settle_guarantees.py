@@ -571,3 +571,47 @@ def test_late_refunds_dated_before_the_due_date_restate_by_one_adjusting_entry(
     final, new = guarantee_api.settle("gl", lake, at=due + timedelta(days=4))
     assert not new and final == restated
     assert guarantee_api.listing(lake, guarantee_id="gl")[0]["owed"] == restated["owed"]
+
+
+def test_a_payout_file_marks_what_guarantees_owe_paid_once(catalog_url: str | None, tmp_path: Path) -> None:
+    """Guarantees' money goes owed -> paid by a payout file like commissions': paying a period again adds
+    nothing; an adjustment recorded after the period's end is paid by the next period's payout; a contract
+    restated below what was paid pays nothing more and shows what the brand was overpaid."""
+    from hongmao.lake import Lake
+    from hongmao.settle.guarantees import still_owed
+
+    with Lake.open(tmp_path / "lake", catalog_url):
+        pass
+    lake = tmp_path / "lake"
+    g = parse_guarantee(contract(guarantee_id="g9"))
+    other = parse_guarantee(contract(guarantee_id="g9", brand="b2"))
+    with api._lake(lake, catalog_url) as lk, lk.connect("test", transaction=True) as conn:
+        store.record_settlement(conn, settle_guarantee(g, Measured(2.0, 20_000), DUE), DUE, DUE)  # owes 5,000
+        store.record_settlement(conn, settle_guarantee(other, Measured(3.5, 35_000), DUE), DUE, DUE)  # owes 0
+    july = [("guarantee-payout:b:2025-07", "b", "g9", "5000.00", "2025-07-31T23:59:59+00:00")]
+    rows = guarantee_api.pay("2025-07", lake, catalog_url=catalog_url, now=DUE + timedelta(days=40))
+    assert [tuple(r[c] for c in guarantee_api.PAYOUT_COLUMNS) for r in rows] == july
+    assert guarantee_api.pay("2025-07", lake, catalog_url=catalog_url, now=DUE + timedelta(days=41)) == rows
+    assert guarantee_api.pay("2025-07", lake, brand="b2", catalog_url=catalog_url) == []
+    # Late data: owed 7,500 from 2025-08-05 on; July's payout stays as it was, August's pays the 2,500.
+    with api._lake(lake, catalog_url) as lk, lk.connect("test", transaction=True) as conn:
+        store.record_settlement(conn, settle_guarantee(g, Measured(1.5, 15_000), DUE), DUE, DUE + timedelta(days=35))
+    assert guarantee_api.pay("2025-07", lake, catalog_url=catalog_url, now=DUE + timedelta(days=42)) == rows
+    aug = guarantee_api.pay("2025-08", lake, brand="b", catalog_url=catalog_url, now=DUE + timedelta(days=70))
+    assert [(r["guarantee_id"], r["amount"]) for r in aug] == [("g9", "2500.00")]
+    # Restated down to 1,000 owed after 7,500 paid: nothing more is paid; the brand was overpaid 6,500.
+    with api._lake(lake, catalog_url) as lk, lk.connect("test", transaction=True) as conn:
+        store.record_settlement(conn, settle_guarantee(g, Measured(2.8, 28_000), DUE), DUE, DUE + timedelta(days=75))
+    assert guarantee_api.pay("2025-09", lake, catalog_url=catalog_url, now=DUE + timedelta(days=100)) == []
+    with api._lake(lake, catalog_url) as lk, lk.connect("test") as conn:
+        entries = store.load_guarantee_entries(conn, "b", "g9")
+        payments = store.load_guarantee_payments(conn, "b", "g9")
+    assert [(p.seq, p.amount_cents, p.batch) for p in payments] == [
+        (0, 500_000, "guarantee-payout:b:2025-07"),
+        (1, 250_000, "guarantee-payout:b:2025-08"),
+    ]
+    assert still_owed(entries, payments) == 100_000 - 750_000
+    # Append-only: a payment with a used (brand, guarantee_id, seq) is refused by the key.
+    lk = api._lake(lake, catalog_url)
+    with lk, pytest.raises(CatalogError, match="guarantee_payments"), lk.connect("test", transaction=True) as conn:
+        store.append_guarantee_payment(conn, payments[1])

@@ -25,10 +25,19 @@ from hongmao.engine.session import Session
 from hongmao.errors import InputError
 from hongmao.settle import asof, store
 from hongmao.settle.api import _lake
-from hongmao.settle.guarantees import Guarantee, parse_guarantee, resolved, settle_guarantee
+from hongmao.settle.guarantees import (
+    Guarantee,
+    GuaranteeEntry,
+    GuaranteePayment,
+    guarantee_payout,
+    parse_guarantee,
+    resolved,
+    settle_guarantee,
+)
 from hongmao.settle.programs import to_cents
-from hongmao.settle.statements import yuan
+from hongmao.settle.statements import period_bounds, yuan
 
+PAYOUT_COLUMNS = ("batch", "brand", "guarantee_id", "amount", "paid_at")
 LIST_COLUMNS = ("guarantee_id", "brand", "campaign_id", "measure", "target_roi", "spend", "x_days", "due", "owed")
 
 
@@ -223,3 +232,49 @@ def settle(
         entry = store.record_settlement(conn, statement, due, now or datetime.now(UTC))
         (current,) = store.load_settlements(conn, g.brand, guarantee_id)
     return current, entry is not None
+
+
+def pay(
+    period: str,
+    data_dir: str | Path | None = None,
+    *,
+    brand: str | None = None,
+    catalog_url: str | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, str]]:
+    """Mark paid what settled contracts owe their brands at the end of ``period`` (appending a payment per
+    contract, as commissions' payout file appends ``paid`` entries) and return the payout file's rows: per
+    brand and contract, the batch's amount. Running it again adds nothing and returns the same rows; an
+    adjustment recorded after the period's end is paid by a later period's payout."""
+    _, end = period_bounds(period)
+    recorded = now or datetime.now(UTC)
+    with _lake(data_dir, catalog_url) as lake, lake.connect("paying guarantees", transaction=True) as conn:
+        owed: dict[tuple[str, str], list[GuaranteeEntry]] = {}
+        for e in store.load_guarantee_entries(conn, brand):
+            owed.setdefault((e.brand, e.guarantee_id), []).append(e)
+        paid: dict[tuple[str, str], list[GuaranteePayment]] = {}
+        for p in store.load_guarantee_payments(conn, brand):
+            paid.setdefault((p.brand, p.guarantee_id), []).append(p)
+        for (b, gid), entries in sorted(owed.items()):
+            new = guarantee_payout(entries, paid.get((b, gid), []), end, payout_batch(b, period), recorded)
+            if new is not None:
+                store.append_guarantee_payment(conn, new)
+                paid.setdefault((b, gid), []).append(new)
+    rows = []
+    for (b, gid), mine in sorted(paid.items()):
+        for p in mine:
+            if p.batch == payout_batch(b, period):
+                rows.append(
+                    {
+                        "batch": p.batch,
+                        "brand": b,
+                        "guarantee_id": gid,
+                        "amount": yuan(p.amount_cents),
+                        "paid_at": p.paid_at.isoformat(),
+                    }
+                )
+    return rows
+
+
+def payout_batch(brand: str, period: str) -> str:
+    return f"guarantee-payout:{brand}:{period}"

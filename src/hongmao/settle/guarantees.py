@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -294,6 +294,52 @@ def restate(
         f"{yuan(before)} before, so an adjustment of {'+' if delta > 0 else ''}{yuan(delta)}",
     }
     return GuaranteeEntry(brand, gid, seq, KIND_ADJUST, delta, owed, due, restated, now)
+
+
+@dataclass(frozen=True)
+class GuaranteePayment:
+    """A payment to the brand of what a contract owes, by the payout file ``batch`` (append-only, like a
+    commission's ``paid`` entry): ``amount_cents`` of the contract's entries are paid at ``paid_at``."""
+
+    brand: str
+    guarantee_id: str
+    seq: int
+    amount_cents: int
+    batch: str
+    paid_at: datetime
+    recorded_at: datetime
+
+
+def guarantee_payout(
+    entries: Sequence[GuaranteeEntry],
+    payments: Sequence[GuaranteePayment],
+    cutoff: datetime,
+    batch: str,
+    now: datetime,
+) -> GuaranteePayment | None:
+    """What a payout file with ``cutoff`` (the period's end) pays on one contract: what its entries recorded
+    before the cutoff owe, less what is paid already, when that is more than nothing; None otherwise. So paying
+    again adds nothing; an adjustment recorded after the cutoff waits for a later payout; and a contract
+    restated below what was paid pays nothing (what the brand was overpaid shows in :func:`still_owed`)."""
+    known = [e for e in entries if e.recorded_at < cutoff]
+    if not known:
+        return None
+    brand, gid = known[0].brand, known[0].guarantee_id
+    if any((e.brand, e.guarantee_id) != (brand, gid) for e in entries) or any(
+        (p.brand, p.guarantee_id) != (brand, gid) for p in payments
+    ):
+        raise ValueError(f"guarantee {gid} of {brand}: entries or payments of another contract given")
+    due = owed_now(known) - sum(p.amount_cents for p in payments)
+    if due <= 0:
+        return None
+    seq = max((p.seq + 1 for p in payments), default=0)
+    return GuaranteePayment(brand, gid, seq, due, batch, cutoff - timedelta(seconds=1), now)
+
+
+def still_owed(entries: Sequence[GuaranteeEntry], payments: Sequence[GuaranteePayment]) -> int:
+    """What the contract owes the brand beyond what is paid (negative: the brand was paid more than it is owed
+    after a restatement down)."""
+    return owed_now(entries) - sum(p.amount_cents for p in payments)
 
 
 def entry_view(e: GuaranteeEntry) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The ledger's tables in the lake's catalog (mirror of migrations 0005, 0006 and 0007) and their reads and
+"""The ledger's tables in the lake's catalog (mirror of migrations 0005 to 0008) and their reads and
 appends.
 
 Nothing here updates or deletes a row: programs, entries, decisions, guarantees, their settlements and entries
@@ -17,7 +17,14 @@ from sqlalchemy.engine import Connection
 
 from hongmao.errors import InputError
 from hongmao.lake.catalog import UTCDateTime
-from hongmao.settle.guarantees import Guarantee, GuaranteeEntry, entry_view, parse_guarantee, restate
+from hongmao.settle.guarantees import (
+    Guarantee,
+    GuaranteeEntry,
+    GuaranteePayment,
+    entry_view,
+    parse_guarantee,
+    restate,
+)
 from hongmao.settle.ledger import KINDS, STATES, Decision, Entry, Summary
 from hongmao.settle.programs import Program, parse_program
 
@@ -509,6 +516,51 @@ def load_settlements(conn: Connection, brand: str | None, guarantee_id: str | No
         statement["entries"] = [entry_view(e) for e in mine]
         out.append(statement)
     return out
+
+
+guarantee_payments = sa.Table(
+    "guarantee_payments",
+    metadata,
+    sa.Column("brand", sa.String, primary_key=True),
+    sa.Column("guarantee_id", sa.String, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("batch", sa.String, nullable=False),
+    sa.Column("paid_at", UTCDateTime, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+
+def load_guarantee_payments(
+    conn: Connection, brand: str | None, guarantee_id: str | None = None
+) -> list[GuaranteePayment]:
+    """Contracts' payments to their brands in scope, by id, brand and sequence (migration 0008)."""
+    t = guarantee_payments
+    query = sa.select(t).order_by(t.c.guarantee_id, t.c.brand, t.c.seq)
+    if brand is not None:
+        query = query.where(t.c.brand == brand)
+    if guarantee_id is not None:
+        query = query.where(t.c.guarantee_id == guarantee_id)
+    return [
+        GuaranteePayment(r.brand, r.guarantee_id, int(r.seq), int(r.amount_cents), r.batch, r.paid_at, r.recorded_at)
+        for r in conn.execute(query)
+    ]
+
+
+def append_guarantee_payment(conn: Connection, p: GuaranteePayment) -> None:
+    """Insert ``p`` (derived from what the caller read in this transaction; a concurrent payout that got there
+    first fails on the primary key, and nothing of this one is kept)."""
+    conn.execute(
+        sa.insert(guarantee_payments).values(
+            brand=p.brand,
+            guarantee_id=p.guarantee_id,
+            seq=p.seq,
+            amount_cents=p.amount_cents,
+            batch=p.batch,
+            paid_at=p.paid_at,
+            recorded_at=p.recorded_at,
+        )
+    )
 
 
 def load_trust_snapshot(conn: Connection, as_of: datetime) -> dict[str, str] | None:
