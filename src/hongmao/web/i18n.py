@@ -465,6 +465,41 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "报表计算中：新数据首次计算尚未完成，本页每 {seconds} 秒自动刷新。",
         "Computing: the reports of the new data are not ready yet; the page reloads itself every {seconds} s.",
     ),
+    # the differential-privacy budget on a brand key's pages (console/routes.py)
+    "dp.noisy": (
+        "差分隐私预算：本页的人数与金额已加入噪声（OpenDP）；本品牌已用 ε {spent} / {total}。",
+        "Differential-privacy budget: this page's counts and sums carry noise (OpenDP); the brand has spent "
+        "ε {spent} of {total}.",
+    ),
+    "dp.refused_title": ("差分隐私预算下不提供此页面", "Not shown under the differential-privacy budget"),
+    "dp.refused.compare": (
+        "模型对比包含拟合模型（马尔可夫、Shapley、风险模型、数据驱动），单个用户对其归因的贡献没有上界，无法加噪发布；"
+        "各规则模型的加噪归因见笔记、达人、活动页面。",
+        "The model comparison sets fitted models beside rule ones, and one person's share of a fitted model's "
+        "credit has no bound, so no noisy answer exists; each rule model's noisy credit is on the notes, "
+        "creators and campaigns pages.",
+    ),
+    "dp.refused.campaign_roi": (
+        "活动 ROI 分析（增量 ROI 来自全体人群的对照组提升，ROI(T+x) 为另一窗口）"
+        "不是有上界的个人贡献之和，无法加噪发布；活动的加噪归因见活动列表。",
+        "The campaign ROI story (an incremental ROI from a holdout lift over everyone, ROI(T+x) over another "
+        "window) is no per-person sum with a bound, so no noisy answer exists; the campaigns' noisy credit is "
+        "on the campaigns list.",
+    ),
+    "dp.refused.order": (
+        "单个订单就是一个人的购买：差分隐私预算下不向品牌提供单个订单、其归因或其路径；加噪的汇总见概览与归因页面。",
+        "One order is one person's purchase: under the differential-privacy budget no single order, its credit "
+        "or its journey is shown to a brand; the noisy totals are on the overview and attribution pages.",
+    ),
+    "dp.refused.budget": (
+        "本页无法在差分隐私预算下提供（预算已用尽，或所选模型的个人贡献没有上界）。",
+        "This page cannot be answered under the differential-privacy budget (the budget is spent, or the chosen "
+        "model's per-person credit has no bound).",
+    ),
+    "dp.orders_refused": (
+        "差分隐私预算下不显示单个订单。",
+        "Single orders are not shown under the differential-privacy budget.",
+    ),
 }
 
 

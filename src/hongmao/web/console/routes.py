@@ -7,6 +7,15 @@ every report page, :mod:`hongmao.reports.period`), and for operators the brand l
 query string and are remembered in cookies, so links between pages stay plain. Every form that
 changes something, sign-in and sign-out included, carries a token checked on POST (:mod:`hongmao.web.csrf`).
 Cookies are ``Secure`` whenever the page was asked for over https.
+
+With a differential-privacy budget on (:mod:`hongmao.cleanroom.budget`), a brand key's pages obey it as the API
+does, through the API's own functions: the overview, its daily series, the funnel, the notes, creators and
+campaigns tables (and their CSV) and the note and creator pages are noisy and charged to the brand, one release
+per figure family and period as their API twins (``/reports/overview``, ``/reports/timeseries``,
+``/reports/funnel``, ``/reports/attribution``, ``/reports/economics``); the model comparison, the campaign ROI
+story, a campaign's page (its ROI story), an order's journey and the overview's and a note's orders are refused
+(a 403 page saying why, Chinese first). A release is keyed by what sets its figures (the model, the key and the
+window), so the page's language or sort order cannot buy a fresh draw. Operators stay exact and are never charged.
 """
 
 from __future__ import annotations
@@ -18,14 +27,31 @@ from urllib.parse import parse_qsl, quote, urlencode
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request as PlainRequest
 
+from hongmao.cleanroom import contributions
 from hongmao.engine.attribute import MODELS
 from hongmao.errors import LinkError
 from hongmao.reports import period, privacy
 from hongmao.reports.period import WHOLE_LAKE, PeriodError, Window
 from hongmao.reports.scope import Scope
+from hongmao.reports.service import PEOPLE_COUNTS
 from hongmao.web import auth, charts, csrf, i18n, linkviews
-from hongmao.web.api.reports import campaign_rois, compare_withheld, csv_response, window_of
+from hongmao.web.api.entities import ONE_ORDER
+from hongmao.web.api.reports import (
+    CAMPAIGN_ROI_REFUSED,
+    COMPARE_REFUSED,
+    Noise,
+    campaign_rois,
+    compare_withheld,
+    csv_response,
+    dp_budget,
+    keyed_sums,
+    noisy_economics,
+    noisy_overview,
+    noisy_timeseries,
+    window_of,
+)
 from hongmao.web.console.fresh import StaleRoute
 from hongmao.web.console.view import COLUMNS, COMPARED, MARKETS, SORTABLE, View, change, render, sort_rows
 from hongmao.web.deps import State, record_brand_query, resolve_scope
@@ -130,7 +156,11 @@ def remember(response: Response, request: Request) -> Response:
 
 
 def page(v: View, template: str, *, ranged: bool = True, **context: Any) -> Response:
-    """A rendered page; ``ranged``: it honours the range picker (shown above it) and remembers its choice."""
+    """A rendered page; ``ranged``: it honours the range picker (shown above it) and remembers its choice. Under
+    the differential-privacy budget a brand key's page names it and what the brand has spent (``dp``)."""
+    budget = dp_budget(v.request.app.state.web)
+    if budget is not None and v.scope.brand is not None and not v.user.operator and "dp" not in context:
+        context["dp"] = {"spent": budget.spent(v.scope.brand), "total": budget.total}
     response = remember(render(v, template, ranged=ranged, **context), v.request)
     if ranged and any(k in v.request.query_params for k in period.PARAMS):
         response.set_cookie(
@@ -146,6 +176,58 @@ def page(v: View, template: str, *, ranged: bool = True, **context: Any) -> Resp
 
 def check_csrf(v: View, token: str) -> None:
     csrf.check(v.csrf, token)
+
+
+# --- the differential-privacy budget -----------------------------------------------------------------------------
+
+
+class Refused(Exception):
+    """A page a brand key may not see under the budget (``why``, in English; the page says it in Chinese first
+    from the i18n key ``dp.refused.<kind>``)."""
+
+    def __init__(self, kind: str, why: str) -> None:
+        super().__init__(why)
+        self.kind, self.why = kind, why
+
+
+def budgeted(v: View, state: State) -> bool:
+    """Whether the differential-privacy budget covers this viewer's pages (a brand key's, with one in force)."""
+    return not v.user.operator and v.scope.brand is not None and dp_budget(state) is not None
+
+
+def refuse_under_budget(v: View, state: State, kind: str, why: str) -> None:
+    if budgeted(v, state):
+        raise Refused(kind, why)
+
+
+def noise(v: View, state: State, report: str, **params: str) -> Noise:
+    """The budget's noise for one of a page's figure families (``report``: its API twin's name), charged as the
+    API charges it. The release is keyed by ``params`` (what sets the figures besides the window, which the
+    release adds) rather than by the page's query, so language, sort order or a remembered cookie neither buy a
+    fresh draw nor reuse another model's. Refusals leave no report audit line: the page view has one."""
+    query = PlainRequest({"type": "http", "query_string": urlencode(sorted(params.items())).encode(), "headers": []})
+    return Noise(state, v.user, v.scope, f"console.{report}", query, logged=False)
+
+
+def refused_page(v: View, kind: str, why: str) -> Response:
+    """The page's refusal under the budget: a 403 saying why, in the viewer's language and in English."""
+    response = page(v, "refused.html", kind=kind, why=why, ranged=False, dp=None)
+    response.status_code = 403
+    return response
+
+
+async def guarded(v: View, state: State, draw: Any) -> Response:
+    """``await draw()``, or the refusal page when the budget refuses it (a refused kind of page, an exhausted
+    budget, or a fitted model, whose per-person credit has no bound)."""
+    try:
+        response: Response = await draw()
+        return response
+    except Refused as refused:
+        return refused_page(v, refused.kind, refused.why)
+    except HTTPException as error:
+        if error.status_code == 403 and budgeted(v, state):
+            return refused_page(v, "budget", str(error.detail))
+        raise
 
 
 # --- sign in -------------------------------------------------------------------------------------------------
@@ -212,22 +294,36 @@ def _safe_next(target: str) -> str:
 @router.get("/", response_class=HTMLResponse)
 async def overview(request: Request, state: State) -> Response:
     v = view(request, state)
+    return await guarded(v, state, lambda: _overview(v, state))
+
+
+async def _overview(v: View, state: State) -> Response:
     await run_in_threadpool(state.fold_clicks)
     reports = state.reports
     w, before = v.window, v.previous
     everything = v.user.operator  # operators see every figure; a brand key's rest on k people or are withheld
-    summary = await run_in_threadpool(lambda: reports.overview(v.scope, v.model, window=w, unsuppressed=everything))
-    previous = (
-        await run_in_threadpool(lambda: reports.overview(v.scope, v.model, window=before, unsuppressed=everything))
-        if before
-        else None
-    )
-    days = await run_in_threadpool(lambda: reports.timeseries(v.scope, window=w))
-    orders = await run_in_threadpool(lambda: reports.orders(v.scope, v.model, 12, window=w))
     k = privacy.threshold(reports.privacy_k)
+    totals, daily = noise(v, state, "overview", model=v.model), noise(v, state, "timeseries")
+
+    def summarise(w: Window) -> dict[str, Any]:
+        if totals.budget is None:
+            return reports.overview(v.scope, v.model, window=w, unsuppressed=everything)
+        raw = reports.overview(v.scope, v.model, window=w, unsuppressed=True)
+        return privacy.overview(noisy_overview(totals, raw, w, v.model), k)
+
+    summary = await run_in_threadpool(summarise, w)
+    previous = await run_in_threadpool(summarise, before) if before else None
+    days = await run_in_threadpool(lambda: reports.timeseries(v.scope, window=w))
+    if daily.budget is not None:
+        days = await run_in_threadpool(noisy_timeseries, daily, days, w)
+    orders: list[dict[str, Any]] = []
+    if not budgeted(v, state):  # under the budget no single order is shown to a brand key (as the API's)
+        orders = await run_in_threadpool(lambda: reports.orders(v.scope, v.model, 12, window=w))
     if not everything:
         orders = privacy.orders(orders, k)
         days = privacy.timeseries(days, k)
+        if daily.budget is not None:  # the k-threshold chose the days; their exact buyers are not released
+            days = [{**d, "buyers": None, "attributed_buyers": None} for d in days]
     t = v.t
     labels = {
         "gmv": t("chart.gmv"),
@@ -245,6 +341,7 @@ async def overview(request: Request, state: State) -> Response:
         daily_chart=charts.daily(days, labels) if days else None,
         orders_chart=charts.orders(days, labels) if days else None,
         orders=orders,
+        orders_refused=ONE_ORDER if budgeted(v, state) else None,
         privacy_k=k,
     )
 
@@ -256,15 +353,25 @@ RATES = ("read_rate", "engagement_rate", "ctr", "store_visit_rate", "search_back
 @router.get("/funnel", response_class=HTMLResponse)
 async def funnel(request: Request, state: State) -> Response:
     v = view(request, state)
+    return await guarded(v, state, lambda: _funnel(v, state))
+
+
+async def _funnel(v: View, state: State) -> Response:
     k = privacy.threshold(state.reports.privacy_k)
     op = v.user.operator
-    data = await run_in_threadpool(lambda: state.reports.funnel(v.scope, window=v.window, k=k, unsuppressed=op))
+    counts = noise(v, state, "funnel")
+
+    def run(w: Window) -> dict[str, Any]:
+        if counts.budget is None:
+            return state.reports.funnel(v.scope, window=w, k=k, unsuppressed=op)
+        out = counts(state.reports.funnel(v.scope, window=w, unsuppressed=True), PEOPLE_COUNTS, w)
+        if out.get("readers") and out.get("search_back_users") is not None:
+            out["search_back_rate"] = out["search_back_users"] / out["readers"]
+        return privacy.funnel(out, PEOPLE_COUNTS, k)
+
+    data = await run_in_threadpool(run, v.window)
     before = v.previous
-    earlier = (
-        await run_in_threadpool(lambda: state.reports.funnel(v.scope, window=before, k=k, unsuppressed=op))
-        if before
-        else None
-    )
+    earlier = await run_in_threadpool(run, before) if before else None
     steps = [(v.t(f"funnel.{s}"), data.get(s)) for s in FUNNEL_STEPS]
     rows = []
     previous: int | None = None
@@ -296,14 +403,45 @@ def _table(kind: str, rows: Sequence[dict[str, Any]], request: Request) -> tuple
     return sort_rows(rows, sort, direction), sort, direction
 
 
-def _economics(v: View, state: State, window: Window) -> dict[str, list[dict[str, Any]]]:
-    """Creator and note economics; a brand key's with the credit of rows under k buyers withheld."""
+def _economics(
+    v: View, state: State, window: Window, kinds: tuple[str, ...] = ("creators", "notes")
+) -> dict[str, list[dict[str, Any]]]:
+    """Creator and note economics; a brand key's with the credit of rows under k buyers withheld, and under the
+    budget each of ``kinds`` released with noise as ``/reports/economics`` releases it (one release per kind and
+    period); the kinds not asked for are then left out."""
     reports = state.reports
     found = reports.economics(v.scope, v.model, window=window)
     if v.user.operator:
         return found
-    buyers = {by: reports.buyers(v.scope, by, v.model, window=window) for by in ("creator", "note")}
-    return privacy.economics(found, buyers, privacy.threshold(reports.privacy_k))
+    k = privacy.threshold(reports.privacy_k)
+    if not budgeted(v, state):
+        buyers = {by: reports.buyers(v.scope, by, v.model, window=window) for by in ("creator", "note")}
+        return privacy.economics(found, buyers, k)
+    out: dict[str, list[dict[str, Any]]] = {"creators": [], "notes": []}
+    for kind in kinds:
+        by = kind.removesuffix("s")
+        rows = noisy_economics(noise(v, state, "economics", by=by, model=v.model), found[kind], window, by, v.model)
+        if rows:
+            rested = reports.buyers(v.scope, by, v.model, window=window)
+            rows = privacy.entities(rows, by, rested, k, privacy.ECONOMICS_FIGURES)
+        out[kind] = rows
+    return out
+
+
+def _noisy_credit(v: View, state: State, rows: list[dict[str, Any]], by: str, w: Window) -> list[dict[str, Any]]:
+    """Notes' or campaigns' credit (``by``) under the budget, released as ``/reports/attribution`` releases its
+    rows (each person's orders, GMV and net GMV clamped across the rows; a fitted model refused); a campaign's
+    attributed ROI follows from its noisy net GMV."""
+    reports, scope = state.reports, v.scope
+    credit = noise(v, state, "attribution", by=by, model=v.model)
+    field, bound = privacy.ENTITY_KEYS[by], credit.bounds
+    per = credit.contributions(lambda: contributions.credits(reports, scope, w, by, v.model))
+    sums = (("orders", bound["orders"]), ("gmv", bound["gmv"]), ("net_gmv", bound["gmv"]))
+    credit({}, (), w, keyed_sums("rows", sums, [str(r[field]) for r in rows], per))
+    out = [{**r, **{f: credit.values[f"rows.{f}:{r[field]}"] for f, _ in sums}} for r in rows]
+    if by == "campaign":
+        out = [{**r, "attributed_roi": r["net_gmv"] / r["spend"] if r.get("spend") else None} for r in out]
+    return out
 
 
 def _kind_rows(kind: str, v: View, state: State, window: Window) -> list[dict[str, Any]]:
@@ -320,8 +458,13 @@ def _kind_rows(kind: str, v: View, state: State, window: Window) -> list[dict[st
     if v.user.operator or not rows:
         return rows
     by = "note" if kind == "notes" else "campaign"
+    if budgeted(v, state):
+        rows = _noisy_credit(v, state, rows, by, window)
     buyers = reports.buyers(v.scope, by, v.model, window=window)
-    return privacy.entities(rows, by, buyers, privacy.threshold(reports.privacy_k), figures)
+    shown = privacy.entities(rows, by, buyers, privacy.threshold(reports.privacy_k), figures)
+    if budgeted(v, state):  # the k-threshold chose the rows; their exact buyers are not released
+        shown = [{**r, "buyers": None} if "buyers" in r else r for r in shown]
+    return shown
 
 
 async def _rows(kind: str, v: View, state: State) -> list[dict[str, Any]]:
@@ -352,6 +495,8 @@ async def _extras(kind: str, v: View, state: State) -> dict[str, Any]:
         paid = [r for r in economics["notes"] if r["fee"]]
         return {"note_economics": sort_rows(paid, "fee", "desc"), "note_columns": COLUMNS["note_economics"]}
     if kind == "campaigns":
+        if budgeted(v, state):
+            return {"story_refused": CAMPAIGN_ROI_REFUSED}
         return {"story": await run_in_threadpool(campaign_rois, state, v.scope, v.model, v.window, v.user.operator)}
     return {}
 
@@ -359,7 +504,10 @@ async def _extras(kind: str, v: View, state: State) -> dict[str, Any]:
 def _table_page(kind: str) -> Any:
     async def html(request: Request, state: State) -> Response:
         v = view(request, state)
-        rows, sort, direction = _table(kind, await _rows(kind, v, state), request)
+        return await guarded(v, state, lambda: draw(v, state))
+
+    async def draw(v: View, state: State) -> Response:
+        rows, sort, direction = _table(kind, await _rows(kind, v, state), v.request)
         extras = await _extras(kind, v, state)
         return page(
             v,
@@ -375,7 +523,10 @@ def _table_page(kind: str) -> Any:
 
     async def csv(request: Request, state: State) -> Response:
         v = view(request, state)
-        rows, _, _ = _table(kind, await _rows(kind, v, state), request)
+        return await guarded(v, state, lambda: export(v, state))
+
+    async def export(v: View, state: State) -> Response:
+        rows, _, _ = _table(kind, await _rows(kind, v, state), v.request)
         columns = [c for c, _ in _columns(kind, v)]
         if any("suppressed" in r for r in rows):  # a brand key's export says which rows are withheld and why
             columns += ["suppressed"]
@@ -402,20 +553,27 @@ def _found(value: T | None, what: str, key: str) -> T:
 @router.get("/notes/{note_id}", response_class=HTMLResponse)
 async def note_page(request: Request, state: State, note_id: str) -> Response:
     v = view(request, state)
+    return await guarded(v, state, lambda: _note_page(v, state, note_id))
+
+
+async def _note_page(v: View, state: State, note_id: str) -> Response:
     w = v.window
     orders = _found(
         await run_in_threadpool(lambda: state.reports.note_orders(v.scope, note_id, v.model, window=w)), "note", note_id
     )
-    economics = await run_in_threadpool(_economics, v, state, w)
+    economics = await run_in_threadpool(_economics, v, state, w, ("notes",))
     note = _found(next((r for r in economics["notes"] if r["note_id"] == note_id), None), "note", note_id)
     k = privacy.threshold(state.reports.privacy_k)
     shown = orders if v.user.operator else privacy.note_orders(orders, k)
+    if budgeted(v, state):  # no single order under the budget (as the API's /notes/{id}/orders)
+        shown = None
     return page(
         v,
         "note.html",
         note=note,
         orders=shown or [],
         orders_withheld=shown is None,
+        orders_refused=ONE_ORDER if budgeted(v, state) else None,
         privacy_k=k,
         columns=COLUMNS["note_economics"],
     )
@@ -424,6 +582,11 @@ async def note_page(request: Request, state: State, note_id: str) -> Response:
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 async def order_page(request: Request, state: State, order_id: str) -> Response:
     v = view(request, state)
+    return await guarded(v, state, lambda: _order_page(v, state, order_id))
+
+
+async def _order_page(v: View, state: State, order_id: str) -> Response:
+    refuse_under_budget(v, state, "order", ONE_ORDER)
     journey = _found(await run_in_threadpool(state.reports.journey, v.scope, order_id, v.model), "order", order_id)
     k = privacy.threshold(state.reports.privacy_k)
     if not v.user.operator:
@@ -434,6 +597,10 @@ async def order_page(request: Request, state: State, order_id: str) -> Response:
 @router.get("/creators/{creator_id}", response_class=HTMLResponse)
 async def creator_page(request: Request, state: State, creator_id: str) -> Response:
     v = view(request, state)
+    return await guarded(v, state, lambda: _creator_page(v, state, creator_id))
+
+
+async def _creator_page(v: View, state: State, creator_id: str) -> Response:
     economics = await run_in_threadpool(_economics, v, state, v.window)
     creator = _found(
         next((r for r in economics["creators"] if r["creator_id"] == creator_id), None), "creator", creator_id
@@ -452,6 +619,11 @@ async def creator_page(request: Request, state: State, creator_id: str) -> Respo
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 async def campaign_page(request: Request, state: State, campaign_id: str) -> Response:
     v = view(request, state)
+    return await guarded(v, state, lambda: _campaign_page(v, state, campaign_id))
+
+
+async def _campaign_page(v: View, state: State, campaign_id: str) -> Response:
+    refuse_under_budget(v, state, "campaign_roi", CAMPAIGN_ROI_REFUSED)
     story = await run_in_threadpool(campaign_rois, state, v.scope, v.model, v.window, v.user.operator)
     mine = _found([c for c in story if c["campaign_id"] == campaign_id] or None, "campaign", campaign_id)
     economics = await run_in_threadpool(_economics, v, state, v.window)
@@ -473,6 +645,8 @@ async def campaign_page(request: Request, state: State, campaign_id: str) -> Res
 @router.get("/models", response_class=HTMLResponse)
 async def models(request: Request, state: State, by: str = "note", metric: str = "net_gmv") -> Response:
     v = view(request, state)
+    if budgeted(v, state):
+        return refused_page(v, "compare", COMPARE_REFUSED)
     by = by if by in BY_CHOICES else "note"
     metric = metric if metric in ("net_gmv", "orders") else "net_gmv"
     # The fitted models (hazard, data-driven: minutes on a large lake) never hold the page: it shows the models
