@@ -155,10 +155,14 @@ def remember(response: Response, request: Request) -> Response:
     return response
 
 
+#: The pages whose figures carry the budget's noise for a brand key (settlement, audiences and links do not).
+NOISY_PAGES = frozenset({"overview.html", "funnel.html", "table.html", "note.html", "creator.html"})
+
+
 def page(v: View, template: str, *, ranged: bool = True, **context: Any) -> Response:
     """A rendered page; ``ranged``: it honours the range picker (shown above it) and remembers its choice. Under
     the differential-privacy budget a brand key's page names it and what the brand has spent (``dp``)."""
-    budget = dp_budget(v.request.app.state.web)
+    budget = dp_budget(v.request.app.state.web) if template in NOISY_PAGES else None
     if budget is not None and v.scope.brand is not None and not v.user.operator and "dp" not in context:
         context["dp"] = {"spent": budget.spent(v.scope.brand), "total": budget.total}
     response = remember(render(v, template, ranged=ranged, **context), v.request)
