@@ -32,9 +32,10 @@ variants:
 * ``credit: hazard``, ``credit: hazard, frailty``: the additive-hazard model's credit (``hongmao attribute
   --model hazard``, default parameters; with ``frailty``, a per-person Gamma frailty of the baseline): each order
   split between the touches before it and a baseline by their hazard terms, the baseline share credited to nobody,
-  so a creator should hold less credit on buyers who would have bought anyway. Not yet measured: the first
-  runs (2026-12-06, seeds 3,11 and targeted 5, on a loaded machine) had not finished a seed after 25 minutes;
-  the hazard fit per lake is the slow part;
+  so a creator should hold less credit on buyers who would have bought anyway. It is the trust report's own
+  hazard route (``TrustParams(model="hazard")``, :func:`hongmao.engine.trust_outcomes.hazard_credited`); its
+  CPU seconds per lake are printed. ``--frailty`` adds the frailty variant (slower); ``--quick`` runs only the
+  report rule, hazard credit (with and without the Bayesian-FDR watch) and the ceiling, without the rule credits;
 * ``credit: the truth's cause``: a ceiling, not a rule. Every order a note caused (in the simulator's truth)
   credited wholly to that note's creator, organic orders to nobody: what the same judgement reaches when the
   credit that assigns orders to creators is exact, so the gap to the report rule is the part of the lost recall
@@ -57,6 +58,16 @@ the posterior is over-confident once credit is concentrated. Counting a buyer's 
 rating once (``bad``) instead of summing them calms the over-confidence (an honest creator on 9 orders: 0.99 ->
 0.77) but costs the targeted world two flags. A credit built for "whose note caused this purchase" (recency of
 each touch and an organic share, fitted to the lake) is the open work; the thresholds are not the bottleneck.
+
+Hazard credit against the report rule, 2026-12-06 (``--quick``, 10,000 people, 30 days, 6 brands, mixed rings,
+loaded machine). The column "flag R, 10+ orders by linear credit" holds one population for every credit (hazard
+credit holds fewer orders, which also shrinks its own flag denominator). Development seeds 3, 11: flag P / R
+1.00 / 0.45 (rule) vs 1.00 / 0.62 (hazard), fixed population 0.45 vs 0.50; watch P / R 0.75 / 0.39 vs
+0.53 / 0.47 (0.70 / 0.42 with the Bayesian-FDR watch); AUC 0.85 vs 0.86. Held-out seeds 201, 202, 203, run once:
+flag 0.94 / 0.34 vs 0.92 / 0.70 (fixed population 0.34 vs 0.50); watch 0.76 / 0.49 vs 0.65 / 0.65 (FDR watch
+0.68 / 0.67); precision at 10 0.87 vs 0.83; AUC 0.83 vs 0.88; the ceiling 0.94 / 0.88, watch 0.66 / 0.81. The
+share of deceptive creators' credit on orders they caused rises from 0.30 to 0.38. The hazard route costs about
+55 CPU-s per lake (the fit), the rule route a few.
 """
 
 from __future__ import annotations
@@ -287,7 +298,9 @@ def _mixture(stack: Any, scored: Any, iterations: int = 500) -> Any:
     return special.logsumexp(np.log(w)[:, None] + lam, axis=0)
 
 
-def metrics(res: dict[str, Any], truth: set[str]) -> dict[str, Any]:
+def metrics(res: dict[str, Any], truth: set[str], fixed: set[str]) -> dict[str, Any]:
+    """``fixed``: deceptive creators with 10+ orders under linear credit, one population for every credit (a
+    credit that holds fewer orders also shrinks the flag's own denominator)."""
     keys = np.array(res["keys"])
     dec = np.array([k in truth for k in keys])
     scored, orders, flagged = res["scored"], res["orders"], res["flagged"]
@@ -302,6 +315,7 @@ def metrics(res: dict[str, Any], truth: set[str]) -> dict[str, Any]:
     return {
         "flag": (int((f & dec).sum()), int(f.sum()), int((credited & dec).sum())),
         "watch": (int((watch & dec).sum()), int(watch.sum()), len(truth)),
+        "fixed": (len(set(keys[flagged].tolist()) & fixed), 0, len(fixed)),
         "p10": float(d[order[:10]].mean()),
         "auc": auc,
     }
@@ -334,7 +348,12 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "credit: the truth's cause, watch: Bayesian FDR <= 0.3": ("truth", {"fdr": 0.3, "flag_posterior_only": True}),
 }
 HAZARDS: dict[str, dict[str, Any]] = {"hazard": {}, "hazard frailty": {"frailty": True}}
-QUICK = {"report rule", "credit: hazard", "credit: the truth's cause (ceiling, not a rule)"}
+QUICK = {
+    "report rule",
+    "credit: hazard",
+    "credit: hazard, watch: Bayesian FDR <= 0.3",
+    "credit: the truth's cause (ceiling, not a rule)",
+}
 CREDITS = (("time_decay", 1.0), ("time_decay", 3.0), ("time_decay", 7.0), ("last", 7.0))
 
 
@@ -378,8 +397,11 @@ def main(argv: list[str] | None = None) -> None:
             caused.setdefault(credit, []).append(lake.caused_share(credit))
         for credit, seconds in lake.cpu.items():
             cpu.setdefault(credit, []).append(seconds)
+        base = judge(lake, "linear", {})
+        fixed = {k for k, n, ok in zip(base["keys"], base["orders"], base["scored"], strict=True) if ok and n >= 10}
+        fixed &= lake.truth
         for name, (credit, variant) in chosen.items():
-            per[name].append(metrics(judge(lake, credit, variant), lake.truth))
+            per[name].append(metrics(judge(lake, credit, variant), lake.truth, fixed))
         for o in lake.orders:
             if o.get("nad_t"):
                 delays[o["order_id"] in lake.deceived].append(_days(o["nad_t"], o["t"]))
@@ -388,9 +410,9 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(
         "| variant | flag, >= 10 credited: P / R (tp/flagged/true) | watch list: P / R (tp/watched/true) "
-        "| precision at 10 | AUC |"
+        "| flag R, 10+ orders by linear credit | precision at 10 | AUC |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     fmt: Callable[[float | None], str] = lambda x: "—" if x is None else f"{x:.2f}"  # noqa: E731
     for name, rows in per.items():
         f = [r["flag"] for r in rows]
@@ -402,6 +424,7 @@ def main(argv: list[str] | None = None) -> None:
         aucs = [r["auc"] for r in rows if r["auc"] is not None]
         print(
             f"| {name} | {_ratio(f, 1)} / {_ratio(f, 2)} ({sums(f)}) | {_ratio(w, 1)} / {_ratio(w, 2)} ({sums(w)}) "
+            f"| {_ratio([r['fixed'] for r in rows], 2)} "
             f"| {fmt(statistics.fmean(r['p10'] for r in rows))} | {fmt(statistics.fmean(aucs) if aucs else None)} |"
         )
     print()
