@@ -615,3 +615,64 @@ def test_a_payout_file_marks_what_guarantees_owe_paid_once(catalog_url: str | No
     lk = api._lake(lake, catalog_url)
     with lk, pytest.raises(CatalogError, match="guarantee_payments"), lk.connect("test", transaction=True) as conn:
         store.append_guarantee_payment(conn, payments[1])
+
+
+def test_the_cli_pays_a_period_writes_the_payout_file_and_another_brand_pays_nothing(
+    sim: tuple[Path, Path, str], lake: Path, tmp_path: Path
+) -> None:
+    """``hongmao guarantees pay``: the payout file of what settled contracts owe at the period's end, once; a
+    brand's scope pays only its own contracts; ``list`` shows what is paid and still owed."""
+    import csv
+
+    data = ["--data", str(lake)]
+    terms = ["--target-roi", "50", "--measure", "attributed", "--x-days", "0", "--spend", "1000"]
+    made = runner.invoke(
+        app, ["guarantees", "create", *data, "--brand", "lumiere", "--id", "gp", "--campaign", CAMPAIGN, *terms]
+    )
+    assert made.exit_code == 0, made.output
+    due = json.loads(runner.invoke(app, ["guarantees", "list", *data, "--format", "json"]).stdout)[0]["due"]
+    settled = runner.invoke(app, ["guarantees", "settle", "gp", *data, "--at", due, "--format", "json"])
+    assert settled.exit_code == 0, settled.output
+    owed = json.loads(settled.stdout)["owed"]
+    assert Decimal(owed) > 0
+
+    def pay(period: str, *scope: str) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+        out = tmp_path / f"payout-{period}-{'-'.join(scope) or 'all'}.csv"
+        done = runner.invoke(
+            app, ["guarantees", "pay", *data, "--period", period, "--payout", str(out), *scope, "--format", "json"]
+        )
+        assert done.exit_code == 0, done.output
+        return json.loads(done.stdout), list(csv.DictReader(io_text(out)))
+
+    # Recorded when settled (now): a period that ended before pays nothing; another brand's scope pays nothing.
+    assert pay("2025-07") == ([], [])
+    assert pay("2099-12", "--brand", "beibei") == ([], [])
+    listed = json.loads(runner.invoke(app, ["guarantees", "list", *data, "--format", "json"]).stdout)
+    assert [(r["paid"], r["outstanding"], r["payments"]) for r in listed] == [("0.00", owed, [])]
+    shown, file = pay("2099-12", "--brand", "lumiere")
+    assert (
+        shown
+        == file
+        == [
+            {
+                "batch": "guarantee-payout:lumiere:2099-12",
+                "brand": "lumiere",
+                "guarantee_id": "gp",
+                "amount": owed,
+                "paid_at": "2099-12-31T23:59:59+00:00",
+            }
+        ]
+    )
+    assert pay("2099-12") == (shown, file)  # paying again adds nothing: the same file
+    (row,) = json.loads(runner.invoke(app, ["guarantees", "list", *data, "--format", "json"]).stdout)
+    assert (row["paid"], row["outstanding"], len(row["payments"])) == (owed, "0.00", 1)
+    table = runner.invoke(app, ["guarantees", "list", *data, "--format", "csv"])
+    assert table.stdout.splitlines()[0].endswith(",owed,paid,outstanding")
+    bad = runner.invoke(app, ["guarantees", "pay", *data, "--period", "2099", "--payout", str(tmp_path / "x.csv")])
+    assert bad.exit_code != 0 and "expected YYYY-MM" in str(bad.exception)
+
+
+def io_text(path: Path) -> Any:
+    import io
+
+    return io.StringIO(path.read_text(encoding="utf-8").lstrip("\ufeff"))

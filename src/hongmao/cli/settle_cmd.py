@@ -1,6 +1,6 @@
 """``hongmao programs``, ``hongmao settle``, ``hongmao statements`` and ``hongmao holds``: creator commissions
 settled from the lake into an append-only ledger (a thin layer over :mod:`hongmao.settle.api`); and
-``hongmao guarantees create/list/settle``: ROI guarantees (:mod:`hongmao.settle.guarantee_api`).
+``hongmao guarantees create/list/settle/pay``: ROI guarantees (:mod:`hongmao.settle.guarantee_api`).
 
 ``--brand`` is the tenant scope (a brand sees only its own programs and entries); without it the command
 acts as the operator, over every brand.
@@ -191,7 +191,8 @@ def holds(
 
 
 guarantees_app = typer.Typer(
-    help="ROI guarantees (对赌): create contracts, list them, settle them at T+x.", no_args_is_help=True
+    help="ROI guarantees (对赌): create contracts, list them, settle them at T+x, pay what they owe.",
+    no_args_is_help=True,
 )
 
 
@@ -264,8 +265,9 @@ def guarantees_list(
     if fmt == "json":
         print_json(rows)
         return
-    flat = [{k: "" if r.get(k) is None else str(r[k]) for k in guarantee_api.LIST_COLUMNS} for r in rows]
-    _emit(fmt, "ROI guarantees", list(guarantee_api.LIST_COLUMNS), flat)
+    columns = [*guarantee_api.LIST_COLUMNS, *guarantee_api.PAID_COLUMNS]
+    flat = [{k: "" if r.get(k) is None else str(r[k]) for k in columns} for r in rows]
+    _emit(fmt, "ROI guarantees (yuan)", columns, flat)
 
 
 @guarantees_app.command("settle")
@@ -303,6 +305,26 @@ def guarantees_settle(
     title = f"Guarantee {guarantee_id}" + ("" if new else " (settled before; nothing to restate)")
     print_table(title, ["key", "value"], rows)
     typer.echo(statement["why"])
+
+
+@guarantees_app.command("pay")
+def guarantees_pay(
+    period: Annotated[str, typer.Option("--period", help="Calendar month YYYY-MM: pay what is owed at its end.")],
+    payout: Annotated[Path, typer.Option("--payout", help="Write the period's payout file (CSV) here.")],
+    data: DataOpt = None,
+    brand: BrandOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Pay what settled contracts owe their brands at the period's end (an append-only payment per contract, as
+    ``statements --payout`` pays commissions), write the payout file and show it. Paying a period again adds
+    nothing and writes the same file; an adjustment recorded after the period's end waits for a later period."""
+    from hongmao.settle import guarantee_api
+    from hongmao.settle.statements import to_csv
+
+    _format(fmt)
+    rows = guarantee_api.pay(period, data, brand=brand)
+    payout.write_text(to_csv(guarantee_api.PAYOUT_COLUMNS, rows), encoding="utf-8")
+    _emit(fmt, f"Guarantee payout {period} (yuan)", list(guarantee_api.PAYOUT_COLUMNS), rows)
 
 
 def register(app: typer.Typer) -> None:

@@ -33,12 +33,15 @@ from hongmao.settle.guarantees import (
     parse_guarantee,
     resolved,
     settle_guarantee,
+    still_owed,
 )
 from hongmao.settle.programs import to_cents
 from hongmao.settle.statements import period_bounds, yuan
 
 PAYOUT_COLUMNS = ("batch", "brand", "guarantee_id", "amount", "paid_at")
 LIST_COLUMNS = ("guarantee_id", "brand", "campaign_id", "measure", "target_roi", "spend", "x_days", "due", "owed")
+#: What ``hongmao guarantees list`` shows of payments after LIST_COLUMNS (``listing`` adds them to every row).
+PAID_COLUMNS = ("paid", "outstanding")
 
 
 def _segments(data_dir: str | Path | None, catalog_url: str | None) -> list[Path]:
@@ -138,6 +141,7 @@ def listing(
     with _lake(data_dir, catalog_url) as lake, lake.connect("reading guarantees") as conn:
         found = store.load_guarantees(conn, brand, guarantee_id)
         settled = {(s["brand"], s["guarantee_id"]): s for s in store.load_settlements(conn, brand, guarantee_id)}
+        money = _paid_and_outstanding(conn, brand, guarantee_id)
     if guarantee_id is not None and not found:
         raise InputError(f"guarantee_id {guarantee_id!r}: no such guarantee" + (f" of brand {brand}" if brand else ""))
     rows = []
@@ -150,8 +154,35 @@ def listing(
         due = datetime.fromisoformat(s["due"]) if s else None
         if due is None and g.campaign_id in ends and g.x_days is not None:
             due = ends[g.campaign_id] + timedelta(days=g.x_days)
-        rows.append(Row(g, due, s).to_dict())
+        rows.append({**Row(g, due, s).to_dict(), **money.get((g.brand, g.guarantee_id), _NOTHING_PAID)})
     return rows
+
+
+#: A contract without settlement entries or payments: nothing paid, nothing outstanding (not settled yet).
+_NOTHING_PAID: dict[str, Any] = {"paid": yuan(0), "outstanding": None, "payments": []}
+
+
+def _paid_and_outstanding(conn: Any, brand: str | None, guarantee_id: str | None) -> dict[tuple[str, str], Any]:
+    """Per contract in scope: what payout files paid its brand (``paid``, yuan), what it still owes beyond that
+    (``outstanding``: negative when a restatement left the brand overpaid) and the payments themselves."""
+    entries: dict[tuple[str, str], list[GuaranteeEntry]] = {}
+    for e in store.load_guarantee_entries(conn, brand, guarantee_id):
+        entries.setdefault((e.brand, e.guarantee_id), []).append(e)
+    payments: dict[tuple[str, str], list[GuaranteePayment]] = {}
+    for p in store.load_guarantee_payments(conn, brand, guarantee_id):
+        payments.setdefault((p.brand, p.guarantee_id), []).append(p)
+    out = {}
+    for key in sorted(entries.keys() | payments.keys()):
+        mine = payments.get(key, [])
+        out[key] = {
+            "paid": yuan(sum(p.amount_cents for p in mine)),
+            "outstanding": yuan(still_owed(entries.get(key, []), mine)),
+            "payments": [
+                {"seq": p.seq, "batch": p.batch, "amount": yuan(p.amount_cents), "paid_at": p.paid_at.isoformat()}
+                for p in mine
+            ],
+        }
+    return out
 
 
 def key_check(holdout_key: str) -> str:
