@@ -166,10 +166,27 @@ async def payout(body: Payout, _: Operator, scope: TenantScope, state: State, fo
 # --- ROI guarantees ----------------------------------------------------------------------------------------------
 
 
-@router.get("/guarantees", summary="The scope's ROI guarantees with their due dates and settlements")
+@router.get(
+    "/guarantees",
+    summary="The scope's ROI guarantees with their due dates, settlements, and what is paid and still owed",
+)
 async def list_guarantees(scope: TenantScope, state: State) -> dict[str, Any]:
     rows = await run_in_threadpool(guarantee_api.listing, brand=scope.brand, **_where(state))
     return {"brand": scope.brand, "guarantees": rows}
+
+
+@router.post(
+    "/guarantees/payouts",
+    summary="Operators: pay what settled guarantees owe their brands at a period's end; the payout file",
+    responses=CSV_TOO,
+)
+async def guarantee_payout(body: Payout, _: Operator, scope: TenantScope, state: State, format: Format = "json") -> Any:
+    # Like the commissions' payout: an operator's key, in one brand's view (?brand=) paying that brand's
+    # contracts only; a brand key is refused (403) and pays nothing.
+    rows = await run_in_threadpool(guarantee_api.pay, body.period, brand=scope.brand, **_where(state))
+    if format == "csv":
+        return csv_response(rows, guarantee_api.PAYOUT_COLUMNS, f"guarantee-payout-{body.period}.csv")
+    return {"brand": scope.brand, "period": body.period, "rows": rows}
 
 
 def campaign_in_scope(campaign_id: str, scope: TenantScope, state: State) -> str:

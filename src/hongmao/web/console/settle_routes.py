@@ -1,5 +1,6 @@
 """The console's settlement pages: statements per creator and period (with holds, and CSV), one creator's own
-statements, and ROI guarantees with their settlement statements. Read-only; scoped like every console page
+statements, and ROI guarantees with their settlement statements and what payout files paid and still owe.
+Read-only (payouts are the API's and the CLI's, as for commissions); scoped like every console page
 (a brand sees its own creators and contracts; another brand's creator answers 404)."""
 
 from __future__ import annotations
@@ -84,4 +85,29 @@ async def guarantees(request: Request, state: State) -> Response:
     rows = await run_in_threadpool(
         lambda: guarantee_api.listing(brand=v.scope.brand, data_dir=state.data_dir, catalog_url=state.catalog_url)
     )
-    return page(v, "settle_guarantees.html", rows=rows)
+    return page(v, "settle_guarantees.html", rows=rows, paid_text=PAID_TEXT[0 if v.lang == "zh" else 1])
+
+
+#: The payment labels of the guarantees page (Chinese, English); kept here as this page alone shows them.
+PAID_TEXT = (
+    {
+        "paid": "已支付（元）",
+        "outstanding": "尚欠（元）",
+        "overpaid": "已多付，不再支付",
+        "payments": "支付记录",
+        "batch": "支付批次",
+        "amount": "金额（元）",
+        "paid_at": "支付时间",
+        "none": "尚未支付",
+    },
+    {
+        "paid": "Paid (yuan)",
+        "outstanding": "Still owed (yuan)",
+        "overpaid": "overpaid; nothing more is paid",
+        "payments": "Payments",
+        "batch": "Payout batch",
+        "amount": "Amount (yuan)",
+        "paid_at": "Paid at",
+        "none": "nothing paid yet",
+    },
+)
