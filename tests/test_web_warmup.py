@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -237,6 +237,74 @@ def test_a_computation_in_the_background_is_shared_and_a_failure_kept() -> None:
         failed.result(WAIT_SECONDS)
     assert background.submit("bad", broken) is failed  # not retried for the same key (the same lake version)
     assert background.running("bad") is None
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
+
+
+def test_closing_the_background_cancels_the_queue_and_waits_for_the_running_fit() -> None:
+    """At shutdown no fit may be left running on a daemon thread (a native engine thread torn down mid-query
+    aborts the process): the queued ones are cancelled, the running one finishes, nothing new starts."""
+    from concurrent.futures import CancelledError
+
+    from hongmao.errors import LakeError
+    from hongmao.reports.comparison import Background
+
+    background = Background()
+    started, gate, done = threading.Event(), threading.Event(), []
+
+    def running() -> int:
+        started.set()
+        assert gate.wait(WAIT_SECONDS)
+        done.append(1)
+        return 1
+
+    first = background.submit("running", running)
+    queued = background.submit("queued", lambda: 2)
+    assert started.wait(WAIT_SECONDS)
+    closer = threading.Thread(target=background.close, kwargs={"timeout": WAIT_SECONDS})
+    closer.start()
+    _wait_until(queued.cancelled)  # cancelled while the first still runs, so it never starts
+    assert not first.done()
+    gate.set()
+    closer.join(WAIT_SECONDS)
+    assert not closer.is_alive() and done == [1] and first.result(0) == 1
+    with pytest.raises(CancelledError):
+        queued.result(0)
+    with pytest.raises(LakeError, match="shutting down"):
+        background.submit("later", lambda: 3).result(0)
+
+
+def test_closing_the_reports_stops_the_refresh_thread(site: Site) -> None:
+    from hongmao.errors import LakeError
+    from hongmao.reports.service import Reports
+
+    reports = Reports(site.state.lake)
+    started, gate = threading.Event(), threading.Event()
+
+    def slow() -> int:
+        started.set()
+        assert gate.wait(WAIT_SECONDS)
+        return 7
+
+    running = reports._in_background(("a",), slow)
+    queued = reports._in_background(("b",), lambda: 8)
+    assert started.wait(WAIT_SECONDS)
+    thread = reports._refresher
+    assert thread is not None
+    closer = threading.Thread(target=reports.close, kwargs={"timeout": WAIT_SECONDS})
+    closer.start()
+    _wait_until(queued.cancelled)
+    assert not running.done()
+    gate.set()
+    closer.join(WAIT_SECONDS)
+    assert not closer.is_alive() and not thread.is_alive() and running.result(0) == 7
+    with pytest.raises(LakeError, match="shutting down"):
+        reports._in_background(("c",), lambda: 9).result(0)
 
 
 def test_the_warmup_steps_are_the_pages_table_most_opened_first(site: Site) -> None:

@@ -22,10 +22,13 @@ from typing import Any
 
 from hongmao.engine import AttributionResult, Session, credit
 from hongmao.engine.attribute import attribute_rules
+from hongmao.errors import LakeError
 
 log = logging.getLogger(__name__)
 
 RULE_MODELS = credit.RULE_MODELS
+#: How long closing waits for the fit being computed (the web app's shutdown; a worker has seconds to stop).
+CLOSE_SECONDS = 5.0
 #: The rule models' half-life (days) as :meth:`Reports.attribution` passes it by default.
 HALF_LIFE_DAYS = 7.0
 
@@ -53,10 +56,15 @@ class Background:
         self._queue: deque[tuple[Hashable, Callable[[], Any], Future[Any]]] = deque()
         self._futures: dict[Hashable, Future[Any]] = {}
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     def submit(self, key: Hashable, compute: Callable[[], Any]) -> Future[Any]:
         """The computation of ``key``: the one queued or running, a failed one, or a new one queued last."""
         with self._lock:
+            if self._closed:
+                refused: Future[Any] = Future()
+                refused.set_exception(LakeError("the server is shutting down: no new model fits are started"))
+                return refused
             future = self._futures.get(key)
             if future is None:
                 future = self._futures[key] = Future()
@@ -65,6 +73,22 @@ class Background:
                     self._thread = threading.Thread(target=self._run, name="hongmao-fits", daemon=True)
                     self._thread.start()
             return future
+
+    def close(self, timeout: float = CLOSE_SECONDS) -> None:
+        """Start nothing more: queued computations are cancelled (whoever waits for one gets ``CancelledError``)
+        and the one running is waited for up to ``timeout`` seconds, so that its engine query is not cut off by
+        the process exiting under it (a native thread torn down mid-query aborts the process)."""
+        with self._lock:
+            self._closed = True
+            queued, self._queue = list(self._queue), deque()
+            for key, _compute, future in queued:
+                future.cancel()
+                self._futures.pop(key, None)
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.info("a model fit was still running at shutdown; it ends with the process")
 
     def running(self, key: Hashable) -> Future[Any] | None:
         """The computation of ``key`` if one is queued or running (not a failed one)."""

@@ -41,6 +41,7 @@ from hongmao.engine import AttributionResult, Session, attribute, tables
 from hongmao.engine.attribute import MODELS
 from hongmao.engine.exact import exact_sum
 from hongmao.engine.funnel import funnel
+from hongmao.errors import LakeError
 from hongmao.lake import Lake
 from hongmao.reports import linkstats, metrics, privacy
 from hongmao.reports.period import WHOLE_LAKE, Window, business_tz
@@ -257,7 +258,8 @@ class Reports:
         #: Per console page (path): the newest version whose reports for that page the warm-up finished.
         self._settled_pages: dict[str, str] = {}
         #: Reports a stale-tolerant page asked for, computed one at a time on one background thread.
-        self._refresh_jobs: queue.Queue[tuple[tuple[Any, ...], Callable[[], Any], Future[Any]]] = queue.Queue()
+        self._refresh_jobs: queue.Queue[tuple[tuple[Any, ...], Callable[[], Any], Future[Any]] | None] = queue.Queue()
+        self._closed = False
         self._queued: dict[tuple[Any, ...], Future[Any]] = {}
         self._refresher: threading.Thread | None = None
         from hongmao import settings
@@ -266,6 +268,27 @@ class Reports:
         self.tz = business_tz(settings.get("business_tz"))
 
     # --- plumbing ----------------------------------------------------------------------------------------
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the background threads: the refresh thread's queued reports are cancelled and the one it computes
+        is waited for (as the model comparison's fits are, :meth:`Background.close`), so that no engine query
+        runs on a daemon thread while the process exits. The lake is the caller's."""
+        from hongmao.reports.comparison import CLOSE_SECONDS
+
+        with self._lock:
+            self._closed = True
+            refresher, self._refresher = self._refresher, None
+        while True:
+            try:
+                queued = self._refresh_jobs.get_nowait()
+            except queue.Empty:
+                break
+            if queued is not None:
+                queued[2].cancel()
+        if refresher is not None:
+            self._refresh_jobs.put(None)
+            refresher.join(CLOSE_SECONDS if timeout is None else timeout)
+        self._fits.close(CLOSE_SECONDS if timeout is None else timeout)
 
     def _note_version(self, version: str) -> None:
         """Remember ``version``'s place among the versions seen (under ``self._lock``)."""
@@ -409,6 +432,9 @@ class Reports:
             if running is not None:
                 return running
             future: Future[Any] = Future()
+            if self._closed:
+                future.set_exception(LakeError("the server is shutting down: no new reports are computed"))
+                return future
             self._queued[job] = future
             if self._refresher is None or not self._refresher.is_alive():
                 # A new thread starts with an empty context: its reports are computed current, never stale.
@@ -419,7 +445,10 @@ class Reports:
 
     def _refresh(self) -> None:
         while True:
-            job, compute, future = self._refresh_jobs.get()
+            item = self._refresh_jobs.get()
+            if item is None:  # close()
+                return
+            job, compute, future = item
             try:
                 value = compute()
             except BaseException as error:  # the page asking again shows it; the thread carries on

@@ -146,6 +146,7 @@ def create_app(
         yield
         for hook in state.extras.pop("on_close", []):
             hook()
+        state.reports.close()
         state.sessions.close()
         lake.close()
 
@@ -255,6 +256,7 @@ class Server:
         state = self.state
         for hook in state.extras.pop("on_close", []):
             hook()
+        state.reports.close()
         state.sessions.close()
         state.lake.close()
 
