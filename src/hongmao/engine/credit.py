@@ -82,7 +82,10 @@ def weights(j: Table, model: str, params: Mapping[str, float]) -> Any:
     if "r" in needs:
         j = j.mutate(r=ibis.row_number().over(ibis.window(group_by=j.order_id, order_by=[j.tt, j.touch_id])))
     if "n" in needs:
-        j = j.mutate(n=j.touch_id.count().over(whole).cast("float64"))
+        # A grouped count of rows joined back: a hash aggregate where a window count partitions every journey
+        # row, and counting rows rather than touch ids lets the scan of the touches skip their id column.
+        counts = j.group_by(n_order=j.order_id).aggregate(n=j.count().cast("float64"))
+        j = j.join(counts, j.order_id == counts.n_order).drop("n_order")
     r = j.r if "r" in needs else None
     n = j.n if "n" in needs else None
     raw = rules.RULES[model](r, n, j.age / SECONDS_PER_DAY, params, ibis.ifelse)
