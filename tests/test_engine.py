@@ -236,8 +236,9 @@ def test_data_driven_models_on_the_lake(tmp_path: Path) -> None:
 def test_the_shared_journeys_table_takes_times_with_fractions_of_a_second(tmp_path: Path) -> None:
     """The model comparison fetches one journeys table for every rule model; clicks logged by the redirect carry
     milliseconds, which once broke that fetch (epoch seconds typed int32)."""
+    from hongmao.engine.attribute import attribute_rules as rule_results
     from hongmao.engine.session import Session
-    from hongmao.reports.comparison import RULE_MODELS, rule_results
+    from hongmao.reports.comparison import RULE_MODELS
 
     events = [
         *catalog(),

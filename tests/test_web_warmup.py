@@ -128,7 +128,8 @@ def dump(value: Any) -> str:
 def test_the_rule_models_from_one_journeys_table_are_what_each_model_alone_gives(tmp_path: Any) -> None:
     from hongmao import api
     from hongmao.engine import Session, attribute
-    from hongmao.reports.comparison import RULE_MODELS, rule_results
+    from hongmao.engine.attribute import attribute_rules as rule_results
+    from hongmao.reports.comparison import RULE_MODELS
 
     with api.open_lake(lake_copy(tmp_path / "lake")) as lake:
         segments = lake.segment_paths()

@@ -2,7 +2,7 @@
 
 The rule models (first, last, linear, position, time decay) differ only in each journey row's weight: their
 credit comes from one journeys table (orders joined with the touches inside their windows), computed once and
-held as an Arrow table, instead of once per model (:func:`rule_results`, exactly what
+held as an Arrow table, instead of once per model (:func:`hongmao.engine.attribute.attribute_rules`, exactly what
 :func:`hongmao.engine.attribute.attribute` gives each of them).
 
 The fitted models (Markov, Shapley, hazard, data-driven) take far longer: minutes for the hazard model on the
@@ -16,12 +16,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from typing import Any
 
-from hongmao.engine import AttributionResult, Session, credit
-from hongmao.engine.attribute import attribute_rules
+from hongmao.engine import credit
 from hongmao.errors import LakeError
 
 log = logging.getLogger(__name__)
@@ -31,19 +30,6 @@ RULE_MODELS = credit.RULE_MODELS
 CLOSE_SECONDS = 5.0
 #: The rule models' half-life (days) as :meth:`Reports.attribution` passes it by default.
 HALF_LIFE_DAYS = 7.0
-
-
-def rule_results(
-    session: Session,
-    models: Sequence[str],
-    by: str,
-    touches: Iterable[str] | None = None,
-    exclude_users: Iterable[str] | None = None,
-    half_life_days: float = HALF_LIFE_DAYS,
-) -> dict[str, AttributionResult]:
-    """Each rule model's attribution over ``session``, from one journeys table
-    (:func:`hongmao.engine.attribute.attribute_rules`)."""
-    return attribute_rules(session, models, by, touches, exclude_users, half_life_days)
 
 
 class Background:

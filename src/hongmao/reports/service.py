@@ -38,7 +38,7 @@ import ibis
 
 from hongmao.contract import ENGAGEMENT_TYPES
 from hongmao.engine import AttributionResult, Session, attribute, tables
-from hongmao.engine.attribute import MODELS
+from hongmao.engine.attribute import MODELS, attribute_rules
 from hongmao.engine.exact import exact_sum
 from hongmao.engine.funnel import funnel
 from hongmao.errors import LakeError
@@ -608,7 +608,7 @@ class Reports:
         """The same keys' credit under each model side by side, keys ranked by ``rank``'s (default: the first
         model's) net GMV, plus any key another model puts in its top three.
 
-        The rule models are credited from one journeys table (:func:`hongmao.reports.comparison.rule_results`),
+        The rule models are credited from one journeys table (:func:`hongmao.engine.attribute.attribute_rules`),
         each result cached as :meth:`attribution`'s. The fitted ones (Markov, Shapley, hazard, data-driven) take
         far longer: with ``wait=False`` those not computed yet are computed on a background thread and the answer
         names them in ``pending``, without them in ``models``, the rows and the totals (ask again later); a caller
@@ -675,7 +675,7 @@ class Reports:
             def compute() -> dict[str, AttributionResult]:
                 excluded = self.excluded_users() or None
                 with self._session(scope, window, LOOKBACK_DAYS) as session:
-                    return comparison.rule_results(session, rules, by, touches, excluded)
+                    return attribute_rules(session, rules, by, touches, excluded)
 
             def store() -> dict[str, AttributionResult]:
                 computed = compute()
