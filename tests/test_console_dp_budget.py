@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from webkit import Client, Site, console_client, lake_copy, running_site
+from webkit import Client, Site, console_client, dp_budget, lake_copy, running_site
 
 pytest.importorskip("opendp")
 
@@ -30,15 +30,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture
 def budget(site: Site) -> Iterator[Any]:
-    from hongmao.cleanroom import budget as module
-
-    found = module.Budget(site.state.data_dir, total=1000.0, per_query=0.5)
-    site.state.extras["dp_budget"] = found
-    try:
+    with dp_budget(site) as found:
         yield found
-    finally:
-        site.state.extras.pop("dp_budget", None)
-        (site.state.data_dir / module.FILE).unlink(missing_ok=True)
 
 
 @pytest.fixture

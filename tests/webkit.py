@@ -135,6 +135,20 @@ class Site:
 
 
 @contextmanager
+def dp_budget(site: Site, total: float = 1000.0, per_query: float = 0.5) -> Iterator[Any]:
+    """A differential-privacy budget installed on ``site`` for the block (its ledger removed after)."""
+    from hongmao.cleanroom import budget as module
+
+    found = module.Budget(site.state.data_dir, total=total, per_query=per_query)
+    site.state.extras["dp_budget"] = found
+    try:
+        yield found
+    finally:
+        site.state.extras.pop("dp_budget", None)
+        (site.state.data_dir / module.FILE).unlink(missing_ok=True)
+
+
+@contextmanager
 def running_site(lake: Path, *, privacy_k: int = 1) -> Iterator[Site]:
     from hongmao.web import DemoSettings, create_server
     from hongmao.web.auth import create_key

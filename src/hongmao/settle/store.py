@@ -418,16 +418,21 @@ guarantee_entries = sa.Table(
 )
 
 
-def load_guarantee_entries(
-    conn: Connection, brand: str | None, guarantee_id: str | None = None
-) -> list[GuaranteeEntry]:
-    """Contracts' owed entries in scope, by id, brand and sequence (migration 0007)."""
-    t = guarantee_entries
+def _contract_rows(t: sa.Table, brand: str | None, guarantee_id: str | None) -> sa.Select[Any]:
+    """A per-contract table's rows in scope (one brand, one contract, or all), by id, brand and sequence."""
     query = sa.select(t).order_by(t.c.guarantee_id, t.c.brand, t.c.seq)
     if brand is not None:
         query = query.where(t.c.brand == brand)
     if guarantee_id is not None:
         query = query.where(t.c.guarantee_id == guarantee_id)
+    return query
+
+
+def load_guarantee_entries(
+    conn: Connection, brand: str | None, guarantee_id: str | None = None
+) -> list[GuaranteeEntry]:
+    """Contracts' owed entries in scope, by id, brand and sequence (migration 0007)."""
+    query = _contract_rows(guarantee_entries, brand, guarantee_id)
     return [
         GuaranteeEntry(
             r.brand,
@@ -535,12 +540,7 @@ def load_guarantee_payments(
     conn: Connection, brand: str | None, guarantee_id: str | None = None
 ) -> list[GuaranteePayment]:
     """Contracts' payments to their brands in scope, by id, brand and sequence (migration 0008)."""
-    t = guarantee_payments
-    query = sa.select(t).order_by(t.c.guarantee_id, t.c.brand, t.c.seq)
-    if brand is not None:
-        query = query.where(t.c.brand == brand)
-    if guarantee_id is not None:
-        query = query.where(t.c.guarantee_id == guarantee_id)
+    query = _contract_rows(guarantee_payments, brand, guarantee_id)
     return [
         GuaranteePayment(r.brand, r.guarantee_id, int(r.seq), int(r.amount_cents), r.batch, r.paid_at, r.recorded_at)
         for r in conn.execute(query)
