@@ -16,6 +16,7 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+from ibis import BaseBackend
 from ibis.expr.types import Table
 
 from hongmao.engine.backends import Backend, EngineOptions, resolve
@@ -45,7 +46,7 @@ class Session:
         )
         self.segments = [Path(p) for p in segments]
         with self.translated("connecting"):
-            self._con: Any = self.backend.connect(options)
+            self._con: BaseBackend = self.backend.connect(options)
         self._events: Table | None = None
 
     # --- tables ------------------------------------------------------------------------------------------

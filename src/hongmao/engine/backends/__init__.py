@@ -19,7 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ibis import BaseBackend
+    from ibis.expr.types import Table
 
 #: What a backend may lack. ``json_arrays``: unnesting a JSON array held in a string column;
 #: ``single_file_writes``: writing one result as one Parquet file; ``exact_decimal_sums``: fixed-point sums
@@ -39,9 +43,9 @@ class EngineOptions:
 @dataclass(frozen=True)
 class Backend:
     name: str
-    connect: Callable[[EngineOptions], Any]
-    read_parquet: Callable[[Any, Sequence[Path]], Any]
-    disconnect: Callable[[Any], None]
+    connect: Callable[[EngineOptions], BaseBackend]
+    read_parquet: Callable[[BaseBackend, Sequence[Path]], Table]
+    disconnect: Callable[[BaseBackend], None]
     capabilities: frozenset[str]
     #: Exception types that mean "the engine failed" (translated to EngineError at the session).
     errors: Callable[[], tuple[type[BaseException], ...]] = field(default=lambda: ())

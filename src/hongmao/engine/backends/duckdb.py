@@ -7,9 +7,13 @@ import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hongmao.engine.backends import Backend, EngineOptions
+
+if TYPE_CHECKING:
+    from ibis import BaseBackend
+    from ibis.expr.types import Table
 
 
 @functools.cache
@@ -37,7 +41,7 @@ def _backend_class() -> type:
     return HongmaoDuckDB
 
 
-def connect(options: EngineOptions) -> Any:
+def connect(options: EngineOptions) -> BaseBackend:
     from hongmao.errors import ConfigError
 
     limit = options.memory_limit or "3GB"
@@ -53,11 +57,11 @@ def connect(options: EngineOptions) -> Any:
     return con
 
 
-def read_parquet(con: Any, paths: Sequence[Path]) -> Any:
+def read_parquet(con: BaseBackend, paths: Sequence[Path]) -> Table:
     return con.read_parquet([str(p) for p in paths], table_name="events")
 
 
-def disconnect(con: Any) -> None:
+def disconnect(con: BaseBackend) -> None:
     con.disconnect()
 
 

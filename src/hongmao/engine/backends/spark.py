@@ -21,9 +21,13 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hongmao.engine.backends import Backend, EngineOptions
+
+if TYPE_CHECKING:
+    from ibis import BaseBackend
+    from ibis.expr.types import Table
 
 #: Settings of a local Spark: one machine, so few shuffle partitions (Spark's default of 200 makes every
 #: small group-by 200 tasks), no web UI or console progress bar, the driver bound to loopback (a local engine
@@ -222,18 +226,18 @@ def _backend_class() -> type:
     return HongmaoSpark
 
 
-def connect(options: EngineOptions) -> Any:
+def connect(options: EngineOptions) -> BaseBackend:
     return _backend_class()().connect(session=_spark_session(options))
 
 
-def read_parquet(con: Any, paths: Sequence[Path]) -> Any:
+def read_parquet(con: BaseBackend, paths: Sequence[Path]) -> Table:
     """The segments as one ``events`` table, typed and ordered as the session's ``EVENTS_SCHEMA``."""
     from ibis import util
 
     from hongmao.engine.schema import EVENTS_SCHEMA
 
     name = util.gen_name("events")
-    con._session.read.parquet(*(str(p) for p in paths)).createOrReplaceTempView(name)
+    _spark_of(con).read.parquet(*(str(p) for p in paths)).createOrReplaceTempView(name)
     table = con.table(name)
     # Segments written without a time zone on ``time`` read as TIMESTAMP_NTZ, and a column that is null in
     # every row of every segment may come back as another type: both are cast to the contract's types.
@@ -245,10 +249,16 @@ def read_parquet(con: Any, paths: Sequence[Path]) -> Any:
     )
 
 
-def disconnect(con: Any) -> None:
+def disconnect(con: BaseBackend) -> None:
     """A Spark Connect session is released; the local Spark session is shared by the process and stays."""
-    if _is_remote(con._session):
-        con._session.stop()
+    spark = _spark_of(con)
+    if _is_remote(spark):
+        spark.stop()
+
+
+def _spark_of(con: BaseBackend) -> Any:
+    """The Spark session an Ibis PySpark backend holds (its ``_session``, set when it connects)."""
+    return vars(con)["_session"]
 
 
 def _is_remote(spark: Any) -> bool:
