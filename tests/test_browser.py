@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import pytest
 
+from debkit import apt_install
 from hongmao.web.console import pages
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,21 +45,13 @@ USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Ge
 pytestmark = pytest.mark.slow
 
 
-def _apt_install(*packages: str) -> None:
-    subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True, timeout=600)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", *packages], check=True, capture_output=True, timeout=900, env=env
-    )
-
-
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     if not CHROMIUM.exists():
         if os.geteuid() != 0 or shutil.which("apt-get") is None:
             pytest.skip("Chromium is not installed at /usr/bin/chromium and this is not root on Debian to install it")
         # A CJK font too, so the screenshots show Chinese rather than boxes.
-        _apt_install("chromium", "fonts-wqy-microhei")
+        apt_install("chromium", "fonts-wqy-microhei")
     if not CHROMIUM.exists():
         pytest.skip("apt-get did not install /usr/bin/chromium")
     return CHROMIUM

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from debkit import apt_install
 from hongmao.lake import Lake
 from hongmao.links import create_link
 from hongmao.web.auth import create_key
@@ -34,9 +35,7 @@ def _nginx() -> str:
         return found
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         pytest.skip("nginx is not installed and this is not root on Debian to install it")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "nginx"], check=True, capture_output=True, timeout=900, env=env)
+    apt_install("nginx")
     found = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(found).exists():
         pytest.skip("apt-get did not install nginx")
