@@ -166,7 +166,8 @@ def _relative(
     if mean_h == 0.0:
         return None, None
     rel = mean_t / mean_h - 1.0
-    if not math.isfinite(rel):  # a holdout mean so near 0 that the ratio overflows
+    # A mean so near 0 that the ratio overflows, either way round (so swapping the groups mirrors the answer).
+    if not math.isfinite(rel) or (mean_t != 0.0 and not math.isfinite(mean_h / mean_t)):
         return None, None
     if mean_t <= 0.0 or mean_h <= 0.0:
         return rel, None
