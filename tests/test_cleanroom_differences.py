@@ -36,6 +36,38 @@ def test_counts_that_differ_by_fewer_than_k_are_named() -> None:
     assert close_counts({"readers": 120, "buyers": 110}, before, 50) == []  # 0 and 50 isolate no one below k
 
 
+def test_the_same_range_on_another_lake_version_compares_its_counts(tmp_path: Path) -> None:
+    from hongmao.cleanroom.differences import close_counts, earlier, remember
+
+    june = (date(2025, 6, 1), date(2025, 6, 30))
+    remember(tmp_path, "b", "funnel", "fam", june, {"readers": 120}, version="v1")
+    assert earlier(tmp_path, "b", "fam", june, version="v1") == []  # the same answer asked again
+    late = earlier(tmp_path, "b", "fam", june, version="v2")
+    assert [a.version for a in late] == ["v1"]
+    # One reader's data arrived late: 121 beside 120 on the same days would isolate that one reader.
+    assert close_counts({"readers": 121}, late, 50) == ["readers"]
+    assert earlier(tmp_path, "b", "fam", june) == []  # no version named: the same range is the same answer
+
+
+def test_answers_appended_by_another_writer_are_read_and_a_replaced_file_is_read_again(tmp_path: Path) -> None:
+    from hongmao.cleanroom.differences import FILE, earlier, remember
+
+    d = lambda n: date(2025, 6, n)  # noqa: E731
+    remember(tmp_path, "b", "overview", "fam", (d(1), d(10)), {"buyers": 9})
+    assert [a.days for a in earlier(tmp_path, "b", "fam", (d(1), d(9)))] == [(d(1), d(10))]
+    remember(tmp_path, "b", "overview", "fam", (d(2), d(10)), {"buyers": 8})
+    remember(tmp_path, "other", "overview", "fam", (d(3), d(10)), {"buyers": 7})
+    with (tmp_path / FILE).open("ab") as f:  # another process's line, half written so far
+        f.write(b'{"brand": "b", "family": "fam", "from": "2025-06-04"')
+    assert [a.days for a in earlier(tmp_path, "b", "fam", (d(1), d(9)))] == [(d(1), d(10)), (d(2), d(10))]
+    with (tmp_path / FILE).open("ab") as f:
+        f.write(b', "to": "2025-06-10", "counts": {"buyers": 5}}\n')
+    assert len(earlier(tmp_path, "b", "fam", (d(1), d(9)))) == 3
+    (tmp_path / FILE).unlink()
+    remember(tmp_path, "b", "overview", "fam", (d(5), d(10)), {"buyers": 4})
+    assert [a.days for a in earlier(tmp_path, "b", "fam", (d(1), d(9)))] == [(d(5), d(10))]
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with running_site(lake_copy(tmp_path_factory.mktemp("diff") / "lake"), privacy_k=2) as s:

@@ -18,8 +18,14 @@ answer: time, brand, report, the family (a digest of the report's parameters oth
 the counts of people and the figures shown (a figure withheld gives nothing to subtract from). Never an
 identifier of a person. Append-only (mode 0600) under an exclusive ``flock``.
 
-Not covered: answers over the same range on two versions of the lake (data that arrived late), and answers that
+Answers over the same range on two versions of the lake (data that arrived late) are compared too when the caller
+names the version: their counts of people must differ by 0 or by k or more. A sum over the same range that moved
+only through late data is not checked (the people whose data arrived late are not counted), nor are answers that
 differ by their filters rather than their days.
+
+Reading: each process keeps what it has read of the file and, per request, reads only the lines appended since
+(the file only grows; a file replaced or cut short is read again from its start), so a check costs the new lines
+and the brand's own family, not the whole history.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ class Answered:
     days: Days
     counts: Mapping[str, int]
     shown: frozenset[str] = frozenset()
+    #: The lake version the answer was computed on, when the caller named it.
+    version: str | None = None
 
 
 def family(report: str, params: Mapping[str, Any]) -> str:
@@ -74,17 +82,20 @@ def gaps(a: Days, b: Days) -> list[Days]:
     return out
 
 
-def earlier(data_dir: str | Path, brand: str, name: str, days: Days) -> list[Answered]:
+def earlier(data_dir: str | Path, brand: str, name: str, days: Days, version: str | None = None) -> list[Answered]:
     """The brand's earlier answers of family ``name`` over ranges overlapping ``days`` (not the same range), each
-    distinct answer once (a range asked again over the same lake is one answer to compare with)."""
+    distinct answer once (a range asked again over the same lake is one answer to compare with). With
+    ``version``, an answer over the same range on another lake version is an earlier answer too (its counts are
+    compared; the same range has no days to subtract)."""
     out: list[Answered] = []
-    for line in _read(Path(data_dir) / FILE):
-        if line["brand"] != brand or line["family"] != name:
-            continue
+    for line in _answers(Path(data_dir) / FILE, (brand, name)):
         theirs = (date.fromisoformat(line["from"]), date.fromisoformat(line["to"]))
-        if gaps(days, theirs):
+        theirs_version = line.get("version")
+        other_version = version is not None and theirs_version is not None and theirs_version != version
+        if gaps(days, theirs) or (theirs == days and other_version):
             counts = {str(k): int(v) for k, v in line["counts"].items()}
-            found = Answered(theirs, counts, frozenset(str(x) for x in line.get("shown", ())))
+            shown = frozenset(str(x) for x in line.get("shown", ()))
+            found = Answered(theirs, counts, shown, theirs_version if theirs == days else None)
             if found not in out:
                 out.append(found)
     return out
@@ -116,10 +127,12 @@ def remember(
     days: Days,
     counts: Mapping[str, int | None],
     shown: Iterable[str] = (),
+    version: str | None = None,
 ) -> None:
-    """Keep an answer's days, the counts of people it showed (withheld ones are left out) and the figures it
-    showed (``shown``: groups of sums, attribution keys; never an identifier of a person)."""
-    line = {
+    """Keep an answer's days, the counts of people it showed (withheld ones are left out), the figures it
+    showed (``shown``: groups of sums, attribution keys; never an identifier of a person) and, when named, the
+    lake version it was computed on."""
+    line: dict[str, Any] = {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "brand": brand,
         "report": report,
@@ -129,6 +142,8 @@ def remember(
         "counts": {k: int(v) for k, v in sorted(counts.items()) if v is not None},
         "shown": sorted(set(shown)),
     }
+    if version is not None:
+        line["version"] = str(version)
     data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
     with _lock:
         fd = os.open(Path(data_dir) / FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -139,7 +154,39 @@ def remember(
             os.close(fd)
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").split("\n") if x.strip()]
+@dataclass
+class _Seen:
+    """What this process has read of one answers file: its identity, how far, and the answers by family."""
+
+    ident: tuple[int, int]
+    offset: int
+    families: dict[tuple[str, str], list[dict[str, Any]]]
+
+
+_seen: dict[Path, _Seen] = {}
+
+
+def _answers(path: Path, key: tuple[str, str]) -> list[dict[str, Any]]:
+    """The answers in ``path`` of ``key`` (brand, family), reading only the complete lines appended since the
+    last call (from the start when the file is new, was replaced or is shorter than what was read)."""
+    with _lock:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            _seen.pop(path, None)
+            return []
+        ident = (st.st_dev, st.st_ino)
+        seen = _seen.get(path)
+        if seen is None or seen.ident != ident or st.st_size < seen.offset:
+            seen = _seen[path] = _Seen(ident, 0, {})
+        if st.st_size > seen.offset:
+            with path.open("rb") as f:
+                f.seek(seen.offset)
+                chunk = f.read(st.st_size - seen.offset)
+            end = chunk.rfind(b"\n") + 1  # a line still being written is read next time
+            for raw in chunk[:end].split(b"\n"):
+                if raw.strip():
+                    line = json.loads(raw)
+                    seen.families.setdefault((line["brand"], line["family"]), []).append(line)
+            seen.offset += end
+        return list(seen.families.get(key, ()))
