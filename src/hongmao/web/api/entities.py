@@ -19,24 +19,11 @@ from hongmao.cleanroom import contributions
 from hongmao.reports import privacy
 from hongmao.reports.period import WHOLE_LAKE
 from hongmao.reports.scope import Scope
-from hongmao.web.api.reports import (
-    CAMPAIGN_ROI_REFUSED,
-    ModelName,
-    Noise,
-    campaign_rois,
-    check_model,
-    dp_budget,
-    keyed_sums,
-)
+from hongmao.web.api.reports import ModelName, campaign_rois, check_model
 from hongmao.web.auth import Principal
 from hongmao.web.deps import Caller, State, TenantScope, owned, record_brand_query
+from hongmao.web.dp import CAMPAIGN_ROI_REFUSED, ONE_ORDER, Noise, dp_budget, keyed_sums
 from hongmao.web.state import WebState
-
-#: Why a single order's figures are refused under the differential-privacy budget.
-ONE_ORDER = (
-    "one order is one person's purchase: under the differential-privacy budget no single order, its credit or its "
-    "journey is answered to a brand key; the noisy totals are at /reports/overview and /reports/attribution"
-)
 
 
 def noise_for(state: WebState, principal: Principal, scope: Scope, request: Request, listing: str) -> Noise:

@@ -37,24 +37,21 @@ from hongmao.reports.period import WHOLE_LAKE, PeriodError, Window
 from hongmao.reports.scope import Scope
 from hongmao.reports.service import PEOPLE_COUNTS
 from hongmao.web import auth, charts, csrf, i18n, linkviews
-from hongmao.web.api.entities import ONE_ORDER
-from hongmao.web.api.reports import (
+from hongmao.web.api.reports import campaign_rois, compare_withheld, csv_response, window_of
+from hongmao.web.console.fresh import StaleRoute
+from hongmao.web.console.view import COLUMNS, COMPARED, MARKETS, SORTABLE, View, change, render, sort_rows
+from hongmao.web.deps import State, record_brand_query, resolve_scope
+from hongmao.web.dp import (
     CAMPAIGN_ROI_REFUSED,
     COMPARE_REFUSED,
+    ONE_ORDER,
     Noise,
-    campaign_rois,
-    compare_withheld,
-    csv_response,
     dp_budget,
     keyed_sums,
     noisy_economics,
     noisy_overview,
     noisy_timeseries,
-    window_of,
 )
-from hongmao.web.console.fresh import StaleRoute
-from hongmao.web.console.view import COLUMNS, COMPARED, MARKETS, SORTABLE, View, change, render, sort_rows
-from hongmao.web.deps import State, record_brand_query, resolve_scope
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=StaleRoute)
 

@@ -1,0 +1,271 @@
+"""Differential-privacy helpers shared by the API's routes and the console's pages: the brand's budget in force,
+the noise of one request (:class:`Noise`, charged to the brand's ledger, :mod:`hongmao.cleanroom.budget`), the
+noisy releases of the reports (overview, attribution, daily series, economics) and the reasons what no bounded
+sum gives is refused. Neither the API nor the console owns them, so the console imports no API route module
+for them. Also the report audit line a refusal leaves (:func:`audited`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+from hongmao.cleanroom import audit, contributions
+from hongmao.cleanroom.budget import Budget, BudgetExhausted, Sums
+from hongmao.reports import privacy
+from hongmao.reports.period import Window
+from hongmao.reports.scope import Scope
+from hongmao.web.auth import Principal
+from hongmao.web.state import WebState
+
+#: The endpoint prefix of a report query's audit line.
+AUDITED = "GET /api/v1/reports/"
+
+
+def audited(
+    state: WebState,
+    who: Principal,
+    scope: Scope,
+    report: str,
+    request: Request,
+    answer: Any,
+    outcome: str = "ok",
+    epsilon: float | None = None,
+) -> None:
+    """One audit line for a brand key's report query (operators' are not logged): the key's id, role and brand,
+    the report, the query's parameters and how many rows (days, fields) the answer withholds
+    (:func:`hongmao.reports.privacy.withheld_count`). Called before the answer leaves: a log that cannot be
+    written fails the request rather than let a query go unrecorded."""
+    if who.operator:
+        return
+    params = {**dict(request.query_params), "brand": scope.brand}
+    audit.record(
+        state.data_dir,
+        principal={"key_id": who.key_id, "role": who.role, "brand": who.brand},
+        endpoint=AUDITED + report,
+        params=params,
+        outcome=outcome,
+        withheld=privacy.withheld_count(answer),
+        epsilon=epsilon,
+    )
+
+
+def dp_budget(state: WebState) -> Budget | None:
+    """The differential-privacy budget in force (:mod:`hongmao.cleanroom.budget`), once per app; None: off."""
+    if "dp_budget" not in state.extras:
+        state.extras["dp_budget"] = Budget.from_settings(state.data_dir)
+    found = state.extras["dp_budget"]
+    return found if isinstance(found, Budget) else None
+
+
+class Noise:
+    """A brand key's counts of people released with noise under the brand's budget, one request's worth
+    (the period asked for and, with ``compare``, the previous one): ``spent`` sums what it cost."""
+
+    def __init__(
+        self, state: WebState, who: Principal, scope: Scope, report: str, request: Request, *, logged: bool = True
+    ) -> None:
+        self.state, self.who, self.scope, self.report, self.request = state, who, scope, report, request
+        self.budget = None if who.operator or scope.brand is None else dp_budget(state)
+        #: Whether a refusal leaves a report audit line (the entity endpoints log each query before answering).
+        self.logged = logged
+        self.spent: float | None = None
+        #: The last release's values, rows' figures too (named ``figure:key``).
+        self.values: dict[str, Any] = {}
+        #: The last release's ``dp`` block.
+        self.dp: dict[str, Any] = {}
+
+    def __call__(
+        self, raw: dict[str, Any], fields: tuple[str, ...], w: Window, sums: Sequence[Sums] = ()
+    ) -> dict[str, Any]:
+        """``raw`` with its counts of people (``fields``) and ``sums`` released with noise, and a ``dp`` block:
+        the epsilon spent, the brand's total, what is noisy and, per figure, the clamp bound and noise scale."""
+        if self.budget is None or self.scope.brand is None:
+            return raw
+        params = {**audit.clean(self.request.query_params), "window": w.describe()}
+        counts = {f: raw[f] for f in fields if raw.get(f) is not None}
+        try:
+            got = self.budget.release(
+                self.scope.brand, self.report, params, counts, version=self.state.reports.view.version(), sums=sums
+            )
+        except BudgetExhausted as exc:
+            self.refuse(str(exc))
+        self.spent = (self.spent or 0.0) + got["epsilon"]
+        self.values = dict(got["values"])
+        dp = {k: got[k] for k in ("epsilon", "spent", "total", "repeated", "mechanisms")}
+        values = {n: v for n, v in got["values"].items() if ":" not in n}  # rows' figures: see :func:`keyed_sums`
+        self.dp = dp | {"noisy": sorted(values) + sorted({f.figure for f in sums})}
+        return {**raw, **values, "dp": self.dp}
+
+    @property
+    def bounds(self) -> dict[str, float]:
+        """The clamp bound of each kind of figure: ``orders`` and ``gmv`` (GMV, net GMV, refunds)."""
+        assert self.budget is not None
+        return {"orders": self.budget.orders_bound, "gmv": self.budget.gmv_bound}
+
+    def refuse(self, why: str) -> Any:
+        """A 403 with ``why``, logged as refused."""
+        if self.logged:
+            audited(self.state, self.who, self.scope, self.report, self.request, None, f"refused: {why}")
+        raise HTTPException(403, why) from None
+
+    def refuse_all(self, why: str) -> None:
+        """Under the budget, this report is refused to a brand key: no bounded, noisy answer exists (``why``)."""
+        if self.budget is not None:
+            self.refuse(f"{why} (差分隐私预算下不提供此报告)")
+
+    def contributions(self, compute: Callable[[], Any]) -> Any:
+        """``compute()`` (people's contributions), a fitted model refused with the reason."""
+        try:
+            return compute()
+        except contributions.NotBounded as exc:
+            return self.refuse(str(exc))
+
+
+def keyed_sums(
+    prefix: str, figures: Sequence[tuple[str, float]], keys: Sequence[str], per: Mapping[str, Mapping[str, Any]]
+) -> list[Sums]:
+    """One vector sum per figure (named ``prefix.figure``, with the bound given) over ``keys``: each person's
+    contributions ``per[person][key][figure]``, named ``prefix.figure:key`` (read back from :attr:`Noise.values`)."""
+    if not keys:
+        return []
+    return [
+        Sums(
+            f"{prefix}.{f}",
+            bound,
+            tuple(f"{prefix}.{f}:{key}" for key in keys),
+            {u: {f"{prefix}.{f}:{key}": c.get(f, 0.0) for key, c in mine.items()} for u, mine in per.items()},
+        )
+        for f, bound in figures
+    ]
+
+
+def noisy_attribution(
+    noise: Noise, out: dict[str, Any], w: Window, by: str, model: str, half_life: float
+) -> dict[str, Any]:
+    """An attribution answer under the brand's budget: each row's credited orders, GMV and net GMV, and the
+    window's orders and attributed orders, released by OpenDP with each person's contribution clamped
+    (:data:`~hongmao.cleanroom.budget.ORDERS_BOUND` orders, :data:`~hongmao.cleanroom.budget.GMV_BOUND` yuan
+    over all the rows of a figure); the unattributed orders follow from them. A fitted model is refused."""
+    reports, scope, bound = noise.state.reports, noise.scope, noise.bounds
+    per = noise.contributions(lambda: contributions.credits(reports, scope, w, by, model, half_life_days=half_life))
+    bought = contributions.orders(reports, scope, w)
+    keys = [str(r["key"]) for r in out["rows"]]
+    figures = (("orders", bound["orders"]), ("gmv", bound["gmv"]), ("net_gmv", bound["gmv"]))
+    sums = keyed_sums("rows", figures, keys, per)
+    sums.append(Sums("orders", bound["orders"], ("orders",), {u: {"orders": v["orders"]} for u, v in bought.items()}))
+    credited = {u: {"total_orders": sum(c["orders"] for c in mine.values())} for u, mine in per.items()}
+    sums.append(Sums("total_orders", bound["orders"], ("total_orders",), credited))
+    released = noise(out, (), w, sums)
+    values = noise.values
+    released["rows"] = [
+        {**r, **{f: values[f"rows.{f}:{r['key']}"] for f in contributions.CREDIT_FIGURES}} for r in out["rows"]
+    ]
+    released["unattributed_orders"] = max(0.0, released["orders"] - released["total_orders"])
+    return released
+
+
+def noisy_overview(noise: Noise, raw: dict[str, Any], w: Window, model: str) -> dict[str, Any]:
+    """The overview under the brand's budget: its counts of people and its sums (orders, GMV, refunds, and the
+    attributed orders, GMV and net GMV of rule ``model``) released by OpenDP, each person's contribution clamped;
+    net GMV, ROI and the new-customer share follow from the released figures. A fitted model is refused."""
+    reports, scope, bounds = noise.state.reports, noise.scope, noise.bounds
+    per = noise.contributions(lambda: contributions.credits(reports, scope, w, "note", model))
+    bought = contributions.orders(reports, scope, w)
+    sums = [
+        Sums(f, bounds[kind], (f,), {u: {f: v[f]} for u, v in bought.items()})
+        for f, kind in (("orders", "orders"), ("gmv", "gmv"), ("refunded", "gmv"))
+    ]
+    for f, bound in (("orders", bounds["orders"]), ("gmv", bounds["gmv"]), ("net_gmv", bounds["gmv"])):
+        name = f"attributed_{f}"
+        people = {u: {name: sum(c[f] for c in mine.values())} for u, mine in per.items()}
+        sums.append(Sums(name, bound, (name,), people))
+    out = noise(raw, OVERVIEW_PEOPLE, w, sums)
+    out["net_gmv"] = max(0.0, out["gmv"] - out["refunded"])
+    spend = float(out.get("spend") or 0.0)
+    out["attributed_roi"] = out["attributed_net_gmv"] / spend if spend else None
+    if out.get("attributed_buyers") and out.get("new_customers") is not None:
+        out["new_customers"] = min(out["new_customers"], out["attributed_buyers"])
+        out["new_customer_share"] = out["new_customers"] / out["attributed_buyers"]
+    return out
+
+
+#: Why the model comparison is refused under the differential-privacy budget.
+COMPARE_REFUSED = (
+    "under the differential-privacy budget the model comparison is not answered to a brand key: it sets fitted "
+    "models (Markov, Shapley, hazard, data-driven) beside rule ones, and one person's share of a fitted model's "
+    "credit is not bounded; each rule model's noisy attribution is at /reports/attribution"
+)
+#: Why the campaign ROI story is refused under the differential-privacy budget.
+CAMPAIGN_ROI_REFUSED = (
+    "under the differential-privacy budget the campaign ROI story is not answered to a brand key: its incremental "
+    "ROI is a holdout lift with an interval over everyone in the community and its ROI(T+x) a separate window, "
+    "neither a per-person sum with a bound; the campaigns' noisy attributed credit is at "
+    "/reports/attribution?by=campaign"
+)
+
+
+#: The overview's counts of people that carry noise under a differential-privacy budget.
+OVERVIEW_PEOPLE = ("buyers", "attributed_buyers", "new_customers")
+
+
+def noisy_timeseries(noise: Noise, rows: list[dict[str, Any]], w: Window) -> list[dict[str, Any]]:
+    """The daily series under the brand's budget: each day's orders, GMV and refunds, and its attributed orders,
+    GMV and net GMV, released by OpenDP as one vector per figure over the days, each person's contribution across
+    the days clamped to the bound in total; a day's net GMV follows from its GMV and refunds. Spend (the brand's
+    own) and the day's impressions, reads and clicks (events, as the funnel's) stay exact."""
+    per = contributions.daily(noise.state.reports, noise.scope, w)
+    bound = noise.bounds
+    figures = [(f, bound["orders" if f.endswith("orders") else "gmv"]) for f in contributions.DAY_FIGURES]
+    noise({}, (), w, keyed_sums("days", figures, [str(r["day"]) for r in rows], per))
+    values = noise.values
+    out = []
+    for r in rows:
+        day = {**r, **{f: values[f"days.{f}:{r['day']}"] for f in contributions.DAY_FIGURES}}
+        day["net_gmv"] = max(0.0, day["gmv"] - day["refunded"])
+        out.append(day)
+    return out
+
+
+#: Why the economics rows' incremental figures are withheld under the differential-privacy budget.
+INCREMENTAL_WITHHELD = (
+    "a share of a campaign's holdout lift, estimated over everyone in the community: not a per-person sum with a "
+    "bound, so not released under the differential-privacy budget"
+)
+
+
+def noisy_economics(noise: Noise, rows: list[dict[str, Any]], w: Window, by: str, model: str) -> list[dict[str, Any]]:
+    """Economics rows under the brand's budget: each row's credited orders and net GMV released by OpenDP (rule
+    ``model``'s credit, each person's clamped across the rows; a fitted model is refused), the cost per order and
+    attributed ROI following from them; the incremental figures withheld (:data:`INCREMENTAL_WITHHELD`). Fees
+    (the brand's own) and impressions and engagements (events, as the funnel's) stay exact."""
+    reports, scope, bound = noise.state.reports, noise.scope, noise.bounds
+    per = noise.contributions(lambda: contributions.credits(reports, scope, w, by, model))
+    field = privacy.ENTITY_KEYS[by]
+    figures = (("orders", bound["orders"]), ("net_gmv", bound["gmv"]))
+    noise({}, (), w, keyed_sums("rows", figures, [str(r[field]) for r in rows], per))
+    noise.dp["withheld"] = dict.fromkeys(("incremental_net_gmv", "incremental_roi"), INCREMENTAL_WITHHELD)
+    values, out = noise.values, []
+    for r in rows:
+        orders, net = values[f"rows.orders:{r[field]}"], values[f"rows.net_gmv:{r[field]}"]
+        cost = r["fee"] or None
+        out.append(
+            {
+                **r,
+                "orders": orders,
+                "net_gmv": net,
+                "cost_per_order": cost / orders if cost and orders else None,
+                "attributed_roi": net / cost if cost else None,
+                "incremental_net_gmv": None,
+                "incremental_roi": None,
+            }
+        )
+    return out
+
+
+#: Why a single order's figures are refused under the differential-privacy budget.
+ONE_ORDER = (
+    "one order is one person's purchase: under the differential-privacy budget no single order, its credit or its "
+    "journey is answered to a brand key; the noisy totals are at /reports/overview and /reports/attribution"
+)
