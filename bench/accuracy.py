@@ -6,6 +6,7 @@
     python bench/accuracy.py --reuse --json out.json        # keep worlds and lakes under --out; every figure
     python bench/accuracy.py --diagnose                     # + caused orders only, Markov variants (slower)
     python bench/accuracy.py --dev --hazard '{"frailty": true}'   # a hazard option on trial
+    python bench/accuracy.py --dev --models last,hazard --hazard-credit '[{"shapley_days": 1}]'  # same fit
 
 World kinds (``hongmao.sim.worlds``): additive, saturating, targeted, routes; in every one an order's true credit
 to a note is the note's Shapley value in the buyer's purchase intensity on the order's day (docs/simulator.md).
@@ -53,7 +54,8 @@ from hongmao.engine.attribute import MODELS as REGISTERED
 from hongmao.engine.attribute import parse_kinds
 from hongmao.engine.campaign import campaign_lift
 from hongmao.engine.cycles import decision_cycles
-from hongmao.engine.hazard import BASELINE, hazard_credits_by
+from hongmao.engine.hazard import BASELINE, CREDIT_PARAMS, DEFAULTS, brand_shares, credit_shares, reshare
+from hongmao.engine.hazard_data import gather
 from hongmao.engine.paths import brand_journey_paths, journey_paths
 from hongmao.errors import HongmaoError
 from hongmao.measure.accuracy import coverage, credit_error, true_credit
@@ -68,8 +70,14 @@ REPORTED_SEEDS = "101,102,103"
 GROUPINGS = ("note", "creator")
 DIAGNOSTICS = ("markov/pooled", "markov/windowed")  # one chain for all brands; null paths in the windows
 FLOOR = "oracle+"  # exact on caused orders, a rule model on organic ones
-BASELINE_MODEL = "hazard"  # fitted once for both groupings (hazard_credits_by)
+BASELINE_MODEL = "hazard"  # fitted once for both groupings and every credit variant (brand_shares)
 HAZARD_PARAMS: dict[str, Any] = {}  # --hazard: the hazard model's options (e.g. {"frailty": true}) for a trial
+HAZARD_CREDIT: list[dict[str, Any]] = []  # --hazard-credit: credit-step variants scored on the same fits
+
+
+def credit_variant(options: dict[str, Any]) -> str:
+    """The row name of a hazard credit-step variant, e.g. ``hazard~shapley_days=1``."""
+    return BASELINE_MODEL + "~" + ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(options.items()))
 
 
 def log(message: str) -> None:
@@ -149,18 +157,27 @@ def data_driven(
 
 
 def hazard_errors(session: Session, truths: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The hazard model fitted once per world, credited by note and by creator; ``(baseline)`` is no note."""
+    """The hazard model fitted once per world, credited by note and by creator; ``(baseline)`` is no note. Each
+    ``--hazard-credit`` variant credits the same fits another way (row ``hazard~option=value``)."""
     ev = session.events
     conv = tables.conversions(ev)
     touch = tables.touches(ev, parse_kinds(None))
     total = int(session.scalar(conv.count()))
+    p = {**DEFAULTS, **HAZARD_PARAMS}
+    lake = gather(session, ev, conv, touch, int(p["horizon_days"]), float(p["utc_offset_hours"]))
+    fitted = list(brand_shares(lake, **HAZARD_PARAMS))
     out: dict[str, dict[str, Any]] = {}
-    for by, result in hazard_credits_by(session, ev, conv, touch, GROUPINGS, **HAZARD_PARAMS).items():
-        credited = {r["key"]: r["orders"] for r in result.rows if r["key"] != BASELINE}
-        err = credit_error(truths[by], credited, total).to_dict()
-        err["baseline_orders"] = result.baseline
-        err["fits"] = result.fits if by == "note" else {}
-        out[f"hazard|{by}"] = err
+    variants: list[tuple[str, Any]] = [(BASELINE_MODEL, fitted)]
+    for options in HAZARD_CREDIT:
+        credit_step = {k: v for k, v in HAZARD_PARAMS.items() if k in CREDIT_PARAMS} | options
+        variants.append((credit_variant(options), [reshare(b, **credit_step) for b in fitted]))
+    for name, brands in variants:
+        for by, result in credit_shares(brands, GROUPINGS).items():
+            credited = {r["key"]: r["orders"] for r in result.rows if r["key"] != BASELINE}
+            err = credit_error(truths[by], credited, total).to_dict()
+            err["baseline_orders"] = result.baseline
+            err["fits"] = result.fits if by == "note" and name == BASELINE_MODEL else {}
+            out[f"{name}|{by}"] = err
     return out
 
 
@@ -306,7 +323,7 @@ def print_tables(kind: str, results: list[dict[str, Any]], models: tuple[str, ..
         if not results[0][field]:
             continue
         print(f"\n{title} — mean ± sd over {len(results)} seeds; ratio = model / last")
-        print(f"{'model':<14} {'by note':>16} {'ratio':>6}   {'by creator':>16} {'ratio':>6}")
+        print(f"{'model':<24} {'by note':>16} {'ratio':>6}   {'by creator':>16} {'ratio':>6}")
         for name in names:
             if any(f"{name}|{by}" not in r[field] for r in results for by in GROUPINGS):
                 continue
@@ -317,14 +334,14 @@ def print_tables(kind: str, results: list[dict[str, Any]], models: tuple[str, ..
                 ratio = statistics.fmean(vals) / statistics.fmean(last)
                 summary[f"{field}|{name}|{by}"] = {"mean": statistics.fmean(vals), "ratio_to_last": ratio}
                 cells.append(f"{mean_sd(vals):>16} {ratio:>6.2f}")
-            print(f"{name:<14} {cells[0]}   {cells[1]}")
+            print(f"{name:<24} {cells[0]}   {cells[1]}")
     print("\nMisplaced with organic (organic orders credited to notes count as misplaced), all orders, by note")
     for name in names:
         if any(f"{name}|note" not in r["errors"] for r in results):
             continue
         vals = [r["errors"][f"{name}|note"]["misplaced_with_organic"] for r in results]
         excess = [r["errors"][f"{name}|note"]["excess_credit"] for r in results]
-        print(f"{name:<14} {mean_sd(vals):>16}   credit beyond caused orders {statistics.fmean(excess):>8,.0f}")
+        print(f"{name:<24} {mean_sd(vals):>16}   credit beyond caused orders {statistics.fmean(excess):>8,.0f}")
     print(
         "\norders per world "
         + ", ".join(f"{r['orders']:,} ({r['incremental_orders']:,} caused by notes)" for r in results)
@@ -363,11 +380,11 @@ def print_tables(kind: str, results: list[dict[str, Any]], models: tuple[str, ..
 
     print("\nHazard model: orders credited to its baseline vs the organic orders of the truth")
     for r in results:
-        if "hazard|note" in r["errors"] and "baseline_orders" in r["errors"]["hazard|note"]:
-            organic = r["orders"] - r["incremental_orders"]
-            print(
-                f"seed {r['seed']}: baseline {r['errors']['hazard|note']['baseline_orders']:,.0f}, organic {organic:,}"
-            )
+        for name in (m for m in models if m.split("~")[0] == BASELINE_MODEL):
+            if f"{name}|note" in r["errors"] and "baseline_orders" in r["errors"][f"{name}|note"]:
+                organic = r["orders"] - r["incremental_orders"]
+                base = r["errors"][f"{name}|note"]["baseline_orders"]
+                print(f"seed {r['seed']} {name}: baseline {base:,.0f}, organic {organic:,}")
 
     goals: dict[str, dict[str, bool]] = {}
     for by in GROUPINGS:
@@ -398,7 +415,7 @@ def print_summary(summaries: dict[str, dict[str, Any]], models: tuple[str, ...])
     """Every model on every world kind: misplaced share by note / by creator as a ratio to last-click."""
     kinds = list(summaries)
     print("\n===== summary: misplaced share as a ratio to last-click, by note / by creator (mean over seeds) =====")
-    print(f"{'model':<14} " + " ".join(f"{k:>17}" for k in kinds))
+    print(f"{'model':<24} " + " ".join(f"{k:>17}" for k in kinds))
     for name in (*models, f"{FLOOR}last", f"{FLOOR}linear"):
         cells = []
         for k in kinds:
@@ -406,15 +423,15 @@ def print_summary(summaries: dict[str, dict[str, Any]], models: tuple[str, ...])
             cells.append(
                 f"{note['ratio_to_last']:>8.2f} /{creator['ratio_to_last']:>6.2f}" if note and creator else f"{'—':>17}"
             )
-        print(f"{name:<14} " + " ".join(cells))
+        print(f"{name:<24} " + " ".join(cells))
     print(
-        f"{'last (share)':<14} "
+        f"{'last (share)':<24} "
         + " ".join(
             f"{summaries[k]['errors|last|note']['mean']:>8.3f} /{summaries[k]['errors|last|creator']['mean']:>6.3f}"
             for k in kinds
         )
     )
-    print(f"{'lift coverage':<14} " + " ".join(f"{summaries[k]['lift']['orders_coverage']:>17.0%}" for k in kinds))
+    print(f"{'lift coverage':<24} " + " ".join(f"{summaries[k]['lift']['orders_coverage']:>17.0%}" for k in kinds))
 
 
 def main() -> None:
@@ -432,12 +449,25 @@ def main() -> None:
     parser.add_argument("--json", help="write every figure to this file")
     parser.add_argument("--diagnose", action="store_true", help="add caused orders only and Markov variants")
     parser.add_argument("--hazard", default="{}", help='hazard options as JSON, e.g. {"frailty": true}')
+    parser.add_argument(
+        "--hazard-credit",
+        default="[]",
+        help='credit-step variants scored on the same hazard fits, a JSON list, e.g. [{"shapley_days": 1}]',
+    )
     args = parser.parse_args()
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:
         HAZARD_PARAMS.update(json.loads(args.hazard))
     except (json.JSONDecodeError, TypeError, ValueError) as exc:
         raise SystemExit(f"--hazard must be a JSON object of hazard options: {exc}") from exc
+    try:
+        HAZARD_CREDIT.extend(json.loads(args.hazard_credit))
+        if not all(isinstance(v, dict) for v in HAZARD_CREDIT):
+            raise TypeError("every variant must be a JSON object")
+    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        raise SystemExit(f"--hazard-credit must be a JSON list of objects of credit options: {exc}") from exc
+    if HAZARD_CREDIT and BASELINE_MODEL not in models:
+        raise SystemExit("--hazard-credit needs the hazard model in --models")
     if "last" not in models:
         raise SystemExit("--models must include last (the reference)")
     unknown = [m for m in models if m not in MODELS]
@@ -456,6 +486,7 @@ def main() -> None:
         f"reported: {', '.join(map(str, reported))}); worlds {', '.join(kinds)}; "
         f"{args.users:,} people x {args.days} days, {args.brands} brands; models {', '.join(models)}"
     )
+    shown = (*models, *(credit_variant(v) for v in HAZARD_CREDIT))  # the rows printed: models, then variants
     began = time.perf_counter()
     results: dict[str, list[dict[str, Any]]] = {}
     summaries: dict[str, dict[str, Any]] = {}
@@ -465,8 +496,8 @@ def main() -> None:
             result = run_seed(kind, seed, args, models)
             log("  " + ", ".join(f"{k} {v:.1f}s" for k, v in result["timings"].items()))
             results.setdefault(kind, []).append(result)
-        summaries[kind] = print_tables(kind, results[kind], models)
-    print_summary(summaries, models)
+        summaries[kind] = print_tables(kind, results[kind], shown)
+    print_summary(summaries, shown)
     wall = time.perf_counter() - began
     print(
         f"\nwall time {wall:.0f} s for {len(kinds)} world kinds x {len(seeds)} {stage} seeds "

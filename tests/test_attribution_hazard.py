@@ -4,6 +4,8 @@ and bad input is refused with a reason."""
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -280,6 +282,75 @@ def test_routes_hand_their_share_to_the_other_terms(drawn: tuple[HazardData, np.
         hazard_shares(fit, data, routes=("search",))
 
 
+def _brute_shapley(hazard: dict[int, float], mu: float, days: float) -> tuple[dict[int, float], float]:
+    """Every note's Shapley value in ``1 - exp(-days * (mu + sum of the coalition's hazards))`` over ``f(all)``,
+    and ``f(none) / f(all)``, by the permutation formula over every coalition."""
+    players = sorted(hazard)
+    n = len(players)
+
+    def f(coalition: tuple[int, ...]) -> float:
+        return -math.expm1(-days * (mu + sum(hazard[p] for p in coalition)))
+
+    values = {}
+    for p in players:
+        others = [q for q in players if q != p]
+        values[p] = sum(
+            math.factorial(k) * math.factorial(n - k - 1) / math.factorial(n) * (f((*s, p)) - f(s))
+            for k in range(n)
+            for s in itertools.combinations(others, k)
+        )
+    whole = f(tuple(players))
+    return {p: v / whole for p, v in values.items()}, f(()) / whole
+
+
+@pytest.mark.parametrize("days", [1.0, 30.0])
+def test_probability_shapley_matches_every_coalition(days: float) -> None:
+    """Credit as Shapley values of the purchase probability: per order and note, the shares equal the Shapley
+    values counted over every coalition (notes with several touches are one player), and each order sums to 1."""
+    data, _ = draw(seed=7, people=1500, days=30, note_sd=0.5)
+    fit = fit_additive_hazard(data, prior_sd_creator=0.3, prior_sd_note=0.3)
+    pair_share, base_share = hazard_shares(fit, data, shapley_days=days)
+    per_order = base_share + np.bincount(data.pair_order, weights=pair_share, minlength=data.n_orders)
+    assert per_order == pytest.approx(np.ones(data.n_orders), abs=1e-12)
+    # each term of the model at its order, from the proportional split: term = share * λ
+    plain_pair, plain_base = hazard_shares(fit, data)
+    mu = fit.baseline[data.order_stratum]
+    lam = mu / plain_base
+    term = plain_pair * lam[data.pair_order]
+    note = data.touch_note[data.pair_touch]
+    checked = shared = 0
+    for o in np.unique(data.pair_order).tolist():
+        mine = np.flatnonzero(data.pair_order == o)
+        hazard: dict[int, float] = {}
+        for i in mine.tolist():
+            hazard[int(note[i])] = hazard.get(int(note[i]), 0.0) + float(term[i])
+        if len(hazard) > 8:
+            continue
+        values, organic = _brute_shapley(hazard, float(mu[o]), days)
+        assert base_share[o] == pytest.approx(organic, rel=1e-9)
+        for n, value in values.items():
+            assert pair_share[mine][note[mine] == n].sum() == pytest.approx(value, rel=1e-8, abs=1e-15)
+        checked += len(hazard) > 1
+        shared += len(hazard) < mine.size
+    assert checked > 50 and shared > 10  # orders with several notes, and notes with several touches
+    # concave: the baseline gets at least its proportional share, more the more days
+    assert np.all(base_share >= plain_base - 1e-12)
+    assert base_share.sum() > plain_base.sum()
+
+
+def test_probability_shapley_tends_to_the_proportional_split(drawn: tuple[HazardData, np.ndarray]) -> None:
+    data, _ = drawn
+    fit = fit_additive_hazard(data)
+    pair, base = hazard_shares(fit, data)
+    small_pair, small_base = hazard_shares(fit, data, shapley_days=1e-7)
+    np.testing.assert_allclose(small_pair, pair, atol=1e-6)
+    np.testing.assert_allclose(small_base, base, atol=1e-6)
+    one_pair, _ = hazard_shares(fit, data, shapley_days=1.0)
+    again_pair, _ = hazard_shares(fit, data, shapley_days=1.0)
+    assert np.array_equal(one_pair, again_pair)  # deterministic
+    assert np.abs(one_pair - pair).max() > 1e-4  # and not the proportional split
+
+
 def test_orders_without_touches_are_all_baseline() -> None:
     data = HazardData(
         kinds=("read",),
@@ -299,6 +370,8 @@ def test_orders_without_touches_are_all_baseline() -> None:
     assert fit.baseline == pytest.approx([0.03], rel=1e-4)  # 3 orders in 100 person-days
     assert fit.effect.tolist() == [0.0]
     pair_share, baseline_share = hazard_shares(fit, data)
+    assert pair_share.size == 0 and baseline_share.tolist() == [1.0, 1.0, 1.0]
+    pair_share, baseline_share = hazard_shares(fit, data, shapley_days=1.0)
     assert pair_share.size == 0 and baseline_share.tolist() == [1.0, 1.0, 1.0]
 
 

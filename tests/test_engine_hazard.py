@@ -143,6 +143,8 @@ def test_feed_state_strata_split_every_order_and_ignore_input_order(tmp_path: Pa
         {"history_days": 3, "onset": True, "routes": ["click"]},
         {"frailty": True},
         {"frailty": True, "feed_bins": 2},
+        {"shapley_days": 1},
+        {"shapley_days": 7, "routes": ["click"]},
     ],
 )
 def test_history_onset_and_routes_split_every_order(segment: Path, params: dict[str, Any]) -> None:
@@ -159,6 +161,9 @@ def test_history_onset_and_routes_split_every_order(segment: Path, params: dict[
             assert fit["recent_purchase_factor"] == 1.0
     if params.get("routes"):  # a click's share goes to the other terms and the baseline: more baseline
         plain = attribute_segments([segment], model="hazard", by="note", hazard={**params, "routes": []})
+        assert result.baseline_orders > plain.baseline_orders
+    if params.get("shapley_days"):  # the probability is concave in the hazard: more to the baseline
+        plain = attribute_segments([segment], model="hazard", by="note", hazard={**params, "shapley_days": 0})
         assert result.baseline_orders > plain.baseline_orders
 
 
@@ -242,6 +247,9 @@ def test_bad_parameters_are_refused(segment: Path) -> None:
         ({"frailty": True, "history_days": 3}, "cannot be combined"),
         ({"routes": ["search"]}, "routes"),
         ({"routes": "click"}, "routes"),
+        ({"shapley_days": -1}, "shapley_days"),
+        ({"shapley_days": True}, "shapley_days"),
+        ({"shapley_days": float("nan")}, "shapley_days"),
     ):
         with pytest.raises(AttributionError, match=reason):
             attribute_segments([segment], model="hazard", hazard=params)

@@ -2,17 +2,19 @@
 
 For each brand the engine gathers its people, touches and orders (:mod:`hongmao.engine.hazard_data`), the
 model is fitted on them (:func:`hongmao.attribution.hazard.fit_additive_hazard`), and every order is split
-between the touches before it and the baseline in proportion to their hazard terms at the order's time. The
-baseline's part is the row :data:`BASELINE`: orders the model expects would have happened without any touch,
-credited to no note. Lookback windows do not apply: each kind's decay is estimated (touches older than the
-horizon are ignored). Community searches are not touches of this model (a person's own search is a consequence of
-intent, not a seeding contact: see :mod:`hongmao.engine.hazard_data`), so it has no ``(community search)`` row.
+between the touches before it and the baseline in proportion to their hazard terms at the order's time (or, with
+``shapley_days``, by the notes' Shapley values in the probability of buying; :func:`reshare` re-credits a fit
+without refitting it). The baseline's part is the row :data:`BASELINE`: orders the model expects would have
+happened without any touch, credited to no note. Lookback windows do not apply: each kind's decay is estimated
+(touches older than the horizon are ignored). Community searches are not touches of this model (a person's own
+search is a consequence of intent, not a seeding contact: see :mod:`hongmao.engine.hazard_data`), so it has no
+``(community search)`` row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -37,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "onset": False,  # True: each kind's effect rises over the first days after the touch (a lagged onset)
     "frailty": False,  # True: a per-person Gamma frailty of the baseline (people differ in buying anyway)
     "routes": (),  # kinds credited as routes to the order, not causes (e.g. ("click",))
+    "shapley_days": 0.0,  # > 0: split orders by the notes' Shapley values in P(buy within d days), not h / λ
     "prior_sd_creator": None,  # None: estimated from the data (empirical Bayes)
     "prior_sd_note": None,
     "utc_offset_hours": 8.0,  # calendar days of the markets Hongmao bridges (China Standard Time)
@@ -81,6 +84,9 @@ def check_params(params: dict[str, Any]) -> None:
     routes = p["routes"]
     if isinstance(routes, str) or not isinstance(routes, list | tuple) or not set(routes) <= set(KINDS):
         raise AttributionError(f"hazard routes must be a list of touch kinds among {', '.join(KINDS)}, got {routes!r}")
+    days = p["shapley_days"]
+    if isinstance(days, bool) or not isinstance(days, int | float) or not (np.isfinite(days) and 0 <= days <= 365):
+        raise AttributionError(f"hazard shapley_days must be a number within [0, 365], got {days!r}")
     offset = p["utc_offset_hours"]
     if isinstance(offset, bool) or not isinstance(offset, int | float) or not -12 <= offset <= 14:
         raise AttributionError(f"hazard utc_offset_hours must be within [-12, 14], got {offset!r}")
@@ -216,16 +222,36 @@ def _brand_shares(lake: LakeHazard, p: dict[str, Any]) -> Iterator[BrandShares]:
             fit = fit_additive_hazard(
                 d, prior_sd_creator=p["prior_sd_creator"], prior_sd_note=p["prior_sd_note"], onset=p["onset"]
             )
-        pair_share, base_share = hazard_shares(fit, d, routes)
+        pair_share, base_share = hazard_shares(fit, d, routes, float(p["shapley_days"]))
         yield BrandShares(part, d, fit, pair_share, base_share)
+
+
+#: the options of the credit step alone: changing them needs no new fit (:func:`reshare`)
+CREDIT_PARAMS = ("routes", "shapley_days")
+
+
+def reshare(shares: BrandShares, **credit: Any) -> BrandShares:
+    """The same brand's fit credited with other credit-step options (:data:`CREDIT_PARAMS`, the rest default)."""
+    other = sorted(set(credit) - set(CREDIT_PARAMS))
+    if other:
+        raise AttributionError(f"only the credit step's options can change without a refit, not {', '.join(other)}")
+    check_params(credit)
+    p = {**DEFAULTS, **credit}
+    pair_share, base_share = hazard_shares(shares.fit, shares.data, tuple(p["routes"]), float(p["shapley_days"]))
+    return replace(shares, pair_share=pair_share, base_share=base_share)
 
 
 def credit_lake(lake: LakeHazard, groupings: tuple[str, ...], **params: Any) -> dict[str, HazardCredits]:
     """Fit every brand of a gathered lake once and credit its orders by each of ``groupings``."""
+    return credit_shares(brand_shares(lake, **params), groupings)
+
+
+def credit_shares(brands: Iterable[BrandShares], groupings: tuple[str, ...]) -> dict[str, HazardCredits]:
+    """Sum the brands' per-order credit into rows by each of ``groupings``."""
     totals: dict[str, dict[str, np.ndarray]] = {by: {} for by in groupings}
     fits: dict[str, dict[str, Any]] = {}
     attributed = baseline_total = 0.0
-    for shares in brand_shares(lake, **params):
+    for shares in brands:
         part, d, pair_share, base_share = shares.part, shares.data, shares.pair_share, shares.base_share
         amount = np.asarray(part.orders["amount"].to_numpy(), dtype=np.float64)
         net = np.asarray(part.orders["net"].to_numpy(), dtype=np.float64)
