@@ -111,3 +111,54 @@ def test_hazard_route_flags_the_oversold_note_and_is_deterministic(lake: Path) -
     hazard_orders = notes["oversold"]["evidence"]["deceptive"]["orders"]
     linear_orders = {e["note_id"]: e for e in linear["notes"]}["oversold"]["evidence"]["deceptive"]["orders"]
     assert linear_orders == pytest.approx(60) and 0 < hazard_orders < linear_orders
+
+
+def reference_rows(session: Any, by: str, **params: Any) -> list[dict[str, Any]]:
+    """The hazard route's rows as they were built before they went column-wise: per brand, the fit's
+    ``BrandShares.order_shares`` zipped row by row, the group looked up per key in a dict."""
+    from hongmao.engine import hazard, tables
+    from hongmao.engine.hazard_data import KINDS, gather
+
+    ev = session.events
+    p = {**hazard.DEFAULTS, **params}
+    conv = tables.conversions(ev)
+    touch = tables.touches(ev, frozenset(KINDS))
+    lake = gather(session, ev, conv, touch, int(p["horizon_days"]), float(p["utc_offset_hours"]))
+    column = trust_outcomes.HAZARD_KEYS[by]
+    group = {str(r["entity"]): r["group"] for r in session.arrow(trust_outcomes.groups(ev, by)).to_pylist()}
+    return [
+        {"order_id": o, "key": k, "weight": float(w), "group": group.get(k)}
+        for shares in hazard.brand_shares(lake, **params)
+        for o, k, w in zip(*shares.order_shares(column), strict=True)
+    ]
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import hongmao
+
+    root = tmp_path_factory.mktemp("hazard-world")
+    summary = hongmao.simulate(root / "world", seed=5, users=1_500, days=20, brands=3)
+    hongmao.ingest([str(p) for p in summary.files], root / "lake")
+    return root / "lake"
+
+
+@pytest.mark.slow
+def test_hazard_rows_equal_the_row_by_row_build_on_a_simulated_world(small_world: Path) -> None:
+    from hongmao import api
+
+    with api.engine_session(small_world) as session:
+        rows = trust_outcomes.hazard_credited(session, session.events)
+        for by in ("note", "creator"):
+            want = reference_rows(session, by)
+            assert len(want) > 100 and any(r["group"] is not None for r in want)
+            assert rows[by] == want  # the same rows, in the same order, with the same float sums
+
+
+def test_hazard_rows_equal_the_row_by_row_build_on_a_hand_made_lake(lake: Path) -> None:
+    session = on([lake])
+    rows = trust_outcomes.hazard_credited(session, session.events)
+    for by in ("note", "creator"):
+        assert rows[by] == reference_rows(session, by)
+    # a creator no collaboration record names has no group
+    assert {r["group"] for r in rows["creator"]} == {None}
