@@ -66,7 +66,9 @@ def test_off_by_default(site: Site) -> None:
 def test_a_brand_keys_counts_spend_its_budget_until_refused(site: Site) -> None:
     from hongmao.cleanroom.budget import Budget
 
-    site.state.extras["dp_budget"] = Budget(site.state.data_dir, total=1.0, per_query=0.5)
+    # A hair over two queries: OpenDP's privacy map of a float sum (the funnel's events and orders) rounds up, a
+    # few 1e-9 over the query's epsilon.
+    site.state.extras["dp_budget"] = Budget(site.state.data_dir, total=1.000001, per_query=0.5)
     try:
         with site.client(site.operator) as c:
             op = c.get("/api/v1/reports/funnel", params={"brand": ME}).json()
@@ -74,7 +76,7 @@ def test_a_brand_keys_counts_spend_its_budget_until_refused(site: Site) -> None:
         with site.client(site.keys[ME]) as c:
             first = c.get("/api/v1/reports/funnel").json()
             assert first["dp"]["epsilon"] == pytest.approx(0.5) and "readers" in first["dp"]["noisy"]
-            assert first["impressions"] == op["impressions"]  # events, not people: exact
+            assert "impressions" in first["dp"]["noisy"]  # events too, each person's clamped (issue 18)
             again = c.get("/api/v1/reports/funnel").json()
             assert again["dp"]["repeated"] and again["readers"] == first["readers"]
             assert c.get("/api/v1/reports/overview").json()["dp"]["spent"] == pytest.approx(1.0)

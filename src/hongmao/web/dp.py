@@ -213,19 +213,26 @@ OVERVIEW_PEOPLE = ("buyers", "attributed_buyers", "new_customers")
 def noisy_timeseries(noise: Noise, rows: list[dict[str, Any]], w: Window) -> list[dict[str, Any]]:
     """The daily series under the brand's budget: each day's orders, GMV and refunds, and its attributed orders,
     GMV and net GMV, released by OpenDP as one vector per figure over the days, each person's contribution across
-    the days clamped to the bound in total; a day's net GMV follows from its GMV and refunds. Spend (the brand's
-    own) and the day's impressions, reads and clicks (events, as the funnel's) stay exact."""
+    the days clamped to the bound in total; a day's net GMV follows from its GMV and refunds. The day's
+    impressions, reads and clicks are released the same way (each person's events of a kind clamped to
+    :data:`EVENTS_BOUND` across the days), in the same release. Spend (the brand's own) stays exact."""
     per = contributions.daily(noise.state.reports, noise.scope, w)
     bound = noise.bounds
     figures = [(f, bound["orders" if f.endswith("orders") else "gmv"]) for f in contributions.DAY_FIGURES]
-    noise({}, (), w, keyed_sums("days", figures, [str(r["day"]) for r in rows], per))
+    days = [str(r["day"]) for r in rows]
+    events = present(rows, SERIES_EVENTS)
+    noise({}, (), w, [*keyed_sums("days", figures, days, per), *event_sums(noise, w, "day", days, events)])
     values = noise.values
     out = []
     for r in rows:
         day = {**r, **{f: values[f"days.{f}:{r['day']}"] for f in contributions.DAY_FIGURES}}
         day["net_gmv"] = max(0.0, day["gmv"] - day["refunded"])
         out.append(day)
-    return out
+    return with_events(noise, out, "day", events)
+
+
+#: The daily series' event figures.
+SERIES_EVENTS = ("impressions", "reads", "clicks")
 
 
 #: Why the economics rows' incremental figures are withheld under the differential-privacy budget.
@@ -238,13 +245,17 @@ INCREMENTAL_WITHHELD = (
 def noisy_economics(noise: Noise, rows: list[dict[str, Any]], w: Window, by: str, model: str) -> list[dict[str, Any]]:
     """Economics rows under the brand's budget: each row's credited orders and net GMV released by OpenDP (rule
     ``model``'s credit, each person's clamped across the rows; a fitted model is refused), the cost per order and
-    attributed ROI following from them; the incremental figures withheld (:data:`INCREMENTAL_WITHHELD`). Fees
-    (the brand's own) and impressions and engagements (events, as the funnel's) stay exact."""
+    attributed ROI following from them; the incremental figures withheld (:data:`INCREMENTAL_WITHHELD`). Each
+    row's impressions and engagements are released in the same release (each person's events of a kind clamped
+    to :data:`EVENTS_BOUND` across the rows), the CPM and CPE following from them. Fees (the brand's own) stay
+    exact."""
     reports, scope, bound = noise.state.reports, noise.scope, noise.bounds
     per = noise.contributions(lambda: contributions.credits(reports, scope, w, by, model))
     field = privacy.ENTITY_KEYS[by]
     figures = (("orders", bound["orders"]), ("net_gmv", bound["gmv"]))
-    noise({}, (), w, keyed_sums("rows", figures, [str(r[field]) for r in rows], per))
+    keys = [str(r[field]) for r in rows]
+    events = present(rows, ("impressions", "engagements"))
+    noise({}, (), w, [*keyed_sums("rows", figures, keys, per), *event_sums(noise, w, by, keys, events)])
     noise.dp["withheld"] = dict.fromkeys(("incremental_net_gmv", "incremental_roi"), INCREMENTAL_WITHHELD)
     values, out = noise.values, []
     for r in rows:
@@ -261,7 +272,7 @@ def noisy_economics(noise: Noise, rows: list[dict[str, Any]], w: Window, by: str
                 "incremental_roi": None,
             }
         )
-    return out
+    return with_events(noise, out, field, events)
 
 
 #: Why a single order's figures are refused under the differential-privacy budget.
@@ -269,3 +280,199 @@ ONE_ORDER = (
     "one order is one person's purchase: under the differential-privacy budget no single order, its credit or its "
     "journey is answered to a brand key; the noisy totals are at /reports/overview and /reports/attribution"
 )
+
+
+# --- events ----------------------------------------------------------------------------------------------------
+
+#: The default of the most events of one kind (impressions, reads, clicks, engagements, carts) one person may add to
+#: one released event figure of one query; beyond it, clamped (across the rows of a figure, scaled down in total).
+EVENTS_BOUND = 20.0
+#: The event figures a brand key sees; the events behind each are :func:`_event_figure`'s.
+EVENT_FIGURES = ("impressions", "reads", "clicks", "engagements", "carts", "bot_clicks")
+#: The event figures of the notes' and creators' rows (and the economics rows' two).
+ROW_EVENTS = ("impressions", "reads", "engagements", "clicks")
+
+
+def _event_figure(ev: Any) -> Any:
+    """Each event's figure (None: not an event figure): human impressions, reads and link clicks as the daily
+    series counts them, engagements (likes, collects, comments, shares), carts, and bot and preview clicks."""
+    import ibis
+
+    from hongmao.contract.envelope import ENGAGEMENT_TYPES
+
+    bot = ev.bot.fill_null(False)
+    return ibis.cases(
+        ((ev.type == "note.impression") & ~bot, "impressions"),
+        ((ev.type == "note.read") & ~bot, "reads"),
+        ((ev.type == "link.click") & ~bot, "clicks"),
+        ((ev.type == "link.click") & bot, "bot_clicks"),
+        (ev.type.isin(list(ENGAGEMENT_TYPES)), "engagements"),
+        (ev.type == "market.cart", "carts"),
+        else_=ibis.null("string"),
+    )
+
+
+def event_people(
+    reports: Any, scope: Scope, window: Window, by: str | None, *, link_id: str | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per person, per key, per event figure (:data:`EVENT_FIGURES`): how many of the window's events are theirs.
+    ``by``: ``note`` (a click counts for its link's note), ``day`` (ISO business day), ``link``, ``ua_class`` (a
+    click's device class), or None (one key, ``""``). ``link_id``: only that link's clicks. A person is the
+    event's pseudonym, else the one the marketplace saw on the click's visit or order, else the event alone (an
+    anonymous click: one event, one person). Flagged accounts' engagement is left out, as the reports leave it."""
+    import ibis
+
+    from hongmao.engine import Session, tables
+    from hongmao.reports.metrics import local_day
+    from hongmao.reports.service import restrict
+
+    session = Session(reports.view.segments(scope))
+    try:
+        ev = tables.without_engagement(restrict(session.events, window, reports.tz), reports.excluded_users() or None)
+        picked = ev.mutate(figure=_event_figure(ev))
+        picked = picked.filter(picked.figure.notnull())
+        if link_id is not None:
+            picked = picked.filter(picked.link_id == link_id)
+        chain = tables.click_people(ev).rename(chain_click="click_id")
+        picked = picked.left_join(chain, picked.click_id == chain.chain_click)
+        links = tables.links(ev)
+        picked = picked.left_join(links, picked.link_id == links.link_id).select(
+            *[c for c in ("id", "user", "time", "note_id", "link_id", "figure", "chain_user", "link_note", "data")]
+        )
+        person = picked.user.coalesce(picked.chain_user, ibis.literal("event:").concat(picked.id))
+        if by == "note":
+            key: Any = picked.note_id.coalesce(picked.link_note)
+        elif by == "day":
+            key = local_day(picked.time, reports.tz)
+        elif by == "link":
+            key = picked.link_id
+        elif by == "ua_class":
+            key = picked.data.cast("json")["ua_class"].str.fill_null("unknown")
+        else:
+            key = ibis.literal("")
+        keyed = picked.mutate(person=person, key=key)
+        keyed = keyed.filter(keyed.key.notnull())
+        rows = session.rows(keyed.group_by(["person", "key", "figure"]).aggregate(n=keyed.count()))
+    finally:
+        session.close()
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for r in rows:
+        when = r["key"].isoformat() if hasattr(r["key"], "isoformat") else str(r["key"])
+        mine = out.setdefault(str(r["person"]), {}).setdefault(when, {})
+        mine[str(r["figure"])] = mine.get(str(r["figure"]), 0.0) + float(r["n"] or 0)
+    return out
+
+
+def regroup(
+    per: Mapping[str, Mapping[str, Mapping[str, float]]], owner: Mapping[str, Any]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """``per``'s keys mapped through ``owner`` (a note's creator or campaign, say), their figures added up; keys
+    ``owner`` does not name are left out."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for person, mine in per.items():
+        for key, figures in mine.items():
+            to = owner.get(key)
+            if to is None:
+                continue
+            got = out.setdefault(person, {}).setdefault(str(to), {})
+            for f, n in figures.items():
+                got[f] = got.get(f, 0.0) + n
+    return out
+
+
+def event_sums(
+    noise: Noise,
+    w: Window,
+    by: str,
+    keys: Sequence[str],
+    figures: Sequence[str],
+    *,
+    link_id: str | None = None,
+    prefix: str = "events",
+) -> list[Sums]:
+    """The event ``figures`` of the rows ``keys`` (by ``by``: ``note``, ``creator``, ``campaign``, ``day``,
+    ``link``, ``ua_class``; or ``""``: one scalar per figure, named as the figure) as sums for ``noise``, each
+    person's events clamped to :data:`EVENTS_BOUND` per figure (across the rows). Rows' figures are named
+    ``prefix.figure:key`` (read back with :func:`noisy_counts`)."""
+    if not figures or (by and not keys):
+        return []
+    reports, scope = noise.state.reports, noise.scope
+    source = "note" if by in ("creator", "campaign") else by or None
+    per = event_people(reports, scope, w, source, link_id=link_id)
+    if by in ("creator", "campaign"):
+        notes = reports.note_activity(scope, window=w)
+        per = regroup(per, {str(n["note_id"]): n.get(f"{by}_id") for n in notes})
+    if not by:
+        return [
+            Sums(f, EVENTS_BOUND, (f,), {u: {f: c.get("", {}).get(f, 0.0)} for u, c in per.items()}) for f in figures
+        ]
+    return keyed_sums(prefix, [(f, EVENTS_BOUND) for f in figures], keys, per)
+
+
+def noisy_counts(noise: Noise, key: str, figures: Sequence[str], prefix: str = "events") -> dict[str, int]:
+    """Row ``key``'s released event ``figures`` (rounded to whole events: post-processing)."""
+    return {f: round(noise.values[f"{prefix}.{f}:{key}"]) for f in figures}
+
+
+def with_events(
+    noise: Noise, rows: Sequence[dict[str, Any]], field: str, figures: Sequence[str]
+) -> list[dict[str, Any]]:
+    """``rows`` with their released event ``figures`` and what follows from them: the CTR (clicks per read), CPM
+    (fee per thousand impressions) and CPE (fee per engagement) where the row has them."""
+    out = []
+    for r in rows:
+        row = {**r, **noisy_counts(noise, str(r[field]), figures)}
+        if "ctr" in row and "clicks" in figures:
+            row["ctr"] = row["clicks"] / row["reads"] if row.get("reads") else None
+        cost = row.get("fee") or None
+        if "cpm" in row:
+            row["cpm"] = cost * 1000.0 / row["impressions"] if cost and row.get("impressions") else None
+        if "cpe" in row:
+            row["cpe"] = cost / row["engagements"] if cost and row.get("engagements") else None
+        out.append(row)
+    return out
+
+
+def present(rows: Sequence[Mapping[str, Any]], figures: Sequence[str] = ROW_EVENTS) -> tuple[str, ...]:
+    """The event ``figures`` ``rows`` carry."""
+    return tuple(f for f in figures if rows and f in rows[0])
+
+
+#: The funnel's event figures released with noise under the budget.
+FUNNEL_EVENTS = ("impressions", "reads", "clicks", "engagements", "carts")
+#: Why the funnel's other steps are withheld under the budget.
+FUNNEL_WITHHELD = (
+    "under the differential-privacy budget this step is not released to a brand key: it counts events through a "
+    "chain (a click's visit, an order's refund) whose per-person bound this release does not carry; the noisy "
+    "clicks and orders are"
+)
+
+
+def noisy_funnel(noise: Noise, raw: dict[str, Any], w: Window) -> dict[str, Any]:
+    """The funnel under the brand's budget, one release: its counts of people, its events (impressions, reads,
+    clicks, engagements, carts; each person's clamped to :data:`EVENTS_BOUND` per step) and its orders, GMV and
+    refunds (clamped as the overview's); store visits, counted clicks and refunded orders withheld
+    (:data:`FUNNEL_WITHHELD`); the rates follow from the released figures (the CTR from all human clicks)."""
+    from hongmao.reports.service import PEOPLE_COUNTS
+
+    reports, scope, bounds = noise.state.reports, noise.scope, noise.bounds
+    sums = event_sums(noise, w, "", (), FUNNEL_EVENTS)
+    bought = contributions.orders(reports, scope, w)
+    sums += [
+        Sums(f, bounds[kind], (f,), {u: {f: v[f]} for u, v in bought.items()})
+        for f, kind in (("orders", "orders"), ("gmv", "gmv"), ("refunded", "gmv"))
+    ]
+    out = noise(raw, PEOPLE_COUNTS, w, sums)
+    for f in (*FUNNEL_EVENTS, "orders"):
+        out[f] = round(out[f])
+    withheld = ("store_visits", "counted_clicks", "refunds")
+    out |= dict.fromkeys(withheld)
+    noise.dp["withheld"] = dict.fromkeys((*withheld, "store_visit_rate"), FUNNEL_WITHHELD)
+    reads = out["reads"]
+    out["read_rate"] = reads / out["impressions"] if out["impressions"] else None
+    out["engagement_rate"] = out["engagements"] / reads if reads else None
+    out["ctr"] = out["clicks"] / reads if reads else None
+    out["store_visit_rate"] = None
+    if out.get("readers") and out.get("search_back_users") is not None:
+        out["search_back_rate"] = out["search_back_users"] / out["readers"]
+    return out

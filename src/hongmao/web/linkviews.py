@@ -2,6 +2,13 @@
 
 A thin layer over :mod:`hongmao.links` (create, revoke and the ``links`` catalog table): the links package
 knows nothing of tenants, so ownership is decided here from the scope's notes and items.
+
+Under the differential-privacy budget (:mod:`hongmao.web.dp`; a brand key's ``noise``), a link's clicks are
+released with OpenDP's noise and charged to the brand's budget as the reports are: the listing's clicks per link
+in one release, and the drill-down's clicks and bot fetches per day and per device class in another (each
+person's clicks clamped to :data:`hongmao.web.dp.EVENTS_BOUND` per figure across the rows; the totals follow).
+The drill-down's conversions (visits, orders, GMV, their people) are withheld under the budget, saying why
+(:data:`CONVERSIONS_WITHHELD`); without it a brand key's conversions of fewer than k people are withheld.
 """
 
 from __future__ import annotations
@@ -17,10 +24,19 @@ from hongmao.lake import catalog
 from hongmao.links import create_link, registry, revoke_link
 from hongmao.links.manage import link_url, share_url
 from hongmao.links.registry import LinkRecord
+from hongmao.measure.threshold import SUPPRESSED
 from hongmao.reports import linkstats, privacy
-from hongmao.reports.period import Window
+from hongmao.reports.period import WHOLE_LAKE, Window
 from hongmao.reports.scope import Scope
+from hongmao.web.dp import Noise, event_sums, noisy_counts
 from hongmao.web.state import WebState
+
+#: Why a link's conversions are withheld under the differential-privacy budget.
+CONVERSIONS_WITHHELD = (
+    "under the differential-privacy budget a link's visits and orders are not released to a brand key: they follow "
+    "one link's click ids to a few people's purchases, a chain this release does not bound per person; the noisy "
+    "attributed credit of the link's note is at /reports/attribution (差分隐私预算下不提供单个链接的转化)"
+)
 
 
 class NotYours(LinkError):
@@ -64,7 +80,10 @@ def _view(state: WebState, record: LinkRecord, clicks: dict[str, int]) -> LinkVi
     )
 
 
-def list_links(state: WebState, scope: Scope, *, note_id: str | None = None, limit: int = 500) -> list[LinkView]:
+def list_links(
+    state: WebState, scope: Scope, *, note_id: str | None = None, limit: int = 500, noise: Noise | None = None
+) -> list[LinkView]:
+    """The scope's links, newest first; under the budget (``noise`` on) their clicks noisy, in one release."""
     table = catalog.links
     query = sa.select(table).order_by(table.c.created_at.desc()).limit(limit)
     if scope.brand is not None:
@@ -74,26 +93,82 @@ def list_links(state: WebState, scope: Scope, *, note_id: str | None = None, lim
         query = query.where(table.c.note_id == note_id)
     with state.lake.connect("listing links") as conn:
         records = [registry.get(conn, row.link_id) for row in conn.execute(query)]
-    clicks = state.reports.link_clicks(scope)
-    return [_view(state, r, clicks) for r in records if r is not None]
+    found = [r for r in records if r is not None]
+    clicks = _clicks(state, scope, [r.link_id for r in found], noise)
+    return [_view(state, r, clicks) for r in found]
 
 
-def get_link(state: WebState, scope: Scope, link_id: str) -> LinkView:
+def _clicks(state: WebState, scope: Scope, link_ids: list[str], noise: Noise | None) -> dict[str, int]:
+    """The human clicks of each link; under the budget (``noise`` on) released with noise, in one release."""
+    if noise is None or noise.budget is None:
+        return state.reports.link_clicks(scope)
+    if not link_ids:
+        return {}
+    noise({}, (), WHOLE_LAKE, event_sums(noise, WHOLE_LAKE, "link", link_ids, ("clicks",), prefix="links"))
+    return {i: noisy_counts(noise, i, ("clicks",), "links")["clicks"] for i in link_ids}
+
+
+def get_link(state: WebState, scope: Scope, link_id: str, noise: Noise | None = None) -> LinkView:
+    """One of the scope's links (:class:`NotYours` otherwise); under the budget its clicks noisy."""
     with state.lake.connect("reading a link") as conn:
         record = registry.get(conn, link_id)
     if record is None or not _owns(state, scope, record):
         raise NotYours(f"no link {link_id!r}")
-    return _view(state, record, state.reports.link_clicks(scope))
+    return _view(state, record, _clicks(state, scope, [link_id], noise))
 
 
-def stats(state: WebState, scope: Scope, link_id: str, window: Window, *, operator: bool) -> dict[str, Any]:
+def stats(
+    state: WebState, scope: Scope, link_id: str, window: Window, *, operator: bool, noise: Noise | None = None
+) -> dict[str, Any]:
     """The link with its drill-down over ``window``; a brand key's conversions under k withheld (404 unless the
-    link is the scope's)."""
+    link is the scope's), and under the budget (``noise`` on) its clicks noisy and its conversions withheld."""
     link = get_link(state, scope, link_id)
     figures = state.reports.link_stats(scope, link_id, window=window)
     if not operator:
         figures = linkstats.withhold(figures, privacy.threshold(state.reports.privacy_k))
-    return {"link": link.to_dict(), "window": window.describe(), **figures}
+    if operator or noise is None or noise.budget is None:
+        return {"link": link.to_dict(), "window": window.describe(), **figures}
+    # The link's own click count (the whole lake's) is the listing's release, not this one: not repeated here.
+    return {
+        "link": {**link.to_dict(), "clicks": None},
+        "window": window.describe(),
+        **_noisy(noise, figures, window, link_id),
+    }
+
+
+#: The figures of a link's drill-down released with noise, per day and per device class.
+CLICK_FIGURES = ("clicks", "bot_clicks")
+
+
+def _noisy(noise: Noise, figures: dict[str, Any], window: Window, link_id: str) -> dict[str, Any]:
+    """The drill-down under the budget: clicks and bot fetches per day and per device class in one release (every
+    class listed is released, so a class's presence says nothing; a class whose noisy count rounds to 0 is left
+    out), the totals their sums; the conversions withheld (:data:`CONVERSIONS_WITHHELD`)."""
+    days = [str(d["day"]) for d in figures["days"]]
+    classes = list(linkstats.DEVICE_CLASSES)
+    sums = [
+        *event_sums(noise, window, "day", days, CLICK_FIGURES, link_id=link_id, prefix="days"),
+        *event_sums(noise, window, "ua_class", classes, CLICK_FIGURES, link_id=link_id, prefix="devices"),
+    ]
+    noise({}, (), window, sums)
+    out = dict(figures)
+    out["days"] = [{"day": d, **noisy_counts(noise, d, CLICK_FIGURES, "days")} for d in days]
+    devices = []
+    for c in classes:
+        got = noisy_counts(noise, c, CLICK_FIGURES, "devices")
+        human = c not in ("bot", "preview")
+        n = got["clicks"] if human else got["bot_clicks"]
+        if n > 0:
+            devices.append({"ua_class": c, "clicks": n, "human": human})
+    out["devices"] = devices
+    out["clicks"] = sum(d["clicks"] for d in out["days"])
+    out["bot_clicks"] = sum(d["bot_clicks"] for d in out["days"])
+    withheld = (*linkstats.BUYER_FIELDS, *linkstats.VISITOR_FIELDS)
+    out |= dict.fromkeys(withheld, SUPPRESSED)
+    out["suppressed"] = {"fields": list(withheld), "reason": CONVERSIONS_WITHHELD}
+    noise.dp["withheld"] = dict.fromkeys(withheld, CONVERSIONS_WITHHELD)
+    out["dp"] = noise.dp
+    return out
 
 
 def create(
@@ -131,7 +206,9 @@ def create(
     return LinkView(created.record, created.url, share_url(created.share_code, state.public_url), 0)
 
 
-def revoke(state: WebState, scope: Scope, link_id: str, reason: str | None = None) -> LinkView:
+def revoke(
+    state: WebState, scope: Scope, link_id: str, reason: str | None = None, noise: Noise | None = None
+) -> LinkView:
     get_link(state, scope, link_id)  # 404 unless it is the scope's
     revoke_link(link_id, reason, data_dir=state.data_dir, catalog_url=state.catalog_url)
-    return get_link(state, scope, link_id)
+    return get_link(state, scope, link_id, noise)

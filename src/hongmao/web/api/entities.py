@@ -3,10 +3,12 @@ key's query here is audited before it is answered (who, which endpoint, its para
 
 Under a differential-privacy budget (:mod:`hongmao.cleanroom.budget`) a brand key's notes, creators, campaigns
 and items carry OpenDP's noise on their credit (orders, GMV, net GMV; a campaign's attributed ROI follows) or
-sales (an item's orders and GMV), charged to the brand's budget as the reports are (one release per listing,
-model and lake version: asking for one note after the list costs nothing more), and their exact buyers are not
-released. What rests on one person or on no bounded sum is refused with a 403 saying why: an order, the orders
-list, an order's journey, a note's orders and a campaign's ROI story."""
+sales (an item's orders and GMV), and the notes' and creators' events (impressions, reads, engagements, clicks,
+each person's clamped to :data:`hongmao.web.dp.EVENTS_BOUND` per kind; the CTR follows) in the same release,
+charged to the brand's budget as the reports are (one release per listing, model and lake version: asking for
+one note after the list costs nothing more), and their exact buyers are not released. What rests on one person
+or on no bounded sum is refused with a 403 saying why: an order, the orders list, an order's journey, a note's
+orders and a campaign's ROI story."""
 
 from __future__ import annotations
 
@@ -22,7 +24,16 @@ from hongmao.reports.scope import Scope
 from hongmao.web.api.reports import ModelName, campaign_rois, check_model
 from hongmao.web.auth import Principal
 from hongmao.web.deps import Caller, State, TenantScope, owned, record_brand_query
-from hongmao.web.dp import CAMPAIGN_ROI_REFUSED, ONE_ORDER, Noise, dp_budget, keyed_sums
+from hongmao.web.dp import (
+    CAMPAIGN_ROI_REFUSED,
+    ONE_ORDER,
+    Noise,
+    dp_budget,
+    event_sums,
+    keyed_sums,
+    present,
+    with_events,
+)
 from hongmao.web.state import WebState
 
 
@@ -243,8 +254,11 @@ def _credited(state: WebState, scope: Scope, by: str, model: str, operator: bool
         field, bound = privacy.ENTITY_KEYS[by], noise.bounds
         per = noise.contributions(lambda: contributions.credits(reports, scope, WHOLE_LAKE, by, model))
         sums = (("orders", bound["orders"]), ("gmv", bound["gmv"]), ("net_gmv", bound["gmv"]))
-        noise({}, (), WHOLE_LAKE, keyed_sums("rows", sums, [str(r[field]) for r in rows], per))
+        keys, events = [str(r[field]) for r in rows], present(rows)
+        released = [*keyed_sums("rows", sums, keys, per), *event_sums(noise, WHOLE_LAKE, by, keys, events)]
+        noise({}, (), WHOLE_LAKE, released)
         rows = [{**r, **{f: noise.values[f"rows.{f}:{r[field]}"] for f, _ in sums}} for r in rows]
+        rows = with_events(noise, rows, field, events)
         if by == "campaign":
             rows = [{**r, "attributed_roi": r["net_gmv"] / r["spend"] if r.get("spend") else None} for r in rows]
     k = privacy.threshold(reports.privacy_k)

@@ -1,10 +1,14 @@
-"""Shoppable links of the scope: list, create, read, revoke (``hongmao.links`` underneath)."""
+"""Shoppable links of the scope: list, create, read, revoke (``hongmao.links`` underneath).
+
+Under the differential-privacy budget a brand key's link clicks are noisy and charged to the brand's budget, and
+a link's conversions are withheld saying why (:mod:`hongmao.web.linkviews`); the answer's ``dp`` block says what
+was spent. Without it, a brand key's conversions of fewer than k people are withheld."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -12,6 +16,7 @@ from hongmao.errors import DestinationError, LinkError
 from hongmao.web import linkviews
 from hongmao.web.api.reports import ReportWindow
 from hongmao.web.deps import Caller, State, TenantScope
+from hongmao.web.dp import Noise
 
 router = APIRouter(prefix="/links", tags=["links"])
 
@@ -39,13 +44,27 @@ def _translate(error: LinkError) -> HTTPException:
 
 @router.get("", summary="Links to the scope's notes and items, newest first")
 async def list_links(
+    request: Request,
     scope: TenantScope,
     state: State,
+    principal: Caller,
     note_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
-    views = await run_in_threadpool(linkviews.list_links, state, scope, note_id=note_id, limit=limit)
-    return {"brand": scope.brand, "links": [v.to_dict() for v in views]}
+    noise = _noise(request, scope, state, principal, "links")
+    views = await run_in_threadpool(
+        lambda: linkviews.list_links(state, scope, note_id=note_id, limit=limit, noise=noise)
+    )
+    return {"brand": scope.brand, "links": [v.to_dict() for v in views], **_dp(noise)}
+
+
+def _noise(request: Request, scope: Any, state: Any, principal: Any, report: str) -> Noise:
+    """The budget's noise for a link answer (``report``: which, with the link's id), its refusals audited."""
+    return Noise(state, principal, scope, report, request)
+
+
+def _dp(noise: Noise) -> dict[str, Any]:
+    return {"dp": noise.dp} if noise.budget is not None and noise.dp else {}
 
 
 @router.post("", status_code=201, summary="Create a signed link from a note to an item page")
@@ -58,12 +77,15 @@ async def create_link(body: NewLink, scope: TenantScope, state: State) -> dict[s
 
 
 @router.get("/{link_id}", summary="One link with its clicks and status")
-async def get_link(link_id: str, scope: TenantScope, state: State) -> dict[str, Any]:
+async def get_link(
+    link_id: str, request: Request, scope: TenantScope, state: State, principal: Caller
+) -> dict[str, Any]:
+    noise = _noise(request, scope, state, principal, f"links/{link_id}")
     try:
-        view = await run_in_threadpool(linkviews.get_link, state, scope, link_id)
+        view = await run_in_threadpool(linkviews.get_link, state, scope, link_id, noise)
     except LinkError as error:
         raise _translate(error) from None
-    return view.to_dict()
+    return {**view.to_dict(), **_dp(noise)}
 
 
 @router.get(
@@ -71,23 +93,32 @@ async def get_link(link_id: str, scope: TenantScope, state: State) -> dict[str, 
     summary="One link's drill-down: clicks per day and by device class, visits and orders its click ids carried",
 )
 async def link_stats(
-    link_id: str, scope: TenantScope, state: State, principal: Caller, window: ReportWindow
+    link_id: str, request: Request, scope: TenantScope, state: State, principal: Caller, window: ReportWindow
 ) -> dict[str, Any]:
     """Clicks per business day (bots and previews apart) and by device class, and the marketplace visits and
     orders carrying one of the link's click ids, in the range; a brand key's conversions of fewer than k people
-    are withheld and say so."""
+    are withheld and say so; under the budget the clicks are noisy and the conversions withheld."""
+    noise = _noise(request, scope, state, principal, f"links/{link_id}/stats")
     try:
         return await run_in_threadpool(
-            lambda: linkviews.stats(state, scope, link_id, window, operator=principal.operator)
+            lambda: linkviews.stats(state, scope, link_id, window, operator=principal.operator, noise=noise)
         )
     except LinkError as error:
         raise _translate(error) from None
 
 
 @router.post("/{link_id}/revoke", summary="Revoke a link: its URL and share code answer 410 within a second")
-async def revoke_link(link_id: str, scope: TenantScope, state: State, body: Revocation | None = None) -> dict[str, Any]:
+async def revoke_link(
+    link_id: str,
+    request: Request,
+    scope: TenantScope,
+    state: State,
+    principal: Caller,
+    body: Revocation | None = None,
+) -> dict[str, Any]:
+    noise = _noise(request, scope, state, principal, f"links/{link_id}")
     try:
-        view = await run_in_threadpool(linkviews.revoke, state, scope, link_id, body.reason if body else None)
+        view = await run_in_threadpool(linkviews.revoke, state, scope, link_id, body.reason if body else None, noise)
     except LinkError as error:
         raise _translate(error) from None
-    return view.to_dict()
+    return {**view.to_dict(), **_dp(noise)}

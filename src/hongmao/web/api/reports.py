@@ -56,6 +56,7 @@ from hongmao.web.dp import (
     dp_budget,
     noisy_attribution,
     noisy_economics,
+    noisy_funnel,
     noisy_overview,
     noisy_timeseries,
 )
@@ -446,9 +447,7 @@ async def funnel(
     def run(w: Window) -> dict[str, Any]:
         if noise.budget is None:
             return diff.funnel(state.reports.funnel(scope, window=w, k=k, unsuppressed=principal.operator), w)
-        out = noise(state.reports.funnel(scope, window=w, unsuppressed=True), PEOPLE_COUNTS, w)
-        if out.get("readers") and out.get("search_back_users") is not None:
-            out["search_back_rate"] = out["search_back_users"] / out["readers"]
+        out = noisy_funnel(noise, state.reports.funnel(scope, window=w, unsuppressed=True), w)
         return privacy.funnel(out, PEOPLE_COUNTS, k)
 
     out = await run_in_threadpool(run, window)

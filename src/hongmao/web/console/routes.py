@@ -47,10 +47,14 @@ from hongmao.web.dp import (
     ONE_ORDER,
     Noise,
     dp_budget,
+    event_sums,
     keyed_sums,
     noisy_economics,
+    noisy_funnel,
     noisy_overview,
     noisy_timeseries,
+    present,
+    with_events,
 )
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=StaleRoute)
@@ -152,8 +156,10 @@ def remember(response: Response, request: Request) -> Response:
     return response
 
 
-#: The pages whose figures carry the budget's noise for a brand key (settlement, audiences and links do not).
-NOISY_PAGES = frozenset({"overview.html", "funnel.html", "table.html", "note.html", "creator.html"})
+#: The pages whose figures carry the budget's noise for a brand key (settlement and audiences do not).
+NOISY_PAGES = frozenset(
+    {"overview.html", "funnel.html", "table.html", "note.html", "creator.html", "links.html", "link.html"}
+)
 
 
 def page(v: View, template: str, *, ranged: bool = True, **context: Any) -> Response:
@@ -365,9 +371,7 @@ async def _funnel(v: View, state: State) -> Response:
     def run(w: Window) -> dict[str, Any]:
         if counts.budget is None:
             return state.reports.funnel(v.scope, window=w, k=k, unsuppressed=op)
-        out = counts(state.reports.funnel(v.scope, window=w, unsuppressed=True), PEOPLE_COUNTS, w)
-        if out.get("readers") and out.get("search_back_users") is not None:
-            out["search_back_rate"] = out["search_back_users"] / out["readers"]
+        out = noisy_funnel(counts, state.reports.funnel(v.scope, window=w, unsuppressed=True), w)
         return privacy.funnel(out, PEOPLE_COUNTS, k)
 
     data = await run_in_threadpool(run, v.window)
@@ -431,15 +435,18 @@ def _economics(
 
 def _noisy_credit(v: View, state: State, rows: list[dict[str, Any]], by: str, w: Window) -> list[dict[str, Any]]:
     """Notes' or campaigns' credit (``by``) under the budget, released as ``/reports/attribution`` releases its
-    rows (each person's orders, GMV and net GMV clamped across the rows; a fitted model refused); a campaign's
-    attributed ROI follows from its noisy net GMV."""
+    rows (each person's orders, GMV and net GMV clamped across the rows; a fitted model refused), with the notes'
+    events (impressions, reads, engagements, clicks) in the same release; a campaign's attributed ROI follows
+    from its noisy net GMV, a note's CTR from its noisy clicks and reads."""
     reports, scope = state.reports, v.scope
     credit = noise(v, state, "attribution", by=by, model=v.model)
     field, bound = privacy.ENTITY_KEYS[by], credit.bounds
     per = credit.contributions(lambda: contributions.credits(reports, scope, w, by, v.model))
     sums = (("orders", bound["orders"]), ("gmv", bound["gmv"]), ("net_gmv", bound["gmv"]))
-    credit({}, (), w, keyed_sums("rows", sums, [str(r[field]) for r in rows], per))
+    keys, events = [str(r[field]) for r in rows], present(rows)
+    credit({}, (), w, [*keyed_sums("rows", sums, keys, per), *event_sums(credit, w, by, keys, events)])
     out = [{**r, **{f: credit.values[f"rows.{f}:{r[field]}"] for f, _ in sums}} for r in rows]
+    out = with_events(credit, out, field, events)
     if by == "campaign":
         out = [{**r, "attributed_roi": r["net_gmv"] / r["spend"] if r.get("spend") else None} for r in out]
     return out
@@ -715,7 +722,13 @@ async def trust(request: Request, state: State) -> Response:
 @router.get("/links", response_class=HTMLResponse)
 async def links(request: Request, state: State, created: str | None = None, revoked: str | None = None) -> Response:
     v = view(request, state)
-    views = await run_in_threadpool(linkviews.list_links, state, v.scope)
+    return await guarded(v, state, lambda: _links(v, state, created, revoked))
+
+
+async def _links(v: View, state: State, created: str | None, revoked: str | None) -> Response:
+    request = v.request
+    counts = noise(v, state, "links")
+    views = await run_in_threadpool(lambda: linkviews.list_links(state, v.scope, noise=counts))
     notes = await run_in_threadpool(state.reports.notes, v.scope, v.model)
     items = await run_in_threadpool(state.reports.items, v.scope)
     return page(
@@ -734,11 +747,17 @@ async def links(request: Request, state: State, created: str | None = None, revo
 
 @router.get("/links/{link_id}", response_class=HTMLResponse)
 async def link_page(request: Request, state: State, link_id: str) -> Response:
-    """One link: clicks per day (bots apart), device classes, and the visits and orders its click ids carried."""
+    """One link: clicks per day (bots apart), device classes, and the visits and orders its click ids carried;
+    under the budget the clicks noisy (charged as the API's twin) and the conversions withheld."""
     v = view(request, state)
+    return await guarded(v, state, lambda: _link_page(v, state, link_id))
+
+
+async def _link_page(v: View, state: State, link_id: str) -> Response:
+    counts = noise(v, state, f"links/{link_id}/stats")
     try:
         data = await run_in_threadpool(
-            lambda: linkviews.stats(state, v.scope, link_id, v.window, operator=v.user.operator)
+            lambda: linkviews.stats(state, v.scope, link_id, v.window, operator=v.user.operator, noise=counts)
         )
     except linkviews.NotYours:
         raise HTTPException(404, f"no link {link_id!r}") from None
