@@ -26,7 +26,11 @@ For each world kind and seed: simulate (``hongmao.simulate(world=KIND)``), inges
 4. run the holdout lift of every campaign and check whether its 95% interval covers the true incremental
    orders inside the measured window (the sum of the orders' removal effects of the campaign's notes where the
    truth has them, else the orders a campaign note caused);
-5. estimate the decision cycle of every category (excess-lag, q = 0.9).
+5. estimate the decision cycle of every category (excess-lag, q = 0.9);
+6. interval coverage of per-note credits (models whose rows carry ``orders_low``/``orders_high``, i.e.
+   datadriven, asked for 90% intervals from ``--bootstrap`` refits): the share of notes with at least 10 true
+   credited orders whose interval holds the true credited orders (goal >= 80%); ``coverage_by_note`` in the
+   JSON (None for a model without intervals).
 
 Prints one table per world kind and a summary of every model on every kind; ``--json FILE`` writes every figure.
 """
@@ -73,11 +77,41 @@ FLOOR = "oracle+"  # exact on caused orders, a rule model on organic ones
 BASELINE_MODEL = "hazard"  # fitted once for both groupings and every credit variant (brand_shares)
 HAZARD_PARAMS: dict[str, Any] = {}  # --hazard: the hazard model's options (e.g. {"frailty": true}) for a trial
 HAZARD_CREDIT: list[dict[str, Any]] = []  # --hazard-credit: credit-step variants scored on the same fits
+#: interval coverage of per-note credits (issue 20): 90% intervals, judged on notes with >= 10 true orders
+COVERAGE_LEVEL = 0.9
+COVERAGE_MIN_TRUE = 10.0
+#: datadriven's options by grouping: bootstrap refits (--bootstrap) for the intervals by note only; the point
+#: credit does not depend on them, so by creator skips the refits
+DATADRIVEN_PARAMS: dict[str, dict[str, Any]] = {
+    "note": {"bootstrap": 20, "level": COVERAGE_LEVEL},
+    "creator": {"bootstrap": 0},
+}
 
 
 def credit_variant(options: dict[str, Any]) -> str:
     """The row name of a hazard credit-step variant, e.g. ``hazard~shapley_days=1``."""
     return BASELINE_MODEL + "~" + ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(options.items()))
+
+
+def note_coverage(
+    rows: Sequence[dict[str, Any]], truth: dict[str, float], min_true: float = COVERAGE_MIN_TRUE
+) -> dict[str, Any] | None:
+    """How often a model's per-note intervals (``orders_low``, ``orders_high``) hold the true credited orders,
+    judged on the notes with at least ``min_true`` true credited orders (by the truth, not the model). A judged
+    note the model gives no row counts as missed (its credit is zero with no interval). None when no row carries
+    an interval (a model without intervals)."""
+    by_key = {r["key"]: r for r in rows if r["key"] != BASELINE}
+    if not any(r.get("orders_low") is not None and r.get("orders_high") is not None for r in by_key.values()):
+        return None
+    hits = notes = 0
+    for key, true_orders in truth.items():
+        if true_orders < min_true:
+            continue
+        notes += 1
+        row = by_key.get(key)
+        if row is not None and row.get("orders_low") is not None and row.get("orders_high") is not None:
+            hits += int(row["orders_low"] <= true_orders <= row["orders_high"])
+    return {"share": hits / notes if notes else None, "covered": hits, "notes": notes}
 
 
 def log(message: str) -> None:
@@ -177,6 +211,8 @@ def hazard_errors(session: Session, truths: dict[str, Any]) -> dict[str, dict[st
             err = credit_error(truths[by], credited, total).to_dict()
             err["baseline_orders"] = result.baseline
             err["fits"] = result.fits if by == "note" and name == BASELINE_MODEL else {}
+            if by == "note":
+                err["coverage_by_note"] = note_coverage(result.rows, truths[by].by_key)
             out[f"{name}|{by}"] = err
     return out
 
@@ -190,7 +226,8 @@ def attribution_errors(
             if model in PATH_MODELS or model == BASELINE_MODEL:
                 continue
             try:
-                result = attribute(session, model=model, by=by)
+                options = DATADRIVEN_PARAMS[by] if model == "datadriven" else None
+                result = attribute(session, model=model, by=by, datadriven=options)
             except HongmaoError as exc:  # a model that cannot run on this world is reported, not fatal
                 log(f"  {model} by {by}: {exc}")
                 continue
@@ -198,6 +235,8 @@ def attribution_errors(
             err = credit_error(truths[by], credited, result.orders).to_dict()
             if result.baseline_orders is not None:
                 err["baseline_orders"] = result.baseline_orders
+            if by == "note":
+                err["coverage_by_note"] = note_coverage(result.rows, truths[by].by_key)
             out[f"{model}|{by}"] = err
         credits, total = data_driven(session, by, models, diagnose)
         for model, credited in credits.items():
@@ -306,6 +345,15 @@ def run_seed(kind: str, seed: int, args: argparse.Namespace, models: tuple[str, 
     }
 
 
+def pooled_coverage(judged: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Per-seed :func:`note_coverage` figures pooled (notes of all seeds together); None if any seed has none."""
+    if not judged or any(j is None for j in judged):
+        return None
+    covered = sum(j["covered"] for j in judged if j is not None)
+    notes = sum(j["notes"] for j in judged if j is not None)
+    return {"share": covered / notes if notes else None, "covered": covered, "notes": notes}
+
+
 def mean_sd(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.3f}"
@@ -342,6 +390,22 @@ def print_tables(kind: str, results: list[dict[str, Any]], models: tuple[str, ..
         vals = [r["errors"][f"{name}|note"]["misplaced_with_organic"] for r in results]
         excess = [r["errors"][f"{name}|note"]["excess_credit"] for r in results]
         print(f"{name:<24} {mean_sd(vals):>16}   credit beyond caused orders {statistics.fmean(excess):>8,.0f}")
+    print(
+        f"\nInterval coverage of per-note credits: share of notes with >= {COVERAGE_MIN_TRUE:g} true credited "
+        f"orders whose {COVERAGE_LEVEL:.0%} interval holds the truth (goal >= 80%), pooled over seeds"
+    )
+    for name in names:
+        judged = [r["errors"][f"{name}|note"].get("coverage_by_note") for r in results if f"{name}|note" in r["errors"]]
+        if not judged:
+            continue
+        pooled = pooled_coverage(judged)
+        summary[f"coverage_by_note|{name}"] = pooled
+        if pooled is None:
+            print(f"{name:<24} {'— (no intervals)':>16}")
+        elif pooled["share"] is None:
+            print(f"{name:<24} {'— (no note judged)':>16}")
+        else:
+            print(f"{name:<24} {pooled['share']:>16.1%}   {pooled['covered']}/{pooled['notes']} notes")
     print(
         "\norders per world "
         + ", ".join(f"{r['orders']:,} ({r['incremental_orders']:,} caused by notes)" for r in results)
@@ -432,6 +496,15 @@ def print_summary(summaries: dict[str, dict[str, Any]], models: tuple[str, ...])
         )
     )
     print(f"{'lift coverage':<24} " + " ".join(f"{summaries[k]['lift']['orders_coverage']:>17.0%}" for k in kinds))
+    for name in models:
+        pooled = [summaries[k].get(f"coverage_by_note|{name}") for k in kinds]
+        if all(p is None for p in pooled):
+            continue
+        cells = [
+            f"{'—':>17}" if p is None or p["share"] is None else f"{p['share']:>7.0%} of {p['notes']:>6}"
+            for p in pooled
+        ]
+        print(f"{'coverage ' + name:<24} " + " ".join(cells))
 
 
 def main() -> None:
@@ -448,6 +521,12 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep simulated worlds and lakes between runs")
     parser.add_argument("--json", help="write every figure to this file")
     parser.add_argument("--diagnose", action="store_true", help="add caused orders only and Markov variants")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=DATADRIVEN_PARAMS["note"]["bootstrap"],
+        help="datadriven's bootstrap refits for its per-note intervals (0: none; coverage then not scored)",
+    )
     parser.add_argument("--hazard", default="{}", help='hazard options as JSON, e.g. {"frailty": true}')
     parser.add_argument(
         "--hazard-credit",
@@ -456,6 +535,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    DATADRIVEN_PARAMS["note"]["bootstrap"] = args.bootstrap
     try:
         HAZARD_PARAMS.update(json.loads(args.hazard))
     except (json.JSONDecodeError, TypeError, ValueError) as exc:
