@@ -230,3 +230,26 @@ def test_without_a_budget_event_counts_and_link_pages_are_exact(site: Site) -> N
     assert links == _exact(site, "/api/v1/links")["links"]
     assert stats["days"] == _exact(site, f"/api/v1/links/{lid}/stats")["days"] and "dp" not in stats
     assert not (site.state.data_dir / "dp-ledger.jsonl").exists()
+
+
+def test_the_console_tables_show_noisy_events(site: Site, budget: Any) -> None:
+    import csv
+    import io
+
+    def rows(c: Client, path: str, **params: str) -> list[dict[str, Any]]:
+        got = c.get(path, params=params)
+        assert got.status_code == 200, got.text[:300]
+        return list(csv.DictReader(io.StringIO(got.text.lstrip("\ufeff"))))
+
+    brand, operator = console_client(site, site.keys[ME]), console_client(site, site.operator)
+    try:
+        for path, key in (("/console/notes.csv", "note_id"), ("/console/creators.csv", "creator_id")):
+            exact = {r[key]: r for r in rows(operator, path, brand=ME)}
+            noisy = rows(brand, path)
+            figures = [f for f in EVENTS if f in noisy[0]]
+            assert figures, path
+            pairs = [(n[f], exact[n[key]][f]) for n in noisy for f in figures if exact[n[key]][f] not in ("", "0")]
+            assert len(pairs) >= 3 and sum(a != b for a, b in pairs) > len(pairs) // 2, path
+    finally:
+        brand.close()
+        operator.close()
