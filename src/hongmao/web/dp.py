@@ -1,8 +1,18 @@
 """Differential-privacy helpers shared by the API's routes and the console's pages: the brand's budget in force,
 the noise of one request (:class:`Noise`, charged to the brand's ledger, :mod:`hongmao.cleanroom.budget`), the
-noisy releases of the reports (overview, attribution, daily series, economics) and the reasons what no bounded
-sum gives is refused. Neither the API nor the console owns them, so the console imports no API route module
-for them. Also the report audit line a refusal leaves (:func:`audited`)."""
+noisy releases of the reports (overview, funnel, attribution, daily series, economics) and the reasons what no
+bounded sum gives is refused.
+
+Event counts (impressions, reads, clicks, engagements, carts) are sums over people too: each person's events of a
+kind are counted (:func:`event_people`: the event's pseudonym, else the one the marketplace saw on a click's
+visit or order, else the event alone) and clamped to :data:`EVENTS_BOUND` per figure and query (across the rows
+of a figure, scaled down in total), then released in the same release as the figures beside them, so a report
+still costs one query's epsilon. At the default per-query epsilon (0.5) the noise scale of an event figure is
+``EVENTS_BOUND`` over its share of it: 520 events for each of the funnel's (13 figures), 360 for the daily
+series' (9), 280 for the notes' (7), 40 for the link listing's one.
+
+Neither the API nor the console owns these helpers, so the console imports no API route module for them. Also
+the report audit line a refusal leaves (:func:`audited`)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,9 @@ identifier), which operators read at ``GET /reports/audit``.
 
 With a differential-privacy budget on (:mod:`hongmao.cleanroom.budget`), a brand key's funnel and overview counts
 of people, the overview's sums, the attribution rows and totals, the daily series' sales and attributed figures
-and the economics rows' orders and net GMV carry OpenDP's noise, each person's contribution clamped to a stated
+and the economics rows' orders and net GMV carry OpenDP's noise, and so do the event counts beside them (the
+funnel's impressions, reads, clicks, engagements, carts, orders and GMV; the daily series' and economics rows'
+impressions, reads, clicks and engagements; :mod:`hongmao.web.dp`), each person's contribution clamped to a stated
 bound; the answer's ``dp`` block names the epsilon spent and, per figure, the bound and the noise scale. What no
 bounded sum gives (the model comparison, which needs fitted models; the campaign ROI story, whose lift and
 ROI(T+x) are not per-person sums) is refused with a 403 saying why. Without one, the difference check
