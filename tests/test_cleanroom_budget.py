@@ -66,9 +66,8 @@ def test_off_by_default(site: Site) -> None:
 def test_a_brand_keys_counts_spend_its_budget_until_refused(site: Site) -> None:
     from hongmao.cleanroom.budget import Budget
 
-    # A hair over two queries: OpenDP's privacy map of a float sum (the funnel's events and orders) rounds up, a
-    # few 1e-9 over the query's epsilon.
-    site.state.extras["dp_budget"] = Budget(site.state.data_dir, total=1.000001, per_query=0.5)
+    # Exactly two queries: a float sum's noise is widened until OpenDP's map (which rounds up) is within epsilon.
+    site.state.extras["dp_budget"] = Budget(site.state.data_dir, total=1.0, per_query=0.5)
     try:
         with site.client(site.operator) as c:
             op = c.get("/api/v1/reports/funnel", params={"brand": ME}).json()
@@ -126,7 +125,8 @@ def test_a_bounded_sum_clamps_each_person_and_adds_opendp_laplace_at_bound_over_
     people = {f"p{i}": {"gmv": 500.0} for i in range(50)} | {"whale": {"gmv": 1e6}}
     family = Sums("gmv", 1000.0, ("gmv",), people)
     draws = [noisy_sum(family, 1.0) for _ in range(2000)]
-    assert {round(d[1], 6) for d in draws} == {1.0} and {d[2] for d in draws} == {1000.0}  # epsilon, scale
+    # OpenDP's map of a float sum rounds up; the scale is widened by a hair so the cost stays within epsilon.
+    assert all(0.999999 < d[1] <= 1.0 for d in draws) and all(d[2] == pytest.approx(1000.0) for d in draws)
     values = [d[0]["gmv"] for d in draws]
     mean = sum(values) / len(values)
     var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
@@ -140,7 +140,8 @@ def test_the_rows_of_one_figure_clamp_each_persons_total_across_rows() -> None:
     people = {f"p{i}": {"x": 500.0} for i in range(10)} | {"big": {"x": 3000.0, "y": 1000.0, "elsewhere": 9.0}}
     family = Sums("rows.gmv", 1000.0, ("x", "y", "z"), people)
     draws = [noisy_sum(family, 2.0) for _ in range(1000)]
-    assert sorted(draws[0][0]) == ["x", "y", "z"] and draws[0][1] == pytest.approx(2.0) and draws[0][2] == 500.0
+    assert sorted(draws[0][0]) == ["x", "y", "z"] and 0 <= 2.0 - draws[0][1] < 1e-6
+    assert draws[0][2] == pytest.approx(500.0)
     mean_x = sum(d[0]["x"] for d in draws) / len(draws)
     assert abs(mean_x - (5000 + 750)) < 120  # the big spender's 4000 scaled to 1000 in total: 750 on x
 

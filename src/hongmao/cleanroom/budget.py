@@ -35,7 +35,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -216,15 +216,18 @@ def noisy_sum(family: Sums, epsilon: float) -> tuple[dict[str, float], float, fl
     import opendp.prelude as dp
 
     dp.enable_features("contrib")
-    scale = family.bound / epsilon
     floats = dp.vector_domain(dp.atom_domain(T=float, nan=False))
     if len(family.names) == 1:
         (name,) = family.names
-        chain = (
-            dp.t.make_clamp(floats, dp.symmetric_distance(), bounds=(0.0, float(family.bound)))
-            >> dp.t.then_sum()  # type: ignore[no-untyped-call]
-            >> dp.m.then_laplace(scale=scale)
-        )
+
+        def bounded_sum(scale: float) -> Any:
+            return (
+                dp.t.make_clamp(floats, dp.symmetric_distance(), bounds=(0.0, float(family.bound)))
+                >> dp.t.then_sum()  # type: ignore[no-untyped-call]
+                >> dp.m.then_laplace(scale=scale)
+            )
+
+        chain, scale = _within(bounded_sum, family.bound / epsilon, epsilon, 1)
         data = [float(v.get(name, 0.0)) for v in family.people.values()]
         return {name: max(0.0, float(chain(data)))}, float(chain.map(1)), scale
     index = {name: i for i, name in enumerate(family.names)}
@@ -235,10 +238,28 @@ def noisy_sum(family: Sums, epsilon: float) -> tuple[dict[str, float], float, fl
         ratio = 1.0 if size <= family.bound else family.bound / size
         for n, v in mine.items():
             totals[index[n]] += v * ratio
-    laplace = dp.m.make_laplace(floats, dp.l1_distance(T=float), scale=scale)
+
+    def vector_laplace(scale: float) -> Any:
+        return dp.m.make_laplace(floats, dp.l1_distance(T=float), scale=scale)
+
+    laplace, scale = _within(vector_laplace, family.bound / epsilon, epsilon, float(family.bound))
     released = laplace(totals)
-    cost = float(laplace.map(float(family.bound)))  # type: ignore[no-untyped-call]
+    cost = float(laplace.map(float(family.bound)))
     return {n: max(0.0, float(released[i])) for n, i in index.items()}, cost, scale
+
+
+def _within(build: Callable[[float], Any], scale: float, epsilon: float, distance: float) -> tuple[Any, float]:
+    """The mechanism ``build(scale)`` widened until OpenDP's privacy map at ``distance`` is at most ``epsilon``
+    (a float sum's map adds a margin for rounding, so ``bound / epsilon`` alone costs a hair more than
+    ``epsilon`` and a budget of n queries' epsilon would pay for n - 1), with the scale used."""
+    mechanism = build(scale)
+    for _ in range(8):
+        cost = float(mechanism.map(distance))
+        if cost <= epsilon:
+            return mechanism, scale
+        scale *= (cost / epsilon) * (1 + 1e-12)
+        mechanism = build(scale)
+    raise ValueError(f"dp: no noise scale keeps the cost within epsilon {epsilon} (last {cost})")
 
 
 def read(data_dir: str | Path) -> list[dict[str, Any]]:
