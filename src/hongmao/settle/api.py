@@ -14,8 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from hongmao.errors import InputError
-from hongmao.settle import asof, facts, store
-from hongmao.settle.ledger import Commission, Decision, Entry, Summary, payout, reconcile, summarize
+from hongmao.settle import asof, facts, gcpause, store
+from hongmao.settle.ledger import (
+    Commission,
+    Decision,
+    Entry,
+    Summary,
+    new_commission,
+    payout,
+    reconcile,
+    summarize,
+)
 from hongmao.settle.programs import Program, commissions, read_programs
 from hongmao.settle.statements import COLUMNS, period_bounds, statement_rows, to_csv, yuan
 
@@ -78,6 +87,7 @@ def list_programs(
         return store.load_programs(conn, brand)
 
 
+@gcpause.paused()
 def build_commissions(
     programs: Iterable[Program],
     credited: dict[str, list[dict[str, Any]]],
@@ -104,7 +114,7 @@ def build_commissions(
                 hold = hold_days[category] = timedelta(days=program.hold_for(category, cycles))
             t, creator = r["t"], r["creator_id"]
             out.append(
-                Commission(
+                new_commission(
                     program_id,
                     brand,
                     creator,
@@ -119,6 +129,7 @@ def build_commissions(
     return out
 
 
+@gcpause.paused()
 def settle_commissions(
     found: Sequence[Commission],
     existing: Sequence[Entry] | Mapping[tuple[str, str, str], Summary],

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from hongmao.errors import InputError
 from hongmao.lake.catalog import UTCDateTime
+from hongmao.settle import gcpause
 from hongmao.settle.guarantees import (
     Guarantee,
     GuaranteeEntry,
@@ -25,7 +26,7 @@ from hongmao.settle.guarantees import (
     parse_guarantee,
     restate,
 )
-from hongmao.settle.ledger import KINDS, STATES, Decision, Entry, Summary
+from hongmao.settle.ledger import KINDS, STATES, Decision, Entry, Summary, new_entry
 from hongmao.settle.programs import Program, parse_program
 
 metadata = sa.MetaData()
@@ -117,6 +118,7 @@ ENTRY_COLUMNS = (
 )
 
 
+@gcpause.paused()
 def load_entries(
     conn: Connection, brand: str | None, creator: str | None = None, *, ordered: bool = True
 ) -> list[Entry]:
@@ -147,7 +149,7 @@ def load_entries(
         result.close()
         parse = datetime.fromisoformat
         return [
-            Entry(
+            new_entry(
                 r[0],
                 r[1],
                 r[2],
@@ -165,11 +167,12 @@ def load_entries(
             for r in rows
         ]
     return [
-        Entry(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), r[7], r[8], int(r[9]), r[10], r[11], r[12])
+        new_entry(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), r[7], r[8], int(r[9]), r[10], r[11], r[12])
         for r in conn.execute(query).all()
     ]
 
 
+@gcpause.paused()
 def load_summaries(conn: Connection, brand: str | None) -> dict[tuple[str, str, str], Summary]:
     """Each commission's summary in scope, by (program, order, creator): what a settlement needs of its entries
     (balances, next sequence per kind, first and latest times), computed by the catalog in one grouped query
@@ -222,6 +225,7 @@ def load_summaries(conn: Connection, brand: str | None) -> dict[tuple[str, str, 
     }
 
 
+@gcpause.paused()
 def append_entries(conn: Connection, new: Sequence[Entry], now: datetime | None = None) -> int:
     """Insert ``new`` (ids the caller has checked are absent, inside its transaction); returns how many."""
     recorded = now or datetime.now(UTC)
