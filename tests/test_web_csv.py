@@ -32,7 +32,7 @@ def _cells(text: str) -> list[list[str]]:
 
 
 def test_text_cells_that_start_a_formula_are_quoted_and_numbers_stay_numbers() -> None:
-    from hongmao.web.api.reports import csv_response
+    from hongmao.web.csvexport import csv_response
 
     rows = [{"key": text, "orders": -3.5, "gmv": -12, "net_gmv": 0.25} for text in FORMULAS]
     rows.append({"key": "plain 标题 = fine", "orders": 1, "gmv": 2.0, "net_gmv": -0.5})
@@ -75,7 +75,7 @@ def test_a_note_title_with_a_formula_exports_as_text_from_the_console(site: Site
 
 
 def test_a_file_named_in_chinese_keeps_the_header_plain_ascii() -> None:
-    from hongmao.web.api.reports import csv_response
+    from hongmao.web.csvexport import csv_response
 
     response = csv_response([], ["key"], 'notes-红猫"\r\nx-evil: 1-linear.csv')
     header = response.headers["content-disposition"]

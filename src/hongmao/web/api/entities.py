@@ -21,7 +21,7 @@ from hongmao.cleanroom import contributions
 from hongmao.reports import privacy
 from hongmao.reports.period import WHOLE_LAKE
 from hongmao.reports.scope import Scope
-from hongmao.web.api.reports import ModelName, campaign_rois, check_model
+from hongmao.web.api.reports import ModelName, check_model
 from hongmao.web.auth import Principal
 from hongmao.web.deps import Caller, State, TenantScope, owned, record_brand_query
 from hongmao.web.dp import (
@@ -34,6 +34,7 @@ from hongmao.web.dp import (
     present,
     with_events,
 )
+from hongmao.web.reportviews import campaign_rois
 from hongmao.web.state import WebState
 
 

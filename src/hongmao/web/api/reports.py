@@ -26,16 +26,11 @@ the brand's earlier answer over overlapping days rests on fewer than k people, a
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hongmao.cleanroom import audit, differences
@@ -43,10 +38,11 @@ from hongmao.engine.attribute import MODELS
 from hongmao.engine.windows import TOUCH_KINDS
 from hongmao.errors import AttributionError
 from hongmao.reports import period, privacy
-from hongmao.reports.period import Period, PeriodError, Window
+from hongmao.reports.period import Period, Window
 from hongmao.reports.scope import Scope
 from hongmao.reports.service import PEOPLE_COUNTS
 from hongmao.web.auth import Principal
+from hongmao.web.csvexport import csv_response
 from hongmao.web.deps import Caller, Operator, State, TenantScope
 from hongmao.web.dp import (
     AUDITED,
@@ -62,6 +58,7 @@ from hongmao.web.dp import (
     noisy_overview,
     noisy_timeseries,
 )
+from hongmao.web.reportviews import campaign_rois, compare_withheld, window_of
 from hongmao.web.state import WebState
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -75,22 +72,6 @@ CSV_TOO: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "JSON, or CSV with format=csv."}
 }
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv.")]
-
-
-def window_of(
-    params: Mapping[str, str], newest: Any, choices: Mapping[str, Sequence[Mapping[str, object]]] | None = None
-) -> Window:
-    """The range and filters of a request (API or console page); a bad one is a 422 naming the parameter.
-    ``choices`` (:meth:`~hongmao.reports.service.Reports.filter_choices`): a filter naming nothing in them is one."""
-    try:
-        window = period.parse(params, newest)
-        if choices is not None:
-            period.check_filters(window.filters, choices)
-        return window
-    except PeriodError as error:
-        raise RequestValidationError(
-            [{"loc": ("query", error.field), "msg": error.reason, "type": "value_error"}]
-        ) from None
 
 
 async def report_window(
@@ -292,46 +273,6 @@ def check_model(model: str) -> str:
     return model
 
 
-#: What a spreadsheet takes as the start of a formula (OWASP's list, and the full-width signs a Chinese input
-#: method types, which Excel in CJK locales reads the same way).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
-
-
-def csv_cell(value: Any) -> Any:
-    """A value as a CSV cell that no spreadsheet evaluates (formula injection, CWE-1236).
-
-    Only text is touched: note titles and ids come from creators and platforms, not from whoever opens the
-    export, so text starting a formula gets a leading ``'``, which spreadsheets show as "this is text". The
-    report's own numbers (``-3.5`` net GMV) are written by ``csv`` from ints and floats: they stay numbers,
-    since a quoted number would no longer sum, and a number cannot carry a formula.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def attachment(filename: str) -> str:
-    """A Content-Disposition for ``filename``: an ASCII name for every client and the UTF-8 one (RFC 6266), so
-    a brand named in Chinese neither breaks the header (latin-1 only) nor injects into it."""
-    plain = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-def csv_response(rows: Sequence[dict[str, Any]], columns: Sequence[str], filename: str) -> Response:
-    buffer = io.StringIO()
-    # RFC 4180's CRLF: csv quotes a field holding any character of the line terminator, so with "\n" alone a
-    # bare CR in a title went out unquoted and split the row for readers that end lines at CR.
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows({column: csv_cell(row.get(column)) for column in columns} for row in rows)
-    # A byte-order mark so Excel opens Chinese text as UTF-8.
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": attachment(filename)},
-    )
-
-
 @router.get(
     "/attribution", summary="Orders, GMV and net GMV credited by note, creator, campaign or item", responses=CSV_TOO
 )
@@ -430,12 +371,6 @@ async def compare(
     out = await run_in_threadpool(run, window)
     await run_in_threadpool(audited, state, principal, scope, "compare", request, out["rows"])
     return {"brand": scope.brand, **out, **await with_previous(run, window)}
-
-
-def compare_withheld(state: Any, scope: Any, by: str, out: dict[str, Any], k: int, w: Window) -> dict[str, Any]:
-    """A comparison as a brand key sees it (:func:`hongmao.reports.privacy.compare`)."""
-    reports, models = state.reports, out["models"]
-    return privacy.compare(out, {m: reports.buyers(scope, by, m, window=w) for m in models}, k)
 
 
 @router.get("/funnel", summary="Impressions -> reads -> clicks -> store visits -> search-back -> carts -> orders")
@@ -590,15 +525,6 @@ async def campaign_roi(
     out = await run_in_threadpool(run, window)
     await run_in_threadpool(audited, state, principal, scope, "campaign-roi", request, out["campaigns"])
     return {"brand": scope.brand, "model": model, **out, **await with_previous(run, window)}
-
-
-def campaign_rois(state: Any, scope: Any, model: str, w: Window, operator: bool) -> list[dict[str, Any]]:
-    """Each campaign's ROI story; a brand key's as :func:`hongmao.reports.privacy.campaign_rois` leaves it."""
-    rows: list[dict[str, Any]] = state.reports.campaign_rois(scope, model, window=w)
-    if operator or not rows:
-        return rows
-    buyers = state.reports.buyers(scope, "campaign", model, window=w)
-    return privacy.campaign_rois(rows, buyers, privacy.threshold(state.reports.privacy_k))
 
 
 ECONOMICS_COLUMNS = [

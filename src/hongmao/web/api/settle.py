@@ -25,7 +25,8 @@ from hongmao.settle import guarantee_api
 from hongmao.settle.guarantees import parse_guarantee
 from hongmao.settle.programs import parse_program
 from hongmao.settle.statements import COLUMNS
-from hongmao.web.api.reports import CSV_TOO, csv_response
+from hongmao.web.api.reports import CSV_TOO
+from hongmao.web.csvexport import csv_response
 from hongmao.web.deps import Operator, State, TenantScope, owned
 from hongmao.web.state import WebState
 

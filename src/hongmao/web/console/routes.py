@@ -37,9 +37,9 @@ from hongmao.reports.period import WHOLE_LAKE, PeriodError, Window
 from hongmao.reports.scope import Scope
 from hongmao.reports.service import PEOPLE_COUNTS
 from hongmao.web import auth, charts, csrf, i18n, linkviews
-from hongmao.web.api.reports import campaign_rois, compare_withheld, csv_response, window_of
 from hongmao.web.console.fresh import StaleRoute
 from hongmao.web.console.view import COLUMNS, COMPARED, MARKETS, SORTABLE, View, change, render, sort_rows
+from hongmao.web.csvexport import csv_response
 from hongmao.web.deps import State, record_brand_query, resolve_scope
 from hongmao.web.dp import (
     CAMPAIGN_ROI_REFUSED,
@@ -56,6 +56,7 @@ from hongmao.web.dp import (
     present,
     with_events,
 )
+from hongmao.web.reportviews import campaign_rois, compare_withheld, window_of
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=StaleRoute)
 

@@ -13,8 +13,8 @@ from hongmao.errors import InputError
 from hongmao.settle import api as settle_api
 from hongmao.settle import guarantee_api
 from hongmao.settle.statements import COLUMNS, period_bounds
-from hongmao.web.api.reports import csv_response
 from hongmao.web.console.routes import page, view
+from hongmao.web.csvexport import csv_response
 from hongmao.web.deps import State
 
 router = APIRouter(prefix="/console", include_in_schema=False)
