@@ -4,6 +4,7 @@ June; at k = 2 both 1-8 and 1-6 June pass the k-threshold alone, and their diffe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -138,3 +139,10 @@ def test_the_whole_lake_against_a_range_compares_the_days_outside_it(site: Site)
         whole = c.get("/api/v1/reports/overview", params={**params, "range": "all"}).json()
         part = c.get("/api/v1/reports/overview", params={**params, **JUNE_1_6}).json()
     assert whole["gmv"] is not None and part["gmv"] is None and "gmv" in part["differenced"]
+
+
+def test_answers_name_the_lake_version_they_were_computed_on(site: Site) -> None:
+    with site.client(site.keys[ME]) as c:
+        c.get("/api/v1/reports/funnel", params=JUNE_1_8)
+    lines = [json.loads(x) for x in (site.state.data_dir / "answered.jsonl").read_text().splitlines()]
+    assert lines[-1]["report"] == "funnel" and lines[-1]["version"] == site.state.reports.view.version()

@@ -143,6 +143,9 @@ class Differences:
         self.state, self.scope, self.report, self.params = state, scope, report, params
         self.k = k if k is not None else 0
         self.on = not who.operator and scope.brand is not None and k is not None and dp_budget(state) is None
+        # The lake version before the answer is computed: an answer over the same range on a later version (late
+        # data) has its counts of people compared too.
+        self.version = state.reports.view.version() if self.on else None
 
     def _family(self, w: Window) -> str:
         return differences.family(self.report, {**self.params, **w.filters.params()})
@@ -153,12 +156,12 @@ class Differences:
 
     def earlier(self, w: Window) -> list[differences.Answered]:
         assert self.scope.brand is not None
-        return differences.earlier(self.state.data_dir, self.scope.brand, self._family(w), self.days(w))
+        return differences.earlier(self.state.data_dir, self.scope.brand, self._family(w), self.days(w), self.version)
 
     def remember(self, w: Window, counts: Mapping[str, Any], shown: Sequence[str] = ()) -> None:
         assert self.scope.brand is not None
         name, brand = self._family(w), self.scope.brand
-        differences.remember(self.state.data_dir, brand, self.report, name, self.days(w), counts, shown)
+        differences.remember(self.state.data_dir, brand, self.report, name, self.days(w), counts, shown, self.version)
 
     def gaps(
         self, w: Window, before: Sequence[differences.Answered]
