@@ -36,6 +36,13 @@ variants:
   hazard route (``TrustParams(model="hazard")``, :func:`hongmao.engine.trust_outcomes.hazard_credited`); its
   CPU seconds per lake are printed. ``--frailty`` adds the frailty variant (slower); ``--quick`` runs only the
   report rule, hazard credit (with and without the Bayesian-FDR watch) and the ceiling, without the rule credits;
+* ``watch: 2+ bad buyers`` (``3+``): the watch also needs that many distinct orders with a bad outcome that
+  credit the creator (:func:`hongmao.trust.pooled.bad_buyers`); ``watch: FDR <= q (flag as the report)``: the
+  Bayesian-FDR watch (:func:`hongmao.trust.pooled.watch_line` with ``PoolRules(watch_fdr=q)``) with the report's
+  own flag; ``watch: excess arm needs LLR > 0``: the P(excess) >= 0.5 arm watches only where the sequential
+  evidence leans the same way; ``evidence: bad once``: the LLR of "not as described or 1-2 stars" counted once;
+  ``over-dispersion correction``: ``ScoreRules(dispersion=True)``, the evidence and the orders divided by the
+  honest majority's over-dispersion (:func:`hongmao.trust.pooled.overdispersion`; off by default);
 * ``credit: the truth's cause``: a ceiling, not a rule. Every order a note caused (in the simulator's truth)
   credited wholly to that note's creator, organic orders to nobody: what the same judgement reaches when the
   credit that assigns orders to creators is exact, so the gap to the report rule is the part of the lost recall
@@ -68,6 +75,16 @@ flag 0.94 / 0.34 vs 0.92 / 0.70 (fixed population 0.34 vs 0.50); watch 0.76 / 0.
 0.68 / 0.67); precision at 10 0.87 vs 0.83; AUC 0.83 vs 0.88; the ceiling 0.94 / 0.88, watch 0.66 / 0.81. The
 share of deceptive creators' credit on orders they caused rises from 0.30 to 0.38. The hazard route costs about
 55 CPU-s per lake (the fit), the rule route a few.
+
+The watch rule, 2026-12-07 (``--quick --cache``, 10,000 people, 30 days; development seeds additive 3, targeted
+5, saturating 3, routes 3). Requiring two or three distinct unhappy buyers changes nothing: every watched creator
+already has them (linear and hazard credit spread each creator over many orders), so the false watches are not
+one-complaint creators. The over-dispersion of the evidence, measured on the honest majority with a trimmed
+ratio of sums, is 1.00 on additive 3 but up to 1.6 (the ``bad`` outcome) on routes 3, and there dividing the
+evidence by it cost a flag and two watches under each credit: off by default. What moves the watch list is its
+line: the Bayesian-FDR watch (q = 0.3) with the report's own flag, pooled over the four development lakes, P / R
+0.75 / 0.51 against 0.64 / 0.49 for the report rule under hazard credit, and 0.74 / 0.41 against 0.70 / 0.42
+under linear credit, without changing any flag.
 """
 
 from __future__ import annotations
@@ -161,15 +178,6 @@ def credit_name(model: str, half_life: float) -> str:
     return model if model in ("linear", "last", "first") else f"{model} {half_life:g}"
 
 
-def bayes_fdr_level(posterior: Any, scored: Any, q: float) -> float:
-    """The lowest posterior such that the scored entities at or above it hold, in expectation, at most a share
-    ``q`` of honest ones (the mean of 1 - P(deceptive) over the set; Mueller, Parmigiani and Rice's Bayesian FDR).
-    Infinite when even the top entity does not qualify."""
-    p = np.sort(np.asarray(posterior)[scored])[::-1]
-    ok = np.flatnonzero(np.cumsum(1.0 - p) / np.arange(1, len(p) + 1) <= q)
-    return float(p[ok[-1]]) if len(ok) else float("inf")
-
-
 def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
     """The report's creator judgement under one variant: (keys, orders, scored, flagged, watched, ranking)."""
     from scipy import sparse  # type: ignore[import-untyped, unused-ignore]
@@ -179,7 +187,7 @@ def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
     from hongmao.trust.report import WATCH_EXCESS_LEVEL
     from hongmao.trust.shrinkage import ScoreRules, outcome_exposure, score
 
-    rules = ScoreRules()
+    rules = ScoreRules(dispersion=variant.get("dispersion", False))
     orders, rows = lake.orders, lake.rows[credit]
     order_index = {o["order_id"]: i for i, o in enumerate(orders)}
     items = sorted({str(o["item_id"]) for o in orders})
@@ -240,6 +248,9 @@ def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
             )
         finally:
             setattr(shrinkage, "log_likelihood_ratio", original)  # noqa: B010
+    if variant.get("dispersion"):
+        phis = ", ".join(f"{n} {fits[n].meta['dispersion']:.2f}" for n in sorted(fits))
+        print(f"dispersion under {credit} credit: {phis}", file=sys.stderr)
     evidence_names = variant.get("evidence", ("nad", "low"))
     if variant.get("mixture"):
         llr: Callable[..., Any] = getattr(pm, "log_likelihood_ratio")  # noqa: B009
@@ -256,9 +267,20 @@ def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
     flagged = scored & strong & (p.orders >= rules.min_orders)
     suggestive = post >= rules.pooling.watch_level
     if "fdr" in variant:
-        suggestive = post >= bayes_fdr_level(post, scored, variant["fdr"])
+        eligible = scored
+        if "min_bad" in variant:
+            bad_y = np.array([1.0 if o["bad"] else 0.0 for o in orders])
+            eligible = eligible & (pm.bad_buyers(bad_y, credit_m) >= variant["min_bad"])
+        suggestive = post >= pm.bayes_fdr_level(post, eligible, variant["fdr"])
+    elif variant.get("excess_agrees"):
+        # the shrunk-excess view watches only where the sequential evidence leans the same way (LLR > 0)
+        suggestive = suggestive | ((p.p_exceed >= WATCH_EXCESS_LEVEL) & (pooled.llr > 0))
     elif not variant.get("watch_posterior_only"):
         suggestive = suggestive | (p.p_exceed >= WATCH_EXCESS_LEVEL)
+    if "min_bad" in variant:
+        # distinct buyers with a bad outcome behind the entity (hongmao.trust.pooled.bad_buyers)
+        bad_y = np.array([1.0 if o["bad"] else 0.0 for o in orders])
+        suggestive = suggestive & (pm.bad_buyers(bad_y, credit_m) >= variant["min_bad"])
     if "z" in variant:
         total = mean = var = 0.0
         for n in evidence_names:
@@ -344,6 +366,24 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "credit: hazard": ("hazard", {}),
     "credit: hazard, frailty": ("hazard frailty", {}),
     "credit: hazard, watch: Bayesian FDR <= 0.3": ("hazard", {"fdr": 0.3, "flag_posterior_only": True}),
+    "watch: 2+ bad buyers": ("linear", {"min_bad": 2}),
+    "watch: posterior alone, 2+ bad buyers": ("linear", {"watch_posterior_only": True, "min_bad": 2}),
+    "watch: FDR <= 0.3 over 2+ bad buyers": ("linear", {"fdr": 0.3, "min_bad": 2}),
+    "credit: hazard, watch: 2+ bad buyers": ("hazard", {"min_bad": 2}),
+    "credit: hazard, watch: posterior alone, 2+ bad buyers": ("hazard", {"watch_posterior_only": True, "min_bad": 2}),
+    "credit: hazard, watch: FDR <= 0.3 over 2+ bad buyers": ("hazard", {"fdr": 0.3, "min_bad": 2}),
+    "credit: hazard, watch: 3+ bad buyers": ("hazard", {"min_bad": 3}),
+    "watch: FDR <= 0.3 (flag as the report)": ("linear", {"fdr": 0.3}),
+    "watch: FDR <= 0.2 (flag as the report)": ("linear", {"fdr": 0.2}),
+    "watch: excess arm needs LLR > 0": ("linear", {"excess_agrees": True}),
+    "credit: hazard, watch: FDR <= 0.3 (flag as the report)": ("hazard", {"fdr": 0.3}),
+    "credit: hazard, watch: FDR <= 0.2 (flag as the report)": ("hazard", {"fdr": 0.2}),
+    "credit: hazard, watch: excess arm needs LLR > 0": ("hazard", {"excess_agrees": True}),
+    "credit: hazard, evidence: bad once": ("hazard", {"evidence": ("bad",)}),
+    "credit: hazard, evidence: bad once, watch: FDR <= 0.3": ("hazard", {"evidence": ("bad",), "fdr": 0.3}),
+    "evidence: bad once, watch: FDR <= 0.3": ("linear", {"evidence": ("bad",), "fdr": 0.3}),
+    "evidence: over-dispersion correction (rejected)": ("linear", {"dispersion": True}),
+    "credit: hazard, evidence: over-dispersion correction (rejected)": ("hazard", {"dispersion": True}),
     "credit: the truth's cause (ceiling, not a rule)": ("truth", {}),
     "credit: the truth's cause, watch: Bayesian FDR <= 0.3": ("truth", {"fdr": 0.3, "flag_posterior_only": True}),
 }
@@ -353,8 +393,32 @@ QUICK = {
     "credit: hazard",
     "credit: hazard, watch: Bayesian FDR <= 0.3",
     "credit: the truth's cause (ceiling, not a rule)",
+    *(name for name, (_, variant) in VARIANTS.items() if {"min_bad", "excess_agrees", "dispersion"} & set(variant)),
+    *(name for name in VARIANTS if "(flag as the report)" in name or "bad once" in name),
 }
 CREDITS = (("time_decay", 1.0), ("time_decay", 3.0), ("time_decay", 7.0), ("last", 7.0))
+
+
+def _lake(
+    args: argparse.Namespace,
+    world: Path,
+    lake_dir: Path,
+    credits: tuple[tuple[str, float], ...],
+    hazards: dict[str, dict[str, Any]],
+) -> Lake:
+    """The lake's credit rows, computed or (``--cache``) read back from a pickle this bench wrote next to it."""
+    import pickle
+
+    path = lake_dir.with_name(lake_dir.name + f".judge-{'-'.join(sorted(hazards))}-{len(credits)}.pkl")
+    if args.cache and path.exists():
+        with path.open("rb") as fh:
+            cached: Lake = pickle.load(fh)  # a file this bench wrote
+        return cached
+    lake = Lake(world, lake_dir, credits, hazards)
+    if args.cache:
+        with path.open("wb") as fh:
+            pickle.dump(lake, fh)
+    return lake
 
 
 def _ratio(parts: list[tuple[int, int, int]], i: int) -> str:
@@ -373,6 +437,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/out/trust"))
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--quick", action="store_true", help="only the report rule, hazard credit and the ceiling")
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="keep each lake's credit rows (hazard fit too) in --out, reuse them",
+    )
     parser.add_argument("--frailty", action="store_true", help="also the hazard credit with frailty (slow)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -392,7 +461,7 @@ def main(argv: list[str] | None = None) -> None:
         world, lake_dir = bench.build(
             args.out, seed, args.users, args.days, args.brands, args.reuse, args.rings, args.world
         )
-        lake = Lake(world, lake_dir, credits, hazards)
+        lake = _lake(args, world, lake_dir, credits, hazards)
         for credit in lake.rows:
             caused.setdefault(credit, []).append(lake.caused_share(credit))
         for credit, seconds in lake.cpu.items():

@@ -49,6 +49,9 @@ class PoolRules:
     outcomes: tuple[str, ...] = ("nad", "low")
     watch_level: float = 0.5  # posterior P(deceptive) to watch ...
     flag_level: float = 0.9  # ... and to flag (with the score's minimum of credited orders)
+    # None: watch at watch_level. A share q: watch the longest run of entities, most suspect first, whose
+    # expected share of honest ones (the mean of 1 - P(deceptive)) is at most q (watch_line, bayes_fdr_level)
+    watch_fdr: float | None = None
     share_bounds: tuple[float, float] = (0.01, 0.5)  # the overall deceptive share is held within these
     pooling_gain: float = POOLING_GAIN
     iterations: int = 200
@@ -77,6 +80,20 @@ def log_likelihood_ratio(
     yy = y[credit.row]
     terms = yy * np.log(p1 / p0) + (1.0 - yy) * np.log((1.0 - p1) / (1.0 - p0))
     return np.bincount(credit.col, weights=terms, minlength=n_entities).astype(np.float64)
+
+
+def null_moments(
+    p_without: Array, credit: sparse.coo_matrix, n_entities: int, alternative: float
+) -> tuple[Array, Array]:
+    """Per entity, the mean and variance :func:`log_likelihood_ratio` would have if its orders went bad at their
+    baselines (H0): what an honest entity with the same orders and credit shows, on average and in spread."""
+    x = credit.data
+    p0 = np.clip(p_without, 1e-6, 1 - 1e-6)
+    p1 = np.clip(p0 + x * alternative, 1e-6, 1 - 1e-6)
+    a, b = np.log(p1 / p0), np.log((1.0 - p1) / (1.0 - p0))
+    mean = np.bincount(credit.col, weights=p0 * a + (1.0 - p0) * b, minlength=n_entities)
+    var = np.bincount(credit.col, weights=p0 * (1.0 - p0) * (a - b) ** 2, minlength=n_entities)
+    return mean.astype(np.float64), var.astype(np.float64)
 
 
 def _posterior(prior: Array, llr: Array) -> Array:
@@ -142,3 +159,59 @@ def pool(llr: Array, scored: NDArray[np.bool_], groups: Sequence[str | None], ru
 def sprt_bounds(alpha: float, beta: float) -> tuple[float, float]:
     """Wald's thresholds on the LLR for error rates alpha (false flag) and beta (missed): (lower, upper)."""
     return math.log(beta / (1 - alpha)), math.log((1 - beta) / alpha)
+
+
+def bad_buyers(y: Array, credit: sparse.spmatrix) -> Array:
+    """Per entity (column of ``credit``), how many distinct orders with a bad outcome (``y > 0``) credit it at
+    all: the buyers a reviewer can list as the complaints behind a watch or a flag. One unhappy buyer is a single
+    event, however large the creator's share of that order."""
+    x = sparse.coo_matrix(credit)
+    hit = (np.asarray(y, dtype=np.float64)[x.row] > 0) & (x.data > 0)
+    return np.bincount(x.col[hit], minlength=x.shape[1]).astype(np.float64)
+
+
+def bayes_fdr_level(posterior: Array, eligible: NDArray[np.bool_], q: float) -> float:
+    """The lowest posterior P(deceptive) at which the eligible entities at or above it hold, in expectation, at
+    most a share ``q`` of honest ones (the mean of 1 - P(deceptive) over the set: the Bayesian false discovery
+    rate of Mueller, Parmigiani and Rice). Infinite when even the most suspect entity does not qualify."""
+    p = np.sort(np.asarray(posterior, dtype=np.float64)[eligible])[::-1]
+    ok = np.flatnonzero(np.cumsum(1.0 - p) / np.arange(1, len(p) + 1) <= q)
+    return float(p[ok[-1]]) if len(ok) else math.inf
+
+
+TRIM_Z = 2.0  # entities whose evidence lies further above its null mean than this (in dispersed sd) are left out
+
+
+def overdispersion(llr: Array, null_mean: Array, null_var: Array, eligible: NDArray[np.bool_]) -> float:
+    """How much more the evidence varies across entities than the model says it should (at least 1).
+
+    Under H0 an entity's LLR has mean ``null_mean`` and variance ``null_var`` (its orders' baselines). The
+    dispersion is the ratio of the observed squared deviations to the variances the model expects, summed over
+    the eligible entities (a ratio of sums: many small entities and a few large ones weigh by their information,
+    and discreteness of small counts averages out). Entities more than ``TRIM_Z`` dispersed standard deviations
+    above their null mean are left out (the deceptive minority, whose excess is the signal, not noise), and the
+    ratio is corrected for that trimming as for a normal tail (E[z^2 | z < 2] = 0.889), iterated to a fixed
+    point. The quasi-likelihood evidence is LLR / dispersion: systematic error in baselines or credit that
+    honest entities share is not read as evidence against any one of them."""
+    ok = eligible & (null_var > 0)
+    if int(ok.sum()) < 20:
+        return 1.0
+    dev, var = (llr - null_mean)[ok], null_var[ok]
+    c = TRIM_Z
+    kept_moment = 1.0 - c * math.exp(-c * c / 2) / math.sqrt(2 * math.pi) / special.ndtr(c)
+    phi = 1.0
+    for _ in range(100):
+        keep = dev < c * np.sqrt(phi * var)
+        new = max(1.0, float(np.sum(dev[keep] ** 2) / np.sum(var[keep]) / kept_moment))
+        if abs(new - phi) < 1e-6:
+            break
+        phi = new
+    return phi
+
+
+def watch_line(posterior: Array, eligible: NDArray[np.bool_], rules: PoolRules) -> float:
+    """The posterior P(deceptive) at which an eligible entity is watched: ``rules.watch_level``, or with
+    ``rules.watch_fdr`` the Bayesian-FDR level (never above the flag level, so a flag is always watched too)."""
+    if rules.watch_fdr is None:
+        return rules.watch_level
+    return min(bayes_fdr_level(posterior, eligible, rules.watch_fdr), rules.flag_level)

@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize, sparse, special, stats  # type: ignore[import-untyped, unused-ignore]
 
-from hongmao.trust.pooled import PoolRules, log_likelihood_ratio
+from hongmao.trust.pooled import PoolRules, log_likelihood_ratio, null_moments, overdispersion
 
 Array = NDArray[np.float64]
 
@@ -60,6 +60,10 @@ class ScoreRules:
     maturity_days: float = 14.0  # outcomes of orders at least this old are complete; 0 turns exposure off
     interval: float = 0.9
     min_orders: float = 10.0  # fewer credited orders than this never flag (reason code LIMITED_EVIDENCE)
+    # quasi-likelihood: an order counts 1 / dispersion of an order, where the dispersion is how much more the
+    # honest majority's evidence varies than the model says (pooled.overdispersion, at least 1). Off: where it
+    # acted on the development lakes (routes world) it cost flags and watches (bench/trust_deceptive.py)
+    dispersion: bool = False
     iterations: int = 300
     tolerance: float = 1e-9
     pooling: PoolRules = field(default_factory=PoolRules)
@@ -213,9 +217,18 @@ def score(
     baseline = np.divide(
         np.bincount(xc.col, weights=xc.data * without, minlength=n_ent), n_e, out=np.zeros(n_ent), where=n_e > 0
     )
-    llr = log_likelihood_ratio(y, p[xc.row] - xc.data * delta[xc.col], xc, n_ent, rules.pooling.alternative)
+    p_without = p[xc.row] - xc.data * delta[xc.col]
+    llr = log_likelihood_ratio(y, p_without, xc, n_ent, rules.pooling.alternative)
+    # Over-dispersion: credit and baselines are estimates, so honest entities' evidence spreads wider than the
+    # binomial model says. Measured on the honest majority (a median), it divides the evidence and the orders:
+    # an over-dispersed order is worth less than one order in both the likelihood ratio and the Beta posterior.
+    phi = 1.0
+    if rules.dispersion:
+        null_mean, null_var = null_moments(p_without, xc, n_ent, rules.pooling.alternative)
+        phi = overdispersion(llr, null_mean, null_var, scored)
+    llr = llr / phi
     r = np.minimum(resp, n_e)
-    pa, pb = a + r, b + np.maximum(n_e - r, 0.0)
+    pa, pb = a + r / phi, b + np.maximum(n_e - r, 0.0) / phi
     tail = (1.0 - rules.interval) / 2
     mean = pa / (pa + pb)
     low = stats.beta.ppf(tail, pa, pb)
@@ -238,7 +251,7 @@ def score(
         scored=scored,
         prior=(a, b),
         global_rate=g,
-        meta={"orders": n_orders, "items": n_items},
+        meta={"orders": n_orders, "items": n_items, "dispersion": phi},
         llr=llr,
     )
 
