@@ -186,26 +186,36 @@ def test_the_people_contributions_add_up_to_the_daily_series_and_the_items(site:
 
 def test_the_clamp_bounds_are_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, site: Site) -> None:
     from hongmao import settings
-    from hongmao.cleanroom.budget import GMV_BOUND, ORDERS_BOUND, Budget
+    from hongmao.cleanroom.budget import EVENTS_BOUND, GMV_BOUND, ORDERS_BOUND, Budget
     from hongmao.errors import ConfigError
 
+    assert settings.SETTINGS["dp_events_bound"].env == "HONGMAO_DP_EVENTS_BOUND"
     assert settings.SETTINGS["dp_gmv_bound"].env == "HONGMAO_DP_GMV_BOUND"
     assert settings.SETTINGS["dp_orders_bound"].env == "HONGMAO_DP_ORDERS_BOUND"
     monkeypatch.setenv("HONGMAO_DP_EPSILON", "2")
     monkeypatch.delenv("HONGMAO_DP_GMV_BOUND", raising=False)
     monkeypatch.delenv("HONGMAO_DP_ORDERS_BOUND", raising=False)
+    monkeypatch.delenv("HONGMAO_DP_EVENTS_BOUND", raising=False)
     found = Budget.from_settings(tmp_path)
     assert found is not None and (found.gmv_bound, found.orders_bound) == (GMV_BOUND, ORDERS_BOUND) == (2000.0, 5.0)
+    assert found.events_bound == EVENTS_BOUND == 20.0
     monkeypatch.setenv("HONGMAO_DP_GMV_BOUND", "800")
     monkeypatch.setenv("HONGMAO_DP_ORDERS_BOUND", "3")
+    monkeypatch.setenv("HONGMAO_DP_EVENTS_BOUND", "7")
     found = Budget.from_settings(tmp_path)
-    assert found is not None and (found.gmv_bound, found.orders_bound) == (800.0, 3.0)
+    assert found is not None and (found.gmv_bound, found.orders_bound, found.events_bound) == (800.0, 3.0, 7.0)
+    monkeypatch.setenv("HONGMAO_DP_EVENTS_BOUND", "0")
+    with pytest.raises(ConfigError, match="dp_events_bound"):
+        Budget.from_settings(tmp_path)
+    monkeypatch.delenv("HONGMAO_DP_EVENTS_BOUND")
     for bad in ("lots", "0", "-5", "inf", "nan"):
         monkeypatch.setenv("HONGMAO_DP_GMV_BOUND", bad)
         with pytest.raises(ConfigError, match="dp_gmv_bound"):
             Budget.from_settings(tmp_path)
     # The bound in force is the one every noisy figure uses and states.
-    site.state.extras["dp_budget"] = Budget(site.state.data_dir, total=1000.0, gmv_bound=123.0, orders_bound=2.0)
+    site.state.extras["dp_budget"] = Budget(
+        site.state.data_dir, total=1000.0, gmv_bound=123.0, orders_bound=2.0, events_bound=4.0
+    )
     try:
         with site.client(site.keys[ME]) as c:
             mech = c.get("/api/v1/reports/attribution", params={"by": "brand", "range": "30d"}).json()["dp"]
@@ -215,3 +225,4 @@ def test_the_clamp_bounds_are_settings(tmp_path: Path, monkeypatch: pytest.Monke
         (site.state.data_dir / "dp-ledger.jsonl").unlink(missing_ok=True)
     assert mech["mechanisms"]["rows.gmv"]["bound"] == 123.0 and mech["mechanisms"]["orders"]["bound"] == 2.0
     assert days["mechanisms"]["days.gmv"]["bound"] == 123.0 and days["mechanisms"]["days.orders"]["bound"] == 2.0
+    assert {m["bound"] for name, m in days["mechanisms"].items() if "impressions" in name} == {4.0}

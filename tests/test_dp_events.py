@@ -85,7 +85,7 @@ def _busiest_link(site: Site) -> dict[str, Any]:
 
 
 def test_the_funnels_events_are_noisy_and_charged_with_its_people(site: Site, budget: Any) -> None:
-    from hongmao.web.dp import EVENTS_BOUND
+    from hongmao.cleanroom.budget import EVENTS_BOUND
 
     exact = _exact(site, "/api/v1/reports/funnel")
     with site.client(site.keys[ME]) as c:

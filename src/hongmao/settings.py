@@ -137,6 +137,13 @@ SETTINGS: dict[str, Setting] = {
             "beyond it, clamped.",
         ),
         Setting(
+            "dp_events_bound",
+            "HONGMAO_DP_EVENTS_BOUND",
+            "20",
+            "Under the DP budget: the most events of one kind (impressions, reads, clicks, engagements, carts) one "
+            "person may add to one released event figure of one query; beyond it, clamped.",
+        ),
+        Setting(
             "audience_min_size",
             "HONGMAO_AUDIENCE_MIN_SIZE",
             "2000",

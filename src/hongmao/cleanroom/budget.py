@@ -49,6 +49,9 @@ GMV_BOUND = 2000.0
 #: The default of the most orders one person may add to one released order figure of one query (setting
 #: ``dp_orders_bound``); beyond it, clamped.
 ORDERS_BOUND = 5.0
+#: The default of the most events of one kind (impressions, reads, clicks, engagements, carts) one person may add to
+#: one released event figure of one query; beyond it, clamped (setting ``dp_events_bound``).
+EVENTS_BOUND = 20.0
 _lock = threading.Lock()
 
 
@@ -86,20 +89,21 @@ class Budget:
     per_query: float = DEFAULT_QUERY_EPSILON
     gmv_bound: float = GMV_BOUND
     orders_bound: float = ORDERS_BOUND
+    events_bound: float = EVENTS_BOUND
 
     def __post_init__(self) -> None:
         if not self.total > 0 or not self.per_query > 0:
             raise ValueError(f"dp budget: epsilons must be above 0, got total {self.total}, per query {self.per_query}")
-        if not 0 < self.gmv_bound < float("inf") or not 0 < self.orders_bound < float("inf"):
+        if not all(0 < b < float("inf") for b in (self.gmv_bound, self.orders_bound, self.events_bound)):
             raise ValueError(
                 f"dp budget: clamp bounds must be finite and above 0, got GMV {self.gmv_bound}, "
-                f"orders {self.orders_bound}"
+                f"orders {self.orders_bound}, events {self.events_bound}"
             )
 
     @classmethod
     def from_settings(cls, data_dir: str | Path) -> Budget | None:
         """The budget the settings turn on (``dp_epsilon``, ``dp_query_epsilon``, ``dp_gmv_bound``,
-        ``dp_orders_bound``), or None (off, the default)."""
+        ``dp_orders_bound``, ``dp_events_bound``), or None (off, the default)."""
         from hongmao import settings
         from hongmao.errors import ConfigError
 
@@ -113,9 +117,11 @@ class Budget:
                 float(per or DEFAULT_QUERY_EPSILON),
                 float(settings.get("dp_gmv_bound") or GMV_BOUND),
                 float(settings.get("dp_orders_bound") or ORDERS_BOUND),
+                float(settings.get("dp_events_bound") or EVENTS_BOUND),
             )
         except ValueError as error:
-            raise ConfigError(f"dp_epsilon / dp_query_epsilon / dp_gmv_bound / dp_orders_bound: {error}") from None
+            names = "dp_epsilon / dp_query_epsilon / dp_gmv_bound / dp_orders_bound / dp_events_bound"
+            raise ConfigError(f"{names}: {error}") from None
         try:
             import opendp.prelude  # noqa: F401
         except ImportError:

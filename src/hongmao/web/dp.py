@@ -4,12 +4,12 @@ noisy releases of the reports (overview, funnel, attribution, daily series, econ
 bounded sum gives is refused.
 
 Event counts (impressions, reads, clicks, engagements, carts) are sums over people too: each person's events of a
-kind are counted (:func:`event_people`: the event's pseudonym, else the one the marketplace saw on a click's
-visit or order, else the event alone) and clamped to :data:`EVENTS_BOUND` per figure and query (across the rows
-of a figure, scaled down in total), then released in the same release as the figures beside them, so a report
-still costs one query's epsilon. At the default per-query epsilon (0.5) the noise scale of an event figure is
-``EVENTS_BOUND`` over its share of it: 520 events for each of the funnel's (13 figures), 360 for the daily
-series' (9), 280 for the notes' (7), 40 for the link listing's one.
+kind are counted (:func:`event_people`: the event's pseudonym, else the one the marketplace saw on a click's visit
+or order, else the event alone) and clamped to the events bound (setting ``dp_events_bound``, default 20) per
+figure and query (across the rows of a figure, scaled down in total), then released in the same release as the
+figures beside them, so a report still costs one query's epsilon. At the default per-query epsilon (0.5) the noise
+scale of an event figure is the default bound over its share of it: 520 events for each of the funnel's (13
+figures), 360 for the daily series' (9), 280 for the notes' (7), 40 for the link listing's one.
 
 Neither the API nor the console owns these helpers, so the console imports no API route module for them. Also
 the report audit line a refusal leaves (:func:`audited`)."""
@@ -225,7 +225,7 @@ def noisy_timeseries(noise: Noise, rows: list[dict[str, Any]], w: Window) -> lis
     GMV and net GMV, released by OpenDP as one vector per figure over the days, each person's contribution across
     the days clamped to the bound in total; a day's net GMV follows from its GMV and refunds. The day's
     impressions, reads and clicks are released the same way (each person's events of a kind clamped to
-    :data:`EVENTS_BOUND` across the days), in the same release. Spend (the brand's own) stays exact."""
+    the events bound across the days), in the same release. Spend (the brand's own) stays exact."""
     per = contributions.daily(noise.state.reports, noise.scope, w)
     bound = noise.bounds
     figures = [(f, bound["orders" if f.endswith("orders") else "gmv"]) for f in contributions.DAY_FIGURES]
@@ -257,7 +257,7 @@ def noisy_economics(noise: Noise, rows: list[dict[str, Any]], w: Window, by: str
     ``model``'s credit, each person's clamped across the rows; a fitted model is refused), the cost per order and
     attributed ROI following from them; the incremental figures withheld (:data:`INCREMENTAL_WITHHELD`). Each
     row's impressions and engagements are released in the same release (each person's events of a kind clamped
-    to :data:`EVENTS_BOUND` across the rows), the CPM and CPE following from them. Fees (the brand's own) stay
+    to the events bound across the rows), the CPM and CPE following from them. Fees (the brand's own) stay
     exact."""
     reports, scope, bound = noise.state.reports, noise.scope, noise.bounds
     per = noise.contributions(lambda: contributions.credits(reports, scope, w, by, model))
@@ -294,9 +294,6 @@ ONE_ORDER = (
 
 # --- events ----------------------------------------------------------------------------------------------------
 
-#: The default of the most events of one kind (impressions, reads, clicks, engagements, carts) one person may add to
-#: one released event figure of one query; beyond it, clamped (across the rows of a figure, scaled down in total).
-EVENTS_BOUND = 20.0
 #: The event figures a brand key sees; the events behind each are :func:`_event_figure`'s.
 EVENT_FIGURES = ("impressions", "reads", "clicks", "engagements", "carts", "bot_clicks")
 #: The event figures of the notes' and creators' rows (and the economics rows' two).
@@ -402,7 +399,7 @@ def event_sums(
 ) -> list[Sums]:
     """The event ``figures`` of the rows ``keys`` (by ``by``: ``note``, ``creator``, ``campaign``, ``day``,
     ``link``, ``ua_class``; or ``""``: one scalar per figure, named as the figure) as sums for ``noise``, each
-    person's events clamped to :data:`EVENTS_BOUND` per figure (across the rows). Rows' figures are named
+    person's events clamped to the events bound per figure (across the rows). Rows' figures are named
     ``prefix.figure:key`` (read back with :func:`noisy_counts`)."""
     if not figures or (by and not keys):
         return []
@@ -412,11 +409,11 @@ def event_sums(
     if by in ("creator", "campaign"):
         notes = reports.note_activity(scope, window=w)
         per = regroup(per, {str(n["note_id"]): n.get(f"{by}_id") for n in notes})
+    assert noise.budget is not None
+    bound = noise.budget.events_bound
     if not by:
-        return [
-            Sums(f, EVENTS_BOUND, (f,), {u: {f: c.get("", {}).get(f, 0.0)} for u, c in per.items()}) for f in figures
-        ]
-    return keyed_sums(prefix, [(f, EVENTS_BOUND) for f in figures], keys, per)
+        return [Sums(f, bound, (f,), {u: {f: c.get("", {}).get(f, 0.0)} for u, c in per.items()}) for f in figures]
+    return keyed_sums(prefix, [(f, bound) for f in figures], keys, per)
 
 
 def noisy_counts(noise: Noise, key: str, figures: Sequence[str], prefix: str = "events") -> dict[str, int]:
@@ -460,7 +457,7 @@ FUNNEL_WITHHELD = (
 
 def noisy_funnel(noise: Noise, raw: dict[str, Any], w: Window) -> dict[str, Any]:
     """The funnel under the brand's budget, one release: its counts of people, its events (impressions, reads,
-    clicks, engagements, carts; each person's clamped to :data:`EVENTS_BOUND` per step) and its orders, GMV and
+    clicks, engagements, carts; each person's clamped to the events bound per step) and its orders, GMV and
     refunds (clamped as the overview's); store visits, counted clicks and refunded orders withheld
     (:data:`FUNNEL_WITHHELD`); the rates follow from the released figures (the CTR from all human clicks)."""
     from hongmao.reports.service import PEOPLE_COUNTS

@@ -6,7 +6,7 @@ knows nothing of tenants, so ownership is decided here from the scope's notes an
 Under the differential-privacy budget (:mod:`hongmao.web.dp`; a brand key's ``noise``), a link's clicks are
 released with OpenDP's noise and charged to the brand's budget as the reports are: the listing's clicks per link
 in one release, and the drill-down's clicks and bot fetches per day and per device class in another (each
-person's clicks clamped to :data:`hongmao.web.dp.EVENTS_BOUND` per figure across the rows; the totals follow).
+person's clicks clamped to :data:`hongmao.cleanroom.budget.EVENTS_BOUND` per figure across the rows; the totals follow).
 The drill-down's conversions (visits, orders, GMV, their people) are withheld under the budget, saying why
 (:data:`CONVERSIONS_WITHHELD`); without it a brand key's conversions of fewer than k people are withheld.
 """

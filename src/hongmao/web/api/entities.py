@@ -4,7 +4,7 @@ key's query here is audited before it is answered (who, which endpoint, its para
 Under a differential-privacy budget (:mod:`hongmao.cleanroom.budget`) a brand key's notes, creators, campaigns
 and items carry OpenDP's noise on their credit (orders, GMV, net GMV; a campaign's attributed ROI follows) or
 sales (an item's orders and GMV), and the notes' and creators' events (impressions, reads, engagements, clicks,
-each person's clamped to :data:`hongmao.web.dp.EVENTS_BOUND` per kind; the CTR follows) in the same release,
+each person's clamped to :data:`hongmao.cleanroom.budget.EVENTS_BOUND` per kind; the CTR follows) in the same release,
 charged to the brand's budget as the reports are (one release per listing, model and lake version: asking for
 one note after the list costs nothing more), and their exact buyers are not released. What rests on one person
 or on no bounded sum is refused with a 403 saying why: an order, the orders list, an order's journey, a note's
