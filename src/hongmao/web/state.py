@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hongmao.cleanroom.audiences import Audiences
 from hongmao.lake import Lake
 from hongmao.reports.scope import BrandGate, lake_owners
 from hongmao.reports.service import Reports
@@ -38,6 +39,15 @@ class WebState:
             return None
         lake = self.lake
         return BrandGate(principal.brand, lambda wanted: lake_owners(lake, wanted))
+
+    def audiences(self) -> Audiences:
+        """The app's one audience service: its rules come from settings once (the deployment's k, the parties',
+        the minimum export size); the API's and the console's audience pages share it."""
+        found = self.extras.get("audiences")
+        if not isinstance(found, Audiences):
+            found = Audiences.from_settings(self.lake, privacy_k=self.reports.privacy_k)
+            self.extras["audiences"] = found
+        return found
 
     def fold_clicks(self) -> None:
         """Bring the redirect's logged clicks into the lake now (no-op when another fold is running)."""

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Query
 from starlette.concurrency import run_in_threadpool
 
 from hongmao.cleanroom import audit
-from hongmao.cleanroom.audiences import AudienceRefused, Audiences
+from hongmao.cleanroom.audiences import AudienceRefused
 from hongmao.measure import aips
 from hongmao.web.auth import Principal
 from hongmao.web.deps import Caller, State, TenantScope
@@ -31,15 +31,6 @@ Stage = Annotated[
     Literal["A", "I", "TI", "P", "S"],
     Query(description="A exposed, I interested, TI 种草值, P bought (default), S shared."),
 ]
-
-
-def service(state: WebState) -> Audiences:
-    """One per app: the rules come from settings once (the deployment's k, the parties', the minimum size)."""
-    found = state.extras.get("audiences")
-    if not isinstance(found, Audiences):
-        found = Audiences.from_settings(state.lake, privacy_k=state.reports.privacy_k)
-        state.extras["audiences"] = found
-    return found
 
 
 def _log(state: WebState, who: Principal, endpoint: str, params: dict[str, Any], outcome: str) -> None:
@@ -62,7 +53,7 @@ async def aips_report(
     scope: TenantScope, state: State, who: Caller, range: Range = None, from_: From = None, to: To = None
 ) -> dict[str, Any]:
     params = {"brand": scope.brand, "range": range, "from": from_, "to": to}
-    svc = service(state)
+    svc = state.audiences()
 
     def run() -> dict[str, Any]:
         return svc.report(scope, svc.period_of({"range": range or "", "from": from_ or "", "to": to or ""}))
@@ -87,7 +78,7 @@ async def export(
     to: To = None,
 ) -> dict[str, Any]:
     params = {"brand": scope.brand, "stage": stage, "reached": reached, "range": range, "from": from_, "to": to}
-    svc = service(state)
+    svc = state.audiences()
 
     def run() -> dict[str, Any]:
         per = svc.period_of({"range": range or "", "from": from_ or "", "to": to or ""})
@@ -103,7 +94,7 @@ async def export(
 @router.get("/rules", summary="The thresholds in force: k (strictest party), minimum export size, the 种草值 bar")
 async def rules(state: State, _scope: TenantScope) -> dict[str, Any]:
     return {"stages": [{"stage": s, "name_zh": aips.NAMES[s][0], "name": aips.NAMES[s][1]} for s in aips.STAGES]} | {
-        "rules": service(state).describe_rules()
+        "rules": state.audiences().describe_rules()
     }
 
 

@@ -12,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 
 from hongmao.cleanroom import audit
 from hongmao.measure import aips
-from hongmao.web.api.audiences import service
 from hongmao.web.console.routes import page, view
 from hongmao.web.deps import State
 
@@ -24,7 +23,7 @@ async def audiences(request: Request, state: State) -> Response:
     v = view(request, state)
     if v.principal is None:  # view() has sent an anonymous visitor to sign in already
         raise HTTPException(401, "sign in first")
-    svc = service(state)
+    svc = state.audiences()
     q = request.query_params
     asked = {name: q.get(name, "") for name in ("range", "from", "to")}
     report = await run_in_threadpool(lambda: svc.report(v.scope, svc.period_of(asked)))
