@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from webkit import Client, Site, dp_budget, lake_copy, running_site
+from webkit import Site, charged_answer, dp_budget, exact_answer, lake_copy, running_site
 
 pytest.importorskip("opendp")
 
@@ -31,25 +31,6 @@ def budget(site: Site) -> Iterator[Any]:
         yield found
 
 
-def _exact(site: Site, path: str, **params: Any) -> Any:
-    with site.client(site.operator) as c:
-        got = c.get(path, params={"brand": ME, **params})
-    assert got.status_code == 200, got.text
-    assert "dp" not in got.json()
-    return got.json()
-
-
-def _charged(c: Client, budget: Any, path: str, **params: Any) -> Any:
-    """A brand key's answer, which must be a 200 that spent epsilon from the brand's budget (and not another's)."""
-    before, other = budget.spent(ME), budget.spent(OTHER)
-    got = c.get(path, params=params)
-    assert got.status_code == 200, got.text
-    body = got.json()
-    assert body["dp"]["epsilon"] > 0 and not body["dp"]["repeated"]
-    assert budget.spent(ME) == pytest.approx(before + body["dp"]["epsilon"]) and budget.spent(OTHER) == other
-    return body
-
-
 def _differs(noisy: list[dict[str, Any]], exact: list[dict[str, Any]], key: str, figures: tuple[str, ...]) -> None:
     """Same keys in the same order; the figures move (continuous Laplace noise: a tie has no chance)."""
     assert [r[key] for r in noisy] == [r[key] for r in exact]
@@ -57,10 +38,10 @@ def _differs(noisy: list[dict[str, Any]], exact: list[dict[str, Any]], key: str,
     assert pairs and all(a != b for a, b in pairs)
 
 
-def test_the_daily_series_is_noisy_and_charged(site: Site, budget: Any) -> None:
-    exact = _exact(site, "/api/v1/reports/timeseries")["days"]
+def test_the_daily_series_is_noisy_andcharged_answer(site: Site, budget: Any) -> None:
+    exact = exact_answer(site, "/api/v1/reports/timeseries")["days"]
     with site.client(site.keys[ME]) as c:
-        got = _charged(c, budget, "/api/v1/reports/timeseries")
+        got = charged_answer(c, budget, "/api/v1/reports/timeseries")
         again = c.get("/api/v1/reports/timeseries").json()
     figures = ("orders", "gmv", "refunded", "attributed_orders", "attributed_gmv", "attributed_net_gmv")
     _differs(got["days"], exact, "day", figures)
@@ -73,9 +54,9 @@ def test_the_daily_series_is_noisy_and_charged(site: Site, budget: Any) -> None:
 
 
 def test_creator_economics_are_noisy_and_their_incremental_figures_withheld(site: Site, budget: Any) -> None:
-    exact = _exact(site, "/api/v1/reports/economics")["rows"]
+    exact = exact_answer(site, "/api/v1/reports/economics")["rows"]
     with site.client(site.keys[ME]) as c:
-        got = _charged(c, budget, "/api/v1/reports/economics")
+        got = charged_answer(c, budget, "/api/v1/reports/economics")
         markov = c.get("/api/v1/reports/economics", params={"model": "markov"})
     _differs(got["rows"], exact, "creator_id", ("orders", "net_gmv"))
     assert all(r["incremental_net_gmv"] is None and r["incremental_roi"] is None for r in got["rows"])
@@ -98,9 +79,9 @@ def test_entity_listings_are_noisy_and_one_entity_reuses_the_listings_release(
     site: Site, budget: Any, path: str, key: str, figures: tuple[str, ...]
 ) -> None:
     name = path.rsplit("/", 1)[1]
-    exact = _exact(site, path)[name]
+    exact = exact_answer(site, path)[name]
     with site.client(site.keys[ME]) as c:
-        got = _charged(c, budget, path)
+        got = charged_answer(c, budget, path)
         _differs(got[name], exact, key, figures)
         assert all(r.get("buyers") is None for r in got[name])
         one = got[name][0]
@@ -119,7 +100,7 @@ def test_entity_listings_are_noisy_and_one_entity_reuses_the_listings_release(
     ],
 )
 def test_what_no_bounded_sum_answers_is_refused_with_the_reason(site: Site, budget: Any, path: str, why: str) -> None:
-    _exact(site, path)  # operators still get it
+    exact_answer(site, path)  # operators still get it
     with site.client(site.keys[ME]) as c:
         refused = c.get(path)
     assert refused.status_code == 403 and why in refused.json()["error"]["message"]

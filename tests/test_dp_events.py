@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from webkit import BASE, Client, Site, console_client, dp_budget, lake_copy, running_site
+from webkit import BASE, Client, Site, charged_answer, console_client, dp_budget, exact_answer, lake_copy, running_site
 
 pytest.importorskip("opendp")
 
@@ -46,28 +46,6 @@ def budget(site: Site) -> Iterator[Any]:
         yield found
 
 
-def _exact(site: Site, path: str, **params: Any) -> Any:
-    with site.client(site.operator) as c:
-        got = c.get(path, params={"brand": ME, **params})
-    assert got.status_code == 200, got.text
-    assert "dp" not in got.json()
-    return got.json()
-
-
-def _charged(c: Client, budget: Any, path: str, **params: Any) -> Any:
-    """A brand key's answer: a 200 that spent epsilon from its brand's budget (not another's), in the ledger."""
-    from hongmao.cleanroom import budget as module
-
-    before, other = budget.spent(ME), budget.spent(OTHER)
-    got = c.get(path, params=params)
-    assert got.status_code == 200, got.text
-    body = got.json()
-    assert body["dp"]["epsilon"] > 0 and not body["dp"]["repeated"]
-    assert budget.spent(ME) == pytest.approx(before + body["dp"]["epsilon"]) and budget.spent(OTHER) == other
-    assert module.read(budget.data_dir)[-1]["brand"] == ME
-    return body
-
-
 def _moved(noisy: list[dict[str, Any]], exact: list[dict[str, Any]], key: str, figures: tuple[str, ...]) -> None:
     """The same rows; of their non-zero event figures, the noisy ones are not all the exact ones (Laplace noise at
     a scale of tens of events, rounded: one figure may land on its exact value, all of them not)."""
@@ -79,7 +57,7 @@ def _moved(noisy: list[dict[str, Any]], exact: list[dict[str, Any]], key: str, f
 
 
 def _busiest_link(site: Site) -> dict[str, Any]:
-    links = _exact(site, "/api/v1/links")["links"]
+    links = exact_answer(site, "/api/v1/links")["links"]
     assert links
     return max(links, key=lambda link: (link["clicks"], link["link_id"]))
 
@@ -87,9 +65,9 @@ def _busiest_link(site: Site) -> dict[str, Any]:
 def test_the_funnels_events_are_noisy_and_charged_with_its_people(site: Site, budget: Any) -> None:
     from hongmao.cleanroom.budget import EVENTS_BOUND
 
-    exact = _exact(site, "/api/v1/reports/funnel")
+    exact = exact_answer(site, "/api/v1/reports/funnel")
     with site.client(site.keys[ME]) as c:
-        got = _charged(c, budget, "/api/v1/reports/funnel")
+        got = charged_answer(c, budget, "/api/v1/reports/funnel")
         again = c.get("/api/v1/reports/funnel").json()
     assert all(exact[f] for f in EVENTS)
     assert sum(got[f] != exact[f] for f in EVENTS) >= 3
@@ -111,8 +89,8 @@ def test_the_daily_series_economics_and_listings_carry_noisy_events(site: Site, 
     ]
     with site.client(site.keys[ME]) as c:
         for path, rows, key, figures, params in cases:
-            exact = _exact(site, path, **params)[rows]
-            got = _charged(c, budget, path, **params)
+            exact = exact_answer(site, path, **params)[rows]
+            got = charged_answer(c, budget, path, **params)
             _moved(got[rows], exact, key, figures)
             assert {f"events.{f}" for f in figures} <= set(got["dp"]["mechanisms"]), path
         notes = c.get("/api/v1/notes").json()["notes"]
@@ -141,14 +119,14 @@ def test_the_link_pages_are_noisy_charged_and_withhold_conversions(site: Site, b
 
     link = _busiest_link(site)
     lid = link["link_id"]
-    exact_list = _exact(site, "/api/v1/links")["links"]
-    exact_stats = _exact(site, f"/api/v1/links/{lid}/stats")
+    exact_list = exact_answer(site, "/api/v1/links")["links"]
+    exact_stats = exact_answer(site, f"/api/v1/links/{lid}/stats")
     assert link["clicks"] >= 3 and sum(d["clicks"] for d in exact_stats["days"]) == link["clicks"]
     assert exact_stats["orders"] != "suppressed"
     with site.client(site.keys[ME]) as c:
-        listed = _charged(c, budget, "/api/v1/links")
-        one = _charged(c, budget, f"/api/v1/links/{lid}")
-        stats = _charged(c, budget, f"/api/v1/links/{lid}/stats")
+        listed = charged_answer(c, budget, "/api/v1/links")
+        one = charged_answer(c, budget, f"/api/v1/links/{lid}")
+        stats = charged_answer(c, budget, f"/api/v1/links/{lid}/stats")
         again = c.get(f"/api/v1/links/{lid}/stats").json()
     assert [x["link_id"] for x in listed["links"]] == [x["link_id"] for x in exact_list]
     ledger = {x["report"]: x["values"] for x in module.read(budget.data_dir)}
@@ -173,7 +151,7 @@ def test_the_console_link_pages_are_charged_and_show_no_exact_clicks(site: Site,
     from hongmao.cleanroom import budget as module
 
     lid = _busiest_link(site)["link_id"]
-    exact = _exact(site, f"/api/v1/links/{lid}/stats")
+    exact = exact_answer(site, f"/api/v1/links/{lid}/stats")
     c = console_client(site, site.keys[ME])
     try:
         for path in ("/console/links", f"/console/links/{lid}"):
@@ -215,20 +193,20 @@ def test_a_spent_budget_refuses_the_link_pages_and_event_reports(site: Site) -> 
         (site.state.data_dir / "dp-ledger.jsonl").unlink(missing_ok=True)
 
 
-def test_without_a_budget_event_counts_and_link_pages_are_exact(site: Site) -> None:
+def test_without_a_budget_event_counts_and_link_pages_areexact_answer(site: Site) -> None:
     lid = _busiest_link(site)["link_id"]
     with site.client(site.keys[ME]) as c:
         funnel = c.get("/api/v1/reports/funnel").json()
         notes = c.get("/api/v1/notes").json()["notes"]
         links = c.get("/api/v1/links").json()["links"]
         stats = c.get(f"/api/v1/links/{lid}/stats").json()
-    exact = _exact(site, "/api/v1/reports/funnel")
+    exact = exact_answer(site, "/api/v1/reports/funnel")
     assert all(funnel[f] == exact[f] for f in EVENTS) and "dp" not in funnel
     assert [(n["note_id"], n["impressions"], n["clicks"]) for n in notes] == [
-        (n["note_id"], n["impressions"], n["clicks"]) for n in _exact(site, "/api/v1/notes")["notes"]
+        (n["note_id"], n["impressions"], n["clicks"]) for n in exact_answer(site, "/api/v1/notes")["notes"]
     ]
-    assert links == _exact(site, "/api/v1/links")["links"]
-    assert stats["days"] == _exact(site, f"/api/v1/links/{lid}/stats")["days"] and "dp" not in stats
+    assert links == exact_answer(site, "/api/v1/links")["links"]
+    assert stats["days"] == exact_answer(site, f"/api/v1/links/{lid}/stats")["days"] and "dp" not in stats
     assert not (site.state.data_dir / "dp-ledger.jsonl").exists()
 
 

@@ -148,6 +148,33 @@ def dp_budget(site: Site, total: float = 1000.0, per_query: float = 0.5) -> Iter
         (site.state.data_dir / module.FILE).unlink(missing_ok=True)
 
 
+#: The shared lake's two brands the DP budget tests ask as (``ME``) and check are never charged (``OTHER``).
+DP_ME, DP_OTHER = "lumiere", "beibei"
+
+
+def exact_answer(site: Site, path: str, **params: Any) -> Any:
+    """The operator's answer for brand :data:`DP_ME`: a 200 with no noise and no charge."""
+    with site.client(site.operator) as c:
+        got = c.get(path, params={"brand": DP_ME, **params})
+    assert got.status_code == 200, got.text
+    assert "dp" not in got.json()
+    return got.json()
+
+
+def charged_answer(c: Client, budget: Any, path: str, **params: Any) -> Any:
+    """A brand key's answer: a 200 that spent epsilon from :data:`DP_ME`'s budget (not another's), in the ledger."""
+    from hongmao.cleanroom import budget as module
+
+    before, other = budget.spent(DP_ME), budget.spent(DP_OTHER)
+    got = c.get(path, params=params)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["dp"]["epsilon"] > 0 and not body["dp"]["repeated"]
+    assert budget.spent(DP_ME) == pytest.approx(before + body["dp"]["epsilon"]) and budget.spent(DP_OTHER) == other
+    assert module.read(budget.data_dir)[-1]["brand"] == DP_ME
+    return body
+
+
 @contextmanager
 def running_site(lake: Path, *, privacy_k: int = 1) -> Iterator[Site]:
     from hongmao.web import DemoSettings, create_server
