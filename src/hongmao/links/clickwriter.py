@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 HEADER = b"#hongmao-clicks 1\n"
 PREFIX = "clicks-"
 SUFFIX = ".log"
+#: Tries to start a log file when a folder took the unnamed file for a dead writer's (see ``_start_file``).
+START_ATTEMPTS = 5
 SYNC_INTERVAL = 0.05
 MAX_BYTES = 64 << 20
 
@@ -127,6 +129,22 @@ class ClickLog:
         self._view.write(line)
 
     def _start_file(self) -> None:
+        # A folder removes a ``.new`` file whose lock it can take (a writer that died before naming it). Between
+        # this writer's create and its lock there is a moment when a folder can do that (the rename then finds
+        # no file) or hold the lock itself (the lock is refused): the file never held a click, so start again.
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                started = self._create_file()
+                break
+            except (FileNotFoundError, BlockingIOError):
+                if attempt == START_ATTEMPTS:
+                    raise
+        if self._file is not None:
+            self._retired.append(self._file)
+        self._file, self._view, self.path = started, started.view, started.path
+
+    def _create_file(self) -> _File:
+        """A new log file, locked, preallocated, mapped and holding its header, under its final name."""
         name = f"{PREFIX}{time.time_ns():020d}-{os.getpid()}{SUFFIX}"
         path, temp = self.directory / name, self.directory / f".{name}.new"
         fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640)
@@ -146,9 +164,7 @@ class ClickLog:
             os.close(fd)
             temp.unlink(missing_ok=True)
             raise
-        if self._file is not None:
-            self._retired.append(self._file)
-        self._file, self._view, self.path = _File(path, fd, view), view, path
+        return _File(path, fd, view)
 
     def _sync_loop(self) -> None:
         while not self._stop.wait(self.sync_interval):
