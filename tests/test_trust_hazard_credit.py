@@ -32,12 +32,35 @@ def test_order_shares_sum_an_orders_touches_per_key_and_skip_touches_with_none()
         pair_share=np.array([0.2, 0.3, 0.1, 0.5, 0.25]),
         base_share=np.array([0.4, 0.25]),
     )
-    got = shares.order_shares("creator_id")
-    assert {(o, k): w for o, k, w in zip(*got, strict=True)} == pytest.approx(
+    got = shares.order_shares("creator_id").to_pylist()
+    assert {(r["order_id"], r["key"]): r["weight"] for r in got} == pytest.approx(
         {("o1", "a"): 0.3, ("o1", "b"): 0.3, ("o2", "a"): 0.5}
     )
     notes = shares.order_shares("note_id")
-    assert len(notes[0]) == 5 and float(notes[2].sum()) == pytest.approx(1.35)
+    assert notes.num_rows == 5 and sum(notes["weight"].to_pylist()) == pytest.approx(1.35)
+
+
+def row_by_row(shares: BrandShares, column: str) -> list[tuple[str, str, float]]:
+    """``order_shares`` as it was built before it went column-wise: keys and order ids as Python lists, each key's
+    index looked up in a dict (the reference the column-wise build must equal, row for row)."""
+    d = shares.data
+    keys = shares.part.touches[column].to_pylist()
+    order_ids = shares.part.orders["order_id"].to_pylist()
+    known = np.array([k is not None for k in keys], dtype=np.bool_)
+    keep = known[d.pair_touch] & (shares.pair_share > 0)
+    if not keep.any():
+        return []
+    distinct = sorted({str(k) for k in keys if k is not None})
+    index = {k: i for i, k in enumerate(distinct)}
+    key_of = np.array([index[str(k)] if k is not None else -1 for k in keys], dtype=np.int64)
+    cell = d.pair_order[keep].astype(np.int64) * len(distinct) + key_of[d.pair_touch[keep]]
+    cells, inverse = np.unique(cell, return_inverse=True)
+    weights = np.bincount(inverse.reshape(-1), weights=shares.pair_share[keep], minlength=len(cells))
+    orders, key_ix = np.divmod(cells, len(distinct))
+    return [
+        (str(order_ids[o]), distinct[k], float(w))
+        for o, k, w in zip(orders.tolist(), key_ix.tolist(), weights.tolist(), strict=True)
+    ]
 
 
 def deceptive_lake() -> list[dict[str, Any]]:
@@ -114,8 +137,8 @@ def test_hazard_route_flags_the_oversold_note_and_is_deterministic(lake: Path) -
 
 
 def reference_rows(session: Any, by: str, **params: Any) -> list[dict[str, Any]]:
-    """The hazard route's rows as they were built before they went column-wise: per brand, the fit's
-    ``BrandShares.order_shares`` zipped row by row, the group looked up per key in a dict."""
+    """The hazard route's rows as they were built before they went column-wise: per brand, the fit's shares
+    summed row by row (:func:`row_by_row`), the group looked up per key in a dict."""
     from hongmao.engine import hazard, tables
     from hongmao.engine.hazard_data import KINDS, gather
 
@@ -127,9 +150,9 @@ def reference_rows(session: Any, by: str, **params: Any) -> list[dict[str, Any]]
     column = trust_outcomes.HAZARD_KEYS[by]
     group = {str(r["entity"]): r["group"] for r in session.arrow(trust_outcomes.groups(ev, by)).to_pylist()}
     return [
-        {"order_id": o, "key": k, "weight": float(w), "group": group.get(k)}
+        {"order_id": o, "key": k, "weight": w, "group": group.get(k)}
         for shares in hazard.brand_shares(lake, **params)
-        for o, k, w in zip(*shares.order_shares(column), strict=True)
+        for o, k, w in row_by_row(shares, column)
     ]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.expr.types import Table
 
 from hongmao.attribution.hazard import HazardFit, fit_additive_hazard, fit_frailty_hazard, hazard_shares
@@ -173,26 +174,37 @@ class BrandShares:
     pair_share: FloatArray
     base_share: FloatArray
 
-    def order_shares(self, column: str) -> tuple[list[str], list[str], FloatArray]:
-        """(order ids, keys, weights): each order's touch credit summed by the touches' ``column`` (``note_id``,
-        ``creator_id``, ...), one entry per order and key; touches with no value there are left out."""
+    def order_shares(self, column: str) -> pa.Table:
+        """(order_id, key, weight): each order's touch credit summed by the touches' ``column`` (``note_id``,
+        ``creator_id``, ...), one row per order and key, touches with no value there left out; rows ordered by
+        order, then key. Column-wise (Arrow and NumPy): a large lake's orders are never rows of Python objects."""
         d = self.data
-        keys = self.part.touches[column].to_pylist()
-        order_ids = self.part.orders["order_id"].to_pylist()
-        known = np.array([k is not None for k in keys], dtype=np.bool_)
+        keys = self.part.touches[column].cast(pa.string()).combine_chunks()
+        known = np.asarray(keys.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
         keep = known[d.pair_touch] & (self.pair_share > 0)
         if not keep.any():
-            return [], [], np.zeros(0, dtype=np.float64)
-        distinct = sorted({str(k) for k in keys if k is not None})
-        index = {k: i for i, k in enumerate(distinct)}
-        key_of = np.array([index[str(k)] if k is not None else -1 for k in keys], dtype=np.int64)
+            return NO_SHARES
+        distinct = pc.unique(keys.drop_null())
+        distinct = distinct.take(pc.sort_indices(distinct))
+        key_of = pc.index_in(keys, value_set=distinct).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         cell = d.pair_order[keep].astype(np.int64) * len(distinct) + key_of[d.pair_touch[keep]]
         cells, inverse = np.unique(cell, return_inverse=True)
-        weights = np.bincount(inverse.reshape(-1), weights=self.pair_share[keep], minlength=len(cells)).astype(
-            np.float64
-        )
+        weights = np.bincount(inverse.reshape(-1), weights=self.pair_share[keep], minlength=len(cells))
         orders, key_ix = np.divmod(cells, len(distinct))
-        return [str(order_ids[o]) for o in orders.tolist()], [distinct[k] for k in key_ix.tolist()], weights
+        order_ids = self.part.orders["order_id"].cast(pa.string()).combine_chunks()
+        return pa.table(
+            {
+                "order_id": order_ids.take(pa.array(orders)),
+                "key": distinct.take(pa.array(key_ix)),
+                "weight": pa.array(weights.astype(np.float64)),
+            }
+        )
+
+
+#: :meth:`BrandShares.order_shares` of a brand none of whose touches has a key.
+NO_SHARES = pa.table(
+    {"order_id": pa.array([], pa.string()), "key": pa.array([], pa.string()), "weight": pa.array([], pa.float64())}
+)
 
 
 def brand_shares(lake: LakeHazard, **params: Any) -> Iterator[BrandShares]:

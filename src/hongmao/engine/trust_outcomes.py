@@ -23,14 +23,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import ibis
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.expr.types import Table
 
 from hongmao.engine import credit, hazard, tables
 from hongmao.engine.exact import exact_sum
-from hongmao.engine.hazard import BrandShares
 from hongmao.engine.hazard_data import KINDS, gather
 from hongmao.engine.session import Session
 from hongmao.engine.windows import Windows
@@ -119,48 +117,14 @@ def hazard_credited(
     parts: dict[str, list[pa.Table]] = {by: [] for by in groupings}
     for shares in hazard.brand_shares(lake, **params):
         for by in groupings:
-            parts[by].append(order_shares(shares, HAZARD_KEYS[by]))
+            parts[by].append(shares.order_shares(HAZARD_KEYS[by]))
     out: dict[str, list[dict[str, Any]]] = {}
     for by in groupings:
-        rows = pa.concat_tables(parts[by]) if parts[by] else _empty_shares()
+        rows = pa.concat_tables(parts[by]) if parts[by] else hazard.NO_SHARES
         g = session.arrow(groups(ev, by))
         at = pc.index_in(rows["key"], value_set=g["entity"].cast(pa.string()).combine_chunks())
         out[by] = rows.append_column("group", g["group"].take(at)).to_pylist()
     return out
-
-
-def _empty_shares() -> pa.Table:
-    return pa.table(
-        {"order_id": pa.array([], pa.string()), "key": pa.array([], pa.string()), "weight": pa.array([], pa.float64())}
-    )
-
-
-def order_shares(shares: BrandShares, column: str) -> pa.Table:
-    """(order_id, key, weight) of one brand's fit: each order's touch credit summed by the touches' ``column``
-    (``note_id`` or ``creator_id``), one row per order and key, touches with no value there left out; rows
-    ordered by order, then key. Column-wise (Arrow and NumPy), the same sums in the same order as
-    :meth:`~hongmao.engine.hazard.BrandShares.order_shares`."""
-    d = shares.data
-    keys = shares.part.touches[column].cast(pa.string()).combine_chunks()
-    known = np.asarray(keys.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
-    keep = known[d.pair_touch] & (shares.pair_share > 0)
-    if not keep.any():
-        return _empty_shares()
-    distinct = pc.unique(keys.drop_null())
-    distinct = distinct.take(pc.sort_indices(distinct))
-    key_of = pc.index_in(keys, value_set=distinct).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    cell = d.pair_order[keep].astype(np.int64) * len(distinct) + key_of[d.pair_touch[keep]]
-    cells, inverse = np.unique(cell, return_inverse=True)
-    weights = np.bincount(inverse.reshape(-1), weights=shares.pair_share[keep], minlength=len(cells))
-    orders, key_ix = np.divmod(cells, len(distinct))
-    order_ids = shares.part.orders["order_id"].cast(pa.string()).combine_chunks()
-    return pa.table(
-        {
-            "order_id": order_ids.take(pa.array(orders)),
-            "key": distinct.take(pa.array(key_ix)),
-            "weight": pa.array(weights.astype(np.float64)),
-        }
-    )
 
 
 def groups(ev: Table, by: str) -> Any:
