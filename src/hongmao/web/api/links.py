@@ -51,16 +51,11 @@ async def list_links(
     note_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
-    noise = _noise(request, scope, state, principal, "links")
+    noise = Noise(state, principal, scope, "links", request)
     views = await run_in_threadpool(
         lambda: linkviews.list_links(state, scope, note_id=note_id, limit=limit, noise=noise)
     )
     return {"brand": scope.brand, "links": [v.to_dict() for v in views], **_dp(noise)}
-
-
-def _noise(request: Request, scope: Any, state: Any, principal: Any, report: str) -> Noise:
-    """The budget's noise for a link answer (``report``: which, with the link's id), its refusals audited."""
-    return Noise(state, principal, scope, report, request)
 
 
 def _dp(noise: Noise) -> dict[str, Any]:
@@ -80,7 +75,7 @@ async def create_link(body: NewLink, scope: TenantScope, state: State) -> dict[s
 async def get_link(
     link_id: str, request: Request, scope: TenantScope, state: State, principal: Caller
 ) -> dict[str, Any]:
-    noise = _noise(request, scope, state, principal, f"links/{link_id}")
+    noise = Noise(state, principal, scope, f"links/{link_id}", request)
     try:
         view = await run_in_threadpool(linkviews.get_link, state, scope, link_id, noise)
     except LinkError as error:
@@ -98,7 +93,7 @@ async def link_stats(
     """Clicks per business day (bots and previews apart) and by device class, and the marketplace visits and
     orders carrying one of the link's click ids, in the range; a brand key's conversions of fewer than k people
     are withheld and say so; under the budget the clicks are noisy and the conversions withheld."""
-    noise = _noise(request, scope, state, principal, f"links/{link_id}/stats")
+    noise = Noise(state, principal, scope, f"links/{link_id}/stats", request)
     try:
         return await run_in_threadpool(
             lambda: linkviews.stats(state, scope, link_id, window, operator=principal.operator, noise=noise)
@@ -116,7 +111,7 @@ async def revoke_link(
     principal: Caller,
     body: Revocation | None = None,
 ) -> dict[str, Any]:
-    noise = _noise(request, scope, state, principal, f"links/{link_id}")
+    noise = Noise(state, principal, scope, f"links/{link_id}", request)
     try:
         view = await run_in_threadpool(linkviews.revoke, state, scope, link_id, body.reason if body else None, noise)
     except LinkError as error:
