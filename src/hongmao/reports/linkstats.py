@@ -118,7 +118,7 @@ VISITOR_FIELDS = ("visits", "visitors", "visit_rate")
 
 def withhold(stats: dict[str, Any], k: int) -> dict[str, Any]:
     """A brand key's view: the conversion figures of fewer than ``k`` buyers (visitors) withheld, saying so.
-    Clicks are counts of clicks on the brand's own link, not of people, and stay."""
+    The clicks are withheld apart, by the people who made them (:mod:`hongmao.web.linkviews`)."""
     out = dict(stats)
     withheld: list[str] = []
     for people, fields in (("buyers", BUYER_FIELDS), ("visitors", VISITOR_FIELDS)):

@@ -20,6 +20,9 @@ the suppressed answer. The threshold is the strictest of the deployment's ``priv
   (:func:`timeseries`); the overview's totals and people counts (:func:`overview`). Items and days are withheld
   as keys are (:func:`pool`): with a day under k, the smallest day at or above k goes with it, so the overview's
   total less the days shown gives a pool of at least k people, never one day.
+* Activity counts (impressions, reads, clicks, engagements, carts, store visits) of a note, creator, day, link or
+  device class, each resting on the distinct people who produced its events (:func:`activity`), withheld as keys
+  are; the funnel's window-wide counts and sales under k people (:func:`activity_totals`).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ ATTRIBUTION_TOTALS = ("orders", "total_orders", "unattributed_orders", "baseline
 ITEM_FIGURES = ("orders", "gmv")
 #: A day's sales figures, resting on the day's buyers ...
 SERIES_SALES = ("orders", "gmv", "net_gmv", "refunded")
-#: ... and its attributed figures, resting on the day's attributed buyers (activity counts are events, and stay).
+#: ... and its attributed figures, resting on the day's attributed buyers (activity counts: :func:`activity`).
 SERIES_ATTRIBUTED = ("attributed_orders", "attributed_gmv", "attributed_net_gmv")
 #: The overview's totals over every order of the window (its ``buyers``) ...
 OVERVIEW_SALES = ("orders", "gmv", "refunded", "net_gmv", "buyers")
@@ -228,7 +231,7 @@ def timeseries(days: Sequence[Mapping[str, Any]], k: int) -> list[dict[str, Any]
     """The daily series as a brand key sees it. A day's sales figures rest on its ``buyers``, its attributed
     figures on its ``attributed_buyers``; each set is withheld per day as :func:`pool` withholds keys, so a day
     under k takes the smallest day at or above k with it. ``suppressed`` names the reason (``None``: all shown);
-    ``withheld`` lists the figures gone. Spend (the brand's own) and the activity counts (events) stay."""
+    ``withheld`` lists the figures gone. Spend (the brand's own) stays; the activity counts are :func:`activity`'s."""
     sets = ((SERIES_SALES, "buyers"), (SERIES_ATTRIBUTED, "attributed_buyers"))
     gone = {people: pool({str(d["day"]): int(d.get(people) or 0) for d in days}, k)[0] for _f, people in sets}
     why = reason(k)
@@ -260,6 +263,91 @@ def overview(raw: Mapping[str, Any], k: int) -> dict[str, Any]:
     for f in hidden:
         out[f] = None
     out["suppressed"] = hidden
+    return out
+
+
+#: The activity counts, each resting on the distinct people who produced its events (``Reports.actors``) ...
+ACTIVITY_FIGURES = ("impressions", "reads", "clicks", "engagements", "carts", "bot_clicks", "store_visits")
+#: ... fields counted from the same people as one of them ...
+SAME_PEOPLE = {"counted_clicks": "clicks"}
+#: ... and the funnel's sales, resting on the window's buyers (people with an order) as the overview's do ...
+FUNNEL_SALES = {"orders": "orders", "gmv": "orders", "refunds": "orders", "refunded": "orders"}
+#: ... and figures computed from them, withheld with any of the counts they need.
+DERIVED = {
+    "ctr": ("clicks", "counted_clicks", "reads"),
+    "read_rate": ("reads", "impressions"),
+    "engagement_rate": ("engagements", "reads"),
+    "store_visit_rate": ("store_visits", "reads"),
+    "cpm": ("impressions",),
+    "cpe": ("engagements",),
+}
+
+
+def activity(
+    rows: Sequence[Mapping[str, Any]],
+    key_field: str,
+    actors: Mapping[str, Mapping[str, int]],
+    k: int,
+    same: Mapping[str, str] = SAME_PEOPLE,
+) -> list[dict[str, Any]]:
+    """``rows`` (keyed by ``key_field``) as a brand key sees their activity counts. ``actors``: per figure, the
+    distinct people behind each key's count (``Reports.actors``). Each figure is withheld per key as
+    :func:`pool` withholds keys (under k, a zero reveals no one; with any key under k the smallest key at or
+    above k goes too, so a total less the rows shown gives a pool of at least k people, never one row), and the
+    figures computed from it (:data:`DERIVED`) with it. A row with something withheld lists the fields in
+    ``withheld`` and gives the reason in ``suppressed`` (when nothing else set one). ``same``: other fields
+    resting on the people of a figure."""
+    if not rows:
+        return []
+    people = {**{f: f for f in ACTIVITY_FIGURES}, **same}
+    counted = [f for f in people if f in rows[0]]
+    gone = {f: pool(actors.get(people[f], {}), k)[0] for f in counted}
+    why = reason(k)
+    out = []
+    for row in rows:
+        key = str(row[key_field])
+        hidden = [f for f in counted if key in gone[f]]
+        hidden += [d for d, need in DERIVED.items() if d in row and any(n in hidden for n in need)]
+        if not hidden:
+            out.append(dict(row))
+            continue
+        new = {**row, **dict.fromkeys(hidden)}
+        new["withheld"] = [*row.get("withheld", []), *hidden]
+        new["suppressed"] = row.get("suppressed") or why
+        out.append(new)
+    return out
+
+
+#: The key field of each ``by`` whose rows carry activity counts.
+ACTIVITY_KEYS = {**ENTITY_KEYS, "day": "day", "link": "link_id", "ua_class": "ua_class"}
+
+
+def activity_of(
+    reports: Any,
+    scope: Any,
+    rows: Sequence[Mapping[str, Any]],
+    by: str,
+    window: Any,
+    k: int,
+    *,
+    link_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`activity` over ``rows`` keyed by ``by`` (:data:`ACTIVITY_KEYS`), with the people behind each key's
+    counts from ``reports.actors`` (``link_id``: that link's clicks alone; asked only when the rows carry an
+    activity count)."""
+    if not rows or not any(f in rows[0] for f in (*ACTIVITY_FIGURES, *SAME_PEOPLE)):
+        return [dict(r) for r in rows]
+    return activity(rows, ACTIVITY_KEYS[by], reports.actors(scope, by, window=window, link_id=link_id), k)
+
+
+def activity_totals(raw: Mapping[str, Any], actors: Mapping[str, Mapping[str, int]], k: int) -> dict[str, Any]:
+    """One answer's window-wide activity counts (the funnel's) at ``k``: each withheld when the window's people
+    behind it (``actors`` under the key ``""``) are under k, the figures computed from it with it, each named in
+    the answer's ``suppressed`` list; its sales with them when its buyers are (:data:`FUNNEL_SALES`)."""
+    (row,) = activity([{**raw, "__key": "", "withheld": []}], "__key", actors, k, {**SAME_PEOPLE, **FUNNEL_SALES})
+    out = {f: v for f, v in row.items() if f not in ("__key", "withheld")}
+    before = list(raw.get("suppressed", []))
+    out["suppressed"] = [*before, *(f for f in row["withheld"] if f not in before)]
     return out
 
 

@@ -594,6 +594,25 @@ class Reports:
 
         return self._cached(("buyers", scope.brand, by, split, *_wkey(window)), compute)
 
+    def actors(
+        self, scope: Scope, by: str = "", *, window: Window = WHOLE_LAKE, link_id: str | None = None
+    ) -> dict[str, dict[str, int]]:
+        """Per activity figure (:data:`hongmao.reports.activity.FIGURES`), the distinct people behind each key's
+        count under ``by`` (``note``, ``creator``, ``campaign``, ``day``, ``link``, ``ua_class``, or ``""``: the
+        window's), ``link_id``: that link's clicks alone. What a key's activity counts rest on, for the
+        k-threshold (:func:`hongmao.reports.privacy.activity`); a key with no event of a figure is absent."""
+        from hongmao.reports import activity
+
+        def compute() -> dict[str, dict[str, int]]:
+            with self._query(scope, window) as q:
+                rows = q.rows(activity.actors(q.act, by, self.tz, link_id=link_id))
+            out: dict[str, dict[str, int]] = {}
+            for r in rows:
+                out.setdefault(str(r["figure"]), {})[activity.key_text(r["key"])] = int(r["actors"])
+            return out
+
+        return self._cached(("actors", scope.brand, by, link_id, *_wkey(window)), compute)
+
     def compare(
         self,
         scope: Scope,
@@ -714,8 +733,9 @@ class Reports:
     def funnel(
         self, scope: Scope, *, window: Window = WHOLE_LAKE, k: int | None = None, unsuppressed: bool = False
     ) -> dict[str, Any]:
-        """The funnel; its people counts under ``k`` (default ``privacy_k``) withheld, unless ``unsuppressed``
-        (operators). The cache holds the unsuppressed answer, shared by every caller."""
+        """The funnel; its people counts under ``k`` (default ``privacy_k``) withheld, and its activity counts
+        and sales when the window's people behind them are (:func:`hongmao.reports.privacy.activity_totals`),
+        unless ``unsuppressed`` (operators). The cache holds the unsuppressed answer, shared by every caller."""
 
         def compute() -> dict[str, Any]:
             excluded = self.excluded_users() or None
@@ -726,7 +746,8 @@ class Reports:
         raw = self._cached(("funnel", scope.brand, *_wkey(window)), compute)
         if unsuppressed:
             return {**raw, "suppressed": []}
-        return privacy.funnel(raw, PEOPLE_COUNTS, self.privacy_k if k is None else k)
+        k = self.privacy_k if k is None else k
+        return privacy.activity_totals(privacy.funnel(raw, PEOPLE_COUNTS, k), self.actors(scope, window=window), k)
 
     def overview(
         self,

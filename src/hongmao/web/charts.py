@@ -124,7 +124,7 @@ def orders(rows: Sequence[dict[str, Any]], labels: dict[str, str]) -> Markup:
 
 def clicks(rows: Sequence[dict[str, Any]], labels: dict[str, str]) -> Markup:
     """A link's human clicks and its bot and preview fetches per day (stacked bars)."""
-    top = max([r["clicks"] + r["bot_clicks"] for r in rows] or [1]) or 1
+    top = max([(r["clicks"] or 0) + (r["bot_clicks"] or 0) for r in rows] or [1]) or 1  # None: withheld
     step = max(1, -(-top // 4))
     chart = pygal.StackedBar(
         **_config(width=900, height=200, show_legend=True, y_labels=list(range(0, top + step, step)))

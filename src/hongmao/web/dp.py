@@ -294,78 +294,33 @@ ONE_ORDER = (
 
 # --- events ----------------------------------------------------------------------------------------------------
 
-#: The event figures a brand key sees; the events behind each are :func:`_event_figure`'s.
-EVENT_FIGURES = ("impressions", "reads", "clicks", "engagements", "carts", "bot_clicks")
 #: The event figures of the notes' and creators' rows (and the economics rows' two).
 ROW_EVENTS = ("impressions", "reads", "engagements", "clicks")
-
-
-def _event_figure(ev: Any) -> Any:
-    """Each event's figure (None: not an event figure): human impressions, reads and link clicks as the daily
-    series counts them, engagements (likes, collects, comments, shares), carts, and bot and preview clicks."""
-    import ibis
-
-    from hongmao.contract.envelope import ENGAGEMENT_TYPES
-
-    bot = ev.bot.fill_null(False)
-    return ibis.cases(
-        ((ev.type == "note.impression") & ~bot, "impressions"),
-        ((ev.type == "note.read") & ~bot, "reads"),
-        ((ev.type == "link.click") & ~bot, "clicks"),
-        ((ev.type == "link.click") & bot, "bot_clicks"),
-        (ev.type.isin(list(ENGAGEMENT_TYPES)), "engagements"),
-        (ev.type == "market.cart", "carts"),
-        else_=ibis.null("string"),
-    )
 
 
 def event_people(
     reports: Any, scope: Scope, window: Window, by: str | None, *, link_id: str | None = None
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """Per person, per key, per event figure (:data:`EVENT_FIGURES`): how many of the window's events are theirs.
-    ``by``: ``note`` (a click counts for its link's note), ``day`` (ISO business day), ``link``, ``ua_class`` (a
-    click's device class), or None (one key, ``""``). ``link_id``: only that link's clicks. A person is the
-    event's pseudonym, else the one the marketplace saw on the click's visit or order, else the event alone (an
-    anonymous click: one event, one person). Flagged accounts' engagement is left out, as the reports leave it."""
-    import ibis
-
+    """Per person, per key, per event figure (:data:`hongmao.reports.activity.FIGURES`): how many of the window's
+    events are theirs. ``by``: ``note`` (a click counts for its link's note), ``day`` (ISO business day),
+    ``link``, ``ua_class`` (a click's device class), or None (one key, ``""``). ``link_id``: only that link's
+    clicks. A person is :func:`hongmao.reports.activity.keyed_events`' (the event's pseudonym, else the one the
+    marketplace saw on the click's visit or order, else the event alone). Flagged accounts' engagement is left
+    out, as the reports leave it."""
     from hongmao.engine import Session, tables
-    from hongmao.reports.metrics import local_day
+    from hongmao.reports.activity import key_text, keyed_events
     from hongmao.reports.service import restrict
 
     session = Session(reports.view.segments(scope))
     try:
-        ev = tables.without_engagement(restrict(session.events, window, reports.tz), reports.excluded_users() or None)
-        picked = ev.mutate(figure=_event_figure(ev))
-        picked = picked.filter(picked.figure.notnull())
-        if link_id is not None:
-            picked = picked.filter(picked.link_id == link_id)
-        chain = tables.click_people(ev).rename(chain_click="click_id")
-        picked = picked.left_join(chain, picked.click_id == chain.chain_click)
-        links = tables.links(ev)
-        picked = picked.left_join(links, picked.link_id == links.link_id).select(
-            *[c for c in ("id", "user", "time", "note_id", "link_id", "figure", "chain_user", "link_note", "data")]
-        )
-        person = picked.user.coalesce(picked.chain_user, ibis.literal("event:").concat(picked.id))
-        if by == "note":
-            key: Any = picked.note_id.coalesce(picked.link_note)
-        elif by == "day":
-            key = local_day(picked.time, reports.tz)
-        elif by == "link":
-            key = picked.link_id
-        elif by == "ua_class":
-            key = picked.data.cast("json")["ua_class"].str.fill_null("unknown")
-        else:
-            key = ibis.literal("")
-        keyed = picked.mutate(person=person, key=key)
-        keyed = keyed.filter(keyed.key.notnull())
+        act = tables.without_engagement(restrict(session.events, window, reports.tz), reports.excluded_users() or None)
+        keyed = keyed_events(act, by or "", reports.tz, link_id=link_id)
         rows = session.rows(keyed.group_by(["person", "key", "figure"]).aggregate(n=keyed.count()))
     finally:
         session.close()
     out: dict[str, dict[str, dict[str, float]]] = {}
     for r in rows:
-        when = r["key"].isoformat() if hasattr(r["key"], "isoformat") else str(r["key"])
-        mine = out.setdefault(str(r["person"]), {}).setdefault(when, {})
+        mine = out.setdefault(str(r["person"]), {}).setdefault(key_text(r["key"]), {})
         mine[str(r["figure"])] = mine.get(str(r["figure"]), 0.0) + float(r["n"] or 0)
     return out
 

@@ -48,7 +48,7 @@ class LinkView:
     record: LinkRecord
     url: str
     share_url: str
-    clicks: int
+    clicks: int | None  # None: withheld from a brand key (fewer than k people clicked)
 
     @property
     def status(self) -> str:
@@ -71,7 +71,7 @@ def _owns(state: WebState, scope: Scope, record: LinkRecord) -> bool:
     return record.note_id in owned.notes or record.item_id in owned.items
 
 
-def _view(state: WebState, record: LinkRecord, clicks: dict[str, int]) -> LinkView:
+def _view(state: WebState, record: LinkRecord, clicks: dict[str, int | None]) -> LinkView:
     return LinkView(
         record,
         link_url(record.token, state.public_url),
@@ -98,14 +98,23 @@ def list_links(
     return [_view(state, r, clicks) for r in found]
 
 
-def _clicks(state: WebState, scope: Scope, link_ids: list[str], noise: Noise | None) -> dict[str, int]:
-    """The human clicks of each link; under the budget (``noise`` on) released with noise, in one release."""
+def _clicks(state: WebState, scope: Scope, link_ids: list[str], noise: Noise | None) -> dict[str, int | None]:
+    """The human clicks of each link; under the budget (``noise`` on) released with noise, in one release. A
+    brand key's (``noise`` given, not an operator's) clicks of fewer than k people are withheld (None) as
+    :func:`hongmao.reports.privacy.activity` withholds a key's counts, over every link of the scope."""
+    clicks: dict[str, int | None]
     if noise is None or noise.budget is None:
-        return state.reports.link_clicks(scope)
-    if not link_ids:
+        clicks = dict(state.reports.link_clicks(scope))
+    elif not link_ids:
         return {}
-    noise({}, (), WHOLE_LAKE, event_sums(noise, WHOLE_LAKE, "link", link_ids, ("clicks",), prefix="links"))
-    return {i: noisy_counts(noise, i, ("clicks",), "links")["clicks"] for i in link_ids}
+    else:
+        noise({}, (), WHOLE_LAKE, event_sums(noise, WHOLE_LAKE, "link", link_ids, ("clicks",), prefix="links"))
+        clicks = {i: noisy_counts(noise, i, ("clicks",), "links")["clicks"] for i in link_ids}
+    if noise is None or noise.who.operator or scope.brand is None:
+        return clicks
+    k = privacy.threshold(state.reports.privacy_k)
+    gone, _under = privacy.pool(state.reports.actors(scope, "link").get("clicks", {}), k)
+    return {i: None if i in gone else n for i, n in clicks.items()}
 
 
 def get_link(state: WebState, scope: Scope, link_id: str, noise: Noise | None = None) -> LinkView:
@@ -127,13 +136,48 @@ def stats(
     if not operator:
         figures = linkstats.withhold(figures, privacy.threshold(state.reports.privacy_k))
     if operator or noise is None or noise.budget is None:
-        return {"link": link.to_dict(), "window": window.describe(), **figures}
-    # The link's own click count (the whole lake's) is the listing's release, not this one: not repeated here.
-    return {
-        "link": {**link.to_dict(), "clicks": None},
-        "window": window.describe(),
-        **_noisy(noise, figures, window, link_id),
-    }
+        shown = {"link": link.to_dict(), "window": window.describe(), **figures}
+    else:
+        # The link's own click count (the whole lake's) is the listing's release, not this one: not repeated here.
+        shown = {
+            "link": {**link.to_dict(), "clicks": None},
+            "window": window.describe(),
+            **_noisy(noise, figures, window, link_id),
+        }
+    return shown if operator else _few_clickers(state, scope, link_id, window, shown)
+
+
+def _few_clickers(state: WebState, scope: Scope, link_id: str, window: Window, shown: dict[str, Any]) -> dict[str, Any]:
+    """A brand key's drill-down with the clicks and fetches of a day or device class that fewer than k people
+    made withheld (None), as :func:`hongmao.reports.privacy.activity` withholds them (the smallest day or class
+    at or above k with them), and the totals when the range's are under k; ``suppressed["activity"]`` names
+    what went. A bot's fetch is one event, one person."""
+    reports = state.reports
+    k = privacy.threshold(reports.privacy_k)
+    days = privacy.activity_of(reports, scope, shown["days"], "day", window, k, link_id=link_id)
+    per_class = reports.actors(scope, "ua_class", window=window, link_id=link_id)
+    devices = []
+    for d in shown["devices"]:
+        figure = "clicks" if d["human"] else "bot_clicks"
+        gone, _under = privacy.pool(per_class.get(figure, {}), k)
+        devices.append({**d, "clicks": None} if d["ua_class"] in gone else d)
+    totals = privacy.activity_totals(
+        {"clicks": shown["clicks"], "bot_clicks": shown["bot_clicks"]},
+        reports.actors(scope, window=window, link_id=link_id),
+        k,
+    )
+    out = {**shown, "days": days, "devices": devices, "clicks": totals["clicks"], "bot_clicks": totals["bot_clicks"]}
+    if totals["clicks"] is None:
+        for f in ("visit_rate", "order_rate"):
+            if out.get(f) != SUPPRESSED:
+                out[f] = None
+    withheld = [*{f for d in days for f in d.get("withheld", [])}, *totals["suppressed"]]
+    withheld += ["devices"] if any(d["clicks"] is None for d in devices) else []
+    if withheld:
+        got = dict(out.get("suppressed") or {"fields": [], "reason": privacy.reason(k), "k": k})
+        got["activity"] = sorted(set(withheld))
+        out["suppressed"] = got
+    return out
 
 
 #: The figures of a link's drill-down released with noise, per day and per device class.

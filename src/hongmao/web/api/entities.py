@@ -264,6 +264,7 @@ def _credited(state: WebState, scope: Scope, by: str, model: str, operator: bool
             rows = [{**r, "attributed_roi": r["net_gmv"] / r["spend"] if r.get("spend") else None} for r in rows]
     k = privacy.threshold(reports.privacy_k)
     shown = privacy.entities(rows, by, reports.buyers(scope, by, model), k, figures)
+    shown = privacy.activity_of(reports, scope, shown, by, WHOLE_LAKE, k)
     return shown if noise.budget is None else [{**r, "buyers": None} if "buyers" in r else r for r in shown]
 
 

@@ -388,7 +388,7 @@ async def funnel(
         if noise.budget is None:
             return diff.funnel(state.reports.funnel(scope, window=w, k=k, unsuppressed=principal.operator), w)
         out = noisy_funnel(noise, state.reports.funnel(scope, window=w, unsuppressed=True), w)
-        return privacy.funnel(out, PEOPLE_COUNTS, k)
+        return privacy.activity_totals(privacy.funnel(out, PEOPLE_COUNTS, k), state.reports.actors(scope, window=w), k)
 
     out = await run_in_threadpool(run, window)
     extra = await with_previous(run, window)
@@ -462,7 +462,7 @@ async def timeseries(
         if noise.budget is not None:
             rows = noisy_timeseries(noise, rows, w)
         if k is not None:
-            rows = privacy.timeseries(rows, k)
+            rows = privacy.activity_of(state.reports, scope, privacy.timeseries(rows, k), "day", w, k)
             if noise.budget is not None:  # the k-threshold chose the days; their exact buyers are not released
                 rows = [{**r, "buyers": None, "attributed_buyers": None} for r in rows]
         return {"days": rows, **({"dp": noise.dp} if noise.budget is not None else {})}
@@ -573,6 +573,7 @@ async def economics(
         if k is not None and rows:
             buyers = state.reports.buyers(scope, by, model, window=w)
             rows = privacy.entities(rows, by, buyers, k, privacy.ECONOMICS_FIGURES)
+            rows = privacy.activity_of(state.reports, scope, rows, by, w, k)
         return {"rows": rows, **({"dp": noise.dp} if noise.budget is not None else {})}
 
     out = await run_in_threadpool(run, window)

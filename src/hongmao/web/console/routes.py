@@ -329,7 +329,7 @@ async def _overview(v: View, state: State) -> Response:
         orders = await run_in_threadpool(lambda: reports.orders(v.scope, v.model, 12, window=w))
     if not everything:
         orders = privacy.orders(orders, k)
-        days = privacy.timeseries(days, k)
+        days = privacy.activity_of(reports, v.scope, privacy.timeseries(days, k), "day", w, k)
         if daily.budget is not None:  # the k-threshold chose the days; their exact buyers are not released
             days = [{**d, "buyers": None, "attributed_buyers": None} for d in days]
     t = v.t
@@ -373,7 +373,8 @@ async def _funnel(v: View, state: State) -> Response:
         if counts.budget is None:
             return state.reports.funnel(v.scope, window=w, k=k, unsuppressed=op)
         out = noisy_funnel(counts, state.reports.funnel(v.scope, window=w, unsuppressed=True), w)
-        return privacy.funnel(out, PEOPLE_COUNTS, k)
+        actors = state.reports.actors(v.scope, window=w)
+        return privacy.activity_totals(privacy.funnel(out, PEOPLE_COUNTS, k), actors, k)
 
     data = await run_in_threadpool(run, v.window)
     before = v.previous
@@ -422,7 +423,10 @@ def _economics(
     k = privacy.threshold(reports.privacy_k)
     if not budgeted(v, state):
         buyers = {by: reports.buyers(v.scope, by, v.model, window=window) for by in ("creator", "note")}
-        return privacy.economics(found, buyers, k)
+        shown = privacy.economics(found, buyers, k)
+        for kind in ("creators", "notes"):
+            shown[kind] = privacy.activity_of(reports, v.scope, shown.get(kind) or [], kind[:-1], window, k)
+        return shown
     out: dict[str, list[dict[str, Any]]] = {"creators": [], "notes": []}
     for kind in kinds:
         by = kind.removesuffix("s")
@@ -430,6 +434,7 @@ def _economics(
         if rows:
             rested = reports.buyers(v.scope, by, v.model, window=window)
             rows = privacy.entities(rows, by, rested, k, privacy.ECONOMICS_FIGURES)
+            rows = privacy.activity_of(reports, v.scope, rows, by, window, k)
         out[kind] = rows
     return out
 
@@ -470,7 +475,8 @@ def _kind_rows(kind: str, v: View, state: State, window: Window) -> list[dict[st
     if budgeted(v, state):
         rows = _noisy_credit(v, state, rows, by, window)
     buyers = reports.buyers(v.scope, by, v.model, window=window)
-    shown = privacy.entities(rows, by, buyers, privacy.threshold(reports.privacy_k), figures)
+    k = privacy.threshold(reports.privacy_k)
+    shown = privacy.activity_of(reports, v.scope, privacy.entities(rows, by, buyers, k, figures), by, window, k)
     if budgeted(v, state):  # the k-threshold chose the rows; their exact buyers are not released
         shown = [{**r, "buyers": None} if "buyers" in r else r for r in shown]
     return shown
