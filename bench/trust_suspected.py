@@ -82,26 +82,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--world", default="additive")
     parser.add_argument("--out", type=Path, default=Path("bench/out/trust_suspected"))
     parser.add_argument("--reuse", action="store_true", help="reuse worlds already simulated in --out")
+    parser.add_argument(
+        "--control",
+        default="families",
+        help="the brief test's multiplicity: families (run-ups by BH, Bonferroni within) or bonferroni (one cut-off)",
+    )
     args = parser.parse_args(argv)
 
-    from hongmao.trust.suspected import judge
+    from hongmao.trust.suspected import SuspectRules, judge
 
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"world: {args.world}, users={args.users}; seeds {args.seeds}")
-    print("| seed | flagged | true | found | precision | recall | judge seconds |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"world: {args.world}, users={args.users}; seeds {args.seeds}; control {args.control}")
+    print("| seed | flagged | true | found | precision | recall | judge wall s | judge CPU s |")
+    print("|---|---|---|---|---|---|---|---|")
     for seed in [int(s) for s in args.seeds.split(",") if s.strip()]:
         world = world_dir(args.out, seed, args.users, args.world, args.reuse)
         notes, campaigns, evidenced, truth = inputs(world)
-        started = time.perf_counter()
-        found = judge(notes, campaigns, [], evidenced)
-        took = time.perf_counter() - started
+        started, cpu = time.perf_counter(), time.process_time()
+        found = judge(notes, campaigns, [], evidenced, SuspectRules(control=args.control))
+        took, cpu = time.perf_counter() - started, time.process_time() - cpu
         flagged = {f.note_id for f in found if f.suspected}
         true = {k for k, n in truth.items() if n.get("offplatform")}
         tp = len(flagged & true)
         p = f"{tp / len(flagged):.2f}" if flagged else "—"
         r = f"{tp / len(true):.2f}" if true else "—"
-        print(f"| {seed} | {len(flagged)} | {len(true)} | {tp} | {p} | {r} | {took:.1f} |", flush=True)
+        print(f"| {seed} | {len(flagged)} | {len(true)} | {tp} | {p} | {r} | {took:.1f} | {cpu:.1f} |", flush=True)
         if flagged & evidenced:
             sys.exit("a suspected note is evidenced too")
 

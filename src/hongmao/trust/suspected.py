@@ -27,10 +27,19 @@ Signals, each a reason code with its evidence, each judged against the brand's *
   creator's first note about the brand.
 * ``LATER_TIE`` — the brand later boosted, linked or contracted this creator; shown, decides nothing.
 
-A note is suspected only on two signals together: SAME_BRIEF significant at ``alpha`` shared out (Bonferroni)
-over the notes whose context points at a paid post (a campaign's run-up or BRAND_BURST) — the context
-says nothing of titles, so that is the family tested, and a brief is only looked for there (elsewhere it
-could not suspect the note; looking costs a pass over the window's peers, too slow on a big world's brand).
+A note is suspected only on two signals together: SAME_BRIEF significant, and a context that points at a paid
+post (a campaign's run-up or BRAND_BURST) — the context says nothing of titles, so those notes are the ones
+tested, and a brief is only looked for there (elsewhere it could not suspect the note; looking costs a pass over
+the window's peers, too slow on a big world's brand). The notes tested fall in families, one per campaign's
+run-up (and one per brand for bursts without a campaign), and the cut-off is Benjamini and Bogomolov's: run-ups
+are selected by Benjamini-Hochberg at ``alpha`` on their Bonferroni p-values, and within each, a note counts at
+``alpha`` times the share of run-ups selected, shared out (Bonferroni) over the run-up's notes. One Bonferroni
+cut-off over every note tested shrank with the world (a run-up holds more notes, a wave stays at about five,
+and a copy's p-value does not fall with the world's size: the title's share outside is as uncertain as before);
+now the cut-off grows with the run-ups that hold a wave. Within a run-up it stays Bonferroni's, because its notes
+share their peers and baseline: a run-up of many weakly alike honest notes (a new way of titling, say) cannot
+loosen the cut-off for itself, as a Benjamini-Hochberg cut-off over every note would. With one run-up this is
+the plain Bonferroni cut-off; ``SuspectRules(control="bonferroni")`` keeps the single one over every note.
 One signal alone never suspects a note.
 Pure Python over rows from :mod:`hongmao.engine.trust_disclosure`.
 """
@@ -56,7 +65,8 @@ class SuspectRules:
     burst_days: float = 3.0
     lead_days: float = 10.0
     later_tie_days: float = 30.0
-    alpha: float = 0.05  # chance of any false signal in the world, shared out over the notes tested (Bonferroni)
+    alpha: float = 0.05  # BRAND_BURST: any false signal (Bonferroni); SAME_BRIEF: false share among run-ups selected
+    control: str = "families"  # or "bonferroni": one cut-off over every note tested
     background_pairs: int = 20_000  # unrelated title pairs sampled per brand for its norm
 
 
@@ -141,6 +151,23 @@ def betabinomial_tail(k: int, m: int, a: float, b: float) -> float:
     return min(1.0, sum(math.exp(log_pmf(i)) for i in range(k, m + 1)))
 
 
+def family_cuts(sizes: dict[Any, int], best: dict[Any, float], alpha: float) -> dict[Any, float]:
+    """Each family's cut-off for its notes' p-values: families selected by Benjamini-Hochberg, notes within a
+    selected family by Bonferroni at the level the selection leaves (Benjamini and Bogomolov, 2014).
+
+    ``sizes``: notes tested per family; ``best``: the smallest p-value in each family. A family's own p-value is
+    its Bonferroni one, ``sizes * best``; of the C families, the R with the smallest ones that BH rejects at
+    ``alpha`` are selected, and within each a note counts at ``alpha * R / (C * size)``. The expected share of
+    false suspicions among the families with any suspicion stays under ``alpha``. A world's waves fall in
+    several campaigns' run-ups, so the cut-off grows with the waves found instead of shrinking with every note
+    tested; notes of one run-up share their peers and baseline, so within it the cut-off stays Bonferroni's (a
+    run-up of many weakly alike honest notes cannot loosen it for itself). One family is plain Bonferroni."""
+    count = len(sizes)
+    ordered = sorted(min(1.0, sizes[k] * best.get(k, 1.0)) for k in sizes)
+    selected = max((r for r, p in enumerate(ordered, start=1) if p <= alpha * r / count), default=1)
+    return {k: alpha * selected / (count * max(1, n)) for k, n in sizes.items()}
+
+
 @dataclass
 class _Norm:
     """A brand's own norms: how alike its unrelated titles are, how many creators post about it a day."""
@@ -211,6 +238,7 @@ def judge(
     # looked for where the context points at a paid post (a campaign's run-up, or a burst): elsewhere it could
     # not suspect the note, and looking costs a pass over the window's peers.
     rows: list[tuple[SuspectFinding, float, float, bool]] = []
+    family: dict[int, tuple[str, datetime | None]] = {}  # the run-up (or the brand's bursts) a note is tested in
     for brand, items in sorted(by_brand.items()):
         first_by_creator: dict[str, datetime] = {}
         for n in items:
@@ -315,19 +343,30 @@ def judge(
             rows.append(
                 _finding(n, brand, reasons, evidence, first, ahead, ties_of, rules, (near, usual, p_brief, p_burst))
             )
+            family[id(rows[-1][0])] = (brand, min(ahead) if ahead else None)
     # Second pass: thresholds shared out over the notes tested, so a bigger world raises no more false signals.
     for f, _, p_burst, _ in rows:
         if p_burst <= burst_cut:
             f.reasons.insert(0, "BRAND_BURST")
     # A brief is only tested where the context already points at a paid post (a first post right before a
-    # campaign, or a burst): that context says nothing of titles, so the family is those notes alone.
+    # campaign, or a burst): that context says nothing of titles, so those notes alone are tested, in families by
+    # run-up (Benjamini and Bogomolov: run-ups selected by BH, Bonferroni within, see the module's note).
     context = {id(r[0]) for r in rows if r[3] or "BRAND_BURST" in r[0].reasons}
-    brief_cut = rules.alpha / max(1, len(context))
+    sizes: Counter[Any] = Counter(family[id(f)] for f, _, _, _ in rows if id(f) in context)
+    lowest: dict[Any, float] = {}
+    for f, p_brief, _, _ in rows:
+        if id(f) in context and "SAME_BRIEF" in f.reasons:
+            lowest[family[id(f)]] = min(p_brief, lowest.get(family[id(f)], 1.0))
+    if rules.control == "bonferroni":
+        cuts = dict.fromkeys(sizes, rules.alpha / max(1, len(context)))
+    else:
+        cuts = family_cuts(sizes, lowest, rules.alpha)
     out: list[SuspectFinding] = []
     for f, p_brief, _, _ in rows:
-        f.suspected = "SAME_BRIEF" in f.reasons and p_brief <= brief_cut and id(f) in context
+        cut = cuts.get(family.get(id(f)), 0.0)
+        f.suspected = "SAME_BRIEF" in f.reasons and p_brief <= cut and id(f) in context
         if "SAME_BRIEF" in f.reasons:
-            f.evidence["same_brief_cut"] = float(f"{brief_cut:.3g}")
+            f.evidence["same_brief_cut"] = float(f"{cut:.3g}")
         if f.reasons:
             out.append(f)
     out.sort(key=lambda f: (not f.suspected, f.note_id))
