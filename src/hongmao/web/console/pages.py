@@ -67,11 +67,13 @@ def _overview(d: Defaults) -> Iterator[Step]:
         yield Step(f"{d.who} overview", partial(r.overview, d.scope, d.model, window=w))
         yield Step(f"{d.who} timeseries", partial(r.timeseries, d.scope, window=w))
     yield Step(f"{d.who} orders", partial(r.orders, d.scope, d.model, OVERVIEW_ORDERS, window=d.window))
+    yield from _actors(d, "day", windows=True)
 
 
 def _funnel(d: Defaults) -> Iterator[Step]:
     for w in d.windows():
-        yield Step(f"{d.who} funnel", partial(d.reports.funnel, d.scope, window=w))
+        yield Step(f"{d.who} funnel", partial(d.reports.funnel, d.scope, window=w, unsuppressed=True))
+    yield from _actors(d, "", windows=True)
 
 
 def _buyers(d: Defaults, *by: str, model: str | None = None) -> Iterator[Step]:
@@ -83,14 +85,25 @@ def _buyers(d: Defaults, *by: str, model: str | None = None) -> Iterator[Step]:
         yield Step(f"{d.who} buyers by {key} under {m}", partial(d.reports.buyers, d.scope, key, m, window=d.window))
 
 
+def _actors(d: Defaults, *by: str, windows: bool = False) -> Iterator[Step]:
+    """What a brand's activity counts rest on, for the k-threshold (:func:`hongmao.reports.privacy.activity`)."""
+    if d.scope.brand is None:
+        return
+    for key in by:
+        for w in d.windows() if windows else (d.window,):
+            yield Step(f"{d.who} people by {key or 'window'}", partial(d.reports.actors, d.scope, key, window=w))
+
+
 def _notes(d: Defaults) -> Iterator[Step]:
     yield Step(f"{d.who} notes", partial(d.reports.notes, d.scope, d.model, window=d.window))
     yield from _buyers(d, "note")
+    yield from _actors(d, "note")
 
 
 def _creators(d: Defaults) -> Iterator[Step]:
     yield Step(f"{d.who} economics", partial(d.reports.economics, d.scope, d.model, window=d.window))
     yield from _buyers(d, "creator", "note")
+    yield from _actors(d, "creator", "note")
 
 
 def _campaigns(d: Defaults) -> Iterator[Step]:
@@ -115,6 +128,8 @@ def _links(d: Defaults) -> Iterator[Step]:
     yield Step(f"{d.who} items", partial(r.items, d.scope))
     yield Step(f"{d.who} ownership", partial(r.ownership, d.scope))
     yield Step(f"{d.who} link clicks", partial(r.link_clicks, d.scope))
+    if d.scope.brand is not None:
+        yield Step(f"{d.who} people by link", partial(r.actors, d.scope, "link"))
 
 
 def _platform(d: Defaults) -> Iterator[Step]:
