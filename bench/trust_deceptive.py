@@ -43,6 +43,14 @@ variants:
   evidence leans the same way; ``evidence: bad once``: the LLR of "not as described or 1-2 stars" counted once;
   ``over-dispersion correction``: ``ScoreRules(dispersion=True)``, the evidence and the orders divided by the
   honest majority's over-dispersion (:func:`hongmao.trust.pooled.overdispersion`; off by default);
+* ``causes: EM split of ... credit`` (:func:`hongmao.trust.causes.split_causes`, the report's
+  ``PoolRules(causes="em")``): each order's credit split among its credited creators and the baseline by how it
+  turned out (a mixture fitted by EM to the bad outcome: creators' excess rates, items' norms), every outcome then
+  judged under the posterior-weighted shares; ``damping``, ``rounds`` and ``prior`` are
+  :class:`hongmao.trust.causes.CauseRules`. ``cross-fitted ... for the nad and low evidence only`` (the report's
+  ``causes="em_cross"``): the pooled evidence's not-as-described LLR under the split fitted to low ratings and
+  the low-rating LLR under the split fitted to refunds, the shrunk excess and the credited orders on the plain
+  shares. The CPU seconds of the split per lake are printed;
 * ``credit: the truth's cause``: a ceiling, not a rule. Every order a note caused (in the simulator's truth)
   credited wholly to that note's creator, organic orders to nobody: what the same judgement reaches when the
   credit that assigns orders to creators is exact, so the gap to the report rule is the part of the lost recall
@@ -109,6 +117,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 import trust as bench
+from hongmao.trust.causes import CauseRules
 
 GRID = (0.0125, 0.025, 0.05, 0.1, 0.2, 0.4)
 
@@ -223,6 +232,20 @@ def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
     )
     scored = np.array([not k.startswith("(") for k in keys], dtype=np.bool_)
     rating = np.array([lake.rating.get(o["order_id"], 0) for o in orders])
+    credit_for: dict[str, Any] = {}
+    if "causes" in variant:
+        plain = credit_m
+        if not variant.get("cross_only"):
+            credit_m = _split(lake, credit, orders, item, item_group, age, plain, scored, rules, variant["causes"])
+        if variant.get("cross"):
+            # cross-fitted: each outcome's evidence read under the split fitted to the other outcome, so an
+            # outcome does not move the very shares it is then judged under
+            credit_for["nad"] = _split(
+                lake, credit, orders, item, item_group, age, plain, scored, rules, variant["causes"], "low"
+            )
+            credit_for["low"] = _split(
+                lake, credit, orders, item, item_group, age, plain, scored, rules, variant["causes"], "nad"
+            )
     outcomes: dict[str, tuple[Any, str]] = {
         "bad": (None, "bad"),
         "nad": (None, "nad"),
@@ -250,7 +273,14 @@ def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
         setattr(shrinkage, "log_likelihood_ratio", capture)  # noqa: B010
         try:
             fits[name] = score(
-                name, y, item, outcome_exposure(age, delay, rules.maturity_days), credit_m, rules, scored, item_group
+                name,
+                y,
+                item,
+                outcome_exposure(age, delay, rules.maturity_days),
+                credit_for.get(name, credit_m),
+                rules,
+                scored,
+                item_group,
             )
         finally:
             setattr(shrinkage, "log_likelihood_ratio", original)  # noqa: B010
@@ -296,6 +326,39 @@ def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
         suggestive = suggestive | (z >= variant["z"])
     watched = scored & suggestive & (p.orders >= 1.0) & ~flagged
     return {"keys": keys, "orders": p.orders, "scored": scored, "flagged": flagged, "watched": watched, "rank": post}
+
+
+CAUSE_CPU: dict[str, list[float]] = {}
+
+
+def _split(
+    lake: Lake,
+    credit: str,
+    orders: list[dict[str, Any]],
+    item: Any,
+    item_group: Any,
+    age: Any,
+    credit_m: Any,
+    scored: Any,
+    rules: Any,
+    cause_rules: Any,
+    outcome: str = "bad",
+) -> Any:
+    """The outcome-aware split of each order's credit (:func:`hongmao.trust.causes.split_causes`), as the report
+    runs it with ``PoolRules(causes="em")``: the bad outcome, its exposure, the score's item norms."""
+    from hongmao.trust.causes import split_causes
+    from hongmao.trust.shrinkage import outcome_exposure
+
+    start = time.process_time()
+    y = np.array([1.0 if o[outcome] else 0.0 for o in orders])
+    delay = np.array(
+        [_days(o[f"{outcome}_t"], o["t"]) if o.get(f"{outcome}_t") else np.nan for o in orders], dtype=np.float64
+    )
+    f = outcome_exposure(age, delay, rules.maturity_days)
+    fit = split_causes(y, item, f, credit_m, scored, item_group, cause_rules)
+    CAUSE_CPU.setdefault(credit, []).append(time.process_time() - start)
+    del lake
+    return fit.credit
 
 
 def _null_moments(y: Any, p_without: Any, credit: Any, n: int, alternative: float) -> tuple[Any, Any, Any]:
@@ -390,6 +453,44 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "evidence: bad once, watch: FDR <= 0.3": ("linear", {"evidence": ("bad",), "fdr": 0.3}),
     "evidence: over-dispersion correction (rejected)": ("linear", {"dispersion": True}),
     "credit: hazard, evidence: over-dispersion correction (rejected)": ("hazard", {"dispersion": True}),
+    "causes: EM split of linear credit": ("linear", {"causes": CauseRules()}),
+    "causes: EM split of linear credit, damping 1": ("linear", {"causes": CauseRules(damping=1.0)}),
+    "causes: EM split of linear credit, damping 1, 10 rounds": (
+        "linear",
+        {"causes": CauseRules(damping=1.0, iterations=10)},
+    ),
+    "causes: EM split of linear credit, damping 0.3, 1 round": (
+        "linear",
+        {"causes": CauseRules(damping=0.3, iterations=1)},
+    ),
+    "causes: EM split of linear credit, cross-fitted (nad by low, low by nad)": (
+        "linear",
+        {"causes": CauseRules(), "cross": True},
+    ),
+    "causes: EM split of linear credit, damping 1, cross-fitted": (
+        "linear",
+        {"causes": CauseRules(damping=1.0), "cross": True},
+    ),
+    "causes: EM split of hazard credit, damping 1, cross-fitted": (
+        "hazard",
+        {"causes": CauseRules(damping=1.0), "cross": True},
+    ),
+    "causes: cross-fitted EM split of linear credit for the nad and low evidence only": (
+        "linear",
+        {"causes": CauseRules(), "cross": True, "cross_only": True},
+    ),
+    "causes: cross-fitted EM split (damping 1) of linear credit for the nad and low evidence only": (
+        "linear",
+        {"causes": CauseRules(damping=1.0), "cross": True, "cross_only": True},
+    ),
+    "causes: cross-fitted EM split (damping 1) of hazard credit for the nad and low evidence only": (
+        "hazard",
+        {"causes": CauseRules(damping=1.0), "cross": True, "cross_only": True},
+    ),
+    "causes: EM split of linear credit, prior 100 orders": ("linear", {"causes": CauseRules(prior_orders=100.0)}),
+    "causes: EM split of hazard credit, prior 100 orders": ("hazard", {"causes": CauseRules(prior_orders=100.0)}),
+    "causes: EM split of hazard credit": ("hazard", {"causes": CauseRules()}),
+    "causes: EM split of hazard credit, damping 1": ("hazard", {"causes": CauseRules(damping=1.0)}),
     "credit: the truth's cause (ceiling, not a rule)": ("truth", {}),
     "credit: the truth's cause, watch: Bayesian FDR <= 0.3": ("truth", {"fdr": 0.3, "flag_posterior_only": True}),
 }
@@ -401,6 +502,7 @@ QUICK = {
     "credit: the truth's cause (ceiling, not a rule)",
     *(name for name, (_, variant) in VARIANTS.items() if {"min_bad", "excess_agrees", "dispersion"} & set(variant)),
     *(name for name in VARIANTS if "(flag as the report)" in name or "bad once" in name),
+    *(name for name in VARIANTS if name.startswith("causes:")),
 }
 CREDITS = (("time_decay", 1.0), ("time_decay", 3.0), ("time_decay", 7.0), ("last", 7.0))
 
@@ -512,6 +614,11 @@ def main(argv: list[str] | None = None) -> None:
         "share of deceptive creators' credit on orders they caused (truth diagnostic), mean over seeds: "
         + ", ".join(f"{k} {statistics.fmean(v):.2f}" for k, v in caused.items())
     )
+    if CAUSE_CPU:
+        print(
+            "CPU seconds of the EM cause split per lake and credit, mean: "
+            + ", ".join(f"{k} {statistics.fmean(v):.2f}" for k, v in CAUSE_CPU.items())
+        )
     if cpu:
         print(
             "CPU seconds of the hazard route per lake, mean: "

@@ -55,6 +55,14 @@ class PoolRules:
     share_bounds: tuple[float, float] = (0.01, 0.5)  # the overall deceptive share is held within these
     pooling_gain: float = POOLING_GAIN
     iterations: int = 200
+    # whose note caused each order: "share" reads the credit shares as they come (linear or hazard); "em" first
+    # splits each order between its credited entities and the baseline by how it turned out (a mixture fitted
+    # by EM to the bad outcome, hongmao.trust.causes.split_causes) and reads every outcome under that split;
+    # "em_cross" reads only the evidence's not-as-described refunds under the split fitted to low ratings and
+    # low ratings under the split fitted to refunds (an outcome never moves the shares it is judged under; the
+    # shrunk excess and the credited orders keep the plain shares). Opt-in: neither raised flag recall at
+    # precision 0.9 on every development world (bench/trust_deceptive.py)
+    causes: str = "share"
 
 
 @dataclass

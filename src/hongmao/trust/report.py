@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse  # type: ignore[import-untyped, unused-ignore]
 
+from hongmao.trust.causes import split_causes
 from hongmao.trust.disclosure import DisclosureFinding
 from hongmao.trust.engagement import (
     AccountFinding,
@@ -32,6 +33,7 @@ from hongmao.trust.suspected import SuspectFinding
 FLAGS = ("undisclosed", "deceptive", "fake_engagement")
 WATCH_EXCESS_LEVEL = 0.5  # P(excess > min_excess) that puts an entity on the deceptive watch list
 OUTCOMES = ("bad", "nad", "low", "refund")
+CAUSES = ("share", "em", "em_cross")  # PoolRules.causes: how each order's credit is split among its causes
 
 
 @dataclass(frozen=True)
@@ -153,17 +155,32 @@ def deceptive_scores(
         shape=(len(orders), len(keys)),
     )
     scored = np.array([not k.startswith("(") for k in keys], dtype=np.bool_)
-    results: dict[str, Scores] = {}
+    causes = rules.pooling.causes
+    if causes not in CAUSES:
+        raise ValueError(f"PoolRules.causes is one of {', '.join(CAUSES)}, not {causes!r}")
+    ys: dict[str, Any] = {}
+    exposures: dict[str, Any] = {}
     for outcome in OUTCOMES:
-        y = np.array([1.0 if o[outcome] else 0.0 for o in orders])
+        ys[outcome] = np.array([1.0 if o[outcome] else 0.0 for o in orders])
         delay = np.array(
             [
                 (o[f"{outcome}_t"] - o["t"]).total_seconds() / 86_400.0 if o.get(f"{outcome}_t") else math.nan
                 for o in orders
             ]
         )
-        exposure = outcome_exposure(age, delay, rules.maturity_days)
-        results[outcome] = score(outcome, y, item, exposure, credit, rules, scored, item_group)
+        exposures[outcome] = outcome_exposure(age, delay, rules.maturity_days)
+    credit_for = {outcome: credit for outcome in OUTCOMES}
+    if causes == "em":  # every outcome read under the split fitted to the bad outcome
+        split = split_causes(ys["bad"], item, exposures["bad"], credit, scored, item_group).credit
+        credit_for = {outcome: split for outcome in OUTCOMES}
+    elif causes == "em_cross":  # each evidence outcome read under the split fitted to the other one
+        for outcome, other in (("nad", "low"), ("low", "nad")):
+            fit = split_causes(ys[other], item, exposures[other], credit, scored, item_group)
+            credit_for[outcome] = fit.credit
+    results: dict[str, Scores] = {}
+    for outcome in OUTCOMES:
+        y, exposure = ys[outcome], exposures[outcome]
+        results[outcome] = score(outcome, y, item, exposure, credit_for[outcome], rules, scored, item_group)
     primary = results.pop("bad")
     everything = {"bad": primary, **results}
     evidence = np.zeros(len(keys))
