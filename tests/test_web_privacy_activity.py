@@ -167,6 +167,7 @@ def test_a_strict_k_withholds_every_activity_count_of_every_report_and_page(stri
     assert clicked and all(x["clicks"] is None for x in clicked)
     stats = _get(strict, key, f"/api/v1/links/{clicked[0]['link_id']}/stats")
     assert stats["clicks"] is None and "clicks" in stats["suppressed"]["activity"]
+    assert stats["link"]["clicks"] is None  # the link's own (whole-lake) count, as the listing gives it
     assert all(d["clicks"] is None for d in stats["days"] if d["withheld"])
     assert all(d["clicks"] is None for d in stats["devices"])
     op_stats = _get(strict, strict.operator, f"/api/v1/links/{clicked[0]['link_id']}/stats?brand={ME}")

@@ -167,6 +167,8 @@ def _few_clickers(state: WebState, scope: Scope, link_id: str, window: Window, s
         k,
     )
     out = {**shown, "days": days, "devices": devices, "clicks": totals["clicks"], "bot_clicks": totals["bot_clicks"]}
+    if link_id in privacy.pool(reports.actors(scope, "link").get("clicks", {}), k)[0]:
+        out["link"] = {**shown["link"], "clicks": None}  # the link's own count, as the listing withholds it
     if totals["clicks"] is None:
         for f in ("visit_rate", "order_rate"):
             if out.get(f) != SUPPRESSED:
