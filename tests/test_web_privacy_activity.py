@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from webkit import BASE, Client, Site, console_client, lake_copy, running_site
+from webkit import BASE, Site, console_client, lake_copy, running_site
 
 ME = "lumiere"
 #: Between the fewest and the most people behind a note's reads in the shared lake (8 to 130): some notes'
@@ -39,13 +39,7 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 def _get(site: Site, key: str, url: str) -> Any:
-    c = Client(site.server, key)
-    try:
-        r = c.get(url)
-        assert r.status_code == 200, r.text
-        return r.json() if "json" in r.headers["content-type"] else r.text
-    finally:
-        c.close()
+    return site.answer(key, url)
 
 
 def test_a_keys_counts_under_k_go_with_the_smallest_at_or_above_k_and_the_rates_with_them() -> None:

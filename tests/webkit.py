@@ -133,6 +133,13 @@ class Site:
         finally:
             c.close()
 
+    def answer(self, key: str, url: str) -> Any:
+        """``url`` asked with ``key``: a 200, its JSON (or text for CSV)."""
+        with self.client(key) as c:
+            r = c.get(url)
+        assert r.status_code == 200, r.text
+        return r.json() if "json" in r.headers["content-type"] else r.text
+
 
 @contextmanager
 def dp_budget(site: Site, total: float = 1000.0, per_query: float = 0.5) -> Iterator[Any]:
