@@ -63,7 +63,7 @@ def test_a_keys_counts_under_k_go_with_the_smallest_at_or_above_k_and_the_rates_
     # b's 4 clicks rest on 3 people: withheld, and a's clicks (the smallest at or above 10) with them.
     assert out["b"]["clicks"] is None and out["a"]["clicks"] is None and out["a"]["ctr"] is None
     assert out["a"]["withheld"] == ["clicks", "ctr"] and out["a"]["suppressed"] == "fewer than 10 people"
-    assert out["d"] == rows[3]  # no one behind it: nothing to withhold
+    assert out["d"] == {**rows[3], "withheld": []}  # no one behind it: nothing to withhold
     assert out["c"]["suppressed"] == rows[2]["suppressed"]  # an earlier reason stays
     # The total less the rows shown never gives one row back: what is withheld of each figure is a pool
     # holding a key of at least k people.

@@ -294,8 +294,8 @@ def activity(
     distinct people behind each key's count (``Reports.actors``). Each figure is withheld per key as
     :func:`pool` withholds keys (under k, a zero reveals no one; with any key under k the smallest key at or
     above k goes too, so a total less the rows shown gives a pool of at least k people, never one row), and the
-    figures computed from it (:data:`DERIVED`) with it. A row with something withheld lists the fields in
-    ``withheld`` and gives the reason in ``suppressed`` (when nothing else set one). ``same``: other fields
+    figures computed from it (:data:`DERIVED`) with it. Each row lists the fields withheld in ``withheld``
+    (empty: none) and, with any, gives the reason in ``suppressed`` (when nothing else set one). ``same``: other fields
     resting on the people of a figure."""
     if not rows:
         return []
@@ -309,7 +309,7 @@ def activity(
         hidden = [f for f in counted if key in gone[f]]
         hidden += [d for d, need in DERIVED.items() if d in row and any(n in hidden for n in need)]
         if not hidden:
-            out.append(dict(row))
+            out.append({**row, "withheld": list(row.get("withheld", []))})
             continue
         new = {**row, **dict.fromkeys(hidden)}
         new["withheld"] = [*row.get("withheld", []), *hidden]
