@@ -35,6 +35,8 @@ from hongmao.measure.threshold import party_thresholds, strictest
 WITHHELD_KEY = "(withheld)"
 #: The attribution figures a row's buyers stand behind.
 ATTRIBUTION_FIGURES = ("orders", "gmv", "net_gmv")
+#: A row's interval of its credited orders, when the model gives one (withheld with the row's figures).
+INTERVAL_FIGURES = ("orders_low", "orders_high")
 #: The economics rows' figures that come from attribution credit (fees and activity do not count buyers).
 ECONOMICS_FIGURES = ("orders", "net_gmv", "cost_per_order", "attributed_roi")
 #: Entity tables (notes, creators) carrying attribution credit, keyed by their id column.
@@ -92,11 +94,13 @@ def withhold_rows(
 ) -> tuple[list[dict[str, Any]], bool]:
     """``rows`` as a brand key sees them, and whether the totals must be withheld too.
 
-    Each row gets ``buyers`` (or ``None`` when withheld) and ``suppressed`` (``None`` or the reason). Rows shown
-    come first in their order, then the withheld ones (:func:`pool`) by key, then the ``(withheld)`` row of
-    their sums (``None`` when the pool is under k)."""
+    Each row gets ``buyers`` (or ``None`` when withheld) and ``suppressed`` (``None`` or the reason); a
+    withheld row loses its interval (:data:`INTERVAL_FIGURES`) with its figures. Rows shown come first in their
+    order, then the withheld ones (:func:`pool`) by key, then the ``(withheld)`` row of their sums (``None``
+    when the pool is under k)."""
     why = reason(k)
     gone, under = pool(buyers, k)
+    figures = (*figures, *(f for f in INTERVAL_FIGURES if rows and f in rows[0] and f not in figures))
     shown: list[dict[str, Any]] = []
     withheld: list[dict[str, Any]] = []
     for row in rows:

@@ -871,11 +871,13 @@ class Reports:
         return self._cached(("note_activity", scope.brand, *_wkey(window)), compute)
 
     def notes(self, scope: Scope, model: str = DEFAULT_MODEL, *, window: Window = WHOLE_LAKE) -> list[dict[str, Any]]:
-        """Every note with its activity, rates and its credit under ``model``."""
+        """Every note with its activity, rates and its credit under ``model`` (with ``orders_low`` and
+        ``orders_high`` when the model gives intervals)."""
 
         def compute() -> list[dict[str, Any]]:
             rows = self.note_activity(scope, window=window)
             credit = {r["key"]: r for r in self.attribution(scope, "note", model, window=window).rows}
+            bounds = [f for f in privacy.INTERVAL_FIGURES if any(f in c for c in credit.values())]
             out = []
             for r in rows:
                 c = credit.get(r["note_id"], {})
@@ -899,6 +901,8 @@ class Reports:
                         "gmv": _num(c.get("gmv")),
                         "net_gmv": _num(c.get("net_gmv")),
                     }
+                    # A model with intervals (data-driven's bootstrap) gives each note's orders their bounds.
+                    | {f: c.get(f) for f in bounds}
                 )
             out.sort(key=lambda r: (-r["net_gmv"], r["note_id"]))
             return out

@@ -156,6 +156,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.clicks": ("点击", "Clicks"),
     "col.ctr": ("CTR", "CTR"),
     "col.orders": ("归因订单", "Orders"),
+    "col.orders_low": ("归因订单 90% 区间下限", "Orders, 90% interval low"),
+    "col.orders_high": ("归因订单 90% 区间上限", "Orders, 90% interval high"),
+    "baseline.shown": (
+        "基线：{orders} 单（占该模型归因订单的 {share}）本来就会发生，不计入任何笔记",
+        "Baseline: {orders} orders ({share} of the orders this model credits) would have happened anyway and are "
+        "credited to no note",
+    ),
+    "baseline.withheld": ("基线：人数少于 {k}，已隐藏", "Baseline: fewer than {k} people, hidden"),
     "col.gmv": ("归因 GMV", "GMV"),
     "col.net_gmv": ("归因净 GMV", "Net GMV"),
     "col.notes": ("笔记数", "Notes"),

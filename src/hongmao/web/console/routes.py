@@ -38,7 +38,7 @@ from hongmao.reports.scope import Scope
 from hongmao.reports.service import PEOPLE_COUNTS
 from hongmao.web import auth, charts, csrf, i18n, linkviews
 from hongmao.web.console.fresh import StaleRoute
-from hongmao.web.console.view import COLUMNS, COMPARED, MARKETS, SORTABLE, View, change, render, sort_rows
+from hongmao.web.console.view import COLUMNS, COMPARED, INTERVALS, MARKETS, SORTABLE, View, change, render, sort_rows
 from hongmao.web.csvexport import csv_response
 from hongmao.web.deps import State, record_brand_query, resolve_scope
 from hongmao.web.dp import (
@@ -498,8 +498,32 @@ async def _rows(kind: str, v: View, state: State) -> list[dict[str, Any]]:
     ]
 
 
-def _columns(kind: str, v: View) -> list[tuple[str, str]]:
-    return [*COLUMNS[kind], *COMPARED] if v.previous else COLUMNS[kind]
+def _columns(kind: str, v: View, rows: Sequence[dict[str, Any]] = ()) -> list[tuple[str, str]]:
+    """The table's columns: the kind's, each note's interval when the model gives one (after its orders), and
+    the previous period's with a comparison."""
+    columns = list(COLUMNS[kind])
+    if any(r.get("orders_low") is not None for r in rows):
+        at = [c for c, _ in columns].index("orders") + 1
+        columns[at:at] = INTERVALS
+    return [*columns, *COMPARED] if v.previous else columns
+
+
+def _baseline(v: View, state: State) -> dict[str, Any] | None:
+    """What a fitted model (hazard, data-driven) credits to no note: the orders it expects would have happened
+    anyway, and their share of the orders it credits (None for the rule models, which credit every order to
+    notes). A brand key's is withheld (``withheld``) when its attribution totals are (``privacy.attribution``)."""
+    reports = state.reports
+    if budgeted(v, state):
+        return None
+    result = reports.attribution(v.scope, "note", v.model, window=v.window)
+    if result.baseline_orders is None:
+        return None
+    if not v.user.operator:
+        k = privacy.threshold(reports.privacy_k)
+        if privacy.pool(reports.buyers(v.scope, "note", v.model, window=v.window), k)[1]:
+            return {"withheld": True, "orders": None, "share": None}
+    baseline, total = result.baseline_orders, result.total_orders
+    return {"withheld": False, "orders": baseline, "share": baseline / total if total else None}
 
 
 async def _extras(kind: str, v: View, state: State) -> dict[str, Any]:
@@ -529,7 +553,8 @@ def _table_page(kind: str) -> Any:
             "table.html",
             kind=kind,
             rows=rows,
-            columns=_columns(kind, v),
+            baseline=await run_in_threadpool(_baseline, v, state),
+            columns=_columns(kind, v, rows),
             sort=sort,
             direction=direction,
             privacy_k=privacy.threshold(state.reports.privacy_k),
@@ -542,7 +567,7 @@ def _table_page(kind: str) -> Any:
 
     async def export(v: View, state: State) -> Response:
         rows, _, _ = _table(kind, await _rows(kind, v, state), v.request)
-        columns = [c for c, _ in _columns(kind, v)]
+        columns = [c for c, _ in _columns(kind, v, rows)]
         if any("suppressed" in r for r in rows):  # a brand key's export says which rows are withheld and why
             columns += ["suppressed"]
         return csv_response(rows, columns, f"{kind}-{v.scope.brand or 'all'}-{v.model}.csv")

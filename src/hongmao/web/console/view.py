@@ -84,7 +84,10 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
 }
 #: With a comparison, each table shows the previous period's net GMV and the change beside this period's.
 COMPARED: list[tuple[str, str]] = [("net_gmv_previous", "col.net_gmv_previous"), ("net_gmv_change", "col.change")]
+#: A model with intervals (the data-driven one) adds each note's 90% interval of its orders after them.
+INTERVALS: list[tuple[str, str]] = [("orders_low", "col.orders_low"), ("orders_high", "col.orders_high")]
 SORTABLE = {kind: {c for c, _ in cols} | {c for c, _ in COMPARED} for kind, cols in COLUMNS.items()}
+SORTABLE["notes"] |= {c for c, _ in INTERVALS}
 #: The range picker's presets, in its order.
 RANGES = ("all", "yesterday", "7d", "30d", "custom")
 MONEY = {
@@ -103,7 +106,7 @@ MONEY = {
     "net_gmv_previous",
 }
 RATIOS = {"ctr", "read_rate", "engagement_rate", "store_visit_rate", "search_back_rate", "new_customer_share"}
-DECIMALS = {"orders", "roi", "attributed_roi", "incremental_roi"}
+DECIMALS = {"orders", "orders_low", "orders_high", "roi", "attributed_roi", "incremental_roi"}
 
 
 def money(value: Any) -> str:
