@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -51,21 +52,34 @@ print(json.dumps({
 """
 
 
-def run(files: list[str], params: dict[str, Any]) -> dict[str, Any]:
-    """One measurement in its own process: its result and peak RSS (wait4)."""
+def run(files: list[str], params: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+    """One measurement in its own process: its result, CPU seconds and peak RSS (wait4). Past ``timeout``
+    seconds the child is stopped and the result says so (with the CPU and memory it had used)."""
+    began = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, json.dumps(files), json.dumps(params)],
         stdout=subprocess.PIPE,
         text=True,
     )
     assert proc.stdout is not None
+    timer = threading.Timer(timeout, proc.kill) if timeout else None
+    if timer is not None:
+        timer.start()
     out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, usage = os.wait4(proc.pid, 0)  # reaps the child: its own CPU time and peak RSS
+    if timer is not None:
+        timer.cancel()
+    figures = {
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "elapsed_s": time.perf_counter() - began,
+    }
+    if not out:
+        return {"finished": False, **figures}
     if status != 0:
         raise SystemExit(f"the measurement failed (status {status})")
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
-    return result
+    return {"finished": True, **result, **figures}
 
 
 def main() -> None:
@@ -75,23 +89,33 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=5)
     parser.add_argument("--data", default="/tmp/hongmao-bench-attribution")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--timeout", type=float, help="stop the model after this many seconds (reported as such)")
+    parser.add_argument("--params", default="{}", help="more model parameters, as JSON (e.g. control_pairs)")
     args = parser.parse_args()
     import attribution as layout  # bench/attribution.py: the synthetic lake
 
     root = layout.dataset(Path(args.data), args.touches, args.orders)
     files = sorted(str(p) for p in root.glob("*.parquet"))
     began = time.perf_counter()
-    result = run(files, {"bootstrap": args.bootstrap})
+    result = run(files, {**json.loads(args.params), "bootstrap": args.bootstrap}, args.timeout)
     result.update({"touches": args.touches, "bootstrap": args.bootstrap, "total_s": time.perf_counter() - began})
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
+    if not result["finished"]:
+        print(
+            f"datadriven on {args.touches:,} touchpoints / {args.orders:,} orders, bootstrap {args.bootstrap}: "
+            f"stopped after {result['elapsed_s']:.0f} s ({result['cpu_s']:.0f} CPU-s), "
+            f"peak RSS {result['peak_rss_mb']:,.0f} MB"
+        )
+        return
     share = (result["baseline"] or 0.0) / max(result["orders"], 1)
     print(
         f"datadriven on {args.touches:,} touchpoints / {result['orders']:,} orders, bootstrap {args.bootstrap}: "
-        f"{result['wall_s']:.0f} s, peak RSS {result['peak_rss_mb']:,.0f} MB; {result['fit_rows']:,} model rows "
+        f"{result['wall_s']:.0f} s ({result['cpu_s']:.0f} CPU-s), peak RSS {result['peak_rss_mb']:,.0f} MB; "
+        f"{result['fit_rows']:,} model rows "
         f"over {result['brands']} brands ({result['converged']} converged), baseline share {share:.1%}, "
         f"{result['sampled_orders']:,} orders past the exact-Shapley limit"
     )
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -134,6 +134,10 @@ class DataDrivenData:
     range_person: IntArray
     range_first: IntArray
     range_last: IntArray
+    #: With ``xp_kind``, ``xp_x`` is sparse in kinds: each entry is one (row, note, kind) with its
+    #: ``len(BASIS)`` basis sums (the engine's layout; a person's control days × notes × 42 dense columns,
+    #: mostly zero, do not fit in memory at scale). Without it, ``xp_x`` is dense (kinds × basis flattened).
+    xp_kind: IntArray | None = None
 
     def __post_init__(self) -> None:
         problem = _problem(self)
@@ -151,10 +155,13 @@ def _problem(d: DataDrivenData) -> str | None:
         return "at least one cell and one day are needed"
     if not (d.row_day.size == d.row_person.size == d.row_y.size == d.row_w.size == rows):
         return "row_cell, row_day, row_person, row_y and row_w must have one entry per row"
-    if d.xp_x.ndim != 2 or d.xp_x.shape[1] != N_FEATURES or d.pair_x.shape[1:] != (N_FEATURES,):
-        return f"xp_x and pair_x must have {N_FEATURES} columns (kinds x basis)"
+    xp_columns = N_FEATURES if d.xp_kind is None else len(BASIS)
+    if d.xp_x.ndim != 2 or d.xp_x.shape[1] != xp_columns or d.pair_x.shape[1:] != (N_FEATURES,):
+        return f"xp_x and pair_x must have {N_FEATURES} columns (kinds x basis; xp_x {len(BASIS)} with xp_kind)"
     if not (d.xp_row.size == d.xp_note.size == d.xp_x.shape[0]):
         return "xp_row, xp_note and xp_x must have one entry per pair"
+    if d.xp_kind is not None and d.xp_kind.size != d.xp_row.size:
+        return "xp_kind must have one entry per row of xp_x"
     if not (d.pair_order.size == d.pair_note.size == d.pair_x.shape[0]):
         return "pair_order, pair_note and pair_x must have one entry per pair"
     for name, values, size in (
@@ -170,6 +177,7 @@ def _problem(d: DataDrivenData) -> str | None:
         ("range_person", d.range_person, d.person_cell.size),
         ("range_first", d.range_first, d.n_days),
         ("range_last", d.range_last, d.n_days),
+        ("xp_kind", d.xp_kind if d.xp_kind is not None else np.zeros(0, dtype=np.int64), len(KINDS)),
     ):
         if values.size and (int(values.min()) < 0 or int(values.max()) >= size):
             return f"{name} holds an index outside [0, {size})"
@@ -308,6 +316,12 @@ class _Objective:
         self.lay = _Layout(data.n_cells, data.n_days - 1, data.n_notes)
         self.b_ref = b_ref
         pw = np.ones(data.person_cell.size) if person_weight is None else person_weight
+        x_row, x_note, x_kind, x_t = _sparse_exposure(data)
+        # entries grouped by kind (a stable sort: the same data, the same order): each kind's weights apply to a
+        # contiguous block, and the weights' gradient is one product per block
+        by_kind = np.argsort(x_kind, kind="stable")
+        self.x_row, self.x_note, self.x_t = x_row[by_kind], x_note[by_kind], np.ascontiguousarray(x_t[:, by_kind])
+        self.kind_bounds = np.searchsorted(x_kind[by_kind], np.arange(self.lay.k + 1)).tolist()
         rw = pw[data.row_person]
         self.y = data.row_y * rw
         self.w = data.row_w * rw
@@ -319,11 +333,16 @@ class _Objective:
         d, lay = self.d, self.lay
         cell, day, a, omega, beta1, beta2, theta, phi, note = _unpack(x, lay)
         weights = np.exp(theta[:, None] + phi[None, :])
-        # BLAS-free products: BLAS threads spin against each other on thin matrices on a shared machine
-        s_p = np.einsum("ij,j->i", d.xp_x, weights.reshape(-1))
-        m_p = np.exp(note[d.xp_note])
+        # per (row, note, kind) entry: Σ_j A[kind, j] x_j, column by column (BLAS-free: BLAS threads spin
+        # against each other on thin matrices on a shared machine)
+        s_p = np.empty(self.x_row.size)
+        bounds = self.kind_bounds
+        for kk in range(lay.k):
+            lo, hi = bounds[kk], bounds[kk + 1]
+            s_p[lo:hi] = np.einsum("j,jn->n", weights[kk], self.x_t[:, lo:hi])
+        m_p = np.exp(note)[self.x_note]
         e_p = m_p * s_p
-        e = np.bincount(d.xp_row, weights=e_p, minlength=d.row_y.size).astype(np.float64)
+        e = np.bincount(self.x_row, weights=e_p, minlength=d.row_y.size).astype(np.float64)
         u, du_de, du_db1 = _f(beta1, e)
         psi, dpsi_du, dpsi_dnb2 = _f(-beta2, u)
         bc = cell[d.row_cell]
@@ -349,9 +368,15 @@ class _Objective:
         grad_b1 = float(np.sum(gpsi * dpsi_du * du_db1))
         grad_b2 = float(-np.sum(gpsi * dpsi_dnb2))
         ge = gpsi * dpsi_du * du_de  # dℓ/dE
-        ge_p = ge[d.xp_row]
-        grad_w = np.einsum("ij,i->j", d.xp_x, ge_p * m_p).reshape(lay.k, lay.j) * weights
-        grad_note = np.bincount(d.xp_note, weights=ge_p * e_p, minlength=lay.n)
+        ge_p = ge[self.x_row]
+        coef = ge_p * m_p
+        grad_w = np.zeros((lay.k, lay.j))
+        for kk in range(lay.k):
+            lo, hi = bounds[kk], bounds[kk + 1]
+            if hi > lo:
+                grad_w[kk] = np.einsum("jn,n->j", self.x_t[:, lo:hi], coef[lo:hi])
+        grad_w *= weights
+        grad_note = np.bincount(self.x_note, weights=ge_p * e_p, minlength=lay.n)
         grad = np.concatenate(
             [
                 grad_cell,
@@ -369,6 +394,17 @@ class _Objective:
         value, _ = self(x)
         cell_pen = 0.5 * float(np.sum((x / self.sd) ** 2))
         return -value / self.scale + cell_pen
+
+
+def _sparse_exposure(data: DataDrivenData) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+    """The rows' exposure as (row, note, kind) entries with their basis sums, basis-major ((J, Q) contiguous):
+    ``xp_kind``'s layout as it is, a dense ``xp_x`` with its all-zero kinds left out."""
+    if data.xp_kind is not None:
+        return data.xp_row, data.xp_note, data.xp_kind, np.ascontiguousarray(data.xp_x.T)
+    q = data.xp_x.shape[0]
+    blocks = data.xp_x.reshape(q, len(KINDS), len(BASIS))
+    entry, kind = np.nonzero(blocks.any(axis=2))
+    return data.xp_row[entry], data.xp_note[entry], kind.astype(np.int64), np.ascontiguousarray(blocks[entry, kind].T)
 
 
 def _start(data: DataDrivenData, b_ref: float) -> FloatArray:

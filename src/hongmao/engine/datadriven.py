@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "strata": 4,  # interest cells (quantiles of the share of the person's feed in the brand's category)
     "activity_strata": 3,  # activity cells (quantiles of the person's impressions)
     "controls": 16,  # sampled days per exposed range (they carry the per-note exposure integral)
+    # at most this many (control day, note) pairs per exposed range: a person with many notes gets fewer
+    # control days (at least 2), each still standing for its share of the range; 0: no cap
+    "control_pairs": 512,
     "bootstrap": 5,  # refits on resampled people for the intervals (0: none)
     "level": 0.9,
     "permutations": 200,  # Monte Carlo permutations for orders with more than 12 notes
@@ -67,6 +70,7 @@ _WHOLE = {
     "strata": 1,
     "activity_strata": 1,
     "controls": 1,
+    "control_pairs": 0,
     "bootstrap": 0,
     "permutations": 1,
     "seed": 0,
@@ -154,7 +158,14 @@ class LakeRows:
 
 
 def gather(
-    session: Session, ev: Table, conv: Table, touch: Table, horizon: int, controls: int, utc_offset_hours: float
+    session: Session,
+    ev: Table,
+    conv: Table,
+    touch: Table,
+    horizon: int,
+    controls: int,
+    utc_offset_hours: float,
+    control_pairs: int = 0,
 ) -> LakeRows:
     """Run the engine queries of the module docstring."""
     behaviour = ev.filter(ev.user.notnull())
@@ -179,8 +190,8 @@ def gather(
 
     td = _model_kind(touch, ev)
     td = td.mutate(day=_day(td.t, utc_offset_hours))
-    rng = td.group_by(["user", "brand"]).aggregate(first=td.day.min(), last=td.day.max())
-    ranges = session.arrow(rng.order_by(["brand", "user"]))
+    rng = td.group_by(["user", "brand"]).aggregate(first=td.day.min(), last=td.day.max(), notes=td.note_id.nunique())
+    ranges = session.arrow(rng.select("user", "brand", "first", "last").order_by(["brand", "user"]))
 
     c = conv.filter(conv.brand.notnull() & conv.user.notnull())
     c = c.mutate(day=_day(c.t, utc_offset_hours))
@@ -202,7 +213,11 @@ def gather(
     # controls: evenly spaced days of every exposed range, each standing for len / m days
     end = ibis.least(rng["last"] + horizon, last_day)
     length = end - rng["first"] + 1
-    ranges_len = rng.mutate(length=length, m=ibis.least(length, controls))
+    if control_pairs > 0:
+        per_range = ibis.greatest(ibis.least(control_pairs // ibis.greatest(rng.notes, 1), controls), 2)
+    else:
+        per_range = ibis.literal(controls)
+    ranges_len = rng.mutate(length=length, m=ibis.least(length, per_range))
     ks = ibis.memtable(pa.table({"slot": pa.array(list(range(controls)), pa.int64())}))
     slots = ranges_len.cross_join(ks).filter(ibis._.slot < ibis._.m)
     slots = slots.select(
@@ -272,10 +287,24 @@ def _index(values: pa.ChunkedArray | pa.Array, universe: pa.Array) -> np.ndarray
 def _features(table: pa.Table, rows: np.ndarray, n_rows: int) -> np.ndarray:
     """Sum the basis columns of ``table`` into (n_rows, kinds x basis) by row index and kind."""
     j = len(BASIS)
-    out = np.zeros((n_rows, len(KINDS) * j))
+    width = len(KINDS) * j
     k = np.asarray(table["k"].to_numpy(), dtype=np.int64)
+    flat = rows * width + k * j
+    out = np.zeros(n_rows * width)
     for jj, (name, _, _) in enumerate(BASIS):
-        np.add.at(out, (rows, k * j + jj), np.asarray(table[name].to_numpy(), dtype=np.float64))
+        out += np.bincount(flat + jj, weights=_column(table, name), minlength=n_rows * width)
+    return out.reshape(n_rows, width)
+
+
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(table[name].to_numpy(), dtype=np.float64)
+
+
+def _basis_columns(table: pa.Table) -> np.ndarray:
+    """The basis sums of ``table``'s rows, (rows, len(BASIS))."""
+    out = np.empty((table.num_rows, len(BASIS)))
+    for jj, (name, _, _) in enumerate(BASIS):
+        out[:, jj] = _column(table, name)
     return out
 
 
@@ -335,11 +364,8 @@ def brand_rows(lake: LakeRows, horizon: int, strata: int, activity: int) -> list
         x_row = np.minimum(np.searchsorted(c_key, x_key), max(controls.num_rows - 1, 0))
         if x_key.size and not np.array_equal(c_key[x_row], x_key):
             raise AttributionError(f"datadriven: the controls of brand {brand!r} and their features do not match")
-        # one pair per (control, note): the kinds of a note are summed
+        # the rows' exposure sparse in kinds: one entry per (order or control, note, kind), as the engine gave it
         cx_note = _index(cx["note_id"], notes)
-        combo = x_row * max(len(notes), 1) + cx_note
-        c_pairs, c_pair_of_row = np.unique(combo, return_inverse=True)
-        c_pair_x = _features(cx, c_pair_of_row.reshape(-1), c_pairs.size)
         c_w = np.asarray(controls["weight"].to_numpy(), dtype=np.float64)
 
         def fill(values: pa.ChunkedArray, none: str) -> list[str]:
@@ -354,9 +380,12 @@ def brand_rows(lake: LakeRows, horizon: int, strata: int, activity: int) -> list
             row_y=np.concatenate([np.ones(n_o), np.zeros(controls.num_rows)]),
             row_w=np.concatenate([np.zeros(n_o), c_w]),
             n_notes=len(notes),
-            xp_row=np.concatenate([pair_order, n_o + c_pairs // max(len(notes), 1)]).astype(np.int64),
-            xp_note=np.concatenate([pair_note, c_pairs % max(len(notes), 1)]).astype(np.int64),
-            xp_x=np.concatenate([pair_x, c_pair_x]),
+            xp_row=np.concatenate([pair_order[pair_of_row], n_o + x_row]).astype(np.int64),
+            xp_note=np.concatenate([pair_note[pair_of_row], cx_note]).astype(np.int64),
+            xp_x=np.concatenate([_basis_columns(pairs), _basis_columns(cx)]),
+            xp_kind=np.concatenate(
+                [np.asarray(pairs["k"].to_numpy(), dtype=np.int64), np.asarray(cx["k"].to_numpy(), dtype=np.int64)]
+            ),
             order_row=np.arange(n_o, dtype=np.int64),
             pair_order=pair_order,
             pair_note=pair_note,
@@ -443,7 +472,9 @@ def datadriven_credits(
         raise AttributionError(f"unknown grouping {by!r}; use note, creator, brand, campaign or item")
     p = {**DEFAULTS, **params}
     horizon = int(p["horizon_days"])
-    lake = gather(session, ev, conv, touch, horizon, int(p["controls"]), float(p["utc_offset_hours"]))
+    lake = gather(
+        session, ev, conv, touch, horizon, int(p["controls"]), float(p["utc_offset_hours"]), int(p["control_pairs"])
+    )
     resamples = int(p["bootstrap"])
     tally = _Tally(resamples, {}, {})
     fits: dict[str, dict[str, Any]] = {}
