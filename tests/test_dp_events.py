@@ -206,6 +206,8 @@ def test_without_a_budget_event_counts_and_link_pages_areexact_answer(site: Site
         (n["note_id"], n["impressions"], n["clicks"]) for n in exact_answer(site, "/api/v1/notes")["notes"]
     ]
     assert links == exact_answer(site, "/api/v1/links")["links"]
+    # A brand key's days say what the k-threshold withheld (nothing at this k); their figures are the operator's.
+    assert all(d.pop("withheld") == [] for d in stats["days"])
     assert stats["days"] == exact_answer(site, f"/api/v1/links/{lid}/stats")["days"] and "dp" not in stats
     assert not (site.state.data_dir / "dp-ledger.jsonl").exists()
 
