@@ -62,7 +62,13 @@ def run(files: list[str], params: dict[str, Any], timeout: float | None = None) 
         text=True,
     )
     assert proc.stdout is not None
-    timer = threading.Timer(timeout, proc.kill) if timeout else None
+    stopped: list[bool] = []
+
+    def stop() -> None:
+        stopped.append(True)
+        proc.kill()
+
+    timer = threading.Timer(timeout, stop) if timeout else None
     if timer is not None:
         timer.start()
     out = proc.stdout.read()
@@ -74,7 +80,7 @@ def run(files: list[str], params: dict[str, Any], timeout: float | None = None) 
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "elapsed_s": time.perf_counter() - began,
     }
-    if not out:
+    if stopped:
         return {"finished": False, **figures}
     if status != 0:
         raise SystemExit(f"the measurement failed (status {status})")
