@@ -112,9 +112,14 @@ def _clicks(state: WebState, scope: Scope, link_ids: list[str], noise: Noise | N
         clicks = {i: noisy_counts(noise, i, ("clicks",), "links")["clicks"] for i in link_ids}
     if noise is None or noise.who.operator or scope.brand is None:
         return clicks
-    k = privacy.threshold(state.reports.privacy_k)
-    gone, _under = privacy.pool(state.reports.actors(scope, "link").get("clicks", {}), k)
+    gone = _few_clicked_links(state, scope, privacy.threshold(state.reports.privacy_k))
     return {i: None if i in gone else n for i, n in clicks.items()}
+
+
+def _few_clicked_links(state: WebState, scope: Scope, k: int) -> frozenset[str]:
+    """The links whose whole-lake clicks a brand key does not see: :func:`hongmao.reports.privacy.pool` over the
+    people behind each link's clicks (the listing's and a drill-down's own count alike)."""
+    return privacy.pool(state.reports.actors(scope, "link").get("clicks", {}), k)[0]
 
 
 def get_link(state: WebState, scope: Scope, link_id: str, noise: Noise | None = None) -> LinkView:
@@ -156,18 +161,18 @@ def _few_clickers(state: WebState, scope: Scope, link_id: str, window: Window, s
     k = privacy.threshold(reports.privacy_k)
     days = privacy.activity_of(reports, scope, shown["days"], "day", window, k, link_id=link_id)
     per_class = reports.actors(scope, "ua_class", window=window, link_id=link_id)
+    gone = {f: privacy.pool(per_class.get(f, {}), k)[0] for f in ("clicks", "bot_clicks")}
     devices = []
     for d in shown["devices"]:
-        figure = "clicks" if d["human"] else "bot_clicks"
-        gone, _under = privacy.pool(per_class.get(figure, {}), k)
-        devices.append({**d, "clicks": None} if d["ua_class"] in gone else d)
+        hidden = d["ua_class"] in gone["clicks" if d["human"] else "bot_clicks"]
+        devices.append({**d, "clicks": None} if hidden else d)
     totals = privacy.activity_totals(
         {"clicks": shown["clicks"], "bot_clicks": shown["bot_clicks"]},
         reports.actors(scope, window=window, link_id=link_id),
         k,
     )
     out = {**shown, "days": days, "devices": devices, "clicks": totals["clicks"], "bot_clicks": totals["bot_clicks"]}
-    if link_id in privacy.pool(reports.actors(scope, "link").get("clicks", {}), k)[0]:
+    if link_id in _few_clicked_links(state, scope, k):
         out["link"] = {**shown["link"], "clicks": None}  # the link's own count, as the listing withholds it
     if totals["clicks"] is None:
         for f in ("visit_rate", "order_rate"):
