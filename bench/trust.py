@@ -309,10 +309,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reuse", action="store_true", help="keep and reuse worlds and lakes in --out")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--ceiling", action="store_true", help="also score deceptive flags with oracle credit")
+    parser.add_argument("--model", default="linear", help="the credit route of the deceptive score (TrustParams)")
+    parser.add_argument("--half-life", type=float, default=7.0, help="time_decay's half-life in days (TrustParams)")
+    parser.add_argument(
+        "--item-match",
+        choices=("on", "off", "default"),
+        default="default",
+        help="sharpen the deceptive score's credit by the item each order bought (TrustParams.item_match)",
+    )
     args = parser.parse_args(argv)
 
     from hongmao.api import trust_inputs
-    from hongmao.trust import assemble
+    from hongmao.trust import TrustParams, assemble
+
+    params = TrustParams(model=args.model, half_life_days=args.half_life)
+    if args.item_match != "default":
+        params = TrustParams(model=args.model, half_life_days=args.half_life, item_match=args.item_match == "on")
 
     args.out.mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
@@ -322,8 +334,8 @@ def main(argv: list[str] | None = None) -> None:
     for seed in seeds:
         world, lake = build(args.out, seed, args.users, args.days, args.brands, args.reuse, args.rings, args.world)
         started = time.perf_counter()
-        inputs = trust_inputs(lake)
-        rep = assemble(inputs, include_accounts=True)
+        inputs = trust_inputs(lake, params)
+        rep = assemble(inputs, params, include_accounts=True)
         timings[seed] = time.perf_counter() - started
         per_seed[seed] = evaluate(world, rep, args.evaluable)
         if args.ceiling:

@@ -290,6 +290,8 @@ TRUST_QUERIES: dict[str, Callable[[Session], Any]] = {
     "note-engagement": lambda s: rows(s, trust_engagement.note_engagement(s.events, 3_600, ["nobody"])),
     "outcomes": lambda s: rows(s, trust_outcomes.order_outcomes(s.events)),
     "credited": lambda s: rows(s, trust_outcomes.credited(s.events, "creator")),
+    "note-items": lambda s: rows(s, trust_outcomes.note_items(s.events)),
+    "order-items": lambda s: rows(s, trust_outcomes.order_items(s.events)),
     "inputs": trust.trust_inputs,
     "flagged": trust.flagged_accounts,
 }
@@ -297,8 +299,8 @@ TRUST_QUERIES: dict[str, Callable[[Session], Any]] = {
 
 @pytest.mark.parametrize("name", list(TRUST_QUERIES))
 def test_trust(session: Session, duck: Session, engine: str, name: str, request: pytest.FixtureRequest) -> None:
-    if name in ("evidence", "inputs"):
-        needs(engine, "json_arrays", request)  # a campaign record's notes are a JSON array
+    if name in ("evidence", "inputs", "note-items"):
+        needs(engine, "json_arrays", request)  # a campaign record's notes, a note's items: JSON arrays
     conforms(session, duck, f"trust-{name}", TRUST_QUERIES[name])
 
 

@@ -13,6 +13,7 @@ from ibis.expr.types import Table
 
 from hongmao.engine import trust_disclosure, trust_engagement, trust_outcomes
 from hongmao.engine.session import Session
+from hongmao.engine.tables import NO_NOTE
 from hongmao.trust.coengagement import CoreMember, TargetFocus, dense_core, target_focus
 from hongmao.trust.disclosure import DisclosureFinding, judge
 from hongmao.trust.engagement import (
@@ -23,6 +24,7 @@ from hongmao.trust.engagement import (
     judge_notes,
     short_dwell,
 )
+from hongmao.trust.item_match import ItemMatch, sharpen
 from hongmao.trust.report import DeceptiveResult, TrustInputs, TrustParams, deceptive_scores
 from hongmao.trust.suspected import SuspectFinding
 from hongmao.trust.suspected import judge as judge_suspects
@@ -48,7 +50,7 @@ def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustIn
     exclude = flagged if params.exclude_flagged_accounts and flagged else None
     orders = session.arrow(trust_outcomes.order_outcomes(ev)).to_pylist()
     end_value = session.scalar(trust_outcomes.data_end(ev))
-    credit_rows = credited_rows(session, ev, params, exclude)
+    credit_rows, fit = credited_rows(session, ev, params, exclude)
     results: dict[str, DeceptiveResult | None] = {
         by: deceptive_scores(orders, rows, end_value, params.score) for by, rows in credit_rows.items()
     }
@@ -61,31 +63,68 @@ def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustIn
         data_end=end_value,
         orders=len(orders),
         suspected=suspected,
+        item_match=None if fit is None else fit.as_dict(),
     )
 
 
 def credited_rows(
     session: Session, ev: Table, params: TrustParams, exclude_users: list[str] | None
-) -> dict[str, list[dict[str, Any]]]:
+) -> tuple[dict[str, list[dict[str, Any]]], ItemMatch | None]:
     """Per note and per creator, each order's credit rows (order_id, key, weight, group) by the route
-    ``params.model`` names: the hazard model's, or an engine rule model's (:mod:`~hongmao.engine.trust_outcomes`)."""
+    ``params.model`` names: the hazard model's, or an engine rule model's (:mod:`~hongmao.engine.trust_outcomes`);
+    with ``params.item_match``, each order's note credit sharpened by the item it bought
+    (:mod:`hongmao.trust.item_match`) and summed per creator from there; and the item match's fit (None without)."""
+    if params.item_match:
+        return item_matched_rows(session, ev, params, exclude_users)
     if params.model == "hazard":
-        return trust_outcomes.hazard_credited(
+        rows = trust_outcomes.hazard_credited(
             session, ev, ("note", "creator"), exclude_users=exclude_users, **params.hazard_options
         )
-    out: dict[str, list[dict[str, Any]]] = {}
-    for by in ("note", "creator"):
-        expr = trust_outcomes.credited(
-            ev,
-            by,
-            model=params.model,
-            kinds=params.touches,
-            windows=params.windows,
-            half_life_days=params.half_life_days,
-            exclude_users=exclude_users,
-        )
-        out[by] = session.arrow(expr).to_pylist()
-    return out
+        return rows, None
+    return {by: rule_rows(session, ev, params, exclude_users, by) for by in ("note", "creator")}, None
+
+
+def item_matched_rows(
+    session: Session, ev: Table, params: TrustParams, exclude_users: list[str] | None
+) -> tuple[dict[str, list[dict[str, Any]]], ItemMatch]:
+    """The route's note credit made each note's posterior given the item the order bought, then summed per
+    (order, creator); a creator's group is its agency, as the unsharpened route names it."""
+    if params.model == "hazard":
+        notes = trust_outcomes.hazard_credited(
+            session, ev, ("note",), exclude_users=exclude_users, **params.hazard_options
+        )["note"]
+    else:
+        notes = rule_rows(session, ev, params, exclude_users, "note")
+    orders = {r["order_id"]: r for r in session.arrow(trust_outcomes.order_items(ev)).to_pylist()}
+    linked: dict[str, set[str]] = {}
+    for r in session.arrow(trust_outcomes.note_items(ev)).to_pylist():
+        linked.setdefault(r["note_id"], set()).add(r["item_id"])
+    sharpened, fit = sharpen(notes, orders, {k: frozenset(v) for k, v in linked.items()})
+    agency = {r["entity"]: r["group"] for r in session.arrow(trust_outcomes.groups(ev, "creator")).to_pylist()}
+    per_creator: dict[tuple[str, str], float] = {}
+    for r in sharpened:
+        key = (r["order_id"], r["group"] if r["group"] is not None else NO_NOTE)
+        per_creator[key] = per_creator.get(key, 0.0) + r["weight"]
+    creators = [
+        {"order_id": o, "key": c, "weight": w, "group": agency.get(c)} for (o, c), w in sorted(per_creator.items())
+    ]
+    return {"note": sharpened, "creator": creators}, fit
+
+
+def rule_rows(
+    session: Session, ev: Table, params: TrustParams, exclude_users: list[str] | None, by: str
+) -> list[dict[str, Any]]:
+    """(order_id, key, weight, group) per note or creator under the engine rule model ``params.model``."""
+    expr = trust_outcomes.credited(
+        ev,
+        by,
+        model=params.model,
+        kinds=params.touches,
+        windows=params.windows,
+        half_life_days=params.half_life_days,
+        exclude_users=exclude_users,
+    )
+    return list(session.arrow(expr).to_pylist())
 
 
 def suspect_notes(

@@ -127,6 +127,23 @@ def hazard_credited(
     return out
 
 
+def note_items(ev: Table) -> Any:
+    """(note_id, item_id): every item a note links, as its publication lists them (挂链) or a shoppable link
+    created for it points to; distinct."""
+    pub = ev.filter((ev.type == "note.published") & ev.note_id.notnull())
+    listed = pub.select(note_id=pub.note_id, item=pub.data.cast("json")["items"].array.unnest())
+    listed = listed.select(note_id=listed.note_id, item_id=listed.item.str)
+    lk = ev.filter((ev.type == "link.created") & ev.note_id.notnull() & ev.item_id.notnull())
+    both = listed.union(lk.select(note_id=lk.note_id, item_id=lk.item_id))
+    return both.filter(both.item_id.notnull()).distinct()
+
+
+def order_items(ev: Table) -> Any:
+    """(order_id, brand, item_id): what each order bought and whose item it is."""
+    conv = tables.conversions(ev)
+    return conv.select(conv.order_id, conv.brand, conv.item_id)
+
+
 def groups(ev: Table, by: str) -> Any:
     """(entity, group): a note's creator, or a creator's agency from the collaboration records (the largest
     name when records disagree, so the answer does not depend on row order)."""

@@ -60,6 +60,9 @@ class TrustParams:
     # watch_min_orders credited orders; it is flagged at score.pooling.flag_level on at least score.min_orders
     # (hongmao.trust.pooled).
     watch_min_orders: float = 1.0
+    # sharpen each order's note credit by the item it bought: a note linking that item is likelier its cause, by
+    # as much as the lake shows persuaded buyers buy linked items (hongmao.trust.item_match; fitted, not assumed)
+    item_match: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -115,6 +118,7 @@ class TrustInputs:
     data_end: datetime | None = None
     orders: int = 0
     suspected: list[SuspectFinding] = field(default_factory=list)
+    item_match: dict[str, Any] | None = None  # the fitted link-following share (TrustParams.item_match), if used
 
 
 def _days(seconds: float | None) -> float:
@@ -355,6 +359,7 @@ def assemble(inputs: TrustInputs, params: TrustParams | None = None, include_acc
         "watched_creators": {"deceptive": sum("deceptive" in e["watch"] for e in creator_list)},
         "suspected_notes": {"sponsored": sum("sponsored" in e["suspected"] for e in note_list)},
         "deceptive_prior": _prior(inputs),
+        "item_match": inputs.item_match,
         "params": params.as_dict(),
     }
     return {"notes": note_list, "creators": creator_list, "accounts": accounts, "summary": summary}
