@@ -9,7 +9,8 @@ reusable there; not timed), then time the trust report in a fresh child process 
 trust`` runs (:func:`hongmao.api.trust_report`: ``trust_inputs`` and ``assemble`` over the lake, the default
 ``TrustParams``, accounts included as ``bench/trust.py`` asks) — and report its wall seconds, CPU seconds (user +
 system of the child, every engine thread included) and peak resident memory. ``--model`` times other credit
-routes (``hazard``: ``TrustParams(model="hazard")``); with several, rounds alternate between them. The report of
+routes (``ROUTES``: ``hazard`` is ``TrustParams(model="hazard")``, ``linear-plain`` the default without the item
+match); with several, rounds alternate between them. The report of
 the first round of each route is scored against the simulator's truth by ``bench/trust.py``'s ``evaluate``;
 the suspected class (notes paid off-platform, no record) is printed, and every figure with ``--json``.
 """
@@ -38,12 +39,21 @@ SHOWN = (
 )
 
 
+#: Credit routes by name: the TrustParams each times (``-plain``: without the item match, as before it existed).
+ROUTES: dict[str, dict[str, Any]] = {
+    "linear": {"model": "linear"},
+    "linear-plain": {"model": "linear", "item_match": False},
+    "hazard": {"model": "hazard"},
+    "hazard-plain": {"model": "hazard", "item_match": False},
+}
+
+
 def run_once(lake: Path, world: Path, model: str, evaluate: bool) -> dict[str, Any]:
     """The child's job: one timed report over ``lake`` (and its scores when asked)."""
     from hongmao import api
     from hongmao.trust import TrustParams
 
-    params = TrustParams(model=model)
+    params = TrustParams(**ROUTES.get(model, {"model": model}))
     wall0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     report = api.trust_report(lake, params, include_accounts=True)
     wall, cpu1 = time.perf_counter() - wall0, resource.getrusage(resource.RUSAGE_SELF)
@@ -83,7 +93,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=85_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--brands", type=int, default=6)
-    parser.add_argument("--model", default="linear", help="comma-separated credit routes to time (linear, hazard)")
+    parser.add_argument(
+        "--model",
+        default="linear",
+        help=f"comma-separated credit routes to time ({', '.join(ROUTES)}, or any rule model)",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="timed reports per route and seed")
     parser.add_argument("--nice", type=int, default=0, help="niceness of the timed child")
     parser.add_argument("--goal", type=float, default=120.0, help="seconds the report must take less than")

@@ -38,7 +38,7 @@ def test_the_share_is_fitted_not_assumed(share: float) -> None:
     _out, fit = sharpen(rows, orders, notes)
     # Orders' items are drawn once each, so the fit is within a few points of the share that made them.
     assert fit.share == pytest.approx(share, abs=0.06)
-    assert fit.orders == 3000
+    assert fit.orders == 3000 and fit.converged
 
 
 def test_sharpened_credit_finds_the_cause_more_often_and_keeps_each_orders_total() -> None:
@@ -82,6 +82,56 @@ def test_the_result_does_not_depend_on_row_order() -> None:
     b, fb = sharpen(shuffled, orders, notes)
     assert fa == fb
     assert a == b
+
+
+def test_a_linked_note_takes_from_the_baseline_what_the_item_gives_it() -> None:
+    # The hazard route's way: each order half a note's, half the baseline's. Half the orders bought the item the
+    # note links, and no order without the note did; the note's share of those orders rises, of the others falls.
+    rows = [{"order_id": f"o{k}", "key": "n1", "weight": 0.5} for k in range(40)]
+    orders = {f"o{k}": {"brand": "b", "item_id": "i1" if k % 2 else f"x{k % 4}"} for k in range(40)}
+    orders |= {f"p{k}": {"brand": "b", "item_id": f"x{k % 4}"} for k in range(40)}  # no note: the brand's own way
+    out, fit = sharpen(rows, orders, {"n1": frozenset({"i1"})})
+    assert fit.converged and fit.share > 0.5
+    bought_linked = [r["weight"] for r in out if orders[r["order_id"]]["item_id"] == "i1"]
+    bought_other = [r["weight"] for r in out if orders[r["order_id"]]["item_id"] != "i1"]
+    assert min(bought_linked) > 0.9 and max(bought_other) < 0.5
+    assert all(0.0 <= r["weight"] <= 1.0 for r in out)
+
+
+def test_a_notes_items_of_other_brands_do_not_count_against_it() -> None:
+    rows, orders, notes = _world(0.6, seed=13, orders=800)
+    brands = {i: "b" for i in ITEMS} | {"elsewhere": "other"}
+    wider = {k: v | {"elsewhere"} for k, v in notes.items()}  # each note also links another brand's item
+    plain, fit = sharpen(rows, orders, notes, brands)
+    widened, fit_wide = sharpen(rows, orders, wider, brands)
+    assert fit_wide == fit and widened == plain
+    unfiltered, _fit = sharpen(rows, orders, wider)  # without the items' brands every link counts: less credit
+    assert unfiltered != plain
+
+
+def test_a_broken_weight_is_no_credit_and_spreads_nowhere() -> None:
+    rows, orders, notes = _world(0.6, seed=17, orders=400)
+    broken = [dict(r) for r in rows]
+    broken[0]["weight"] = float("nan")
+    out, fit = sharpen(broken, orders, notes)
+    assert fit.converged and 0.4 < fit.share < 0.8
+    assert all(r["weight"] == r["weight"] for r in out)  # no NaN anywhere
+    assert next(r for r in out if _k(r) == _k(broken[0]))["weight"] == 0.0
+
+
+def test_an_empty_lake_gives_an_empty_report_with_the_item_match_on() -> None:
+    from hongmao.engine.session import Session
+    from hongmao.engine.trust import trust_inputs
+    from hongmao.trust import TrustParams, assemble
+
+    with Session([], engine="duckdb", threads=1) as empty:
+        report = assemble(trust_inputs(empty), TrustParams())
+    assert report["creators"] == [] and report["summary"]["item_match"] == {
+        "share": 0.0,
+        "orders": 0,
+        "iterations": 0,
+        "converged": True,
+    }
 
 
 def _k(r: dict[str, Any]) -> tuple[str, str]:
@@ -146,7 +196,7 @@ def test_the_lake_names_each_notes_items_and_the_route_sharpens_by_them(tmp_path
 
     plain, no_fit = credited_rows(session, ev, TrustParams(item_match=False), None)
     sharp, fit = credited_rows(session, ev, TrustParams(), None)  # the default
-    assert no_fit is None and fit is not None and fit.share == pytest.approx(0.5, abs=1e-4)
+    assert no_fit is None and fit is not None and fit.converged and fit.share == pytest.approx(0.5, abs=1e-4)
     bought = {r["order_id"]: r["item_id"] for r in session.rows(trust_outcomes.order_items(ev))}
     links = {"n1": "i1", "n2": "i2"}
 

@@ -11,9 +11,8 @@ from typing import Any
 
 from ibis.expr.types import Table
 
-from hongmao.engine import trust_disclosure, trust_engagement, trust_outcomes
+from hongmao.engine import tables, trust_disclosure, trust_engagement, trust_outcomes
 from hongmao.engine.session import Session
-from hongmao.engine.tables import NO_NOTE
 from hongmao.trust.coengagement import CoreMember, TargetFocus, dense_core, target_focus
 from hongmao.trust.disclosure import DisclosureFinding, judge
 from hongmao.trust.engagement import (
@@ -99,11 +98,13 @@ def item_matched_rows(
     linked: dict[str, set[str]] = {}
     for r in session.arrow(trust_outcomes.note_items(ev)).to_pylist():
         linked.setdefault(r["note_id"], set()).add(r["item_id"])
-    sharpened, fit = sharpen(notes, orders, {k: frozenset(v) for k, v in linked.items()})
+    items = session.arrow(tables.items(ev).select("item_id", "item_brand")).to_pylist()
+    item_brands = {r["item_id"]: r["item_brand"] for r in items}
+    sharpened, fit = sharpen(notes, orders, {k: frozenset(v) for k, v in linked.items()}, item_brands)
     agency = {r["entity"]: r["group"] for r in session.arrow(trust_outcomes.groups(ev, "creator")).to_pylist()}
     per_creator: dict[tuple[str, str], float] = {}
     for r in sharpened:
-        key = (r["order_id"], r["group"] if r["group"] is not None else NO_NOTE)
+        key = (r["order_id"], r["group"] if r["group"] is not None else tables.NO_NOTE)
         per_creator[key] = per_creator.get(key, 0.0) + r["weight"]
     creators = [
         {"order_id": o, "key": c, "weight": w, "group": agency.get(c)} for (o, c), w in sorted(per_creator.items())
