@@ -322,9 +322,10 @@ def main(argv: list[str] | None = None) -> None:
     from hongmao.api import trust_inputs
     from hongmao.trust import TrustParams, assemble
 
-    params = TrustParams(model=args.model, half_life_days=args.half_life)
+    chosen: dict[str, Any] = {"model": args.model, "half_life_days": args.half_life}
     if args.item_match != "default":
-        params = TrustParams(model=args.model, half_life_days=args.half_life, item_match=args.item_match == "on")
+        chosen["item_match"] = args.item_match == "on"
+    params = TrustParams(**chosen)
 
     args.out.mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
