@@ -291,7 +291,6 @@ TRUST_QUERIES: dict[str, Callable[[Session], Any]] = {
     "outcomes": lambda s: rows(s, trust_outcomes.order_outcomes(s.events)),
     "credited": lambda s: rows(s, trust_outcomes.credited(s.events, "creator")),
     "note-items": lambda s: rows(s, trust_outcomes.note_items(s.events)),
-    "order-items": lambda s: rows(s, trust_outcomes.order_items(s.events)),
     "inputs": trust.trust_inputs,
     "flagged": trust.flagged_accounts,
 }

@@ -197,7 +197,7 @@ def test_the_lake_names_each_notes_items_and_the_route_sharpens_by_them(tmp_path
     plain, no_fit = credited_rows(session, ev, TrustParams(item_match=False), None)
     sharp, fit = credited_rows(session, ev, TrustParams(), None)  # the default
     assert no_fit is None and fit is not None and fit.converged and fit.share == pytest.approx(0.5, abs=1e-4)
-    bought = {r["order_id"]: r["item_id"] for r in session.rows(trust_outcomes.order_items(ev))}
+    bought = {r["order_id"]: r["item_id"] for r in session.rows(trust_outcomes.order_outcomes(ev))}
     links = {"n1": "i1", "n2": "i2"}
 
     def on_bought(rows: list[dict[str, Any]]) -> float:
@@ -212,3 +212,40 @@ def test_the_lake_names_each_notes_items_and_the_route_sharpens_by_them(tmp_path
     for r in sharp["note"]:
         assert per_creator[(r["order_id"], r["group"])] == pytest.approx(r["weight"])
     assert sum(per_creator.values()) == pytest.approx(80.0)
+
+
+def test_an_orders_brand_is_its_items_so_the_report_passes_the_orders_it_has(tmp_path: Path) -> None:
+    from conftest import event, user
+    from enginekit import at, on, write_segment
+    from hongmao.engine import tables, trust_outcomes
+    from hongmao.engine.trust import credited_rows
+    from hongmao.trust import TrustParams
+
+    # Two orders of an item nobody listed (no brand), read from a note linking it and a listed item: no route
+    # credits them to a note, but they count in the items' shares by their brand, none.
+    extra = [event("note.published", at(0), note_id="n3", creator_id="c3", brand="Lumi", items=["i9", "i1"])]
+    for k in (200, 201):
+        extra.append(event("note.read", at(2), note_id="n3", user=user(k), dwell_ms=20_000))
+        extra.append(
+            event(
+                "market.order",
+                at(2.5),
+                order_id=f"o{k}",
+                user=user(k),
+                lines=[{"item_id": "i9", "price": 100}],
+                amount=100,
+            )
+        )
+    session = on([write_segment(tmp_path / "seg.parquet", linked_lake() + extra)])
+    ev = session.events
+    item_brands = {r["item_id"]: r["item_brand"] for r in session.rows(tables.items(ev))}
+    conv = session.rows(tables.conversions(ev))
+    assert {r["order_id"]: r["brand"] for r in conv} == {
+        r["order_id"]: item_brands.get(r["item_id"]) for r in conv
+    }  # what the item match derives from the order's item
+    assert {r["brand"] for r in conv if r["item_id"] == "i9"} == {None}
+    orders = session.rows(trust_outcomes.order_outcomes(ev))
+    fetched, fit = credited_rows(session, ev, TrustParams(), None)
+    given, fit_given = credited_rows(session, ev, TrustParams(), None, orders)
+    assert given == fetched and fit_given == fit
+    assert {"o200", "o201"} <= {r["order_id"] for r in orders}

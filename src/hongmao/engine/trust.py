@@ -49,7 +49,7 @@ def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustIn
     exclude = flagged if params.exclude_flagged_accounts and flagged else None
     orders = session.arrow(trust_outcomes.order_outcomes(ev)).to_pylist()
     end_value = session.scalar(trust_outcomes.data_end(ev))
-    credit_rows, fit = credited_rows(session, ev, params, exclude)
+    credit_rows, fit = credited_rows(session, ev, params, exclude, orders)
     results: dict[str, DeceptiveResult | None] = {
         by: deceptive_scores(orders, rows, end_value, params.score) for by, rows in credit_rows.items()
     }
@@ -67,14 +67,20 @@ def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustIn
 
 
 def credited_rows(
-    session: Session, ev: Table, params: TrustParams, exclude_users: list[str] | None
+    session: Session,
+    ev: Table,
+    params: TrustParams,
+    exclude_users: list[str] | None,
+    orders: list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, list[dict[str, Any]]], ItemMatch | None]:
     """Per note and per creator, each order's credit rows (order_id, key, weight, group) by the route
     ``params.model`` names: the hazard model's, or an engine rule model's (:mod:`~hongmao.engine.trust_outcomes`);
     with ``params.item_match``, each order's note credit sharpened by the item it bought
-    (:mod:`hongmao.trust.item_match`) and summed per creator from there; and the item match's fit (None without)."""
+    (:mod:`hongmao.trust.item_match`) and summed per creator from there; and the item match's fit (None without).
+    ``orders``: the rows of :func:`~hongmao.engine.trust_outcomes.order_outcomes` when the caller has them
+    already (None: the item match fetches them)."""
     if params.item_match:
-        return item_matched_rows(session, ev, params, exclude_users)
+        return item_matched_rows(session, ev, params, exclude_users, orders)
     if params.model == "hazard":
         rows = trust_outcomes.hazard_credited(
             session, ev, ("note", "creator"), exclude_users=exclude_users, **params.hazard_options
@@ -84,23 +90,38 @@ def credited_rows(
 
 
 def item_matched_rows(
-    session: Session, ev: Table, params: TrustParams, exclude_users: list[str] | None
+    session: Session,
+    ev: Table,
+    params: TrustParams,
+    exclude_users: list[str] | None,
+    orders: list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, list[dict[str, Any]]], ItemMatch]:
     """The route's note credit made each note's posterior given the item the order bought, then summed per
-    (order, creator); a creator's group is its agency, as the unsharpened route names it."""
+    (order, creator); a creator's group is its agency, as the unsharpened route names it. ``orders``: the rows
+    of :func:`~hongmao.engine.trust_outcomes.order_outcomes` (None: fetched here)."""
     if params.model == "hazard":
         notes = trust_outcomes.hazard_credited(
             session, ev, ("note",), exclude_users=exclude_users, **params.hazard_options
         )["note"]
     else:
         notes = rule_rows(session, ev, params, exclude_users, "note")
-    orders = {r["order_id"]: r for r in session.arrow(trust_outcomes.order_items(ev)).to_pylist()}
+    if orders is None:
+        orders = session.arrow(trust_outcomes.order_outcomes(ev)).to_pylist()
     linked: dict[str, set[str]] = {}
     for r in session.arrow(trust_outcomes.note_items(ev)).to_pylist():
         linked.setdefault(r["note_id"], set()).add(r["item_id"])
     items = session.arrow(tables.items(ev).select("item_id", "item_brand")).to_pylist()
     item_brands = {r["item_id"]: r["item_brand"] for r in items}
-    sharpened, fit = sharpen(notes, orders, {k: frozenset(v) for k, v in linked.items()}, item_brands)
+    # An order's brand is its item's, as tables.conversions joins it: none when the item is not listed (or the
+    # order names no item: a null id joins nothing there, whatever the item table holds under null).
+    bought = {
+        r["order_id"]: {
+            "item_id": r["item_id"],
+            "brand": None if r["item_id"] is None else item_brands.get(r["item_id"]),
+        }
+        for r in orders
+    }
+    sharpened, fit = sharpen(notes, bought, {k: frozenset(v) for k, v in linked.items()}, item_brands)
     agency = {r["entity"]: r["group"] for r in session.arrow(trust_outcomes.groups(ev, "creator")).to_pylist()}
     per_creator: dict[tuple[str, str], float] = {}
     for r in sharpened:

@@ -138,12 +138,6 @@ def note_items(ev: Table) -> Any:
     return both.filter(both.item_id.notnull()).distinct()
 
 
-def order_items(ev: Table) -> Any:
-    """(order_id, brand, item_id): what each order bought and whose item it is."""
-    conv = tables.conversions(ev)
-    return conv.select(conv.order_id, conv.brand, conv.item_id)
-
-
 def groups(ev: Table, by: str) -> Any:
     """(entity, group): a note's creator, or a creator's agency from the collaboration records (the largest
     name when records disagree, so the answer does not depend on row order)."""

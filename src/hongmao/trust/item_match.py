@@ -83,6 +83,7 @@ def _design(
     prior = np.empty(len(rows))
     linked = np.zeros(len(rows))
     hit = np.zeros(len(rows))
+    of_brand: dict[tuple[Any, Any], frozenset[str]] = {}  # (note, brand) -> the note's items of that brand
     for r, row in enumerate(rows):
         oid = str(row["order_id"])
         order_ix[r] = index.setdefault(oid, len(index))
@@ -92,7 +93,11 @@ def _design(
         order = known.get(oid) or {}
         if items and item_brands is not None:
             # Only the note's items of the order's brand can be what its buyer bought there.
-            items = frozenset(i for i in items if item_brands.get(i) == order.get("brand"))
+            brand = order.get("brand")
+            cached = of_brand.get((row["key"], brand))
+            if cached is None:
+                cached = of_brand[(row["key"], brand)] = frozenset(i for i in items if item_brands.get(i) == brand)
+            items = cached
         if items:
             linked[r] = 1.0
             hit[r] = (1.0 / len(items)) if order.get("item_id") in items else 0.0
