@@ -292,6 +292,17 @@ def _fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}"
 
 
+def _hazard_option(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` of ``--hazard-option``: the value read as JSON (a number, true, null), else kept as text."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise SystemExit(f"--hazard-option wants NAME=VALUE, got {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -317,6 +328,13 @@ def main(argv: list[str] | None = None) -> None:
         default="default",
         help="sharpen the deceptive score's credit by the item each order bought (TrustParams.item_match)",
     )
+    parser.add_argument(
+        "--hazard-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter of the hazard route (TrustParams.hazard_options; hongmao.engine.hazard.DEFAULTS), repeatable",
+    )
     args = parser.parse_args(argv)
 
     from hongmao.api import trust_inputs
@@ -325,6 +343,8 @@ def main(argv: list[str] | None = None) -> None:
     chosen: dict[str, Any] = {"model": args.model, "half_life_days": args.half_life}
     if args.item_match != "default":
         chosen["item_match"] = args.item_match == "on"
+    if args.hazard_option:
+        chosen["hazard_options"] = dict(_hazard_option(text) for text in args.hazard_option)
     params = TrustParams(**chosen)
 
     args.out.mkdir(parents=True, exist_ok=True)
