@@ -45,6 +45,8 @@ ROUTES: dict[str, dict[str, Any]] = {
     "linear-plain": {"model": "linear", "item_match": False},
     "hazard": {"model": "hazard"},
     "hazard-plain": {"model": "hazard", "item_match": False},
+    # the hazard route with its prior scales estimated (empirical Bayes) instead of fixed (HAZARD_ROUTE_DEFAULTS)
+    "hazard-eb": {"model": "hazard", "hazard_options": {"prior_sd_creator": None, "prior_sd_note": None}},
 }
 
 

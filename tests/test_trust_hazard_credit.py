@@ -185,3 +185,29 @@ def test_hazard_rows_equal_the_row_by_row_build_on_a_hand_made_lake(lake: Path) 
         assert rows[by] == reference_rows(session, by)
     # a creator no collaboration record names has no group
     assert {r["group"] for r in rows["creator"]} == {None}
+
+
+def test_the_hazard_routes_fixed_prior_scales_are_its_defaults_and_options_override_them(lake: Path) -> None:
+    from hongmao.trust.report import HAZARD_ROUTE_DEFAULTS
+
+    assert TrustParams().hazard_params() == HAZARD_ROUTE_DEFAULTS
+    estimated = TrustParams(model="hazard", hazard_options={"prior_sd_note": None, "strata": 4})
+    assert estimated.hazard_params() == {**HAZARD_ROUTE_DEFAULTS, "prior_sd_note": None, "strata": 4}
+    assert estimated.as_dict()["hazard_options"] == estimated.hazard_params()  # the report says what it ran
+    session = on([lake])
+    fixed = {**HAZARD_ROUTE_DEFAULTS, "horizon_days": 60}
+    used = trust_outcomes.hazard_credited(session, session.events, ("note",), **fixed)["note"]
+    default = TrustParams(model="hazard", item_match=False)
+    got = trust_inputs(on([lake]), default)
+    assert got.deceptive_notes is not None
+    # the route's note credit is the fit at the fixed scales, not the estimated ones
+    by_note: dict[str, float] = {}
+    for r in used:
+        by_note[r["key"]] = by_note.get(r["key"], 0.0) + r["weight"]
+    orders = dict(zip(got.deceptive_notes.keys, got.deceptive_notes.primary.orders.tolist(), strict=True))
+    for note, total in by_note.items():
+        assert orders[note] == pytest.approx(total)
+    estimated_rows = trust_outcomes.hazard_credited(
+        session, session.events, ("note",), prior_sd_creator=None, prior_sd_note=None
+    )["note"]
+    assert sorted(r["weight"] for r in estimated_rows) != pytest.approx(sorted(r["weight"] for r in used))

@@ -83,7 +83,7 @@ def credited_rows(
         return item_matched_rows(session, ev, params, exclude_users, orders)
     if params.model == "hazard":
         rows = trust_outcomes.hazard_credited(
-            session, ev, ("note", "creator"), exclude_users=exclude_users, **params.hazard_options
+            session, ev, ("note", "creator"), exclude_users=exclude_users, **params.hazard_params()
         )
         return rows, None
     return {by: rule_rows(session, ev, params, exclude_users, by) for by in ("note", "creator")}, None
@@ -101,7 +101,7 @@ def item_matched_rows(
     of :func:`~hongmao.engine.trust_outcomes.order_outcomes` (None: fetched here)."""
     if params.model == "hazard":
         notes = trust_outcomes.hazard_credited(
-            session, ev, ("note",), exclude_users=exclude_users, **params.hazard_options
+            session, ev, ("note",), exclude_users=exclude_users, **params.hazard_params()
         )["note"]
     else:
         notes = rule_rows(session, ev, params, exclude_users, "note")
