@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 from scipy.optimize import check_grad
 
-from hongmao.attribution.hazard import _Objective, fit_additive_hazard, fit_frailty_hazard, hazard_shares
+from hongmao.attribution.hazard import (
+    _DistinctTouches,
+    _Objective,
+    fit_additive_hazard,
+    fit_frailty_hazard,
+    hazard_shares,
+)
 from hongmao.attribution.hazard_data import HazardData, quantile_strata
 from hongmao.errors import AttributionError
 
@@ -170,6 +176,31 @@ def test_gradient_is_exact() -> None:
         x = np.concatenate([x, rng.normal(0, 0.3, size - x.size)])
         error = check_grad(lambda v: objective(v)[0], lambda v: objective(v)[1], x)
         assert error < 1e-5 * max(1.0, float(np.linalg.norm(objective(x)[1])))
+
+
+@pytest.mark.parametrize("onset", [False, True])
+def test_touches_grouped_by_kind_creator_note_and_exposure_give_the_per_touch_objective(onset: bool) -> None:
+    data, _ = draw(seed=4, people=800, days=15, note_sd=0.3)
+    grouped = _DistinctTouches.of(data)
+    assert grouped.count.sum() == data.touch_kind.size and grouped.count.size < data.touch_kind.size / 2
+    each = _DistinctTouches(
+        data.touch_kind, data.touch_creator, data.touch_note, data.touch_exposure, np.ones(data.touch_kind.size)
+    )
+    rng = np.random.default_rng(5)
+    one, per_touch = _Objective(data, 0.7, 0.4, onset, grouped), _Objective(data, 0.7, 0.4, onset, each)
+    lay = one.layout
+    for _ in range(3):
+        x = np.concatenate(
+            [
+                rng.normal(-5, 0.5, lay.s + lay.k),
+                rng.normal(-1, 0.5, lay.k),
+                rng.normal(0, 0.3, lay.c + lay.n + lay.h),
+                rng.normal(0, 0.7, lay.d),
+            ]
+        )
+        (value, grad), (want, want_grad) = one(x), per_touch(x)
+        assert value == pytest.approx(want, rel=1e-12) and np.allclose(grad, want_grad, rtol=1e-10, atol=1e-15)
+        assert one.log_likelihood(x) == pytest.approx(per_touch.log_likelihood(x), rel=1e-12)
 
 
 @pytest.mark.parametrize(("history", "onset"), [(True, False), (False, True), (True, True)])

@@ -113,11 +113,48 @@ def _padded(values: FloatArray) -> FloatArray:
     return np.concatenate([values, np.zeros(1)])
 
 
+@dataclass(frozen=True)
+class _DistinctTouches:
+    """The touches grouped by (kind, creator, note, exposure), with how many touches each group holds. A touch's
+    term summed over its days depends on nothing else, and many touches share all four (many people read one
+    note on one day), so the objective computes each group's sum once and weighs it by the group's count."""
+
+    kind: IntArray
+    creator: IntArray
+    note: IntArray
+    exposure: FloatArray
+    count: FloatArray
+
+    @classmethod
+    def of(cls, data: HazardData) -> _DistinctTouches:
+        order = np.lexsort((data.touch_exposure, data.touch_note, data.touch_creator, data.touch_kind))
+        kind, creator, note = data.touch_kind[order], data.touch_creator[order], data.touch_note[order]
+        exposure = data.touch_exposure[order]
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = (
+            (kind[1:] != kind[:-1])
+            | (creator[1:] != creator[:-1])
+            | (note[1:] != note[:-1])
+            | (exposure[1:] != exposure[:-1])
+        )
+        starts = np.flatnonzero(first)
+        count = np.diff(np.append(starts, order.size)).astype(np.float64)
+        return cls(kind[starts], creator[starts], note[starts], exposure[starts], count)
+
+
 class _Objective:
     """Negative penalised log-likelihood per order and its gradient."""
 
-    def __init__(self, data: HazardData, prior_sd_creator: float, prior_sd_note: float, onset: bool = False) -> None:
+    def __init__(
+        self,
+        data: HazardData,
+        prior_sd_creator: float,
+        prior_sd_note: float,
+        onset: bool = False,
+        touches: _DistinctTouches | None = None,
+    ) -> None:
         self.d = data
+        self.t = touches if touches is not None else _DistinctTouches.of(data)
         k = len(data.kinds)
         self.layout = _Layout(
             data.n_strata, k, data.n_creators, data.n_notes, 1 if data.has_history else 0, k if onset else 0
@@ -147,18 +184,19 @@ class _Objective:
         return w, np.exp(log_mu)[self.d.order_stratum] * np.exp(beta * self.recent) * self.frailty
 
     def _touch_sums(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray | None, FloatArray]:
-        """Per touch: its term summed over its days, the derivatives of that in log γ and log δ, and α·m."""
-        d = self.d
+        """Per group of :class:`_DistinctTouches`: its touches' terms summed over their days, the derivatives of
+        that in log γ and log δ, and α·m times the group's count."""
+        t = self.t
         _, log_alpha, log_gamma, a, b = self.layout.split(x)
         _, log_delta = self.layout.extra(x)
-        gamma = np.exp(log_gamma)[d.touch_kind]
-        am = np.exp(log_alpha)[d.touch_kind] * np.exp(_padded(a)[d.touch_creator] + _padded(b)[d.touch_note])
-        g, dg = _day_sums(gamma, d.touch_exposure)
+        gamma = np.exp(log_gamma)[t.kind]
+        am = t.count * np.exp(log_alpha)[t.kind] * np.exp(_padded(a)[t.creator] + _padded(b)[t.note])
+        g, dg = _day_sums(gamma, t.exposure)
         if log_delta is None:
             return am * g, am * dg, None, am
-        delta = np.exp(log_delta)[d.touch_kind]
+        delta = np.exp(log_delta)[t.kind]
         late = gamma + delta
-        g2, dg2 = _day_sums(late, d.touch_exposure)  # dg2 = γ'·∂G/∂γ' at γ' = γ + δ
+        g2, dg2 = _day_sums(late, t.exposure)  # dg2 = γ'·∂G/∂γ' at γ' = γ + δ
         e = np.exp(-delta)
         total = g - e * g2
         d_gamma = dg - e * (gamma / late) * dg2
@@ -195,12 +233,12 @@ class _Objective:
         person_days = d.stratum_exposure + np.expm1(beta) * self.recent_exposure
         grad_mu = np.bincount(d.order_stratum, weights=base_share, minlength=lay.s) - mu * person_days
         k = lay.k
-        grad_alpha = np.bincount(self.pk, weights=r, minlength=k) - np.bincount(d.touch_kind, weights=q, minlength=k)
+        grad_alpha = np.bincount(self.pk, weights=r, minlength=k) - np.bincount(self.t.kind, weights=q, minlength=k)
         grad_gamma = -np.bincount(self.pk, weights=r * gamma_k[self.pk] * d.pair_age, minlength=k) - np.bincount(
-            d.touch_kind, weights=dq_dlog_gamma, minlength=k
+            self.t.kind, weights=dq_dlog_gamma, minlength=k
         )
-        grad_a = _bincount_none(self.pc, r, lay.c) - _bincount_none(d.touch_creator, q, lay.c) - self.prec_c * a
-        grad_b = _bincount_none(self.pn, r, lay.n) - _bincount_none(d.touch_note, q, lay.n) - self.prec_n * b
+        grad_a = _bincount_none(self.pc, r, lay.c) - _bincount_none(self.t.creator, q, lay.c) - self.prec_c * a
+        grad_b = _bincount_none(self.pn, r, lay.n) - _bincount_none(self.t.note, q, lay.n) - self.prec_n * b
         parts = [grad_mu, grad_alpha, grad_gamma, grad_a, grad_b]
         if lay.h:
             parts.append(
@@ -211,7 +249,7 @@ class _Objective:
             dlog_rho = u * np.exp(-u) / np.maximum(-np.expm1(-u), 1e-300)
             parts.append(
                 np.bincount(self.pk, weights=r * dlog_rho, minlength=k)
-                - np.bincount(d.touch_kind, weights=dq_dlog_delta, minlength=k)
+                - np.bincount(self.t.kind, weights=dq_dlog_delta, minlength=k)
             )
         grad = np.concatenate(parts)
         return -(ll - penalty) * self.scale, -grad * self.scale
@@ -309,10 +347,11 @@ def fit_additive_hazard(
     sd_c = START_SD if prior_sd_creator is None else float(prior_sd_creator)
     sd_n = START_SD if prior_sd_note is None else float(prior_sd_note)
     estimate = prior_sd_creator is None or prior_sd_note is None
-    x, bounds = _start(data, _Objective(data, sd_c, sd_n, onset).layout)
+    touches = _DistinctTouches.of(data)  # once per fit: every round's objective shares it
+    x, bounds = _start(data, _Objective(data, sd_c, sd_n, onset, touches).layout)
     iterations, converged = 0, True
     for _ in range(EVIDENCE_ROUNDS if estimate else 1):
-        objective = _Objective(data, sd_c, sd_n, onset)
+        objective = _Objective(data, sd_c, sd_n, onset, touches)
         result = minimize(
             objective,
             x,
@@ -340,7 +379,7 @@ def fit_additive_hazard(
         sd_c, sd_n = new_c, new_n
         if moved < 0.01:
             break
-    objective = _Objective(data, sd_c, sd_n, onset)
+    objective = _Objective(data, sd_c, sd_n, onset, touches)
     log_mu, log_alpha, log_gamma, a, b = objective.layout.split(x)
     beta, log_delta = objective.layout.extra(x)
     present = np.bincount(data.touch_kind, minlength=len(data.kinds)) > 0
