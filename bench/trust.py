@@ -344,6 +344,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.item_match != "default":
         chosen["item_match"] = args.item_match == "on"
     if args.hazard_option:
+        if args.model != "hazard":
+            raise SystemExit("--hazard-option applies to --model hazard only")
         chosen["hazard_options"] = dict(_hazard_option(text) for text in args.hazard_option)
     params = TrustParams(**chosen)
 

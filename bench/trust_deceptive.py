@@ -121,6 +121,7 @@ recall at precision 0.9 on every development kind with the watch list at 0.7.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import statistics
 import sys
 import time
@@ -135,6 +136,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import trust as bench
 from hongmao.trust.causes import CauseRules
+from hongmao.trust.report import HAZARD_ROUTE_DEFAULTS
 
 GRID = (0.0125, 0.025, 0.05, 0.1, 0.2, 0.4)
 
@@ -511,7 +513,11 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "credit: the truth's cause (ceiling, not a rule)": ("truth", {}),
     "credit: the truth's cause, watch: Bayesian FDR <= 0.3": ("truth", {"fdr": 0.3, "flag_posterior_only": True}),
 }
-HAZARDS: dict[str, dict[str, Any]] = {"hazard": {}, "hazard frailty": {"frailty": True}}
+# the report's hazard route: its parameters as TrustParams(model="hazard") runs them (HAZARD_ROUTE_DEFAULTS)
+HAZARDS: dict[str, dict[str, Any]] = {
+    "hazard": dict(HAZARD_ROUTE_DEFAULTS),
+    "hazard frailty": {**HAZARD_ROUTE_DEFAULTS, "frailty": True},
+}
 QUICK = {
     "report rule",
     "credit: hazard",
@@ -534,7 +540,9 @@ def _lake(
     """The lake's credit rows, computed or (``--cache``) read back from a pickle this bench wrote next to it."""
     import pickle
 
-    path = lake_dir.with_name(lake_dir.name + f".judge-{'-'.join(sorted(hazards))}-{len(credits)}.pkl")
+    # the routes' options are in the name, so a cache of other options (an older default) is not read back
+    digest = hashlib.sha256(repr(sorted((k, sorted(v.items())) for k, v in hazards.items())).encode()).hexdigest()
+    path = lake_dir.with_name(lake_dir.name + f".judge-{'-'.join(sorted(hazards))}-{digest[:12]}-{len(credits)}.pkl")
     if args.cache and path.exists():
         with path.open("rb") as fh:
             cached: Lake = pickle.load(fh)  # a file this bench wrote

@@ -9,9 +9,9 @@ reusable there; not timed), then time the trust report in a fresh child process 
 trust`` runs (:func:`hongmao.api.trust_report`: ``trust_inputs`` and ``assemble`` over the lake, the default
 ``TrustParams``, accounts included as ``bench/trust.py`` asks) — and report its wall seconds, CPU seconds (user +
 system of the child, every engine thread included) and peak resident memory. ``--model`` times other credit
-routes (``ROUTES``: ``hazard`` is ``TrustParams(model="hazard")``, ``linear-plain`` the default without the item
-match); with several, rounds alternate between them. The report of
-the first round of each route is scored against the simulator's truth by ``bench/trust.py``'s ``evaluate``;
+routes (``ROUTES``: ``hazard`` is ``TrustParams(model="hazard")``, ``hazard-eb`` the same with its prior scales
+estimated, ``linear-plain`` the default without the item match); with several, rounds alternate between them. The
+report of the first round of each route is scored against the simulator's truth by ``bench/trust.py``'s ``evaluate``;
 the suspected class (notes paid off-platform, no record) is printed, and every figure with ``--json``.
 """
 

@@ -194,6 +194,7 @@ def test_the_hazard_routes_fixed_prior_scales_are_its_defaults_and_options_overr
     estimated = TrustParams(model="hazard", hazard_options={"prior_sd_note": None, "strata": 4})
     assert estimated.hazard_params() == {**HAZARD_ROUTE_DEFAULTS, "prior_sd_note": None, "strata": 4}
     assert estimated.as_dict()["hazard_options"] == estimated.hazard_params()  # the report says what it ran
+    assert TrustParams(model="linear").as_dict()["hazard_options"] == {}  # and claims no fit it did not run
     session = on([lake])
     fixed = {**HAZARD_ROUTE_DEFAULTS, "horizon_days": 60}
     used = trust_outcomes.hazard_credited(session, session.events, ("note",), **fixed)["note"]

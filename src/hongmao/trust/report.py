@@ -34,10 +34,11 @@ FLAGS = ("undisclosed", "deceptive", "fake_engagement")
 WATCH_EXCESS_LEVEL = 0.5  # P(excess > min_excess) that puts an entity on the deceptive watch list
 OUTCOMES = ("bad", "nad", "low", "refund")
 CAUSES = ("share", "em", "em_cross")  # PoolRules.causes: how each order's credit is split among its causes
-#: The hazard route's parameters where ``TrustParams.hazard_options`` names none: the prior scales of the creator
-#: and note multipliers fixed rather than estimated. Estimating them (None) fits each brand up to twelve times, and
-#: on the development lakes the evidence update was still falling at the twelfth; the deceptive figures were the
-#: same with 0.1, 0.3 or estimated scales, at a quarter of the CPU (docs/trust.md).
+#: The hazard route's parameters where ``TrustParams.hazard_options`` names none, over the engine's
+#: (hongmao.engine.hazard.DEFAULTS, whose prior scales are 0.1): the prior scales of the creator and note multipliers
+#: at 0.3, the value measured on the trust lakes. Estimating them (None) fits each brand up to twelve times, and on
+#: the development lakes the evidence update was still falling at the twelfth; the deceptive figures were the same
+#: with 0.1, 0.3 or estimated scales, the fixed ones at a quarter of the CPU (docs/trust.md).
 HAZARD_ROUTE_DEFAULTS: dict[str, Any] = {"prior_sd_creator": 0.3, "prior_sd_note": 0.3}
 
 
@@ -75,7 +76,8 @@ class TrustParams:
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["hazard_options"] = self.hazard_params()
+        if self.model == "hazard":  # what the route ran; other routes fit no hazard model
+            out["hazard_options"] = self.hazard_params()
         out["windows"] = None if self.windows is None else repr(self.windows)
         out["touches"] = list(self.touches)
         return out
