@@ -178,6 +178,18 @@ def test_gradient_is_exact() -> None:
         assert error < 1e-5 * max(1.0, float(np.linalg.norm(objective(x)[1])))
 
 
+def random_point(lay: Any, rng: np.random.Generator) -> np.ndarray:
+    """A point of the objective's parameter space near where fits land: log rates, log decays, multipliers, onsets."""
+    return np.concatenate(
+        [
+            rng.normal(-5, 0.5, lay.s + lay.k),
+            rng.normal(-1, 0.5, lay.k),
+            rng.normal(0, 0.3, lay.c + lay.n + lay.h),
+            rng.normal(0, 0.7, lay.d),
+        ]
+    )
+
+
 @pytest.mark.parametrize("onset", [False, True])
 def test_touches_grouped_by_kind_creator_note_and_exposure_give_the_per_touch_objective(onset: bool) -> None:
     data, _ = draw(seed=4, people=800, days=15, note_sd=0.3)
@@ -190,14 +202,7 @@ def test_touches_grouped_by_kind_creator_note_and_exposure_give_the_per_touch_ob
     one, per_touch = _Objective(data, 0.7, 0.4, onset, grouped), _Objective(data, 0.7, 0.4, onset, each)
     lay = one.layout
     for _ in range(3):
-        x = np.concatenate(
-            [
-                rng.normal(-5, 0.5, lay.s + lay.k),
-                rng.normal(-1, 0.5, lay.k),
-                rng.normal(0, 0.3, lay.c + lay.n + lay.h),
-                rng.normal(0, 0.7, lay.d),
-            ]
-        )
+        x = random_point(lay, rng)
         (value, grad), (want, want_grad) = one(x), per_touch(x)
         assert value == pytest.approx(want, rel=1e-12) and np.allclose(grad, want_grad, rtol=1e-10, atol=1e-15)
         assert one.log_likelihood(x) == pytest.approx(per_touch.log_likelihood(x), rel=1e-12)
@@ -211,14 +216,7 @@ def test_gradient_is_exact_with_history_and_onset(history: bool, onset: bool) ->
     assert (lay.h, lay.d) == (int(history), len(KINDS) if onset else 0)
     rng = np.random.default_rng(3)
     for _ in range(3):
-        x = np.concatenate(
-            [
-                rng.normal(-5, 0.5, lay.s + lay.k),
-                rng.normal(-1, 0.5, lay.k),
-                rng.normal(0, 0.3, lay.c + lay.n + lay.h),
-                rng.normal(0, 0.7, lay.d),
-            ]
-        )
+        x = random_point(lay, rng)
         error = check_grad(lambda v: objective(v)[0], lambda v: objective(v)[1], x)
         assert error < 1e-5 * max(1.0, float(np.linalg.norm(objective(x)[1])))
 
