@@ -338,6 +338,19 @@ def fit_additive_hazard(
     A prior scale left ``None`` is estimated (empirical Bayes): the fit alternates between the penalised
     optimum and an evidence update of the scale, until the scales move by under 1%.
     """
+    return _fit_additive(data, _DistinctTouches.of(data), prior_sd_creator, prior_sd_note, max_iter, onset)
+
+
+def _fit_additive(
+    data: HazardData,
+    touches: _DistinctTouches,
+    prior_sd_creator: float | None,
+    prior_sd_note: float | None,
+    max_iter: int,
+    onset: bool,
+) -> HazardFit:
+    """:func:`fit_additive_hazard` with the touches already grouped (they depend on the touches alone, so a caller
+    refitting the same touches, as :func:`fit_frailty_hazard` does, groups them once)."""
     _check("prior_sd_creator", prior_sd_creator)
     _check("prior_sd_note", prior_sd_note)
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
@@ -347,7 +360,6 @@ def fit_additive_hazard(
     sd_c = START_SD if prior_sd_creator is None else float(prior_sd_creator)
     sd_n = START_SD if prior_sd_note is None else float(prior_sd_note)
     estimate = prior_sd_creator is None or prior_sd_note is None
-    touches = _DistinctTouches.of(data)  # once per fit: every round's objective shares it
     x, bounds = _start(data, _Objective(data, sd_c, sd_n, onset, touches).layout)
     iterations, converged = 0, True
     for _ in range(EVIDENCE_ROUNDS if estimate else 1):
@@ -578,7 +590,8 @@ def fit_frailty_hazard(
         return replace(data, stratum_exposure=exposure.astype(np.float64), order_frailty=z[order_person])
 
     current = weighted(z)
-    fit = fit_additive_hazard(current, prior_sd_creator=sd_c, prior_sd_note=sd_n, max_iter=max_iter, onset=onset)
+    grouped = _DistinctTouches.of(data)  # the touches never change between the rounds; only the frailties do
+    fit = _fit_additive(current, grouped, sd_c, sd_n, max_iter, onset)
     for _ in range(max(rounds, 1)):
         # the prior scales settle in the first fit; later rounds keep them (one optimisation each)
         sd_c, sd_n = fit.prior_sd_creator, fit.prior_sd_note
@@ -600,7 +613,7 @@ def fit_frailty_hazard(
         moved = float(np.max(np.abs(np.log(new / z)))) if n_people else 0.0
         z = new
         current = weighted(z)
-        fit = fit_additive_hazard(current, prior_sd_creator=sd_c, prior_sd_note=sd_n, max_iter=max_iter, onset=onset)
+        fit = _fit_additive(current, grouped, sd_c, sd_n, max_iter, onset)
         if moved < 0.02:
             break
     return replace(fit, frailty_shape=shape), current
