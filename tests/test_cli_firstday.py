@@ -63,3 +63,32 @@ def test_demo_next_hint_is_one_line_that_runs(tmp_path: Path) -> None:
     assert argv[0] == "hongmao"
     again = runner.invoke(app, argv[1:])
     assert again.exit_code == 0, again.output
+
+
+def test_a_second_ctrl_c_logs_no_traceback_of_the_cancelled_lifespan_and_other_errors_still_show() -> None:
+    """A second Ctrl-C forces uvicorn out: it cancels the app's waiting lifespan task and logs the cancellation
+    (as the exception, or as Starlette's traceback text). The demo's filter drops exactly those records."""
+    import asyncio
+    import logging
+    import traceback
+
+    from hongmao.cli.demo_cmd import _ForcedExitFilter
+
+    def record(message: str, failure: BaseException | None = None) -> logging.LogRecord:
+        exc_info = (type(failure), failure, failure.__traceback__) if failure is not None else None
+        return logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 1, message, None, exc_info)
+
+    try:
+        raise asyncio.CancelledError()
+    except asyncio.CancelledError as cancelled:
+        text = traceback.format_exc()
+        as_exception = record("Exception in 'lifespan' protocol\n", cancelled)
+    try:
+        raise RuntimeError("the warm-up failed")
+    except RuntimeError as broken:
+        other = record("Exception in 'lifespan' protocol\n", broken)
+        other_text = traceback.format_exc()
+    quiet = _ForcedExitFilter()
+    assert not quiet.filter(as_exception)
+    assert not quiet.filter(record(text))  # Starlette's lifespan.shutdown.failed message
+    assert quiet.filter(other) and quiet.filter(record(other_text)) and quiet.filter(record("port in use"))

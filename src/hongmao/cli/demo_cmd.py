@@ -7,6 +7,8 @@ to sign in are printed before serving. ``--no-serve`` stops after the report.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import shlex
 import shutil
 from pathlib import Path
@@ -16,6 +18,21 @@ import typer
 from rich.table import Table
 
 from hongmao.cli.output import console, err_console, fmt_number
+
+
+class _ForcedExitFilter(logging.Filter):
+    """Drops uvicorn's report of the app's lifespan task cancelled by a second Ctrl-C: the user asked for that forced
+    exit (uvicorn skips the lifespan's shutdown and cancels the waiting task), so its traceback says nothing wrong.
+    Starlette hands uvicorn the cancelled task's traceback as text (``lifespan.shutdown.failed``), which uvicorn logs
+    as the message; a traceback of anything else still shows."""
+
+    CANCELLED = f"{asyncio.CancelledError.__module__}.{asyncio.CancelledError.__qualname__}"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failure = record.exc_info[1] if record.exc_info else None
+        if isinstance(failure, asyncio.CancelledError):
+            return False
+        return not record.getMessage().rstrip().endswith(self.CANCELLED)
 
 
 def _side_by_side(title: str, a: Any, b: Any, top: int) -> Table:
@@ -177,9 +194,13 @@ def _serve(lake_dir: Path, world: Path, host: str, port: int, brand: str | None)
         console.print(f"brand key ({brand}):  {brand_key}", soft_wrap=True)
     console.print(f"operator key:        {operator_key}", soft_wrap=True)
     console.print("Ctrl-C to stop")
+    forced_exit = _ForcedExitFilter()
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.addFilter(forced_exit)  # kept by uvicorn's logging set-up (it replaces handlers, not filters)
     try:
         uvicorn.run(server, host=host, port=port, log_level="warning", lifespan="on")
     finally:
+        uvicorn_log.removeFilter(forced_exit)
         server.close()
 
 
