@@ -88,7 +88,18 @@ def test_a_second_ctrl_c_logs_no_traceback_of_the_cancelled_lifespan_and_other_e
     except RuntimeError as broken:
         other = record("Exception in 'lifespan' protocol\n", broken)
         other_text = traceback.format_exc()
+    try:
+        try:
+            raise RuntimeError("the shutdown hook failed")
+        except RuntimeError:
+            raise asyncio.CancelledError()  # noqa: B904 (implicitly chained, as a cancelled handler is)
+    except asyncio.CancelledError as chained_failure:
+        chained = record("Exception in 'lifespan' protocol\n", chained_failure)
+        chained_text = traceback.format_exc()
     quiet = _ForcedExitFilter()
     assert not quiet.filter(as_exception)
     assert not quiet.filter(record(text))  # Starlette's lifespan.shutdown.failed message
     assert quiet.filter(other) and quiet.filter(record(other_text)) and quiet.filter(record("port in use"))
+    # a cancellation while another error was being handled still shows, with the error
+    assert "the shutdown hook failed" in chained_text
+    assert quiet.filter(chained) and quiet.filter(record(chained_text))

@@ -24,15 +24,18 @@ class _ForcedExitFilter(logging.Filter):
     """Drops uvicorn's report of the app's lifespan task cancelled by a second Ctrl-C: the user asked for that forced
     exit (uvicorn skips the lifespan's shutdown and cancels the waiting task), so its traceback says nothing wrong.
     Starlette hands uvicorn the cancelled task's traceback as text (``lifespan.shutdown.failed``), which uvicorn logs
-    as the message; a traceback of anything else still shows."""
+    as the message; a traceback of anything else still shows, and so does a cancellation chained to another error."""
 
     CANCELLED = f"{asyncio.CancelledError.__module__}.{asyncio.CancelledError.__qualname__}"
+    CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
 
     def filter(self, record: logging.LogRecord) -> bool:
         failure = record.exc_info[1] if record.exc_info else None
         if isinstance(failure, asyncio.CancelledError):
-            return False
-        return not record.getMessage().rstrip().endswith(self.CANCELLED)
+            return failure.__context__ is not None or failure.__cause__ is not None
+        text = str(record.msg) if not record.args else record.getMessage()
+        alone = not any(marker in text for marker in self.CHAINED)
+        return not (alone and text.rstrip().endswith(self.CANCELLED))
 
 
 def _side_by_side(title: str, a: Any, b: Any, top: int) -> Table:
