@@ -320,7 +320,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reuse", action="store_true", help="keep and reuse worlds and lakes in --out")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--ceiling", action="store_true", help="also score deceptive flags with oracle credit")
-    parser.add_argument("--model", default="linear", help="the credit route of the deceptive score (TrustParams)")
+    parser.add_argument(
+        "--model", default="hazard", help="the credit route of the deceptive score (TrustParams; the report's default)"
+    )
     parser.add_argument("--half-life", type=float, default=7.0, help="time_decay's half-life in days (TrustParams)")
     parser.add_argument(
         "--item-match",

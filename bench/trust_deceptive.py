@@ -136,7 +136,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import trust as bench
 from hongmao.trust.causes import CauseRules
-from hongmao.trust.report import HAZARD_ROUTE_DEFAULTS
 
 GRID = (0.0125, 0.025, 0.05, 0.1, 0.2, 0.4)
 
@@ -513,10 +512,10 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "credit: the truth's cause (ceiling, not a rule)": ("truth", {}),
     "credit: the truth's cause, watch: Bayesian FDR <= 0.3": ("truth", {"fdr": 0.3, "flag_posterior_only": True}),
 }
-# the report's hazard route: its parameters as TrustParams(model="hazard") runs them (HAZARD_ROUTE_DEFAULTS)
+# the report's hazard route: its parameters as TrustParams(model="hazard") runs them (the engine's defaults)
 HAZARDS: dict[str, dict[str, Any]] = {
-    "hazard": dict(HAZARD_ROUTE_DEFAULTS),
-    "hazard frailty": {**HAZARD_ROUTE_DEFAULTS, "frailty": True},
+    "hazard": {},
+    "hazard frailty": {"frailty": True},
 }
 QUICK = {
     "report rule",
@@ -540,8 +539,12 @@ def _lake(
     """The lake's credit rows, computed or (``--cache``) read back from a pickle this bench wrote next to it."""
     import pickle
 
-    # the routes' options are in the name, so a cache of other options (an older default) is not read back
-    digest = hashlib.sha256(repr(sorted((k, sorted(v.items())) for k, v in hazards.items())).encode()).hexdigest()
+    from hongmao.engine.hazard import DEFAULTS
+
+    # the routes' parameters (the engine's defaults included) are in the name, so a cache of other parameters (an
+    # older default) is not read back
+    ran = {name: {**DEFAULTS, **options} for name, options in hazards.items()}
+    digest = hashlib.sha256(repr(sorted((k, sorted(v.items())) for k, v in ran.items())).encode()).hexdigest()
     path = lake_dir.with_name(lake_dir.name + f".judge-{'-'.join(sorted(hazards))}-{digest[:12]}-{len(credits)}.pkl")
     if args.cache and path.exists():
         with path.open("rb") as fh:

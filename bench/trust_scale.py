@@ -10,7 +10,8 @@ trust`` runs (:func:`hongmao.api.trust_report`: ``trust_inputs`` and ``assemble`
 ``TrustParams``, accounts included as ``bench/trust.py`` asks) — and report its wall seconds, CPU seconds (user +
 system of the child, every engine thread included) and peak resident memory. ``--model`` times other credit
 routes (``ROUTES``: ``hazard`` is ``TrustParams(model="hazard")``, ``hazard-eb`` the same with its prior scales
-estimated, ``linear-plain`` the default without the item match); with several, rounds alternate between them. The
+estimated, ``linear`` the rule route the report defaulted to before 2026-12-07, ``linear-plain`` it without
+the item match); with several, rounds alternate between them. The
 report of the first round of each route is scored against the simulator's truth by ``bench/trust.py``'s ``evaluate``;
 the suspected class (notes paid off-platform, no record) is printed, and every figure with ``--json``.
 """
@@ -45,7 +46,7 @@ ROUTES: dict[str, dict[str, Any]] = {
     "linear-plain": {"model": "linear", "item_match": False},
     "hazard": {"model": "hazard"},
     "hazard-plain": {"model": "hazard", "item_match": False},
-    # the hazard route with its prior scales estimated (empirical Bayes) instead of fixed (HAZARD_ROUTE_DEFAULTS)
+    # the hazard route with its prior scales estimated (empirical Bayes), not fixed (hongmao.engine.hazard.DEFAULTS)
     "hazard-eb": {"model": "hazard", "hazard_options": {"prior_sd_creator": None, "prior_sd_note": None}},
 }
 
@@ -97,8 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--brands", type=int, default=6)
     parser.add_argument(
         "--model",
-        default="linear",
-        help=f"comma-separated credit routes to time ({', '.join(ROUTES)}, or any rule model)",
+        default="hazard",
+        help=f"comma-separated credit routes to time ({', '.join(ROUTES)}, or any rule model; default: the report's)",
     )
     parser.add_argument("--rounds", type=int, default=1, help="timed reports per route and seed")
     parser.add_argument("--nice", type=int, default=0, help="niceness of the timed child")

@@ -187,21 +187,24 @@ def test_hazard_rows_equal_the_row_by_row_build_on_a_hand_made_lake(lake: Path) 
     assert {r["group"] for r in rows["creator"]} == {None}
 
 
-def test_the_hazard_routes_fixed_prior_scales_are_its_defaults_and_options_override_them(lake: Path) -> None:
-    from hongmao.trust.report import HAZARD_ROUTE_DEFAULTS
+def test_the_hazard_route_runs_the_engines_defaults_under_its_options_and_the_report_shows_them(
+    lake: Path,
+) -> None:
+    from hongmao.engine.hazard import DEFAULTS
 
-    assert TrustParams().hazard_params() == HAZARD_ROUTE_DEFAULTS
-    estimated = TrustParams(model="hazard", hazard_options={"prior_sd_note": None, "strata": 4})
-    assert estimated.hazard_params() == {**HAZARD_ROUTE_DEFAULTS, "prior_sd_note": None, "strata": 4}
-    assert estimated.as_dict()["hazard_options"] == estimated.hazard_params()  # the report says what it ran
-    assert TrustParams(model="linear").as_dict()["hazard_options"] == {}  # and claims no fit it did not run
+    assert TrustParams().model == "hazard"  # the report's default credit
     session = on([lake])
-    fixed = {**HAZARD_ROUTE_DEFAULTS, "horizon_days": 60}
-    used = trust_outcomes.hazard_credited(session, session.events, ("note",), **fixed)["note"]
+    estimated = TrustParams(hazard_options={"prior_sd_note": None, "strata": 4})
+    shown = assemble(trust_inputs(session, estimated), estimated)["summary"]["params"]["hazard_options"]
+    # the report says what it ran, in full, as its JSON shows it
+    assert shown == {**DEFAULTS, "routes": list(DEFAULTS["routes"]), "prior_sd_note": None, "strata": 4}
+    rule = TrustParams(model="linear", hazard_options={"strata": 4})
+    assert assemble(trust_inputs(session, rule), rule)["summary"]["params"]["hazard_options"] == {}  # fitted none
+    used = trust_outcomes.hazard_credited(session, session.events, ("note",))["note"]
     default = TrustParams(model="hazard", item_match=False)
     got = trust_inputs(on([lake]), default)
     assert got.deceptive_notes is not None
-    # the route's note credit is the fit at the fixed scales, not the estimated ones
+    # the route's note credit is the fit at the engine's fixed scales, not the estimated ones
     by_note: dict[str, float] = {}
     for r in used:
         by_note[r["key"]] = by_note.get(r["key"], 0.0) + r["weight"]

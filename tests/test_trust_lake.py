@@ -280,12 +280,21 @@ def test_deceptive_note_on_a_hand_built_lake(tmp_path: Path) -> None:
         if disappointed:
             events.append(event("market.refund", at(4), order_id=order, amount=100, reason="not_as_described"))
     events.append(event("note.read", at(40), note_id="fair", user=user(999), dwell_ms=5_000))  # data end: day 40
-    report = run(tmp_path, events)
+    # the rule route credits every order a reader made to the note read, so its counts can be checked by hand
+    report = run(tmp_path, events, TrustParams(model="linear"))
     notes = by_id(report, "note")
     assert notes["oversold"]["flags"] == ["deceptive"]
     assert notes["fair"]["flags"] == []
     ev = notes["oversold"]["evidence"]["deceptive"]
     assert ev["orders"] == pytest.approx(60) and ev["bad_outcomes"] == pytest.approx(30)
+    # the default hazard route leaves part of each reader's order to the baseline (120 people bought unread, the
+    # same day) and flags the same note and creator
+    default = run(tmp_path, events)
+    hazard_ev = by_id(default, "note")["oversold"]["evidence"]["deceptive"]
+    assert 50 < hazard_ev["orders"] < 60 and hazard_ev["bad_outcomes"] < 30
+    flags = [[(e["note_id"], e["flags"]) for e in r["notes"]] for r in (default, report)]
+    assert flags[0] == flags[1]
+    assert by_id(default, "creator")["liar"]["flags"] == ["deceptive"]
     assert ev["baseline_rate"] == pytest.approx(0.05, abs=0.02)
     assert ev["interval"][0] < ev["score"] < ev["interval"][1]
     assert "EXCESS_BAD_OUTCOMES" in ev["reasons"] and "EXCESS_NOT_AS_DESCRIBED" in ev["reasons"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from ibis.expr.types import Table
 
-from hongmao.engine import tables, trust_disclosure, trust_engagement, trust_outcomes
+from hongmao.engine import hazard, tables, trust_disclosure, trust_engagement, trust_outcomes
 from hongmao.engine.session import Session
 from hongmao.trust.coengagement import CoreMember, TargetFocus, dense_core, target_focus
 from hongmao.trust.disclosure import DisclosureFinding, judge
@@ -63,7 +63,18 @@ def trust_inputs(session: Session, params: TrustParams | None = None) -> TrustIn
         orders=len(orders),
         suspected=suspected,
         item_match=None if fit is None else fit.as_dict(),
+        hazard=hazard_run(params),
     )
+
+
+def hazard_run(params: TrustParams) -> dict[str, Any] | None:
+    """The hazard route's parameters as it runs them (the engine's defaults under ``params.hazard_options``; lists
+    where the engine takes a sequence, as JSON shows them), or None when the route is a rule model."""
+    if params.model != "hazard":
+        return None
+    hazard.check_params(params.hazard_options)
+    ran = {**hazard.DEFAULTS, **params.hazard_options}
+    return {k: list(v) if isinstance(v, tuple | list) else v for k, v in ran.items()}
 
 
 def credited_rows(
@@ -83,7 +94,7 @@ def credited_rows(
         return item_matched_rows(session, ev, params, exclude_users, orders)
     if params.model == "hazard":
         rows = trust_outcomes.hazard_credited(
-            session, ev, ("note", "creator"), exclude_users=exclude_users, **params.hazard_params()
+            session, ev, ("note", "creator"), exclude_users=exclude_users, **params.hazard_options
         )
         return rows, None
     return {by: rule_rows(session, ev, params, exclude_users, by) for by in ("note", "creator")}, None
@@ -101,7 +112,7 @@ def item_matched_rows(
     of :func:`~hongmao.engine.trust_outcomes.order_outcomes` (None: fetched here)."""
     if params.model == "hazard":
         notes = trust_outcomes.hazard_credited(
-            session, ev, ("note",), exclude_users=exclude_users, **params.hazard_params()
+            session, ev, ("note",), exclude_users=exclude_users, **params.hazard_options
         )["note"]
     else:
         notes = rule_rows(session, ev, params, exclude_users, "note")
