@@ -350,3 +350,5 @@ def test_the_trust_report_takes_a_range_and_refuses_filters(site: Site) -> None:
     finally:
         c.close()
     assert 'id="filters-ignored"' in page and 'id="trust-asof"' in page and 'name="range"' in page
+    assert whole["summary"]["credit_model"] == "hazard"  # the credit behind "credited orders", named on the page
+    assert "风险率（生存分析）" in page.split('id="trust-credit"', 1)[1].split("</p>", 1)[0]

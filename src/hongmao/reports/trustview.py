@@ -113,6 +113,7 @@ def trust_view(
             "suspected_notes": report["summary"]["suspected_notes"],
             "commercial_notes": len(commercial),
             "undisclosed_notes": len(undisclosed),
+            "credit_model": report["summary"]["params"]["model"],  # the credit behind "credited orders"
         },
         "flags": list(FLAGS),
         "notes": [_brief(e) for e in flagged_notes[:LIST_LIMIT]],

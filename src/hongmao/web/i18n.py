@@ -352,6 +352,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "trust.score": ("种骗分", "Deception score"),
     "trust.interval": ("90% 区间", "90% interval"),
     "trust.orders": ("归因订单", "Credited orders"),
+    "trust.credit_model": ("归因订单按「{model}」模型计算。", "Credited orders by the {model} model."),
     "trust.evidence": ("证据", "Evidence"),
     "trust.showing": (
         "显示前 {n} 条；完整列表见 API /api/v1/reports/trust 或 hongmao trust",
