@@ -58,7 +58,7 @@ from hongmao.engine.attribute import MODELS as REGISTERED
 from hongmao.engine.attribute import parse_kinds
 from hongmao.engine.campaign import campaign_lift
 from hongmao.engine.cycles import decision_cycles
-from hongmao.engine.hazard import BASELINE, CREDIT_PARAMS, DEFAULTS, brand_shares, credit_shares, reshare
+from hongmao.engine.hazard import BASELINE, CREDIT_PARAMS, brand_shares, check_params, credit_shares, reshare
 from hongmao.engine.hazard_data import gather
 from hongmao.engine.paths import brand_journey_paths, journey_paths
 from hongmao.errors import HongmaoError
@@ -197,7 +197,7 @@ def hazard_errors(session: Session, truths: dict[str, Any]) -> dict[str, dict[st
     conv = tables.conversions(ev)
     touch = tables.touches(ev, parse_kinds(None))
     total = int(session.scalar(conv.count()))
-    p = {**DEFAULTS, **HAZARD_PARAMS}
+    p = check_params(HAZARD_PARAMS)
     lake = gather(session, ev, conv, touch, int(p["horizon_days"]), float(p["utc_offset_hours"]))
     fitted = list(brand_shares(lake, **HAZARD_PARAMS))
     out: dict[str, dict[str, Any]] = {}

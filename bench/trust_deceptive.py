@@ -539,11 +539,11 @@ def _lake(
     """The lake's credit rows, computed or (``--cache``) read back from a pickle this bench wrote next to it."""
     import pickle
 
-    from hongmao.engine.hazard import DEFAULTS
+    from hongmao.engine.hazard import check_params
 
     # the routes' parameters (the engine's defaults included) are in the name, so a cache of other parameters (an
     # older default) is not read back
-    ran = {name: {**DEFAULTS, **options} for name, options in hazards.items()}
+    ran = {name: check_params(options) for name, options in hazards.items()}
     digest = hashlib.sha256(repr(sorted((k, sorted(v.items())) for k, v in ran.items())).encode()).hexdigest()
     path = lake_dir.with_name(lake_dir.name + f".judge-{'-'.join(sorted(hazards))}-{digest[:12]}-{len(credits)}.pkl")
     if args.cache and path.exists():

@@ -196,11 +196,11 @@ def _hazard(
     orders: int,
     params: dict[str, Any],
 ) -> AttributionResult:
-    from hongmao.engine.hazard import DEFAULTS, hazard_credits
+    from hongmao.engine.hazard import check_params, hazard_credits
     from hongmao.engine.hazard_data import KINDS
 
     credits = hazard_credits(session, ev, conv, touch, by, **params)
-    return _fitted(HAZARD, by, credits, orders, {"touches": sorted(kinds & set(KINDS)), **DEFAULTS, **params})
+    return _fitted(HAZARD, by, credits, orders, {"touches": sorted(kinds & set(KINDS)), **check_params(params)})
 
 
 def _datadriven(
@@ -215,12 +215,12 @@ def _datadriven(
 ) -> AttributionResult:
     """The data-driven model (``datadriven`` parameters; a ``holdout_key`` among them checks campaigns' lift)."""
     from hongmao.attribution.datadriven import KINDS
-    from hongmao.engine.datadriven import DEFAULTS, datadriven_credits
+    from hongmao.engine.datadriven import check_params, datadriven_credits
 
     key = params.pop("holdout_key", None)
     credits = datadriven_credits(session, ev, conv, touch, by, holdout_key=key, **params)
     checks = credits.lift_checks if key else None
-    return _fitted(DATADRIVEN, by, credits, orders, {"touches": sorted(KINDS), **DEFAULTS, **params}, checks)
+    return _fitted(DATADRIVEN, by, credits, orders, {"touches": sorted(KINDS), **check_params(params)}, checks)
 
 
 def _data_driven(

@@ -79,8 +79,9 @@ _WHOLE = {
 }
 
 
-def check_params(params: dict[str, Any]) -> None:
-    """Raise :class:`AttributionError` for an unknown parameter or a value the model cannot use."""
+def check_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Every parameter as the model runs it (:data:`DEFAULTS` under ``params``); raise :class:`AttributionError`
+    for an unknown parameter or a value the model cannot use."""
     unknown = sorted(set(params) - set(DEFAULTS))
     if unknown:
         raise AttributionError(
@@ -99,6 +100,7 @@ def check_params(params: dict[str, Any]) -> None:
     offset = p["utc_offset_hours"]
     if isinstance(offset, bool) or not isinstance(offset, int | float) or not -12 <= offset <= 14:
         raise AttributionError(f"datadriven utc_offset_hours must be within [-12, 14], got {offset!r}")
+    return p
 
 
 # ---- the engine's part ----------------------------------------------------------------------------------
@@ -468,10 +470,9 @@ def datadriven_credits(
     **params: Any,
 ) -> DataDrivenCredits:
     """Fit every brand and credit its orders by ``by`` (see the module docstring)."""
-    check_params(params)
+    p = check_params(params)
     if by not in GROUPINGS:
         raise AttributionError(f"unknown grouping {by!r}; use note, creator, brand, campaign or item")
-    p = {**DEFAULTS, **params}
     horizon = int(p["horizon_days"])
     lake = gather(
         session, ev, conv, touch, horizon, int(p["controls"]), float(p["utc_offset_hours"]), int(p["control_pairs"])

@@ -67,8 +67,9 @@ def _whole(name: str, value: object, low: int) -> int:
     return value
 
 
-def check_params(params: dict[str, Any]) -> None:
-    """Raise :class:`AttributionError` for an unknown parameter or a value the model cannot use."""
+def check_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Every parameter as the model runs it (:data:`DEFAULTS` under ``params``); raise :class:`AttributionError`
+    for an unknown parameter or a value the model cannot use."""
     unknown = sorted(set(params) - set(DEFAULTS))
     if unknown:
         raise AttributionError(
@@ -100,6 +101,7 @@ def check_params(params: dict[str, Any]) -> None:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or not (np.isfinite(value) and value > 0):
             raise AttributionError(f"hazard {name} must be a positive number, got {value!r}")
+    return p
 
 
 def _keys(part: BrandInput, by: str) -> tuple[list[str], list[str]]:
@@ -155,11 +157,10 @@ def hazard_credits_by(
     session: Session, ev: Table, conv: Table, touch: Table, groupings: tuple[str, ...], **params: Any
 ) -> dict[str, HazardCredits]:
     """Fit every brand once and credit its orders by each of ``groupings``."""
-    check_params(params)
+    p = check_params(params)
     for by in groupings:
         if by not in GROUPINGS:
             raise AttributionError(f"unknown grouping {by!r}; use note, creator, brand, campaign or item")
-    p = {**DEFAULTS, **params}
     lake = gather(session, ev, conv, touch, int(p["horizon_days"]), float(p["utc_offset_hours"]))
     return credit_lake(lake, groupings, **params)
 
@@ -213,8 +214,7 @@ NO_SHARES = pa.table(
 def brand_shares(lake: LakeHazard, **params: Any) -> Iterator[BrandShares]:
     """Fit every brand of a gathered lake (frailty when asked and the brand has people) and split each order
     between its touches and the baseline (:func:`~hongmao.attribution.hazard.hazard_shares`), brand by brand."""
-    check_params(params)  # here, not in the generator: a bad parameter fails at the call
-    return _brand_shares(lake, {**DEFAULTS, **params})
+    return _brand_shares(lake, check_params(params))  # checked here, not in the generator: fails at the call
 
 
 def _brand_shares(lake: LakeHazard, p: dict[str, Any]) -> Iterator[BrandShares]:
@@ -250,8 +250,7 @@ def reshare(shares: BrandShares, **credit: Any) -> BrandShares:
     other = sorted(set(credit) - set(CREDIT_PARAMS))
     if other:
         raise AttributionError(f"only the credit step's options can change without a refit, not {', '.join(other)}")
-    check_params(credit)
-    p = {**DEFAULTS, **credit}
+    p = check_params(credit)
     pair_share, base_share = hazard_shares(shares.fit, shares.data, tuple(p["routes"]), float(p["shapley_days"]))
     return replace(shares, pair_share=pair_share, base_share=base_share)
 

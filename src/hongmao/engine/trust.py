@@ -72,8 +72,7 @@ def hazard_run(params: TrustParams) -> dict[str, Any] | None:
     where the engine takes a sequence, as JSON shows them), or None when the route is a rule model."""
     if params.model != "hazard":
         return None
-    hazard.check_params(params.hazard_options)
-    ran = {**hazard.DEFAULTS, **params.hazard_options}
+    ran = hazard.check_params(params.hazard_options)
     return {k: list(v) if isinstance(v, tuple | list) else v for k, v in ran.items()}
 
 

@@ -106,11 +106,10 @@ def hazard_credited(
     once per brand (``params``: :data:`hongmao.engine.hazard.DEFAULTS`), an order's weights its touches' hazard
     shares summed per key (with the baseline's share they sum to one), the group as :func:`groups` names it.
     ``exclude_users``: accounts whose touches are left out (as the rule route leaves them out)."""
-    hazard.check_params(params)
+    p = hazard.check_params(params)
     for by in groupings:
         if by not in HAZARD_KEYS:
             raise AttributionError(f"the hazard route credits notes or creators, not {by!r}")
-    p = {**hazard.DEFAULTS, **params}
     conv = tables.conversions(ev)
     touch = tables.touches(ev, frozenset(KINDS), exclude_users=exclude_users)
     lake = gather(session, ev, conv, touch, int(p["horizon_days"]), float(p["utc_offset_hours"]))
