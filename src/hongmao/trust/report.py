@@ -44,7 +44,7 @@ class TrustParams:
     # split between its touches and a baseline credited to nobody; hazard_options: its parameters over the engine's
     # defaults, hongmao.engine.hazard.DEFAULTS) or an engine rule model ("linear", "time_decay", ...) over
     # ``touches`` in ``windows`` (half_life_days: time_decay's). The hazard model is the default: on the trust
-    # lakes it flags more deceptive creators at the same precision than the rule model "linear" (docs/trust.md)
+    # lakes it flags more deceptive creators than the rule model "linear" does, at the same precision (docs/trust.md)
     model: str = "hazard"
     touches: tuple[str, ...] = ("read", "engagement", "click")
     half_life_days: float = 7.0
