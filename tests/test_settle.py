@@ -224,6 +224,36 @@ def test_a_held_creator_is_released_or_voided_by_a_recorded_decision() -> None:
     assert [e.kind for e in voided] == ["void"] and voided[0].amount_cents == 2_000
 
 
+def test_a_hold_names_the_credit_that_judged_it() -> None:
+    """A kept hold says which credit counted the creator's orders (the report's model and the hazard options it
+    ran), so a hold disputed months later can be checked against the same split."""
+    from hongmao.engine.trust import hazard_run
+    from hongmao.settle.facts import creator_holds
+    from hongmao.trust import TrustParams
+
+    def report(params: TrustParams, ran: dict[str, Any] | None) -> dict[str, Any]:
+        summary = {**params.as_dict(), "hazard_options": ran or {}}
+        creators = [
+            {"creator_id": "c1", "flags": ["deceptive", "undisclosed"], "evidence": {"deceptive": {"orders": 12.5}}},
+            {"creator_id": "c2", "flags": ["undisclosed"], "evidence": {}},
+        ]
+        return {"summary": {"params": summary}, "creators": creators}
+
+    default = TrustParams()
+    held = creator_holds(report(default, hazard_run(default)))
+    assert list(held) == ["c1"]  # an undisclosed flag alone holds no money
+    kept = json.loads(held["c1"])
+    assert kept["flags"] == ["deceptive"] and kept["evidence"] == {"deceptive": {"orders": 12.5}}
+    assert kept["credit"]["model"] == "hazard" and kept["credit"]["options"]["prior_sd_creator"] == 0.1
+    linear = TrustParams(model="linear")
+    assert json.loads(creator_holds(report(linear, hazard_run(linear)))["c1"])["credit"] == {
+        "model": "linear",
+        "options": {},
+    }
+    # A report without params (an older caller's) still holds, without naming a credit.
+    assert "credit" not in json.loads(creator_holds({"creators": report(default, None)["creators"]})["c1"])
+
+
 def test_terms_pick_the_most_specific_row_with_tiers_and_caps() -> None:
     rows = [
         {
@@ -354,6 +384,7 @@ def test_settlement_end_to_end_on_a_simulated_lake(lake: Path, tmp_path: Path) -
     if held:
         creator = held[0]["creator_id"]
         assert "fake_engagement" in held[0]["evidence"] or "deceptive" in held[0]["evidence"]
+        assert json.loads(held[0]["evidence"])["credit"]["model"] == "hazard"
         cli(
             "holds",
             *data,

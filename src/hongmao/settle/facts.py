@@ -125,13 +125,18 @@ def refunds(session: Session, through: datetime) -> dict[str, tuple[int, datetim
 
 
 def creator_holds(report: dict[str, Any]) -> dict[str, str]:
-    """creator id -> the evidence (compact JSON) for creators the trust report flags for fraud."""
+    """creator id -> the evidence (compact JSON) for creators the trust report flags for fraud, with the credit
+    that counted their orders (``credit``: the report's model and the hazard options it ran, from its summary's
+    params), so a hold kept for a date still says, when disputed later, which split of the orders judged it."""
+    params = (report.get("summary") or {}).get("params") or {}
+    credit = {"model": params["model"], "options": params.get("hazard_options") or {}} if "model" in params else None
     out: dict[str, str] = {}
     for entry in report.get("creators", []):
         flags = [f for f in entry.get("flags", []) if f in HOLDING_FLAGS]
         if flags:
             evidence = {f: (entry.get("evidence") or {}).get(f) for f in flags}
-            out[str(entry["creator_id"])] = json.dumps(
-                {"flags": flags, "evidence": evidence}, sort_keys=True, ensure_ascii=False, default=str
-            )
+            held: dict[str, Any] = {"flags": flags, "evidence": evidence}
+            if credit is not None:
+                held["credit"] = credit
+            out[str(entry["creator_id"])] = json.dumps(held, sort_keys=True, ensure_ascii=False, default=str)
     return out
