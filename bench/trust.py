@@ -331,6 +331,12 @@ def main(argv: list[str] | None = None) -> None:
         help="sharpen the deceptive score's credit by the item each order bought (TrustParams.item_match)",
     )
     parser.add_argument(
+        "--creator-flag-level",
+        type=float,
+        default=None,
+        help="pooled P(deceptive) at which a creator is flagged (PoolRules.creator_flag_level; default: the report's)",
+    )
+    parser.add_argument(
         "--hazard-option",
         action="append",
         default=[],
@@ -341,6 +347,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from hongmao.api import trust_inputs
     from hongmao.trust import TrustParams, assemble
+    from hongmao.trust.pooled import PoolRules
+    from hongmao.trust.shrinkage import ScoreRules
 
     chosen: dict[str, Any] = {"model": args.model, "half_life_days": args.half_life}
     if args.item_match != "default":
@@ -349,6 +357,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.model != "hazard":
             raise SystemExit("--hazard-option applies to --model hazard only")
         chosen["hazard_options"] = dict(_hazard_option(text) for text in args.hazard_option)
+    if args.creator_flag_level is not None:
+        chosen["score"] = ScoreRules(pooling=PoolRules(creator_flag_level=args.creator_flag_level))
     params = TrustParams(**chosen)
 
     args.out.mkdir(parents=True, exist_ok=True)

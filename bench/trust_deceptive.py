@@ -10,8 +10,8 @@ Worlds and lakes are built (or reused with ``--reuse``) exactly as ``bench/trust
 watch list (flags included) against all deceptive creators, precision at 10 and the AUC of the ranking. The
 variants:
 
-* ``report rule``: the report as it is (flag: pooled P(deceptive) >= 0.9 or P(excess > 0.05) >= 0.8, on 10+
-  credited orders; watch: P(deceptive) >= 0.5 or P(excess) >= 0.5);
+* ``report rule``: the report as it is (flag: pooled P(deceptive) >= 0.9, ``PoolRules.creator_flag_level``, or
+  P(excess > 0.05) >= 0.8, on 10+ credited orders; watch: P(deceptive) >= 0.5 or P(excess) >= 0.5);
 * ``flag: posterior alone``: the shrunk-excess view no longer flags (it still watches);
 * ``flag and watch: posterior alone``;
 * ``watch: + exposure-adaptive z >= Z``: also watch when the evidence (the LLR) lies Z standard deviations above
@@ -315,7 +315,7 @@ def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
     pool_rules = rules.pooling if not variant.get("forced") else replace(rules.pooling, pooling_gain=0.0)
     pooled = pm.pool(np.asarray(evidence), scored, groups, pool_rules)
     post, p = pooled.posterior, fits["bad"]
-    strong = post >= rules.pooling.flag_level
+    strong = post >= rules.pooling.creator_flag_level
     if not variant.get("flag_posterior_only"):
         strong = strong | (p.p_exceed >= rules.level)
     flagged = scored & strong & (p.orders >= rules.min_orders)

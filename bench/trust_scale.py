@@ -48,6 +48,8 @@ ROUTES: dict[str, dict[str, Any]] = {
     "hazard-plain": {"model": "hazard", "item_match": False},
     # the hazard route with its prior scales estimated (empirical Bayes), not fixed (hongmao.engine.hazard.DEFAULTS)
     "hazard-eb": {"model": "hazard", "hazard_options": {"prior_sd_creator": None, "prior_sd_note": None}},
+    # the default route with creators flagged at pooled P(deceptive) >= 0.6 instead of 0.9 (PoolRules)
+    "hazard-creator-0.6": {"model": "hazard", "creator_flag_level": 0.6},
 }
 
 
@@ -55,8 +57,13 @@ def run_once(lake: Path, world: Path, model: str, evaluate: bool) -> dict[str, A
     """The child's job: one timed report over ``lake`` (and its scores when asked)."""
     from hongmao import api
     from hongmao.trust import TrustParams
+    from hongmao.trust.pooled import PoolRules
+    from hongmao.trust.shrinkage import ScoreRules
 
-    params = TrustParams(**ROUTES.get(model, {"model": model}))
+    spec = dict(ROUTES.get(model, {"model": model}))
+    if "creator_flag_level" in spec:
+        spec["score"] = ScoreRules(pooling=PoolRules(creator_flag_level=spec.pop("creator_flag_level")))
+    params = TrustParams(**spec)
     wall0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     report = api.trust_report(lake, params, include_accounts=True)
     wall, cpu1 = time.perf_counter() - wall0, resource.getrusage(resource.RUSAGE_SELF)

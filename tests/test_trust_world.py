@@ -85,7 +85,7 @@ def test_deceptive_flags_are_mostly_right_and_ranked_by_score(world: tuple[Path,
         assert ev["orders"] >= 10 and ev["observed_rate"] > ev["baseline_rate"]
         assert ev["grounds"] and set(ev["grounds"]) <= {"pooled_posterior", "excess"}
         if ev["grounds"] == ["pooled_posterior"]:
-            assert ev["p_deceptive"] >= PoolRules().flag_level
+            assert ev["p_deceptive"] >= PoolRules().creator_flag_level
     scores = [e["score"] for e in report["notes"] if e["flags"] == ["deceptive"]]
     assert scores == sorted(scores, reverse=True)
 
@@ -128,3 +128,36 @@ def test_agencies_in_the_records_reach_the_deceptive_evidence(world: tuple[Path,
     assert {k: g for k, g in groups.items() if g is not None} == {k: min(v) for k, v in named.items() if k in groups}
     prior = report["summary"]["deceptive_prior"]["creator"]
     assert 0.0 < prior["deceptive_share"] < 0.5 and prior["pooling_strength"] > 0
+
+
+def test_a_creators_flag_level_moves_creators_only(world: tuple[Path, dict[str, Any]]) -> None:
+    """``PoolRules.creator_flag_level`` sets the pooled posterior at which a creator is flagged; notes keep
+    ``flag_level``. Past 1 only the shrunk excess flags creators; at a lower level every creator on 10+ credited
+    orders whose posterior reaches it is flagged too, and no note changes."""
+    from dataclasses import replace
+
+    from hongmao.trust import TrustParams, assemble
+    from hongmao.trust.shrinkage import ScoreRules
+
+    root, report = world
+    inputs = api.trust_inputs(root / "lake")
+
+    def judged(level: float) -> dict[str, Any]:
+        params = TrustParams(score=ScoreRules(pooling=replace(PoolRules(), creator_flag_level=level)))
+        return assemble(inputs, params)
+
+    def flagged(report: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+        key = f"{kind}_id"
+        return {e[key]: e["evidence"]["deceptive"] for e in report[f"{kind}s"] if "deceptive" in e["flags"]}
+
+    by_excess = judged(1.01)
+    excess_only = flagged(by_excess, "creator")
+    assert all(ev["grounds"] == ["excess"] for ev in excess_only.values())
+    evidence = {e["creator_id"]: e["evidence"]["deceptive"] for e in report["creators"] if "deceptive" in e["evidence"]}
+    others = {k: ev["p_deceptive"] for k, ev in evidence.items() if ev["orders"] >= 10 and k not in excess_only}
+    # the least suspect creator a level can still reach (posteriors are shown to 4 places: half a unit below)
+    level = min(p for p in others.values() if p > 0.01) - 5e-5
+    lowered = judged(level)
+    assert set(flagged(lowered, "creator")) == set(excess_only) | {k for k, p in others.items() if p >= level}
+    assert set(flagged(lowered, "creator")) > set(flagged(report, "creator")) >= set(excess_only)
+    assert flagged(lowered, "note") == flagged(by_excess, "note") == flagged(report, "note")

@@ -20,7 +20,7 @@ predictive likelihood for ``kappa``, which must beat no pooling by ``pooling_gai
 parameter must: if groups say nothing about deception, every entity gets the overall share). An entity's own
 evidence never raises its own group prior (the group share it is judged against leaves it out). The posterior
 ``P(deceptive) = sigmoid(logit(prior) + LLR)`` is the sequential judgement: watched at ``watch_level``,
-flagged at ``flag_level``.
+flagged at ``flag_level`` (a note) or ``creator_flag_level`` (a creator).
 """
 
 from __future__ import annotations
@@ -48,7 +48,12 @@ class PoolRules:
     # reviews; their sum counts a buyer who does both twice, which the flag level allows for
     outcomes: tuple[str, ...] = ("nad", "low")
     watch_level: float = 0.5  # posterior P(deceptive) to watch ...
-    flag_level: float = 0.9  # ... and to flag (with the score's minimum of credited orders)
+    flag_level: float = 0.9  # ... and to flag a note (with the score's minimum of credited orders) ...
+    # ... and a creator. Its own level, for operators to trade recall for precision: at 0.6, on 10,000-person
+    # lakes, creators' flags found 0.72-0.76 of the deceptive at precision 0.93-0.94 (0.63 at 0.97), but at
+    # 85,000 people precision fell from 0.82 to 0.69, where the fitted deceptive share and agency pooling
+    # overstate the prior (docs/trust.md, "A creator's own flag level")
+    creator_flag_level: float = 0.9
     # None: watch at watch_level. A share q: watch the longest run of entities, most suspect first, whose
     # expected share of honest ones (the mean of 1 - P(deceptive)) is at most q (watch_line, bayes_fdr_level)
     watch_fdr: float | None = None

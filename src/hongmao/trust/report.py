@@ -58,8 +58,8 @@ class TrustParams:
     exclude_flagged_accounts: bool = True  # leave flagged fake accounts out of the credit the score uses
     # the deceptive watch list: suggestive evidence, judged sequentially before it is strong enough to flag.
     # An entry is watched when its pooled P(deceptive) reaches score.pooling.watch_level on at least
-    # watch_min_orders credited orders; it is flagged at score.pooling.flag_level on at least score.min_orders
-    # (hongmao.trust.pooled).
+    # watch_min_orders credited orders; it is flagged at score.pooling.flag_level (a note) or creator_flag_level
+    # (a creator) on at least score.min_orders (hongmao.trust.pooled).
     watch_min_orders: float = 1.0
     # sharpen each order's note credit by the item it bought: a note linking that item is likelier its cause, by
     # as much as the lake shows persuaded buyers buy linked items (hongmao.trust.item_match; fitted, not assumed)
@@ -82,23 +82,26 @@ class DeceptiveResult:
     pooled: Pooled | None = None
     groups: list[str | None] = field(default_factory=list)
 
-    def stages(self, rules: ScoreRules, watch_min_orders: float) -> tuple[Any, Any]:
+    def stages(self, rules: ScoreRules, watch_min_orders: float, flag_level: float) -> tuple[Any, Any]:
         """(flagged, watched) per key: strong evidence by either view flags (the pooled sequential posterior at
-        its flag level, or the shrunk excess credibly above ``min_excess``), on at least ``min_orders`` credited
-        orders; suggestive evidence by either (posterior at the watch level, or P(excess) >= 0.5) watches."""
+        ``flag_level``, the pooling rules' level for these entities, or the shrunk excess credibly above
+        ``min_excess``), on at least ``min_orders`` credited orders; suggestive evidence by either (posterior at
+        the watch level, or P(excess) >= 0.5) watches."""
         p, ok = self.primary, self.primary.scored
         post = self.pooled.posterior if self.pooled is not None else np.zeros(len(self.keys))
-        strong = (post >= rules.pooling.flag_level) | (p.p_exceed >= rules.level)
+        strong = (post >= flag_level) | (p.p_exceed >= rules.level)
         flagged = ok & strong & (p.orders >= rules.min_orders)
         suggestive = (post >= rules.pooling.watch_level) | (p.p_exceed >= WATCH_EXCESS_LEVEL)
         watched = ok & suggestive & (p.orders >= watch_min_orders) & ~flagged
         return flagged, watched
 
-    def grounds(self, j: int, rules: ScoreRules, strong: bool) -> list[str]:
-        """Which view put entry ``j`` at its stage: ``pooled_posterior`` (P(deceptive) at the flag or watch level)
-        and/or ``excess`` (P(excess > min_excess) at the score's level, or 0.5 to watch)."""
+    def grounds(self, j: int, rules: ScoreRules, flag_level: float | None) -> list[str]:
+        """Which view put entry ``j`` at its stage: ``pooled_posterior`` (P(deceptive) at ``flag_level`` for a
+        flag, None for a watch: the watch level) and/or ``excess`` (P(excess > min_excess) at the score's level,
+        or 0.5 to watch)."""
         out = []
-        post_level = rules.pooling.flag_level if strong else rules.pooling.watch_level
+        strong = flag_level is not None
+        post_level = flag_level if flag_level is not None else rules.pooling.watch_level
         if self.pooled is not None and self.pooled.posterior[j] >= post_level:
             out.append("pooled_posterior")
         if self.primary.p_exceed[j] >= (rules.level if strong else WATCH_EXCESS_LEVEL):
@@ -286,13 +289,14 @@ def assemble(inputs: TrustInputs, params: TrustParams | None = None, include_acc
         if paid or len(found) >= params.min_undisclosed_notes:
             c["flags"].append("undisclosed")
 
-    for kind, res, get in (
-        ("note", inputs.deceptive_notes, note),
-        ("creator", inputs.deceptive_creators, creator),
+    pooling = params.score.pooling
+    for kind, res, get, flag_level in (
+        ("note", inputs.deceptive_notes, note, pooling.flag_level),
+        ("creator", inputs.deceptive_creators, creator, pooling.creator_flag_level),
     ):
         if res is None:
             continue
-        flagged, watched = res.stages(params.score, params.watch_min_orders)
+        flagged, watched = res.stages(params.score, params.watch_min_orders, flag_level)
         for j, key in enumerate(res.keys):
             if key.startswith("("):
                 continue
@@ -303,11 +307,11 @@ def assemble(inputs: TrustInputs, params: TrustParams | None = None, include_acc
             if flagged[j]:
                 e["flags"].append("deceptive")
                 ev["stage"] = "flag"
-                ev["grounds"] = res.grounds(j, params.score, strong=True)
+                ev["grounds"] = res.grounds(j, params.score, flag_level)
             elif watched[j]:
                 e["watch"].append("deceptive")
                 ev["stage"] = "watch"
-                ev["grounds"] = res.grounds(j, params.score, strong=False)
+                ev["grounds"] = res.grounds(j, params.score, None)
         del kind
 
     for hint in inputs.suspected:
