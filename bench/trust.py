@@ -358,6 +358,8 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit("--hazard-option applies to --model hazard only")
         chosen["hazard_options"] = dict(_hazard_option(text) for text in args.hazard_option)
     if args.creator_flag_level is not None:
+        if not 0.0 < args.creator_flag_level <= 1.0:
+            raise SystemExit(f"--creator-flag-level is a probability in (0, 1], got {args.creator_flag_level}")
         chosen["score"] = ScoreRules(pooling=PoolRules(creator_flag_level=args.creator_flag_level))
     params = TrustParams(**chosen)
 

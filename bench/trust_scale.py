@@ -11,9 +11,10 @@ trust`` runs (:func:`hongmao.api.trust_report`: ``trust_inputs`` and ``assemble`
 system of the child, every engine thread included) and peak resident memory. ``--model`` times other credit
 routes (``ROUTES``: ``hazard`` is ``TrustParams(model="hazard")``, ``hazard-eb`` the same with its prior scales
 estimated, ``linear`` the rule route the report defaulted to before 2026-12-07, ``linear-plain`` it without
-the item match); with several, rounds alternate between them. The
-report of the first round of each route is scored against the simulator's truth by ``bench/trust.py``'s ``evaluate``;
-the suspected class (notes paid off-platform, no record) is printed, and every figure with ``--json``.
+the item match, ``hazard-creator-0.6`` the default with creators flagged at P(deceptive) >= 0.6); with several,
+rounds alternate between them. The report of the first round of each route is scored against the simulator's
+truth by ``bench/trust.py``'s ``evaluate``; the suspected class (notes paid off-platform, no record) is printed,
+and every figure with ``--json``.
 """
 
 from __future__ import annotations

@@ -54,6 +54,8 @@ def test_watch_line_is_the_fixed_level_or_the_fdr_level_capped_at_the_flag() -> 
     assert watch_line(post, everyone, PoolRules(watch_fdr=0.3)) == bayes_fdr_level(post, everyone, 0.3)
     # nobody qualifies: the line is the flag level, so flagged entities are still watched
     assert watch_line(post, post < 0.5, PoolRules(watch_fdr=0.3)) == PoolRules().flag_level
+    # ... the lower of the notes' and the creators' flag levels
+    assert watch_line(post, post < 0.5, PoolRules(watch_fdr=0.3, creator_flag_level=0.7)) == 0.7
 
 
 def _honest_world(rng: np.random.Generator, spread: float, deceivers: int) -> tuple[Array, Array, Array]:

@@ -225,10 +225,11 @@ def test_a_held_creator_is_released_or_voided_by_a_recorded_decision() -> None:
 
 
 def test_a_hold_names_the_credit_that_judged_it() -> None:
-    """A kept hold says which credit counted the creator's orders (the report's model and the hazard options it
-    ran), so a hold disputed months later can be checked against the same split."""
+    """A kept deceptive hold says which credit counted the creator's orders (the report's route, its options, the
+    item match, the accounts left out), so a hold disputed months later can be checked against the same split; a
+    fake-engagement hold does not depend on credit and names none."""
     from hongmao.engine.trust import hazard_run
-    from hongmao.settle.facts import creator_holds
+    from hongmao.settle.facts import CREDIT_PARAMS, creator_holds
     from hongmao.trust import TrustParams
 
     def report(params: TrustParams, ran: dict[str, Any] | None) -> dict[str, Any]:
@@ -236,20 +237,21 @@ def test_a_hold_names_the_credit_that_judged_it() -> None:
         creators = [
             {"creator_id": "c1", "flags": ["deceptive", "undisclosed"], "evidence": {"deceptive": {"orders": 12.5}}},
             {"creator_id": "c2", "flags": ["undisclosed"], "evidence": {}},
+            {"creator_id": "c3", "flags": ["fake_engagement"], "evidence": {"fake_engagement": {"notes": 3}}},
         ]
         return {"summary": {"params": summary}, "creators": creators}
 
     default = TrustParams()
     held = creator_holds(report(default, hazard_run(default)))
-    assert list(held) == ["c1"]  # an undisclosed flag alone holds no money
+    assert sorted(held) == ["c1", "c3"]  # an undisclosed flag alone holds no money
     kept = json.loads(held["c1"])
     assert kept["flags"] == ["deceptive"] and kept["evidence"] == {"deceptive": {"orders": 12.5}}
-    assert kept["credit"]["model"] == "hazard" and kept["credit"]["options"]["prior_sd_creator"] == 0.1
-    linear = TrustParams(model="linear")
-    assert json.loads(creator_holds(report(linear, hazard_run(linear)))["c1"])["credit"] == {
-        "model": "linear",
-        "options": {},
-    }
+    assert set(kept["credit"]) == set(CREDIT_PARAMS)
+    assert kept["credit"]["model"] == "hazard" and kept["credit"]["item_match"] is True
+    assert kept["credit"]["hazard_options"]["prior_sd_creator"] == 0.1
+    assert "credit" not in json.loads(held["c3"])
+    linear = json.loads(creator_holds(report(TrustParams(model="linear", half_life_days=3.0), None))["c1"])["credit"]
+    assert linear["model"] == "linear" and linear["hazard_options"] == {} and linear["half_life_days"] == 3.0
     # A report without params (an older caller's) still holds, without naming a credit.
     assert "credit" not in json.loads(creator_holds({"creators": report(default, None)["creators"]})["c1"])
 
@@ -384,7 +386,9 @@ def test_settlement_end_to_end_on_a_simulated_lake(lake: Path, tmp_path: Path) -
     if held:
         creator = held[0]["creator_id"]
         assert "fake_engagement" in held[0]["evidence"] or "deceptive" in held[0]["evidence"]
-        assert json.loads(held[0]["evidence"])["credit"]["model"] == "hazard"
+        kept = [json.loads(note) for row in held for note in row["evidence"].split(" | ")]  # notes of each date
+        assert all(k["credit"]["model"] == "hazard" for k in kept if "deceptive" in k["flags"])
+        assert all("credit" not in k for k in kept if "deceptive" not in k["flags"])
         cli(
             "holds",
             *data,

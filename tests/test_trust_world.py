@@ -153,11 +153,17 @@ def test_a_creators_flag_level_moves_creators_only(world: tuple[Path, dict[str, 
     by_excess = judged(1.01)
     excess_only = flagged(by_excess, "creator")
     assert all(ev["grounds"] == ["excess"] for ev in excess_only.values())
-    evidence = {e["creator_id"]: e["evidence"]["deceptive"] for e in report["creators"] if "deceptive" in e["evidence"]}
-    others = {k: ev["p_deceptive"] for k, ev in evidence.items() if ev["orders"] >= 10 and k not in excess_only}
-    # the least suspect creator a level can still reach (posteriors are shown to 4 places: half a unit below)
-    level = min(p for p in others.values() if p > 0.01) - 5e-5
+    res = inputs.deceptive_creators
+    assert res is not None and res.pooled is not None
+    post, orders, scored = res.pooled.posterior, res.primary.orders, res.primary.scored
+    others = {
+        k: float(post[j])
+        for j, k in enumerate(res.keys)
+        if scored[j] and orders[j] >= ScoreRules().min_orders and k not in excess_only and not k.startswith("(")
+    }
+    level = min(p for p in others.values() if p > 0.01)  # the least suspect creator a level can still reach
     lowered = judged(level)
     assert set(flagged(lowered, "creator")) == set(excess_only) | {k for k, p in others.items() if p >= level}
+    assert all("pooled_posterior" in ev["grounds"] for k, ev in flagged(lowered, "creator").items() if k in others)
     assert set(flagged(lowered, "creator")) > set(flagged(report, "creator")) >= set(excess_only)
     assert flagged(lowered, "note") == flagged(by_excess, "note") == flagged(report, "note")

@@ -124,19 +124,33 @@ def refunds(session: Session, through: datetime) -> dict[str, tuple[int, datetim
     return out
 
 
+#: The trust report's params that decide how a creator's orders are credited (TrustParams: the route, its
+#: options, the item match, the flagged accounts left out), kept with a deceptive hold
+CREDIT_PARAMS = (
+    "model",
+    "hazard_options",
+    "touches",
+    "windows",
+    "half_life_days",
+    "item_match",
+    "exclude_flagged_accounts",
+)
+
+
 def creator_holds(report: dict[str, Any]) -> dict[str, str]:
-    """creator id -> the evidence (compact JSON) for creators the trust report flags for fraud, with the credit
-    that counted their orders (``credit``: the report's model and the hazard options it ran, from its summary's
-    params), so a hold kept for a date still says, when disputed later, which split of the orders judged it."""
+    """creator id -> the evidence (compact JSON) for creators the trust report flags for fraud. A deceptive hold
+    also keeps the credit that counted the creator's orders (``credit``: :data:`CREDIT_PARAMS` from the report's
+    summary), so a hold kept for a date still says, when disputed later, which split of the orders judged it; a
+    fake-engagement hold does not depend on credit."""
     params = (report.get("summary") or {}).get("params") or {}
-    credit = {"model": params["model"], "options": params.get("hazard_options") or {}} if "model" in params else None
+    credit = {k: params[k] for k in CREDIT_PARAMS if k in params}
     out: dict[str, str] = {}
     for entry in report.get("creators", []):
         flags = [f for f in entry.get("flags", []) if f in HOLDING_FLAGS]
         if flags:
             evidence = {f: (entry.get("evidence") or {}).get(f) for f in flags}
             held: dict[str, Any] = {"flags": flags, "evidence": evidence}
-            if credit is not None:
+            if credit and "deceptive" in flags:
                 held["credit"] = credit
             out[str(entry["creator_id"])] = json.dumps(held, sort_keys=True, ensure_ascii=False, default=str)
     return out

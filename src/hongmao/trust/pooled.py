@@ -51,8 +51,8 @@ class PoolRules:
     flag_level: float = 0.9  # ... and to flag a note (with the score's minimum of credited orders) ...
     # ... and a creator. Its own level, for operators to trade recall for precision: at 0.6, on 10,000-person
     # lakes, creators' flags found 0.72-0.76 of the deceptive at precision 0.93-0.94 (0.63 at 0.97), but at
-    # 85,000 people precision fell from 0.82 to 0.69, where the fitted deceptive share and agency pooling
-    # overstate the prior (docs/trust.md, "A creator's own flag level")
+    # 85,000 people precision fell from 0.82 to 0.69, where honest creators carry evidence that diffuse credit
+    # leaks onto them (docs/trust.md, "A creator's own flag level")
     creator_flag_level: float = 0.9
     # None: watch at watch_level. A share q: watch the longest run of entities, most suspect first, whose
     # expected share of honest ones (the mean of 1 - P(deceptive)) is at most q (watch_line, bayes_fdr_level)
@@ -224,7 +224,7 @@ def overdispersion(llr: Array, null_mean: Array, null_var: Array, eligible: NDAr
 
 def watch_line(posterior: Array, eligible: NDArray[np.bool_], rules: PoolRules) -> float:
     """The posterior P(deceptive) at which an eligible entity is watched: ``rules.watch_level``, or with
-    ``rules.watch_fdr`` the Bayesian-FDR level (never above the flag level, so a flag is always watched too)."""
+    ``rules.watch_fdr`` the Bayesian-FDR level (never above either flag level, so a flag is always watched too)."""
     if rules.watch_fdr is None:
         return rules.watch_level
-    return min(bayes_fdr_level(posterior, eligible, rules.watch_fdr), rules.flag_level)
+    return min(bayes_fdr_level(posterior, eligible, rules.watch_fdr), rules.flag_level, rules.creator_flag_level)
