@@ -229,7 +229,7 @@ def test_a_hold_names_the_credit_that_judged_it() -> None:
     item match, the accounts left out), so a hold disputed months later can be checked against the same split; a
     fake-engagement hold does not depend on credit and names none."""
     from hongmao.engine.trust import hazard_run
-    from hongmao.settle.facts import CREDIT_PARAMS, creator_holds
+    from hongmao.settle.facts import HOLD_CREDIT_PARAMS, creator_holds
     from hongmao.trust import TrustParams
 
     def report(params: TrustParams, ran: dict[str, Any] | None) -> dict[str, Any]:
@@ -246,7 +246,7 @@ def test_a_hold_names_the_credit_that_judged_it() -> None:
     assert sorted(held) == ["c1", "c3"]  # an undisclosed flag alone holds no money
     kept = json.loads(held["c1"])
     assert kept["flags"] == ["deceptive"] and kept["evidence"] == {"deceptive": {"orders": 12.5}}
-    assert set(kept["credit"]) == set(CREDIT_PARAMS)
+    assert set(kept["credit"]) == set(HOLD_CREDIT_PARAMS)
     assert kept["credit"]["model"] == "hazard" and kept["credit"]["item_match"] is True
     assert kept["credit"]["hazard_options"]["prior_sd_creator"] == 0.1
     assert "credit" not in json.loads(held["c3"])
@@ -383,25 +383,25 @@ def test_settlement_end_to_end_on_a_simulated_lake(lake: Path, tmp_path: Path) -
         )
     # Held creators (the trust guard's flags) appear with their evidence; a release is recorded and applied.
     held = json.loads(cli("holds", *data, "--format", "json"))
-    if held:
-        creator = held[0]["creator_id"]
-        assert "fake_engagement" in held[0]["evidence"] or "deceptive" in held[0]["evidence"]
-        kept = [json.loads(note) for row in held for note in row["evidence"].split(" | ")]  # notes of each date
-        assert all(k["credit"]["model"] == "hazard" for k in kept if "deceptive" in k["flags"])
-        assert all("credit" not in k for k in kept if "deceptive" not in k["flags"])
-        cli(
-            "holds",
-            *data,
-            "--creator",
-            creator,
-            "--release",
-            "--reason",
-            "reviewed: real buyers",
-            "--at",
-            "2025-08-01T00:00:00",
-        )
-        released = json.loads(cli("settle", *data, "--through", "2025-08-02", "--format", "json"))
-        assert released["by_kind"].get("release", 0) > 0
+    assert held, "the simulated lake has creators the trust guard holds"
+    creator = held[0]["creator_id"]
+    assert "fake_engagement" in held[0]["evidence"] or "deceptive" in held[0]["evidence"]
+    kept = [json.loads(note) for row in held for note in row["evidence"].split(" | ")]  # notes of each date
+    assert all(k["credit"]["model"] == "hazard" for k in kept if "deceptive" in k["flags"])
+    assert all("credit" not in k for k in kept if "deceptive" not in k["flags"])
+    cli(
+        "holds",
+        *data,
+        "--creator",
+        creator,
+        "--release",
+        "--reason",
+        "reviewed: real buyers",
+        "--at",
+        "2025-08-01T00:00:00",
+    )
+    released = json.loads(cli("settle", *data, "--through", "2025-08-02", "--format", "json"))
+    assert released["by_kind"].get("release", 0) > 0
     csv_out = cli("statements", *data, "--period", "2025-07", "--format", "csv")
     assert csv_out.splitlines()[0].startswith("period,brand,creator_id,earned")
     assert cli("statements", *data, "--period", "2025-07", "--format", "csv") == csv_out

@@ -126,7 +126,7 @@ def refunds(session: Session, through: datetime) -> dict[str, tuple[int, datetim
 
 #: The trust report's params that decide how a creator's orders are credited (TrustParams: the route, its
 #: options, the item match, the flagged accounts left out), kept with a deceptive hold
-CREDIT_PARAMS = (
+HOLD_CREDIT_PARAMS = (
     "model",
     "hazard_options",
     "touches",
@@ -139,11 +139,11 @@ CREDIT_PARAMS = (
 
 def creator_holds(report: dict[str, Any]) -> dict[str, str]:
     """creator id -> the evidence (compact JSON) for creators the trust report flags for fraud. A deceptive hold
-    also keeps the credit that counted the creator's orders (``credit``: :data:`CREDIT_PARAMS` from the report's
-    summary), so a hold kept for a date still says, when disputed later, which split of the orders judged it; a
-    fake-engagement hold does not depend on credit."""
+    also keeps the credit that counted the creator's orders (``credit``: :data:`HOLD_CREDIT_PARAMS` from the
+    report's summary), so a hold kept for a date still says, when disputed later, which split of the orders judged
+    it; a fake-engagement hold does not depend on credit."""
     params = (report.get("summary") or {}).get("params") or {}
-    credit = {k: params[k] for k in CREDIT_PARAMS if k in params}
+    credit = {k: params[k] for k in HOLD_CREDIT_PARAMS if k in params}
     out: dict[str, str] = {}
     for entry in report.get("creators", []):
         flags = [f for f in entry.get("flags", []) if f in HOLDING_FLAGS]
