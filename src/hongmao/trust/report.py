@@ -95,10 +95,10 @@ class DeceptiveResult:
         watched = ok & suggestive & (p.orders >= watch_min_orders) & ~flagged
         return flagged, watched
 
-    def grounds(self, j: int, rules: ScoreRules, flag_level: float | None) -> list[str]:
+    def grounds(self, j: int, rules: ScoreRules, *, flag_level: float | None) -> list[str]:
         """Which view put entry ``j`` at its stage: ``pooled_posterior`` (P(deceptive) at ``flag_level`` for a
-        flag, None for a watch: the watch level) and/or ``excess`` (P(excess > min_excess) at the score's level,
-        or 0.5 to watch)."""
+        flag; ``flag_level=None`` asks for a watch's grounds, at the watch level) and/or ``excess`` (P(excess >
+        min_excess) at the score's level, or 0.5 to watch)."""
         out = []
         strong = flag_level is not None
         post_level = flag_level if flag_level is not None else rules.pooling.watch_level
@@ -307,11 +307,11 @@ def assemble(inputs: TrustInputs, params: TrustParams | None = None, include_acc
             if flagged[j]:
                 e["flags"].append("deceptive")
                 ev["stage"] = "flag"
-                ev["grounds"] = res.grounds(j, params.score, flag_level)
+                ev["grounds"] = res.grounds(j, params.score, flag_level=flag_level)
             elif watched[j]:
                 e["watch"].append("deceptive")
                 ev["stage"] = "watch"
-                ev["grounds"] = res.grounds(j, params.score, None)
+                ev["grounds"] = res.grounds(j, params.score, flag_level=None)
         del kind
 
     for hint in inputs.suspected:
