@@ -50,7 +50,10 @@ import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hongmao.trust.shrinkage import ScoreRules
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -303,6 +306,17 @@ def _hazard_option(text: str) -> tuple[str, Any]:
         return name, value
 
 
+def creator_flag_rules(level: float) -> ScoreRules:
+    """The report's ScoreRules with creators flagged at pooled P(deceptive) >= ``level`` (PoolRules.creator_flag_level;
+    notes keep theirs)."""
+    from hongmao.trust.pooled import PoolRules
+    from hongmao.trust.shrinkage import ScoreRules
+
+    if not 0.0 < level <= 1.0:
+        raise SystemExit(f"a creator flag level is a probability in (0, 1], got {level}")
+    return ScoreRules(pooling=PoolRules(creator_flag_level=level))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -347,8 +361,6 @@ def main(argv: list[str] | None = None) -> None:
 
     from hongmao.api import trust_inputs
     from hongmao.trust import TrustParams, assemble
-    from hongmao.trust.pooled import PoolRules
-    from hongmao.trust.shrinkage import ScoreRules
 
     chosen: dict[str, Any] = {"model": args.model, "half_life_days": args.half_life}
     if args.item_match != "default":
@@ -358,9 +370,7 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit("--hazard-option applies to --model hazard only")
         chosen["hazard_options"] = dict(_hazard_option(text) for text in args.hazard_option)
     if args.creator_flag_level is not None:
-        if not 0.0 < args.creator_flag_level <= 1.0:
-            raise SystemExit(f"--creator-flag-level is a probability in (0, 1], got {args.creator_flag_level}")
-        chosen["score"] = ScoreRules(pooling=PoolRules(creator_flag_level=args.creator_flag_level))
+        chosen["score"] = creator_flag_rules(args.creator_flag_level)
     params = TrustParams(**chosen)
 
     args.out.mkdir(parents=True, exist_ok=True)

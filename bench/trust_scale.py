@@ -58,12 +58,10 @@ def run_once(lake: Path, world: Path, model: str, evaluate: bool) -> dict[str, A
     """The child's job: one timed report over ``lake`` (and its scores when asked)."""
     from hongmao import api
     from hongmao.trust import TrustParams
-    from hongmao.trust.pooled import PoolRules
-    from hongmao.trust.shrinkage import ScoreRules
 
     spec = dict(ROUTES.get(model, {"model": model}))
     if "creator_flag_level" in spec:
-        spec["score"] = ScoreRules(pooling=PoolRules(creator_flag_level=spec.pop("creator_flag_level")))
+        spec["score"] = bench.creator_flag_rules(spec.pop("creator_flag_level"))
     params = TrustParams(**spec)
     wall0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     report = api.trust_report(lake, params, include_accounts=True)
