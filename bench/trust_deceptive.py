@@ -54,7 +54,15 @@ variants:
 * ``credit: the truth's cause``: a ceiling, not a rule. Every order a note caused (in the simulator's truth)
   credited wholly to that note's creator, organic orders to nobody: what the same judgement reaches when the
   credit that assigns orders to creators is exact, so the gap to the report rule is the part of the lost recall
-  that the credit, not the evidence or the thresholds, accounts for.
+  that the credit, not the evidence or the thresholds, accounts for;
+* ``credit: the truth's intent shares``: a weaker ceiling, still not a rule. Every order a note caused split among
+  its notes' creators by the truth's intent shares (each note's Shapley value in the buyer's purchase intensity,
+  issue 20's definition of true credit), organic orders to nobody: what a credit model exact by issue 20's measure
+  would give the judgement, with a little more (no model can tell which orders were organic). A credit that also
+  reads what the buyer did (the item bought, as the report's item match does; the outcome) could go past it; the
+  gap from here to the truth's cause is the order's draw among the notes that moved the buyer;
+* ``creator flag level 0.6``: the flag at pooled P(deceptive) >= 0.6 instead of ``PoolRules.creator_flag_level``
+  (``bench/trust.py --creator-flag-level``), under hazard credit and under the truth's intent shares.
 
 Also printed, from the truth (diagnostics, not rules): the median days from order to a not-as-described
 refund, for orders a deceptive note caused and for the others; and, per credit model, the share of the credit
@@ -125,6 +133,7 @@ import hashlib
 import statistics
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -196,6 +205,15 @@ class Lake:
         group = {str(r["key"]): r.get("group") for r in self.rows["linear"]}
         self.rows["truth"] = [
             {"order_id": o, "key": c, "weight": 1.0, "group": group.get(c)} for o, c in self.cause.items()
+        ]
+        # a weaker ceiling: each note-caused order split by the truth's intent shares (the notes' Shapley values in
+        # the buyer's purchase intensity, issue 20's definition of true credit), organic orders to nobody
+        shares: defaultdict[tuple[str, str], float] = defaultdict(float)
+        for o in truth_orders:
+            for note, weight in zip(o["notes"], o["weights"], strict=True):
+                shares[(o["order_id"], notes[note]["creator_id"])] += float(weight)
+        self.rows["truth shares"] = [
+            {"order_id": o, "key": c, "weight": w, "group": group.get(c)} for (o, c), w in shares.items()
         ]
 
     def caused_share(self, credit: str) -> float:
@@ -315,7 +333,7 @@ def judge(lake: Lake, credit: str, variant: dict[str, Any]) -> dict[str, Any]:
     pool_rules = rules.pooling if not variant.get("forced") else replace(rules.pooling, pooling_gain=0.0)
     pooled = pm.pool(np.asarray(evidence), scored, groups, pool_rules)
     post, p = pooled.posterior, fits["bad"]
-    strong = post >= rules.pooling.creator_flag_level
+    strong = post >= variant.get("creator_flag_level", rules.pooling.creator_flag_level)
     if not variant.get("flag_posterior_only"):
         strong = strong | (p.p_exceed >= rules.level)
     flagged = scored & strong & (p.orders >= rules.min_orders)
@@ -510,6 +528,9 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "causes: EM split of hazard credit": ("hazard", {"causes": CauseRules()}),
     "causes: EM split of hazard credit, damping 1": ("hazard", {"causes": CauseRules(damping=1.0)}),
     "credit: the truth's cause (ceiling, not a rule)": ("truth", {}),
+    "credit: the truth's intent shares (ceiling, not a rule)": ("truth shares", {}),
+    "credit: the truth's intent shares, creator flag level 0.6": ("truth shares", {"creator_flag_level": 0.6}),
+    "credit: hazard, creator flag level 0.6": ("hazard", {"creator_flag_level": 0.6}),
     "credit: the truth's cause, watch: Bayesian FDR <= 0.3": ("truth", {"fdr": 0.3, "flag_posterior_only": True}),
 }
 # the report's hazard route: its parameters as TrustParams(model="hazard") runs them (the engine's defaults)
@@ -522,6 +543,8 @@ QUICK = {
     "credit: hazard",
     "credit: hazard, watch: Bayesian FDR <= 0.3",
     "credit: the truth's cause (ceiling, not a rule)",
+    "credit: the truth's intent shares (ceiling, not a rule)",
+    *(name for name in VARIANTS if "creator flag level" in name),
     *(name for name, (_, variant) in VARIANTS.items() if {"min_bad", "excess_agrees", "dispersion"} & set(variant)),
     *(name for name in VARIANTS if "(flag as the report)" in name or "bad once" in name),
     *(name for name in VARIANTS if name.startswith("causes:")),
