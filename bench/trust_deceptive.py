@@ -34,8 +34,9 @@ variants:
   split between the touches before it and a baseline by their hazard terms, the baseline share credited to nobody,
   so a creator should hold less credit on buyers who would have bought anyway. It is the trust report's own
   hazard route (``TrustParams(model="hazard")``, :func:`hongmao.engine.trust_outcomes.hazard_credited`); its
-  CPU seconds per lake are printed. ``--frailty`` adds the frailty variant (slower); ``--quick`` runs only the
-  report rule, hazard credit (with and without the Bayesian-FDR watch) and the ceiling, without the rule credits;
+  CPU seconds per lake are printed. ``--frailty`` adds the frailty variant (slower); ``--quick`` runs the report
+  rule, hazard credit (with and without the Bayesian-FDR watch), the watch, evidence and cause-split variants
+  named in ``QUICK``, the creator flag level 0.6 and both ceilings, without the rule credits;
 * ``watch: 2+ bad buyers`` (``3+``): the watch also needs that many distinct orders with a bad outcome that
   credit the creator (:func:`hongmao.trust.pooled.bad_buyers`); ``watch: FDR <= q (flag as the report)``: the
   Bayesian-FDR watch (:func:`hongmao.trust.pooled.watch_line` with ``PoolRules(watch_fdr=q)``) with the report's
@@ -58,9 +59,9 @@ variants:
 * ``credit: the truth's intent shares``: a weaker ceiling, still not a rule. Every order a note caused split among
   its notes' creators by the truth's intent shares (each note's Shapley value in the buyer's purchase intensity,
   issue 20's definition of true credit), organic orders to nobody: what a credit model exact by issue 20's measure
-  would give the judgement, with a little more (no model can tell which orders were organic). A credit that also
-  reads what the buyer did (the item bought, as the report's item match does; the outcome) could go past it; the
-  gap from here to the truth's cause is the order's draw among the notes that moved the buyer;
+  would give the judgement, with a little more (a model estimates which orders were organic; the truth knows). A
+  credit that also reads what the buyer did (the item bought, as the report's item match does; the outcome) could
+  go past it; the gap from here to the truth's cause is the order's draw among the notes that moved the buyer;
 * ``creator flag level 0.6``: the flag at pooled P(deceptive) >= 0.6 instead of ``PoolRules.creator_flag_level``
   (``bench/trust.py --creator-flag-level``), under hazard credit and under the truth's intent shares.
 
@@ -549,6 +550,8 @@ QUICK = {
     *(name for name in VARIANTS if "(flag as the report)" in name or "bad once" in name),
     *(name for name in VARIANTS if name.startswith("causes:")),
 }
+#: the layout of a Lake's cached rows; raised when Lake gains rows (2: the truth's intent shares)
+CACHE_VERSION = 2
 CREDITS = (("time_decay", 1.0), ("time_decay", 3.0), ("time_decay", 7.0), ("last", 7.0))
 
 
@@ -564,11 +567,13 @@ def _lake(
 
     from hongmao.engine.hazard import check_params
 
-    # the routes' parameters (the engine's defaults included) are in the name, so a cache of other parameters (an
-    # older default) is not read back
+    # the routes' parameters (the engine's defaults included) and the layout of the cached rows (CACHE_VERSION) are in
+    # the name, so a cache of other parameters (an older default) or an older layout is not read back
     ran = {name: check_params(options) for name, options in hazards.items()}
     digest = hashlib.sha256(repr(sorted((k, sorted(v.items())) for k, v in ran.items())).encode()).hexdigest()
-    path = lake_dir.with_name(lake_dir.name + f".judge-{'-'.join(sorted(hazards))}-{digest[:12]}-{len(credits)}.pkl")
+    path = lake_dir.with_name(
+        lake_dir.name + f".judge{CACHE_VERSION}-{'-'.join(sorted(hazards))}-{digest[:12]}-{len(credits)}.pkl"
+    )
     if args.cache and path.exists():
         with path.open("rb") as fh:
             cached: Lake = pickle.load(fh)  # a file this bench wrote
@@ -595,7 +600,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--brands", type=int, default=6)
     parser.add_argument("--out", type=Path, default=Path("bench/out/trust"))
     parser.add_argument("--reuse", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="only the report rule, hazard credit and the ceiling")
+    parser.add_argument(
+        "--quick", action="store_true", help="the report rule, hazard credit, the QUICK variants and both ceilings"
+    )
     parser.add_argument(
         "--cache",
         action="store_true",
