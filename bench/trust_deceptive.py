@@ -68,7 +68,9 @@ variants:
 Also printed, from the truth (diagnostics, not rules): the median days from order to a not-as-described
 refund, for orders a deceptive note caused and for the others; and, per credit model, the share of the credit
 held by deceptive creators that lies on orders they caused (the rest dilutes their evidence with buyers they
-did not persuade).
+did not persuade); and, per credit and per route an order took in the truth (caused by a note or organic; via
+search, a click, direct), the credit each order gives its true cause's creator and the credit it gives any
+creator (organic orders have no cause: what they give is misplaced).
 
 What the variants showed on the development worlds (additive seeds 3, 11; targeted seed 5), 2026-12-06: no
 change of evidence (r1, r12, r3, ``bad`` once, the EB mixture), pooling or watch threshold moves the flag's
@@ -201,6 +203,8 @@ class Lake:
         self.deceived = {
             o["order_id"] for o in truth_orders if o.get("cause_note") and notes[o["cause_note"]]["deceptive"]
         }
+        # each order's route in the truth: (caused by a note or organic, the path it took: search, click, ...)
+        self.route = {o["order_id"]: ("caused" if o.get("cause_note") else "organic", o["path"]) for o in truth_orders}
         # the ceiling: each note-caused order wholly to its cause's creator (groups as the report has them)
         self.cause = {o["order_id"]: notes[o["cause_note"]]["creator_id"] for o in truth_orders if o.get("cause_note")}
         group = {str(r["key"]): r.get("group") for r in self.rows["linear"]}
@@ -216,6 +220,22 @@ class Lake:
         self.rows["truth shares"] = [
             {"order_id": o, "key": c, "weight": w, "group": group.get(c)} for (o, c), w in shares.items()
         ]
+
+    def by_route(self, credit: str) -> dict[tuple[str, str], list[float]]:
+        """Per truth route (caused or organic, path): [orders, credit to the true cause's creator, credit to any
+        creator] summed over the orders, under ``credit``."""
+        out: dict[tuple[str, str], list[float]] = {}
+        for route in self.route.values():
+            out.setdefault(route, [0.0, 0.0, 0.0])[0] += 1.0
+        for r in self.rows[credit]:
+            taken = self.route.get(r["order_id"])
+            if taken is None:
+                continue
+            weight = float(r["weight"])
+            out[taken][2] += weight
+            if self.cause.get(r["order_id"]) == r["key"]:
+                out[taken][1] += weight
+        return out
 
     def caused_share(self, credit: str) -> float:
         """The share of deceptive creators' credit (under ``credit``) that lies on orders they caused."""
@@ -550,7 +570,7 @@ QUICK = {
     *(name for name in VARIANTS if "(flag as the report)" in name or "bad once" in name),
     *(name for name in VARIANTS if name.startswith("causes:")),
 }
-#: the layout of a Lake's cached rows; raised when Lake gains rows (2: the truth's intent shares)
+#: the layout of a cached Lake; raised when Lake gains rows or fields (2: the truth's intent shares and routes)
 CACHE_VERSION = 2
 CREDITS = (("time_decay", 1.0), ("time_decay", 3.0), ("time_decay", 7.0), ("last", 7.0))
 
@@ -623,6 +643,7 @@ def main(argv: list[str] | None = None) -> None:
     cpu: dict[str, list[float]] = {}
     delays: dict[bool, list[float]] = {True: [], False: []}
     caused: dict[str, list[float]] = {}
+    routes: dict[str, dict[tuple[str, str], list[float]]] = {}
     for seed in seeds:
         world, lake_dir = bench.build(
             args.out, seed, args.users, args.days, args.brands, args.reuse, args.rings, args.world
@@ -630,6 +651,10 @@ def main(argv: list[str] | None = None) -> None:
         lake = _lake(args, world, lake_dir, credits, hazards)
         for credit in lake.rows:
             caused.setdefault(credit, []).append(lake.caused_share(credit))
+            for route, totals in lake.by_route(credit).items():
+                acc = routes.setdefault(credit, {}).setdefault(route, [0.0, 0.0, 0.0])
+                for i, x in enumerate(totals):
+                    acc[i] += x
         for credit, seconds in lake.cpu.items():
             cpu.setdefault(credit, []).append(seconds)
         base = judge(lake, "linear", {})
@@ -672,6 +697,21 @@ def main(argv: list[str] | None = None) -> None:
         "share of deceptive creators' credit on orders they caused (truth diagnostic), mean over seeds: "
         + ", ".join(f"{k} {statistics.fmean(v):.2f}" for k, v in caused.items())
     )
+    print()
+    print(
+        "credit per order by its route in the truth (diagnostic), summed over seeds: to the true cause's creator / "
+        "to any creator (orders)"
+    )
+    print()
+    kinds = sorted({route for by in routes.values() for route in by})
+    print("| credit | " + " | ".join(f"{c}, {p}" for c, p in kinds) + " |")
+    print("|---|" + "---|" * len(kinds))
+    for credit, by in routes.items():
+        cells = []
+        for route in kinds:
+            n, to_cause, to_any = by.get(route, [0.0, 0.0, 0.0])
+            cells.append(f"{to_cause / n:.2f} / {to_any / n:.2f} ({n:.0f})" if n else "—")
+        print(f"| {credit} | " + " | ".join(cells) + " |")
     if CAUSE_CPU:
         print(
             "CPU seconds of the EM cause split per lake and credit, mean: "
