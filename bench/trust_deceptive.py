@@ -136,7 +136,6 @@ import hashlib
 import statistics
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -213,12 +212,9 @@ class Lake:
         ]
         # a weaker ceiling: each note-caused order split by the truth's intent shares (the notes' Shapley values in
         # the buyer's purchase intensity, issue 20's definition of true credit), organic orders to nobody
-        shares: defaultdict[tuple[str, str], float] = defaultdict(float)
-        for o in truth_orders:
-            for note, weight in zip(o["notes"], o["weights"], strict=True):
-                shares[(o["order_id"], notes[note]["creator_id"])] += float(weight)
+        owner = {k: str(n["creator_id"]) for k, n in notes.items()}
         self.rows["truth shares"] = [
-            {"order_id": o, "key": c, "weight": w, "group": group.get(c)} for (o, c), w in shares.items()
+            {**r, "group": group.get(r["key"])} for r in bench._truth_credit(truth_orders, owner, "shares")
         ]
 
     def by_route(self, credit: str) -> dict[tuple[str, str], list[float]]:
