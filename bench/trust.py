@@ -1,8 +1,9 @@
 """Precision and recall of the trust guard's flags against the simulator's planted truth, across seeds.
 
     python bench/trust.py                                   # reported seeds 201-203 of the default world
-                                                            # (10,000 people, 30 days, all ring styles)
+                                                            # (10,000 people, 30 days, the three ring styles)
     python bench/trust.py --rings careful                   # a world whose rings are all careful ones
+    python bench/trust.py --rings diffuse --seeds 3,11      # the stress style written after the detector
     python bench/trust.py --world saturating --seeds 201    # another world kind (hongmao.sim.worlds)
     python bench/trust.py --seeds 7 --reuse                 # one seed, keeping worlds and lakes in --out
     python bench/trust.py --users 30000 --days 60 --seeds 1 # a bigger world: more evidence per creator
@@ -60,8 +61,15 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-#: World kinds by their rings: every style together (the default world), or one style alone.
-RINGS = {"mixed": ("crude", "sloppy", "careful"), "crude": ("crude",), "sloppy": ("sloppy",), "careful": ("careful",)}
+#: World kinds by their rings: the three default styles together (the default world), or one style alone (``diffuse``,
+#: a stress style written after the detector, only alone).
+RINGS = {
+    "mixed": ("crude", "sloppy", "careful"),
+    "crude": ("crude",),
+    "sloppy": ("sloppy",),
+    "careful": ("careful",),
+    "diffuse": ("diffuse",),
+}
 
 
 def build(

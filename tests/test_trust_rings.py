@@ -113,6 +113,7 @@ def test_ring_styles_are_validated_and_recorded_in_the_truth(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match="ring_styles"):
         WorldConfig(ring_styles=()).check()
     assert RING_STYLES["careful"].clients > RING_STYLES["crude"].clients
+    assert "diffuse" not in WorldConfig().ring_styles  # the stress style is asked for, never a default
     import hongmao
 
     summary = hongmao.simulate(tmp_path / "w", seed=2, users=600, days=6, brands=2, config=WorldConfig(ring_size=6))
@@ -125,3 +126,34 @@ def test_ring_styles_are_validated_and_recorded_in_the_truth(tmp_path: Path) -> 
     buyers = {c["creator_id"]: c["ring_style"] for c in creators if c["buys_fake_engagement"]}
     assert buyers == {cid: s for s, clients in styles.values() for cid in clients}
     assert summary.events["note.read"] > 0
+
+
+def test_a_diffuse_ring_spreads_its_jobs_beyond_the_coengagement_tolerance(tmp_path: Path) -> None:
+    """The stress style does what its row says: five clients, a minority of the ring on each job, and a job's
+    likes spread over more than the co-engagement graph's 18 hours."""
+    from datetime import datetime
+
+    import hongmao
+
+    hongmao.simulate(
+        tmp_path / "w", seed=4, users=600, days=12, brands=2, config=WorldConfig(ring_size=20, ring_styles=("diffuse",))
+    )
+    accounts = [json.loads(x) for x in (tmp_path / "w" / "truth" / "fake_accounts.jsonl").read_text().splitlines()]
+    assert {a["style"] for a in accounts} == {"diffuse"}
+    assert {len(a["client_creators"]) for a in accounts} == {5}
+    ring = {a["user"] for a in accounts if a["ring"] == accounts[0]["ring"]}  # one ring and its clients
+    published: dict[str, tuple[str, datetime]] = {}
+    likes: dict[str, list[tuple[str, datetime]]] = {}
+    for line in (tmp_path / "w" / "events" / "community.jsonl").read_text(encoding="utf-8").splitlines():
+        e = json.loads(line)
+        if e["type"] == "note.published":
+            published[e["data"]["note_id"]] = (e["data"]["creator_id"], datetime.fromisoformat(e["time"]))
+        elif e["type"] == "note.like" and e["data"]["user"] in ring:
+            likes.setdefault(e["data"]["note_id"], []).append((e["data"]["user"], datetime.fromisoformat(e["time"])))
+    clients = set(accounts[0]["client_creators"])
+    jobs = {n: v for n, v in likes.items() if published[n][0] in clients}
+    assert len(jobs) >= 5
+    turnout = [len({u for u, _ in v}) / len(ring) for v in jobs.values()]
+    assert max(turnout) < 0.6 and sum(turnout) / len(turnout) < 0.4
+    spans = [(max(t for _, t in v) - min(t for _, t in v)).total_seconds() for v in jobs.values() if len(v) > 2]
+    assert max(spans) > 18 * 3600

@@ -12,6 +12,10 @@ Styles (:data:`RING_STYLES`):
 * ``careful`` — spread over most of a day, reads as long as real ones (with impressions before them), a third
   of the ring sits each job out, three rotating clients, several ordinary reads a day as cover. What hired
   水军 of 2025 look like from the platform side.
+* ``diffuse`` — a stress style, in no default world: five rotating clients, 30% turnout per job, each job
+  starting two to thirty hours after publication and spread over a day and a half, reads as long as real ones,
+  eight cover reads a day. A ring member meets another on about three jobs a month, never within hours. Written
+  after the detector, to see how far it carries beyond the styles it was built on (docs/trust.md).
 
 Rings draw from their own random stream (spawned from the community's), so a ring's behaviour never shifts what
 real people do.
@@ -68,6 +72,22 @@ RING_STYLES: dict[str, RingStyle] = {
             0.08,
             True,
             5.0,
+            0.08,
+        ),
+        RingStyle(
+            "diffuse",
+            5,
+            0.3,
+            (2 * 3600, 30 * 3600),
+            36 * 3600,
+            20000.0,
+            0.8,
+            (1500, 600_000),
+            0.7,
+            0.25,
+            0.1,
+            True,
+            8.0,
             0.08,
         ),
     )
