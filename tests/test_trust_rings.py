@@ -130,8 +130,11 @@ def test_ring_styles_are_validated_and_recorded_in_the_truth(tmp_path: Path) -> 
 
 def test_a_diffuse_ring_spreads_its_jobs_beyond_the_coengagement_tolerance(tmp_path: Path) -> None:
     """The stress style does what its row says: five clients, a minority of the ring on each job, and a job's
-    likes spread over more than the co-engagement graph's 18 hours."""
+    likes (each account's first on the note) spread so widely that their middle half alone spans more than the
+    co-engagement graph's 18 hours (a careful ring's: about 9 on this world). The middle half, not the whole range:
+    a cover read may like a client's note days before or after the job."""
     from datetime import datetime
+    from statistics import median, quantiles
 
     import hongmao
 
@@ -142,18 +145,20 @@ def test_a_diffuse_ring_spreads_its_jobs_beyond_the_coengagement_tolerance(tmp_p
     assert {a["style"] for a in accounts} == {"diffuse"}
     assert {len(a["client_creators"]) for a in accounts} == {5}
     ring = {a["user"] for a in accounts if a["ring"] == accounts[0]["ring"]}  # one ring and its clients
-    published: dict[str, tuple[str, datetime]] = {}
-    likes: dict[str, list[tuple[str, datetime]]] = {}
+    published: dict[str, str] = {}
+    first_like: dict[str, dict[str, datetime]] = {}
     for line in (tmp_path / "w" / "events" / "community.jsonl").read_text(encoding="utf-8").splitlines():
         e = json.loads(line)
         if e["type"] == "note.published":
-            published[e["data"]["note_id"]] = (e["data"]["creator_id"], datetime.fromisoformat(e["time"]))
+            published[e["data"]["note_id"]] = e["data"]["creator_id"]
         elif e["type"] == "note.like" and e["data"]["user"] in ring:
-            likes.setdefault(e["data"]["note_id"], []).append((e["data"]["user"], datetime.fromisoformat(e["time"])))
+            t = datetime.fromisoformat(e["time"])
+            mine = first_like.setdefault(e["data"]["note_id"], {})
+            mine[e["data"]["user"]] = min(mine.get(e["data"]["user"], t), t)
     clients = set(accounts[0]["client_creators"])
-    jobs = {n: v for n, v in likes.items() if published[n][0] in clients}
+    jobs = [sorted(t.timestamp() for t in v.values()) for n, v in first_like.items() if published[n] in clients]
+    jobs = [v for v in jobs if len(v) >= 4]
     assert len(jobs) >= 5
-    turnout = [len({u for u, _ in v}) / len(ring) for v in jobs.values()]
-    assert max(turnout) < 0.6 and sum(turnout) / len(turnout) < 0.4
-    spans = [(max(t for _, t in v) - min(t for _, t in v)).total_seconds() for v in jobs.values() if len(v) > 2]
-    assert max(spans) > 18 * 3600
+    assert median(len(v) / len(ring) for v in jobs) < 0.4  # 0.3 sent, 0.7 of them like (careful: 0.45, sloppy 0.6)
+    middle_half = [quantiles(v, n=4)[2] - quantiles(v, n=4)[0] for v in jobs]
+    assert median(middle_half) > 18 * 3600

@@ -14,8 +14,9 @@ Styles (:data:`RING_STYLES`):
   水军 of 2025 look like from the platform side.
 * ``diffuse`` — a stress style, in no default world: five rotating clients, 30% turnout per job, each job
   starting two to thirty hours after publication and spread over a day and a half, reads as long as real ones,
-  eight cover reads a day. A ring member meets another on about three jobs a month, never within hours. Written
-  after the detector, to see how far it carries beyond the styles it was built on (docs/trust.md).
+  eight cover reads a day. Two members of one ring engage about three of the same notes a month, too few for the
+  co-engagement graph's five. Written after the detector, to see how far it carries beyond the styles it was built
+  on (docs/trust.md).
 
 Rings draw from their own random stream (spawned from the community's), so a ring's behaviour never shifts what
 real people do.
