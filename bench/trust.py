@@ -53,6 +53,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hongmao.sim.config import WorldConfig
+from hongmao.sim.rings import RING_STYLES
+
 if TYPE_CHECKING:
     from hongmao.trust.shrinkage import ScoreRules
 
@@ -61,15 +64,9 @@ def _lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-#: World kinds by their rings: the three default styles together (the default world), or one style alone (``diffuse``,
-#: a stress style written after the detector, only alone).
-RINGS = {
-    "mixed": ("crude", "sloppy", "careful"),
-    "crude": ("crude",),
-    "sloppy": ("sloppy",),
-    "careful": ("careful",),
-    "diffuse": ("diffuse",),
-}
+#: World kinds by their rings: the default world's styles together, or any one style alone (``diffuse``, a stress
+#: style written after the detector, is in no default world).
+RINGS = {"mixed": WorldConfig().ring_styles, **{name: (name,) for name in RING_STYLES}}
 
 
 def build(
@@ -84,7 +81,6 @@ def build(
 ) -> tuple[Path, Path]:
     """Simulate and ingest one world (or reuse what is already in ``out``)."""
     import hongmao
-    from hongmao.sim.config import WorldConfig
 
     name = f"{rings}-{seed}" if kind == "additive" else f"{kind}-{rings}-{seed}"
     world, lake = out / f"world-{name}", out / f"lake-{name}"
